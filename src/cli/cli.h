@@ -1,0 +1,52 @@
+/*
+ * The command-line front end: a table of subcommands (main.c), each in a
+ * cmd_*.c that owns its usage text and getopt_long table. The CLI includes
+ * only the public header and is the only code that prints diagnostics or
+ * chooses exit codes.
+ */
+#ifndef IA_CLI_H
+#define IA_CLI_H
+
+#include <stdio.h>
+
+#include "imgaudit.h"
+
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAILURE = 1,   /* runtime failure */
+    CLI_EXIT_USAGE = 2,     /* usage error */
+    CLI_EXIT_FINDINGS = 3,  /* findings at or above --fail-on */
+    CLI_EXIT_INTERRUPTED = 130,
+};
+
+#define CLI_DEFAULT_DB "imgaudit.db"
+
+/* Each subcommand: argv[0] is the subcommand name. Returns an exit code. */
+int cmd_scan(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_scans(int argc, char **argv);
+
+/* Prints "imgaudit CMD: <message>" and "Try 'imgaudit CMD --help'." to
+ * stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints "imgaudit CMD: <what>: <strerror>[: <db message>]" to stderr and
+ * returns the exit code for err (2 for IA_ERR_ARG/NOT_FOUND, 1 otherwise). */
+int cli_fail(const char *cmd, ia_db *db, int err, const char *what);
+/* Opens the DB (flags as ia_db_open); on failure reports and returns the
+ * exit code, else 0. */
+int cli_open_db(const char *cmd, const char *path, int flags, ia_db **out);
+/* Parses "error|warning|never" into 2/1/-1 (the minimum severity that
+ * fails); returns -2 when invalid. */
+int cli_parse_fail_on(const char *s);
+/* Parses a non-negative integer with an optional k/M/G suffix; 0 on success. */
+int cli_parse_u64(const char *s, unsigned long long *out);
+/* Opens -o FILE for writing through a temporary name; cli_output_close
+ * flushes, fsyncs and renames (or removes on failure). NULL path: stdout. */
+typedef struct cli_output cli_output;
+int cli_output_open(const char *cmd, const char *path, cli_output **out,
+                    FILE **fp);
+int cli_output_close(cli_output *o, int ok);
+
+#endif

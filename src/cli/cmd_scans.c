@@ -1,0 +1,2 @@
+/* placeholder */
+extern int ia_placeholder_cli_cmd_scans;

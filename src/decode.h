@@ -1,0 +1,71 @@
+/*
+ * Decoders: turn a file in memory into rows of 8-bit pixels pushed to a
+ * sink, and fill the header facts, status and findings of the result.
+ * Decoders know nothing of files, SQLite or statistics. Each decoder keeps
+ * per-worker state (libjpeg/libpng structs are made per file, but buffers
+ * are reused) created once per worker.
+ *
+ * Rows: interleaved 8-bit, channels 1 (L), 2 (LA), 3 (RGB) or 4 (RGBA).
+ * CMYK/YCCK JPEGs are converted to RGB as Pillow's convert("RGB") does;
+ * 16-bit PNG samples are reduced to their high byte; palettes expanded,
+ * tRNS turned into alpha, gray below 8 bits scaled to 8 bits.
+ */
+#ifndef IA_DECODE_H
+#define IA_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "result.h"
+
+typedef struct ia_rowsink {
+    void *ctx;
+    /* Called once, before the first row, with the size, the channels of
+     * the rows and the bit depth of the file's samples; non-zero return aborts decoding
+     * (the decoder then sets status corrupt with "measure failed"). */
+    int (*begin)(void *ctx, uint32_t width, uint32_t height, int channels,
+                 int bit_depth);
+    /* Called for each row, top to bottom, exactly height times when the
+     * decode completes. */
+    void (*row)(void *ctx, const uint8_t *row);
+} ia_rowsink;
+
+typedef struct ia_limits {
+    uint64_t max_pixels;     /* width*height above: too_large, no allocation */
+    unsigned max_scans;      /* progressive JPEG scans above: corrupt */
+    unsigned max_warnings;   /* decoder warnings kept per file */
+    size_t max_chunk_bytes;  /* PNG ancillary chunk memory */
+} ia_limits;
+
+#define IA_DEFAULT_MAX_SCANS 1000
+#define IA_DEFAULT_MAX_WARNINGS 20
+#define IA_DEFAULT_MAX_CHUNK_BYTES (8u << 20)
+
+/* Fills zero fields of *lim with the defaults. */
+void ia_limits_defaults(ia_limits *lim, uint64_t max_pixels);
+
+typedef struct ia_jpeg_decoder ia_jpeg_decoder;
+int ia_jpeg_decoder_new(ia_jpeg_decoder **out);   /* 0 or IA_ERR_NOMEM */
+void ia_jpeg_decoder_free(ia_jpeg_decoder *d);
+/* Decodes buf fully. Sets res->status (ok, truncated, corrupt, too_large)
+ * and header fields; adds findings (cmyk, exif_rotated, ...). Returns 0, or
+ * IA_ERR_NOMEM when the tool itself ran out of memory. */
+int ia_decode_jpeg(ia_jpeg_decoder *d, const uint8_t *buf, size_t len,
+                   const ia_limits *lim, const ia_rowsink *sink,
+                   ia_file_result *res);
+
+typedef struct ia_png_decoder ia_png_decoder;
+int ia_png_decoder_new(ia_png_decoder **out);
+void ia_png_decoder_free(ia_png_decoder *d);
+int ia_decode_png(ia_png_decoder *d, const uint8_t *buf, size_t len,
+                  const ia_limits *lim, const ia_rowsink *sink,
+                  ia_file_result *res);
+
+/* JPEG quality (1-100) libjpeg's scaling of the standard luminance table
+ * would give for this table (natural order); -1 when no good match. */
+int ia_jpeg_quality_estimate(const uint16_t table[64]);
+/* EXIF orientation (1-8) from an APP1 payload starting "Exif\0\0";
+ * -1 when absent or unreadable. */
+int ia_exif_orientation(const uint8_t *app1, size_t len);
+
+#endif

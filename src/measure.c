@@ -1,0 +1,2 @@
+/* placeholder: module under construction */
+extern int ia_placeholder_measure;

@@ -1,0 +1,27 @@
+/*
+ * Reads a file once into a reused buffer and hashes its bytes with
+ * SHA-256 (OpenSSL EVP; the digest is fetched once per reader).
+ */
+#ifndef IA_READFILE_H
+#define IA_READFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "result.h"
+
+typedef struct ia_reader ia_reader;
+
+int ia_reader_new(ia_reader **out);     /* 0, IA_ERR_NOMEM */
+void ia_reader_free(ia_reader *r);
+
+/* Reads path (never blocking on FIFOs; never following a final symlink
+ * unless follow) up to max_bytes. Sets res->size, mtime_ns, sha256.
+ * Returns 0 with *data/*len set when there are bytes to sniff; 1 when the
+ * file already has its final status (empty, unreadable, too large);
+ * IA_ERR_NOMEM when the tool ran out of memory. */
+int ia_read_file(ia_reader *r, const char *path, int follow,
+                 uint64_t max_bytes, ia_file_result *res,
+                 const uint8_t **data, size_t *len);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * Helpers every module shares. ia_mul_size is the one place where a size
+ * derived from input is multiplied: callers never write w * h * c.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int ia_mul_size(size_t a, size_t b, size_t *out)
+{
+    size_t r;
+    if (__builtin_mul_overflow(a, b, &r))
+        return -1;
+    *out = r;
+    return 0;
+}
+
+int ia_mul3_size(size_t a, size_t b, size_t c, size_t *out)
+{
+    size_t ab;
+    if (ia_mul_size(a, b, &ab) != 0)
+        return -1;
+    return ia_mul_size(ab, c, out);
+}
+
+void ia_bprintf(char *dst, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    if (cap == 0)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(dst, cap, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        dst[0] = '\0';
+}
+
+void ia_strlcpy(char *dst, const char *src, size_t cap)
+{
+    if (cap == 0)
+        return;
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+char *ia_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+double ia_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void ia_utc_now(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void ia_hex(const uint8_t *bytes, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+void ia_hex64(uint64_t v, char out[17])
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (56 - 8 * i));
+    ia_hex(b, 8, out);
+}
+
+int ia_strcaseeq(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y + 32);
+        if (x != y)
+            return 0;
+        if (x == 0)
+            return 1;
+    }
+}
+
+unsigned ia_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1u;
+}

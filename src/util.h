@@ -1,0 +1,42 @@
+/*
+ * Small helpers shared by every module: overflow-checked size products,
+ * bounded string formatting, monotonic time.
+ */
+#ifndef IA_UTIL_H
+#define IA_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IA_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* *out = a * b; returns 0 on success, -1 on overflow (*out untouched). */
+int ia_mul_size(size_t a, size_t b, size_t *out);
+/* *out = a * b * c, same convention. */
+int ia_mul3_size(size_t a, size_t b, size_t c, size_t *out);
+
+/* snprintf into a fixed buffer, always terminated, truncation allowed. */
+void ia_bprintf(char *dst, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Copies src (may be NULL: empty) into dst, always terminated. */
+void ia_strlcpy(char *dst, const char *src, size_t cap);
+/* strdup that returns NULL for NULL. */
+char *ia_strdup(const char *s);
+
+/* Seconds from a monotonic clock. */
+double ia_now(void);
+/* Current UTC time as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" (thread-safe). */
+void ia_utc_now(char out[32]);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void ia_hex(const uint8_t *bytes, size_t n, char *out);
+/* 16 hex digits, most significant first, as imagehash's str() prints. */
+void ia_hex64(uint64_t v, char out[17]);
+
+/* Case-insensitive ASCII compare. */
+int ia_strcaseeq(const char *a, const char *b);
+
+/* Number of online CPUs, at least 1. */
+unsigned ia_cpu_count(void);
+
+#endif
