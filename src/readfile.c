@@ -1,2 +1,180 @@
-/* placeholder: module under construction */
-extern int ia_placeholder_readfile;
+/*
+ * Read each file once, into a buffer reused across files, and hash its
+ * bytes on the way (SHA-256 through OpenSSL EVP; the digest is fetched
+ * once per reader, the context reused). Opening never blocks: O_NONBLOCK
+ * keeps a FIFO that replaced a file since the walk from hanging us, and
+ * fstat on the opened descriptor decides what it really is.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "imgaudit.h"
+#include "readfile.h"
+#include "util.h"
+
+/* A buffer grown past this by one big file is released afterwards, so one
+ * huge file does not pin memory for the rest of the scan. */
+#define KEEP_BUFFER_BYTES (64u << 20)
+
+struct ia_reader {
+    EVP_MD *md;
+    EVP_MD_CTX *ctx;
+    uint8_t *buf;
+    size_t cap;
+};
+
+int ia_reader_new(ia_reader **out)
+{
+    ia_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return IA_ERR_NOMEM;
+    r->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    r->ctx = EVP_MD_CTX_new();
+    if (!r->md || !r->ctx) {
+        ia_reader_free(r);
+        return IA_ERR_NOMEM;
+    }
+    *out = r;
+    return IA_OK;
+}
+
+void ia_reader_free(ia_reader *r)
+{
+    if (!r)
+        return;
+    EVP_MD_CTX_free(r->ctx);
+    EVP_MD_free(r->md);
+    free(r->buf);
+    free(r);
+}
+
+static int reserve(ia_reader *r, size_t need)
+{
+    if (r->cap > KEEP_BUFFER_BYTES && need <= KEEP_BUFFER_BYTES) {
+        free(r->buf);
+        r->buf = NULL;
+        r->cap = 0;
+    }
+    if (need <= r->cap)
+        return IA_OK;
+    size_t cap = r->cap ? r->cap : 1u << 20;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    uint8_t *nb = realloc(r->buf, cap);
+    if (!nb)
+        return IA_ERR_NOMEM;
+    r->buf = nb;
+    r->cap = cap;
+    return IA_OK;
+}
+
+static void open_failed(ia_file_result *res, int err)
+{
+    char msg[128];
+    strerror_r(err, msg, sizeof msg);
+    if (err == ENOENT)
+        ia_result_status(res, IA_ST_UNREADABLE,
+                         "vanished between walk and read");
+    else if (err == ELOOP)
+        ia_result_status(res, IA_ST_UNREADABLE,
+                         "is a symlink (not followed)");
+    else
+        ia_result_status(res, IA_ST_UNREADABLE, "cannot open: %s", msg);
+}
+
+/* Reads until EOF: the file may have grown or shrunk since fstat. */
+static int read_all(ia_reader *r, int fd, size_t expect, uint64_t max,
+                    size_t *got, ia_file_result *res)
+{
+    size_t n = 0;
+    int rc = reserve(r, expect + 1);
+    while (rc == IA_OK) {
+        if (n == r->cap) {
+            if (n >= max) {
+                ia_result_status(res, IA_ST_TOO_LARGE,
+                                 "file grew past the %llu-byte limit",
+                                 (unsigned long long)max);
+                return 1;
+            }
+            rc = reserve(r, r->cap + 1);
+            continue;
+        }
+        ssize_t k = read(fd, r->buf + n, r->cap - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            char msg[128];
+            strerror_r(errno, msg, sizeof msg);
+            ia_result_status(res, IA_ST_UNREADABLE, "read failed: %s", msg);
+            return 1;
+        }
+        if (k == 0)
+            break;
+        n += (size_t)k;
+    }
+    *got = n;
+    return rc == IA_OK ? 0 : -rc;
+}
+
+static void hash_bytes(ia_reader *r, size_t n, ia_file_result *res)
+{
+    unsigned int len = 0;
+    if (EVP_DigestInit_ex2(r->ctx, r->md, NULL) == 1 &&
+        EVP_DigestUpdate(r->ctx, r->buf, n) == 1 &&
+        EVP_DigestFinal_ex(r->ctx, res->sha256, &len) == 1 && len == 32)
+        res->have_sha256 = 1;
+}
+
+int ia_read_file(ia_reader *r, const char *path, int follow,
+                 uint64_t max_bytes, ia_file_result *res,
+                 const uint8_t **data, size_t *len)
+{
+    struct stat st;
+    size_t got = 0;
+    int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    if (!follow)
+        flags |= O_NOFOLLOW;
+    if (!max_bytes)
+        max_bytes = IA_DEFAULT_MAX_FILE_BYTES;
+    int fd = open(path, flags);
+    if (fd < 0) {
+        open_failed(res, errno);
+        return 1;
+    }
+    int rc = 1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ia_result_status(res, IA_ST_UNREADABLE,
+                         "not a regular file when opened");
+        goto out;
+    }
+    res->size = (int64_t)st.st_size;
+    res->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+                    (int64_t)st.st_mtim.tv_nsec;
+    if ((uint64_t)st.st_size > max_bytes) {
+        ia_result_status(res, IA_ST_TOO_LARGE,
+                         "file of %lld bytes over the %llu-byte limit",
+                         (long long)st.st_size, (unsigned long long)max_bytes);
+        goto out;
+    }
+    rc = read_all(r, fd, (size_t)st.st_size, max_bytes, &got, res);
+    if (rc != 0)
+        goto out;
+    res->size = (int64_t)got;
+    hash_bytes(r, got, res);
+    if (got == 0) {
+        ia_result_status(res, IA_ST_EMPTY, "empty file");
+        rc = 1;
+        goto out;
+    }
+    *data = r->buf;
+    *len = got;
+out:
+    close(fd);
+    return rc;
+}

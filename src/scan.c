@@ -1,2 +1,273 @@
-/* placeholder: module under construction */
-extern int ia_placeholder_scan;
+/*
+ * ia_scan: the pipeline of DESIGN.md. The calling thread walks, hands
+ * entries to the ordered pool and stores finished results in walk order,
+ * so it is the one thread that owns the SQLite connection and -j 1 and
+ * -j N write identical rows. Workers only run ia_scan_file.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "imgaudit.h"
+#include "pool.h"
+#include "scanfile.h"
+#include "store.h"
+#include "util.h"
+#include "walk.h"
+
+typedef struct job {
+    ia_entry *entry;
+    int rc;
+    ia_file_result res;
+} job;
+
+typedef struct scan_ctx {
+    ia_db *db;
+    const ia_scan_options *opt;
+    ia_file_config cfg;
+    int64_t scan_id;
+    ia_progress progress;
+    double t0;
+} scan_ctx;
+
+static int worker_new(void *shared, void **state)
+{
+    (void)shared;
+    ia_worker *w = NULL;
+    int rc = ia_worker_new(&w);
+    *state = w;
+    return rc;
+}
+
+static void worker_free(void *state)
+{
+    ia_worker_free(state);
+}
+
+static void worker_run(void *shared, void *state, void *slot)
+{
+    const scan_ctx *ctx = shared;
+    job *j = slot;
+    j->rc = ia_scan_file(state, &ctx->cfg, j->entry, &j->res);
+}
+
+/* Entries that are not files become findings about their path. */
+static int store_note(scan_ctx *ctx, const ia_entry *e)
+{
+    static const struct {
+        int kind;
+        const char *code;
+        int severity;
+    } notes[] = {
+        {IA_ENT_SYMLINK_SKIPPED, "symlink", IA_SEV_INFO},
+        {IA_ENT_SYMLINK_LOOP, "symlink_loop", IA_SEV_WARNING},
+        {IA_ENT_SYMLINK_BROKEN, "broken_symlink", IA_SEV_WARNING},
+        {IA_ENT_DIR_UNREADABLE, "unreadable", IA_SEV_ERROR},
+        {IA_ENT_JUNK_DIR, "junk_folder", IA_SEV_WARNING},
+        {IA_ENT_OUTSIDE_ROOT, "outside_root", IA_SEV_ERROR},
+        {IA_ENT_MANIFEST_ROW, "manifest_row", IA_SEV_ERROR},
+    };
+    for (size_t i = 0; i < IA_ARRAY_LEN(notes); i++) {
+        if (notes[i].kind != e->kind)
+            continue;
+        if (notes[i].severity == IA_SEV_ERROR)
+            ctx->progress.errors++;
+        else if (notes[i].severity == IA_SEV_WARNING)
+            ctx->progress.warnings++;
+        return ia_store_finding(ctx->db, ctx->scan_id, 0, e->relpath,
+                                notes[i].code, notes[i].severity, e->detail);
+    }
+    return IA_OK;
+}
+
+static int store_job(scan_ctx *ctx, job *j)
+{
+    int rc = j->rc;
+    if (rc != IA_OK)
+        return ia_store_fail(ctx->db, rc, "%s: %s", j->entry->relpath,
+                             ia_strerror(rc));
+    if (j->entry->kind == IA_ENT_FILE || j->entry->kind == IA_ENT_SPECIAL ||
+        j->entry->kind == IA_ENT_MISSING) {
+        int64_t file_id;
+        rc = ia_store_file(ctx->db, ctx->scan_id, j->entry, &j->res, &file_id);
+        for (int i = 0; i < j->res.nfindings; i++) {
+            if (j->res.findings[i].severity == IA_SEV_ERROR)
+                ctx->progress.errors++;
+            else if (j->res.findings[i].severity == IA_SEV_WARNING)
+                ctx->progress.warnings++;
+        }
+        ctx->progress.files_done++;
+    } else {
+        rc = store_note(ctx, j->entry);
+    }
+    if (ctx->opt->progress) {
+        ctx->progress.seconds = ia_now() - ctx->t0;
+        ctx->opt->progress(ctx->opt->user, &ctx->progress);
+    }
+    return rc;
+}
+
+static int collect_one(scan_ctx *ctx, ia_pool *pool)
+{
+    job *j = ia_pool_collect(pool);
+    if (!j)
+        return IA_OK;
+    int rc = store_job(ctx, j);
+    ia_entry_free(j->entry);
+    j->entry = NULL;
+    ia_pool_release(pool);
+    return rc;
+}
+
+static int cancelled(const ia_scan_options *opt)
+{
+    return opt->cancel && *opt->cancel;
+}
+
+/* Walk and store until the walk ends, a tool error, or cancellation. */
+static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
+{
+    int rc = IA_OK;
+    while (rc == IA_OK) {
+        if (cancelled(ctx->opt)) {
+            rc = IA_ERR_INTERRUPTED;
+            break;
+        }
+        ia_entry *e = NULL;
+        int more = ia_walk_next(walker, &e);
+        if (more < 0) {
+            rc = ia_store_fail(ctx->db, -more, "walk: %s",
+                               ia_strerror(-more));
+            break;
+        }
+        if (more == 0)
+            break;
+        ctx->progress.files_seen++;
+        job *j;
+        while (rc == IA_OK && !(j = ia_pool_acquire(pool)))
+            rc = collect_one(ctx, pool);
+        if (rc != IA_OK) {
+            ia_entry_free(e);
+            break;
+        }
+        j->entry = e;
+        ia_pool_submit(pool);
+    }
+    /* Finish and store what is in flight even when stopping early: work
+     * done is never thrown away. */
+    while (ia_pool_pending(pool) > 0) {
+        int rc2 = collect_one(ctx, pool);
+        if (rc == IA_OK)
+            rc = rc2;
+    }
+    return rc;
+}
+
+static char *options_json(const ia_scan_options *opt, const ia_file_config *cfg)
+{
+    json_t *o = json_pack("{s:I,s:I,s:b,s:s?}",
+                          "max_pixels", (json_int_t)cfg->limits.max_pixels,
+                          "max_file_bytes", (json_int_t)cfg->max_file_bytes,
+                          "follow_symlinks", cfg->follow_symlinks,
+                          "manifest", opt->manifest);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    return s;
+}
+
+static void default_name(const char *root, char *out, size_t cap)
+{
+    char buf[PATH_MAX];
+    ia_strlcpy(buf, root, sizeof buf);
+    size_t n = strlen(buf);
+    while (n > 1 && buf[n - 1] == '/')
+        buf[--n] = '\0';
+    ia_strlcpy(out, basename(buf), cap);
+}
+
+static int begin_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
+{
+    char name[256], started[32];
+    const ia_scan_options *opt = ctx->opt;
+    if (opt->name && *opt->name)
+        ia_strlcpy(name, opt->name, sizeof name);
+    else
+        default_name(root_abs, name, sizeof name);
+    ia_utc_now(started);
+    char *options = options_json(opt, &ctx->cfg);
+    if (!options)
+        return ia_store_fail(ctx->db, IA_ERR_NOMEM, "out of memory");
+    ia_scan_meta meta = {
+        .name = name, .root = root_abs, .layout = ia_walk_layout(walker),
+        .options_json = options, .tool_version = IMGAUDIT_VERSION,
+        .started_at = started,
+    };
+    int rc = ia_store_scan_begin(ctx->db, &meta, &ctx->scan_id);
+    free(options);
+    return rc;
+}
+
+static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
+{
+    ia_pool *pool = NULL;
+    unsigned jobs = ctx->opt->jobs ? ctx->opt->jobs : ia_cpu_count();
+    static const ia_pool_ops ops = {worker_new, worker_free, worker_run};
+    int rc = begin_scan(ctx, walker, root_abs);
+    if (rc != IA_OK)
+        return rc;
+    /* -j 1 runs inline: no thread, no locks. Slots: enough to keep every
+     * worker busy while the writer commits. */
+    rc = ia_pool_create(jobs > 1 ? jobs : 0, sizeof(job), (size_t)jobs * 8,
+                        &ops, ctx, &pool);
+    if (rc != IA_OK)
+        return ia_store_fail(ctx->db, rc, "cannot start workers: %s",
+                             ia_strerror(rc));
+    rc = run_walk(ctx, walker, pool);
+    ia_pool_free(pool);
+    char finished[32];
+    ia_utc_now(finished);
+    int rc2 = ia_store_scan_finish(ctx->db, ctx->scan_id, rc == IA_OK,
+                                   finished);
+    return rc != IA_OK ? rc : rc2;
+}
+
+int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
+{
+    char err[512] = "";
+    char root_abs[PATH_MAX];
+    ia_walker *walker = NULL;
+    if (!db || !opt || !opt->root)
+        return db ? ia_store_fail(db, IA_ERR_ARG, "no root folder given")
+                  : IA_ERR_ARG;
+    struct stat st;
+    if (!realpath(opt->root, root_abs) || stat(root_abs, &st) != 0 ||
+        !S_ISDIR(st.st_mode))
+        return ia_store_fail(db, IA_ERR_ARG, "%s: no such folder", opt->root);
+    scan_ctx ctx = {.db = db, .opt = opt, .t0 = ia_now()};
+    ia_limits_defaults(&ctx.cfg.limits, opt->max_pixels);
+    ctx.cfg.max_file_bytes =
+        opt->max_file_bytes ? opt->max_file_bytes : IA_DEFAULT_MAX_FILE_BYTES;
+    ctx.cfg.follow_symlinks = opt->follow_symlinks;
+    ia_walk_options wo = {.root = root_abs, .manifest = opt->manifest,
+                          .follow_symlinks = opt->follow_symlinks};
+    int rc = ia_walk_open(&wo, &walker, err, sizeof err);
+    if (rc != IA_OK)
+        return ia_store_fail(db, rc, "%s", err);
+    rc = run_scan(&ctx, walker, root_abs);
+    ia_walk_close(walker);
+    if (rc == IA_OK || rc == IA_ERR_INTERRUPTED) {
+        ia_scan_summary sum;
+        int rc2 = ia_store_scan_totals(db, ctx.scan_id, &sum);
+        if (rc2 != IA_OK)
+            return rc2;
+        sum.scan_id = ctx.scan_id;
+        sum.seconds = ia_now() - ctx.t0;
+        if (out)
+            *out = sum;
+    }
+    return rc;
+}

@@ -1,14 +1,111 @@
-/* placeholder: replaced by the module's real tests */
+/*
+ * Core helpers: overflow checks, hex forms, names of codes, split names.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-static void placeholder(void **state) { (void)state; skip(); }
+#include <string.h>
+
+#include "codes.h"
+#include "entry.h"
+#include "imgaudit.h"
+#include "result.h"
+#include "util.h"
+
+static void test_mul(void **st)
+{
+    (void)st;
+    size_t r = 7;
+    assert_int_equal(ia_mul_size(60000, 60000, &r), 0);
+    assert_true(r == 3600000000u);
+    r = 7;
+    assert_int_equal(ia_mul_size(SIZE_MAX / 2 + 1, 2, &r), -1);
+    assert_true(r == 7); /* untouched on failure */
+    assert_int_equal(ia_mul3_size(65536, 65536, 4, &r), 0);
+    assert_int_equal(ia_mul3_size(SIZE_MAX / 3, 2, 2, &r), -1);
+}
+
+static void test_hex(void **st)
+{
+    (void)st;
+    char h[17];
+    ia_hex64(0xf88ac2f1833f1f24ULL, h);
+    assert_string_equal(h, "f88ac2f1833f1f24");
+    ia_hex64(1, h);
+    assert_string_equal(h, "0000000000000001");
+    uint8_t b[3] = {0x00, 0xab, 0xff};
+    char hb[7];
+    ia_hex(b, 3, hb);
+    assert_string_equal(hb, "00abff");
+}
+
+static void test_codes(void **st)
+{
+    (void)st;
+    for (int s = 0; s < IA_ST_COUNT; s++)
+        assert_int_equal(ia_status_parse(ia_status_name(s)), s);
+    assert_string_equal(ia_status_name(IA_ST_TOO_LARGE), "too_large");
+    assert_int_equal(ia_status_severity(IA_ST_OK), -1);
+    assert_int_equal(ia_status_severity(IA_ST_UNSUPPORTED), IA_SEV_WARNING);
+    assert_int_equal(ia_status_severity(IA_ST_CORRUPT), IA_SEV_ERROR);
+    assert_int_equal(ia_severity_parse("warning"), IA_SEV_WARNING);
+    assert_int_equal(ia_severity_parse("bogus"), -1);
+    assert_string_equal(ia_fmt_name(IA_FMT_PNG), "png");
+    assert_string_equal(ia_fmt_name(999), "unknown");
+    assert_string_equal(ia_strerror(IA_ERR_DB_VERSION),
+                        "database written by a newer imgaudit");
+    assert_string_equal(ia_strerror(12345), "unknown error");
+}
+
+static void test_split_names(void **st)
+{
+    (void)st;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"train", "train"}, {"Training", "train"}, {"VAL", "val"},
+        {"valid", "val"}, {"validation", "val"}, {"dev", "val"},
+        {"test", "test"}, {"Testing", "test"}, {"cats", NULL},
+        {"trains", NULL}, {"", NULL},
+    };
+    for (size_t i = 0; i < IA_ARRAY_LEN(cases); i++) {
+        const char *got = ia_split_canonical(cases[i].in);
+        if (cases[i].out)
+            assert_string_equal(got, cases[i].out);
+        else
+            assert_null(got);
+    }
+}
+
+static void test_result_cap(void **st)
+{
+    (void)st;
+    ia_file_result r;
+    ia_result_reset(&r);
+    assert_int_equal(r.width, -1);
+    for (int i = 0; i < IA_MAX_FILE_FINDINGS + 5; i++)
+        ia_result_add(&r, "decoder_warning", IA_SEV_INFO, "warning %d", i);
+    assert_int_equal(r.nfindings, IA_MAX_FILE_FINDINGS);
+    assert_int_equal(r.findings_dropped, 5);
+    assert_string_equal(r.findings[3].detail, "warning 3");
+    char big[1000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    ia_result_status(&r, IA_ST_CORRUPT, "%s", big);
+    assert_int_equal(strlen(r.message), IA_MESSAGE_MAX - 1);
+}
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(placeholder)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mul),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_codes),
+        cmocka_unit_test(test_split_names),
+        cmocka_unit_test(test_result_cap),
+    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

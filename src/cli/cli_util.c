@@ -1,2 +1,162 @@
-/* placeholder */
-extern int ia_placeholder_cli_cli_util;
+/*
+ * What every subcommand shares: one-line usage errors, mapping library
+ * errors to exit codes in one place, and writing -o files atomically
+ * (temporary name, flush, fsync, rename) so a reader never sees half a
+ * report.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+struct cli_output {
+    FILE *fp;
+    char *path;
+    char *tmp;
+    const char *cmd;
+};
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "imgaudit %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'imgaudit %s --help'.\n", cmd);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_fail(const char *cmd, ia_db *db, int err, const char *what)
+{
+    const char *detail = db ? ia_db_errmsg(db) : "";
+    fprintf(stderr, "imgaudit %s: %s%s%s%s%s\n", cmd, what ? what : "",
+            what ? ": " : "", ia_strerror(err), *detail ? ": " : "", detail);
+    if (err == IA_ERR_INTERRUPTED)
+        return CLI_EXIT_INTERRUPTED;
+    if (err == IA_ERR_ARG || err == IA_ERR_NOT_FOUND ||
+        err == IA_ERR_MANIFEST)
+        return CLI_EXIT_USAGE;
+    return CLI_EXIT_FAILURE;
+}
+
+int cli_open_db(const char *cmd, const char *path, int flags, ia_db **out)
+{
+    ia_db *db = NULL;
+    if (flags == IA_DB_READONLY && access(path, F_OK) != 0) {
+        fprintf(stderr, "imgaudit %s: %s: no such database\n", cmd, path);
+        return CLI_EXIT_FAILURE;
+    }
+    int rc = ia_db_open(path, flags, &db);
+    if (rc != IA_OK) {
+        int code = cli_fail(cmd, db, rc, path);
+        ia_db_close(db);
+        return code == CLI_EXIT_USAGE ? CLI_EXIT_FAILURE : code;
+    }
+    *out = db;
+    return CLI_EXIT_OK;
+}
+
+int cli_parse_fail_on(const char *s)
+{
+    if (strcmp(s, "error") == 0)
+        return 2;
+    if (strcmp(s, "warning") == 0)
+        return 1;
+    if (strcmp(s, "never") == 0)
+        return -1;
+    return -2;
+}
+
+int cli_parse_u64(const char *s, unsigned long long *out)
+{
+    char *end = NULL;
+    if (!s || !*s || *s == '-')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    unsigned long long mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1000ULL, end++;
+    else if (*end == 'M')
+        mul = 1000000ULL, end++;
+    else if (*end == 'G')
+        mul = 1000000000ULL, end++;
+    if (*end || (v && mul > ~0ULL / v))
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+int cli_output_open(const char *cmd, const char *path, cli_output **out,
+                    FILE **fp)
+{
+    cli_output *o = calloc(1, sizeof *o);
+    if (!o)
+        return CLI_EXIT_FAILURE;
+    o->cmd = cmd;
+    if (!path || strcmp(path, "-") == 0) {
+        o->fp = stdout;
+        *out = o;
+        *fp = stdout;
+        return CLI_EXIT_OK;
+    }
+    size_t n = strlen(path) + 16;
+    o->path = strdup(path);
+    o->tmp = malloc(n);
+    int fd = -1;
+    if (o->path && o->tmp) {
+        snprintf(o->tmp, n, "%s.tmpXXXXXX", path);
+        fd = mkstemp(o->tmp);
+    }
+    if (fd < 0 || !(o->fp = fdopen(fd, "w"))) {
+        fprintf(stderr, "imgaudit %s: %s: cannot write: %s\n", cmd, path,
+                strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(o->tmp);
+        }
+        free(o->path);
+        free(o->tmp);
+        free(o);
+        return CLI_EXIT_FAILURE;
+    }
+    *out = o;
+    *fp = o->fp;
+    return CLI_EXIT_OK;
+}
+
+int cli_output_close(cli_output *o, int ok)
+{
+    int code = CLI_EXIT_OK;
+    if (!o)
+        return code;
+    if (o->fp == stdout) {
+        if (fflush(stdout) != 0)
+            code = CLI_EXIT_FAILURE;
+        free(o);
+        return code;
+    }
+    if (fflush(o->fp) != 0 || fsync(fileno(o->fp)) != 0)
+        ok = 0;
+    if (fclose(o->fp) != 0)
+        ok = 0;
+    if (ok && rename(o->tmp, o->path) != 0)
+        ok = 0;
+    if (!ok) {
+        fprintf(stderr, "imgaudit %s: %s: write failed: %s\n", o->cmd,
+                o->path, strerror(errno));
+        unlink(o->tmp);
+        code = CLI_EXIT_FAILURE;
+    }
+    free(o->path);
+    free(o->tmp);
+    free(o);
+    return code;
+}

@@ -1,2 +1,187 @@
-/* placeholder */
-extern int ia_placeholder_cli_cmd_scan;
+/*
+ * imgaudit scan: scan a folder into the DB. The only place that installs a
+ * signal handler: SIGINT/SIGTERM set a flag the library polls, so an
+ * interrupted scan stores what it has and is marked incomplete.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static const char usage_text[] =
+    "Usage: imgaudit scan DIR [OPTIONS]\n"
+    "\n"
+    "Decodes every file under DIR, classifies it (ok, truncated, corrupt,\n"
+    "unsupported, not_image, empty, unreadable, too_large), measures it and\n"
+    "stores the results as a new scan in the database.\n"
+    "\n"
+    "Options:\n"
+    "  --db FILE            database (default ./" CLI_DEFAULT_DB ")\n"
+    "  --name NAME          scan name (default: DIR's base name)\n"
+    "  --manifest CSV       take files, labels and splits from a CSV with\n"
+    "                       columns path,label[,split] instead of folders\n"
+    "  -j, --jobs N         worker threads (default: online CPUs)\n"
+    "  --max-pixels N       images with more pixels are too_large, refused\n"
+    "                       before decoding (default 178956970; k/M/G ok)\n"
+    "  --follow-symlinks    follow symlinked files and folders (loops are\n"
+    "                       detected and reported)\n"
+    "  --fail-on LEVEL      exit 3 when a finding is at or above LEVEL:\n"
+    "                       error, warning or never (default never)\n"
+    "  -q, --quiet          no progress line and no summary\n"
+    "  -h, --help           show this help\n";
+
+typedef struct scan_args {
+    const char *db;
+    int quiet;
+    int fail_on;
+    ia_scan_options opt;
+} scan_args;
+
+enum { OPT_DB = 256, OPT_NAME, OPT_MANIFEST, OPT_MAX_PIXELS, OPT_FOLLOW,
+       OPT_FAIL_ON };
+
+static int parse_args(int argc, char **argv, scan_args *a)
+{
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"manifest", required_argument, NULL, OPT_MANIFEST},
+        {"jobs", required_argument, NULL, 'j'},
+        {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+        {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
+        {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    unsigned long long v;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":j:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DB: a->db = optarg; break;
+        case OPT_NAME: a->opt.name = optarg; break;
+        case OPT_MANIFEST: a->opt.manifest = optarg; break;
+        case OPT_FOLLOW: a->opt.follow_symlinks = 1; break;
+        case 'q': a->quiet = 1; break;
+        case 'h': fputs(usage_text, stdout); return -1;
+        case 'j':
+            if (cli_parse_u64(optarg, &v) || v < 1 || v > 1024)
+                return cli_usage_error("scan", "-j needs a number from 1 to "
+                                               "1024, not '%s'", optarg);
+            a->opt.jobs = (unsigned)v;
+            break;
+        case OPT_MAX_PIXELS:
+            if (cli_parse_u64(optarg, &v) || v < 1)
+                return cli_usage_error("scan", "--max-pixels needs a "
+                                               "positive number, not '%s'",
+                                       optarg);
+            a->opt.max_pixels = v;
+            break;
+        case OPT_FAIL_ON:
+            a->fail_on = cli_parse_fail_on(optarg);
+            if (a->fail_on == -2)
+                return cli_usage_error("scan", "--fail-on must be error, "
+                                               "warning or never");
+            break;
+        case ':':
+            return cli_usage_error("scan", "option '%s' needs a value",
+                                   argv[optind - 1]);
+        default:
+            return cli_usage_error("scan", "unknown option '%s'",
+                                   argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("scan", optind >= argc
+                                           ? "missing the folder to scan"
+                                           : "expected one folder, got more");
+    a->opt.root = argv[optind];
+    return 0;
+}
+
+typedef struct progress_state {
+    double last;
+} progress_state;
+
+static void show_progress(void *user, const ia_progress *p)
+{
+    progress_state *ps = user;
+    if (p->seconds - ps->last < 0.1)
+        return;
+    ps->last = p->seconds;
+    fprintf(stderr, "\r%llu files, %llu errors, %llu warnings, %.0f files/s ",
+            (unsigned long long)p->files_done,
+            (unsigned long long)p->errors, (unsigned long long)p->warnings,
+            p->seconds > 0 ? (double)p->files_done / p->seconds : 0.0);
+}
+
+static void print_summary(const ia_scan_summary *s, int interrupted_)
+{
+    fprintf(stderr,
+            "imgaudit scan: %s%llu files, %llu decoded, %llu errors, "
+            "%llu warnings, %.1f MP in %.2f s (%.0f images/s)\n",
+            interrupted_ ? "INTERRUPTED, incomplete: " : "",
+            (unsigned long long)s->files, (unsigned long long)s->decoded,
+            (unsigned long long)s->errors, (unsigned long long)s->warnings,
+            s->megapixels, s->seconds,
+            s->seconds > 0 ? (double)s->files / s->seconds : 0.0);
+}
+
+static void install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int cmd_scan(int argc, char **argv)
+{
+    scan_args a = {.db = CLI_DEFAULT_DB, .fail_on = -1};
+    progress_state ps = {0};
+    ia_scan_summary sum = {0};
+    ia_db *db = NULL;
+    int code = parse_args(argc, argv, &a);
+    if (code != 0)
+        return code < 0 ? CLI_EXIT_OK : code;
+    code = cli_open_db("scan", a.db, IA_DB_CREATE, &db);
+    if (code != CLI_EXIT_OK)
+        return code;
+    install_handlers();
+    a.opt.cancel = &interrupted;
+    int show = !a.quiet && isatty(STDERR_FILENO);
+    if (show) {
+        a.opt.progress = show_progress;
+        a.opt.user = &ps;
+    }
+    int rc = ia_scan(db, &a.opt, &sum);
+    if (show)
+        fputs("\r\033[K", stderr);
+    if (rc == IA_OK || rc == IA_ERR_INTERRUPTED) {
+        if (!a.quiet || rc == IA_ERR_INTERRUPTED)
+            print_summary(&sum, rc == IA_ERR_INTERRUPTED);
+        code = rc == IA_OK ? CLI_EXIT_OK : CLI_EXIT_INTERRUPTED;
+        if (rc == IA_OK && a.fail_on >= 0 &&
+            ((a.fail_on <= 2 && sum.errors > 0) ||
+             (a.fail_on <= 1 && sum.warnings > 0)))
+            code = CLI_EXIT_FINDINGS;
+    } else {
+        code = cli_fail("scan", db, rc, a.opt.root);
+    }
+    ia_db_close(db);
+    return code;
+}

@@ -1,0 +1,28 @@
+/*
+ * The per-file work: a pure function of (worker state, entry) to a
+ * result. Runs on worker threads; touches no shared state.
+ */
+#ifndef IA_SCANFILE_H
+#define IA_SCANFILE_H
+
+#include "decode.h"
+#include "entry.h"
+#include "result.h"
+
+typedef struct ia_file_config {
+    ia_limits limits;
+    uint64_t max_file_bytes;
+    int follow_symlinks;
+} ia_file_config;
+
+typedef struct ia_worker ia_worker;
+
+int ia_worker_new(ia_worker **out);     /* 0 or IA_ERR_NOMEM */
+void ia_worker_free(ia_worker *w);
+
+/* Fills res for entry e. Returns 0, or IA_ERR_NOMEM when the tool (not
+ * the file) failed. */
+int ia_scan_file(ia_worker *w, const ia_file_config *cfg, const ia_entry *e,
+                 ia_file_result *res);
+
+#endif
