@@ -6,6 +6,7 @@
 #ifndef IA_STATS_H
 #define IA_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "result.h"
@@ -14,7 +15,8 @@ typedef struct ia_stats ia_stats;
 
 int ia_stats_new(ia_stats **out);       /* 0 or IA_ERR_NOMEM */
 void ia_stats_free(ia_stats *s);
-/* Starts an image; channels 1-4 as in decode.h. 0 or IA_ERR_NOMEM. */
+/* Starts an image; channels 1-4 as in decode.h. 0, IA_ERR_NOMEM, or
+ * IA_ERR_ARG for channels outside 1-4. */
 int ia_stats_begin(ia_stats *s, uint32_t width, uint32_t height, int channels);
 /* Feeds one row; luma is that row's Pillow L values (width bytes), computed
  * once by the caller and shared with the hashes. */
