@@ -1,2 +1,969 @@
-/* placeholder: module under construction */
-extern int ia_placeholder_store;
+/*
+ * The findings store: one SQLite connection per ia_db handle, owned by one
+ * thread (the scan's writer). This file owns the handle, the schema and
+ * its migrations, and every write; store_query.c owns the reads.
+ *
+ * Why it is shaped this way:
+ *   - Writers use WAL with synchronous=NORMAL and batch files into large
+ *     explicit transactions (IA_STORE_BATCH files each): a scan writes
+ *     thousands of rows a second and must not fsync per row.
+ *   - At close a writer checkpoints and switches back to journal_mode
+ *     DELETE, so the DB is one self-contained file that a read-only handle
+ *     can open even in a folder it cannot write to (no -wal/-shm needed).
+ *   - Read-only handles are opened with SQLITE_OPEN_READONLY and never run
+ *     a statement that writes: a baseline stays byte-identical.
+ *   - Migrations are an append-only array indexed by PRAGMA user_version,
+ *     applied in one BEGIN IMMEDIATE transaction; application_id marks the
+ *     file as ours, so another program's SQLite file is refused, not
+ *     "migrated".
+ *   - Statements are prepared lazily once per connection and finalized at
+ *     close; every step is checked. A failed write rolls back the open
+ *     batch, so the DB stays consistent (the scan row, committed at
+ *     begin, remains with complete = 0).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "store_query.h"
+#include "util.h"
+
+/* Schema steps; migrations[v] takes a DB from user_version v to v + 1.
+ * Append only: a shipped step is never edited (docs/schema.md). */
+static const char *const migrations[] = {
+    /* 1: scans, files, findings */
+    "CREATE TABLE scan ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " root TEXT NOT NULL,"
+    " layout TEXT NOT NULL,"
+    " options TEXT NOT NULL,"
+    " tool_version TEXT NOT NULL,"
+    " started_at TEXT NOT NULL,"
+    " finished_at TEXT,"
+    " complete INTEGER NOT NULL DEFAULT 0,"
+    " files INTEGER NOT NULL DEFAULT 0,"
+    " decoded INTEGER NOT NULL DEFAULT 0,"
+    " bytes INTEGER NOT NULL DEFAULT 0,"
+    " pixels INTEGER NOT NULL DEFAULT 0,"
+    " shard_k INTEGER,"
+    " shard_n INTEGER);"
+    "CREATE INDEX scan_name ON scan(name);"
+    "CREATE TABLE file ("
+    " id INTEGER PRIMARY KEY,"
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " path TEXT NOT NULL,"
+    " split TEXT,"
+    " split_canonical TEXT,"
+    " label TEXT,"
+    " outside_class INTEGER NOT NULL,"
+    " size INTEGER,"
+    " mtime_ns INTEGER,"
+    " sha256 BLOB,"
+    " format TEXT NOT NULL,"
+    " ext_format TEXT,"
+    " status TEXT NOT NULL,"
+    " message TEXT,"
+    " width INTEGER, height INTEGER, channels INTEGER, bit_depth INTEGER,"
+    " color_space TEXT,"
+    " rows_decoded INTEGER, rows_total INTEGER,"
+    " progressive INTEGER,"
+    " subsampling TEXT,"
+    " jpeg_quality INTEGER, exif_orientation INTEGER, icc INTEGER,"
+    " interlaced INTEGER, palette INTEGER, has_alpha INTEGER,"
+    " animated INTEGER, frames INTEGER,"
+    " pixels INTEGER,"
+    " sum_r INTEGER, sum_g INTEGER, sum_b INTEGER,"
+    " sumsq_r INTEGER, sumsq_g INTEGER, sumsq_b INTEGER,"
+    " min_r INTEGER, min_g INTEGER, min_b INTEGER,"
+    " max_r INTEGER, max_g INTEGER, max_b INTEGER,"
+    " brightness REAL, contrast REAL, entropy REAL, sharpness REAL,"
+    " frac_black REAL, frac_white REAL,"
+    " is_constant INTEGER, alpha_used INTEGER,"
+    " pixel_hash BLOB, phash INTEGER, dhash INTEGER, hash_uniform INTEGER,"
+    " UNIQUE(scan_id, path));"
+    "CREATE INDEX file_sha256 ON file(scan_id, sha256);"
+    "CREATE INDEX file_status ON file(scan_id, status);"
+    "CREATE INDEX file_split_label ON file(scan_id, split, label);"
+    "CREATE TABLE finding ("
+    " id INTEGER PRIMARY KEY,"
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " file_id INTEGER REFERENCES file(id) ON DELETE CASCADE,"
+    " path TEXT,"
+    " code TEXT NOT NULL,"
+    " severity INTEGER NOT NULL,"
+    " detail TEXT);"
+    "CREATE INDEX finding_code ON finding(scan_id, code);"
+    "CREATE INDEX finding_file ON finding(file_id);",
+    /* 2: duplicate groups and split leaks */
+    "CREATE TABLE dup_group ("
+    " id INTEGER PRIMARY KEY,"
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL CHECK (kind IN ('exact', 'pixel', 'near')),"
+    " size INTEGER NOT NULL);"
+    "CREATE INDEX dup_group_scan ON dup_group(scan_id, kind);"
+    "CREATE TABLE dup_member ("
+    " group_id INTEGER NOT NULL REFERENCES dup_group(id) ON DELETE CASCADE,"
+    " file_id INTEGER NOT NULL REFERENCES file(id) ON DELETE CASCADE,"
+    " position INTEGER NOT NULL,"
+    " distance INTEGER NOT NULL,"
+    " PRIMARY KEY (group_id, position)) WITHOUT ROWID;"
+    "CREATE INDEX dup_member_file ON dup_member(file_id);"
+    "CREATE TABLE leak ("
+    " id INTEGER PRIMARY KEY,"
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " group_id INTEGER NOT NULL REFERENCES dup_group(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL,"
+    " a_file_id INTEGER NOT NULL REFERENCES file(id) ON DELETE CASCADE,"
+    " b_file_id INTEGER NOT NULL REFERENCES file(id) ON DELETE CASCADE,"
+    " distance INTEGER NOT NULL);"
+    "CREATE INDEX leak_scan ON leak(scan_id);",
+};
+
+#define SCHEMA_LATEST ((int)IA_ARRAY_LEN(migrations))
+
+enum stmt_id {
+    ST_INSERT_SCAN,
+    ST_INSERT_FILE,
+    ST_INSERT_FINDING,
+    ST_COUNT_DECODED,
+    ST_COUNT_CODE,
+    ST_SET_CODE_SEVERITY,
+    ST_DELETE_DATASET_CODE,
+    ST_UPDATE_TOTALS,
+    ST_SCAN_TOTALS,
+    ST_RESOLVE_ID,
+    ST_RESOLVE_NAME,
+    ST_RESOLVE_LATEST,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_INSERT_SCAN] =
+        "INSERT INTO scan(name, root, layout, options, tool_version,"
+        " started_at) VALUES (?, ?, ?, ?, ?, ?)",
+    [ST_INSERT_FILE] =
+        "INSERT INTO file(scan_id, path, split, split_canonical, label,"
+        " outside_class, size, mtime_ns, sha256, format, ext_format, status,"
+        " message, width, height, channels, bit_depth, color_space,"
+        " rows_decoded, rows_total, progressive, subsampling, jpeg_quality,"
+        " exif_orientation, icc, interlaced, palette, has_alpha, animated,"
+        " frames, pixels, sum_r, sum_g, sum_b, sumsq_r, sumsq_g, sumsq_b,"
+        " min_r, min_g, min_b, max_r, max_g, max_b, brightness, contrast,"
+        " entropy, sharpness, frac_black, frac_white, is_constant,"
+        " alpha_used, pixel_hash, phash, dhash, hash_uniform) VALUES ("
+        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_INSERT_FINDING] =
+        "INSERT INTO finding(scan_id, file_id, path, code, severity, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+    [ST_COUNT_DECODED] =
+        "SELECT count(*) FROM file WHERE scan_id = ? AND status = 'ok'",
+    [ST_COUNT_CODE] =
+        "SELECT count(DISTINCT file_id) FROM finding"
+        " WHERE scan_id = ? AND code = ? AND file_id IS NOT NULL",
+    [ST_SET_CODE_SEVERITY] =
+        "UPDATE finding SET severity = ?"
+        " WHERE scan_id = ? AND code = ? AND file_id IS NOT NULL",
+    [ST_DELETE_DATASET_CODE] =
+        "DELETE FROM finding"
+        " WHERE scan_id = ? AND code = ? AND file_id IS NULL",
+    [ST_UPDATE_TOTALS] =
+        "UPDATE scan SET"
+        " files = (SELECT count(*) FROM file WHERE scan_id = ?1),"
+        " decoded = (SELECT count(*) FROM file"
+        "            WHERE scan_id = ?1 AND status = 'ok'),"
+        " bytes = (SELECT coalesce(sum(size), 0) FROM file"
+        "          WHERE scan_id = ?1),"
+        " pixels = (SELECT coalesce(sum(width * height), 0) FROM file"
+        "           WHERE scan_id = ?1 AND status = 'ok'),"
+        " finished_at = ?2, complete = ?3"
+        " WHERE id = ?1",
+    [ST_SCAN_TOTALS] =
+        "SELECT files, decoded, bytes, pixels FROM scan WHERE id = ?",
+    [ST_RESOLVE_ID] = "SELECT id FROM scan WHERE id = ?",
+    [ST_RESOLVE_NAME] =
+        "SELECT id FROM scan WHERE name = ? ORDER BY id DESC LIMIT 1",
+    [ST_RESOLVE_LATEST] =
+        "SELECT id FROM scan ORDER BY complete DESC, id DESC LIMIT 1",
+};
+
+struct ia_db {
+    sqlite3 *conn;
+    int writable;
+    int ready;          /* opened, identified and migrated */
+    int schema;         /* user_version of the open DB */
+    unsigned batch;     /* files stored in the open transaction */
+    sqlite3_stmt *stmt[ST_COUNT];
+    char errmsg[1024];
+};
+
+/* ---- errors ---------------------------------------------------------- */
+
+int ia_store_fail(ia_db *db, int err, const char *fmt, ...)
+{
+    if (!db)
+        return err;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(db->errmsg, sizeof db->errmsg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        db->errmsg[0] = '\0';
+    return err;
+}
+
+int ia_store_sqlfail(ia_db *db, const char *what)
+{
+    const char *msg = db->conn ? sqlite3_errmsg(db->conn) : "no connection";
+    return ia_store_fail(db, IA_ERR_DB, "%s: %s", what, msg);
+}
+
+const char *ia_db_errmsg(const ia_db *db)
+{
+    return db ? db->errmsg : "";
+}
+
+struct sqlite3 *ia_store_sqlite(ia_db *db)
+{
+    return db->conn;
+}
+
+int ia_store_schema_latest(void)
+{
+    return SCHEMA_LATEST;
+}
+
+int ia_store_schema_version(const ia_db *db)
+{
+    return db->schema;
+}
+
+/* ---- statement helpers ----------------------------------------------- */
+
+static sqlite3_stmt *stmt_get(ia_db *db, enum stmt_id id)
+{
+    if (!db->stmt[id] &&
+        sqlite3_prepare_v3(db->conn, stmt_sql[id], -1,
+                           SQLITE_PREPARE_PERSISTENT, &db->stmt[id],
+                           NULL) != SQLITE_OK) {
+        ia_store_sqlfail(db, "preparing a statement");
+        db->stmt[id] = NULL;
+    }
+    return db->stmt[id];
+}
+
+static void stmt_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Binds parameters left to right; the first failure sticks in rc. */
+typedef struct binder {
+    sqlite3_stmt *st;
+    int i;
+    int rc;
+} binder;
+
+static void b_note(binder *b, int rc)
+{
+    if (b->rc == SQLITE_OK)
+        b->rc = rc;
+}
+
+static void b_i64(binder *b, int64_t v)
+{
+    b_note(b, sqlite3_bind_int64(b->st, ++b->i, v));
+}
+
+/* -1 ("unknown" in ia_file_result) is stored as NULL. */
+static void b_opt(binder *b, int64_t v)
+{
+    if (v < 0)
+        b_note(b, sqlite3_bind_null(b->st, ++b->i));
+    else
+        b_i64(b, v);
+}
+
+static void b_null(binder *b)
+{
+    b_note(b, sqlite3_bind_null(b->st, ++b->i));
+}
+
+static void b_text(binder *b, const char *s)
+{
+    if (!s)
+        b_null(b);
+    else
+        b_note(b, sqlite3_bind_text(b->st, ++b->i, s, -1, SQLITE_STATIC));
+}
+
+static void b_real(binder *b, double v)
+{
+    b_note(b, sqlite3_bind_double(b->st, ++b->i, v));
+}
+
+static void b_blob(binder *b, const void *p, int n)
+{
+    b_note(b, sqlite3_bind_blob(b->st, ++b->i, p, n, SQLITE_STATIC));
+}
+
+/* Steps a statement that returns no row. */
+static int step_done(ia_db *db, sqlite3_stmt *st, const char *what)
+{
+    int ret = IA_OK;
+    if (sqlite3_step(st) != SQLITE_DONE)
+        ret = ia_store_sqlfail(db, what);
+    stmt_done(st);
+    return ret;
+}
+
+/* Steps a statement that returns one integer; *found says whether a row
+ * came back (NULL: a missing row is an error). */
+static int step_int(ia_db *db, sqlite3_stmt *st, const char *what,
+                    int64_t *out, int *found)
+{
+    int ret = IA_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        if (found)
+            *found = 1;
+    } else if (rc == SQLITE_DONE && found) {
+        *found = 0;
+    } else {
+        ret = ia_store_sqlfail(db, what);
+    }
+    stmt_done(st);
+    return ret;
+}
+
+static int exec(ia_db *db, const char *sql, const char *what)
+{
+    if (sqlite3_exec(db->conn, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return ia_store_sqlfail(db, what);
+    return IA_OK;
+}
+
+/* Reads a PRAGMA that returns one integer. */
+static int pragma_int(ia_db *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = IA_ERR_DB;
+    if (sqlite3_prepare_v2(db->conn, sql, -1, &st, NULL) != SQLITE_OK) {
+        ia_store_sqlfail(db, "reading the database header");
+        goto out;
+    }
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        ia_store_sqlfail(db, "reading the database header");
+        goto out;
+    }
+    *out = sqlite3_column_int64(st, 0);
+    ret = IA_OK;
+out:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ---- transactions ---------------------------------------------------- */
+
+static int batch_begin(ia_db *db)
+{
+    if (!sqlite3_get_autocommit(db->conn))
+        return IA_OK;
+    db->batch = 0;
+    return exec(db, "BEGIN IMMEDIATE", "starting a transaction");
+}
+
+static int batch_commit(ia_db *db)
+{
+    int ret = IA_OK;
+    if (!sqlite3_get_autocommit(db->conn))
+        ret = exec(db, "COMMIT", "committing");
+    db->batch = 0;
+    return ret;
+}
+
+/* Rolls the open batch back after a failure; keeps the failure's message.
+ * SQLite may already have rolled back (full disk), hence the check. */
+static void batch_abort(ia_db *db)
+{
+    if (!sqlite3_get_autocommit(db->conn))
+        sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+    db->batch = 0;
+}
+
+/* ---- open, identify, migrate, close ---------------------------------- */
+
+static int open_fail(ia_db *db, const char *path, const char *what)
+{
+    int code = db->conn ? sqlite3_errcode(db->conn) & 0xff : SQLITE_ERROR;
+    if (code == SQLITE_NOTADB)
+        return ia_store_fail(db, IA_ERR_NOT_DB,
+                             "'%s' is not an SQLite database", path);
+    return ia_store_fail(db, IA_ERR_DB, "%s '%s': %s", what, path,
+                         db->conn ? sqlite3_errmsg(db->conn)
+                                  : "out of memory");
+}
+
+/* Checks that path holds an imgaudit DB (or, for a writer, an empty one)
+ * that this tool can read; sets db->schema. */
+static int identify(ia_db *db, const char *path)
+{
+    int64_t app = 0, version = 0, objects = 0;
+    if (pragma_int(db, "PRAGMA application_id", &app) != IA_OK ||
+        pragma_int(db, "PRAGMA user_version", &version) != IA_OK ||
+        pragma_int(db, "SELECT count(*) FROM sqlite_master", &objects) !=
+            IA_OK)
+        return open_fail(db, path, "cannot read");
+    if (app == 0 && version == 0 && objects == 0) {
+        if (!db->writable)
+            return ia_store_fail(db, IA_ERR_NOT_DB,
+                                 "'%s' is empty, not an imgaudit database",
+                                 path);
+        db->schema = 0;
+        return IA_OK;
+    }
+    if (app != IA_STORE_APPLICATION_ID)
+        return ia_store_fail(db, IA_ERR_NOT_DB,
+                             "'%s' is an SQLite database but not an "
+                             "imgaudit database", path);
+    if (version > SCHEMA_LATEST)
+        return ia_store_fail(db, IA_ERR_DB_VERSION,
+                             "'%s' was written by a newer imgaudit (schema "
+                             "%lld, this tool knows %d)", path,
+                             (long long)version, SCHEMA_LATEST);
+    /* Marked ours but at schema 0 (made by hand, as the tests do): a
+     * writer migrates it, a reader has nothing to read. */
+    if (version < 1 && !db->writable)
+        return ia_store_fail(db, IA_ERR_NOT_DB,
+                             "'%s' has no imgaudit schema", path);
+    db->schema = (int)version;
+    return IA_OK;
+}
+
+static int migrate(ia_db *db, const char *path)
+{
+    char sql[96];
+    int ret = IA_ERR_DB;
+    int64_t version = 0;
+    if (db->schema == SCHEMA_LATEST)
+        return IA_OK;
+    if (exec(db, "BEGIN IMMEDIATE", "starting the migration") != IA_OK)
+        return IA_ERR_DB;
+    /* Another process may have migrated between identify() and here. */
+    if (pragma_int(db, "PRAGMA user_version", &version) != IA_OK)
+        goto out;
+    for (int64_t v = version; v < SCHEMA_LATEST; v++) {
+        if (sqlite3_exec(db->conn, migrations[v], NULL, NULL, NULL) !=
+            SQLITE_OK) {
+            ia_store_fail(db, IA_ERR_DB, "migrating '%s' to schema %lld: %s",
+                          path, (long long)(v + 1),
+                          sqlite3_errmsg(db->conn));
+            goto out;
+        }
+    }
+    ia_bprintf(sql, sizeof sql, "PRAGMA user_version = %d; "
+               "PRAGMA application_id = %d", SCHEMA_LATEST,
+               IA_STORE_APPLICATION_ID);
+    if (exec(db, sql, "migrating") != IA_OK ||
+        exec(db, "COMMIT", "committing the migration") != IA_OK)
+        goto out;
+    db->schema = SCHEMA_LATEST;
+    ret = IA_OK;
+out:
+    if (ret != IA_OK && !sqlite3_get_autocommit(db->conn))
+        sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+    return ret;
+}
+
+static int configure_writer(ia_db *db)
+{
+    int64_t ignored;
+    /* journal_mode answers with a row, so it is read, not exec'd. */
+    if (pragma_int(db, "PRAGMA journal_mode = WAL", &ignored) != IA_OK)
+        return IA_ERR_DB;
+    return exec(db, "PRAGMA synchronous = NORMAL", "configuring");
+}
+
+int ia_db_open(const char *path, int flags, ia_db **out)
+{
+    int ret = IA_ERR_DB;
+    if (!out)
+        return IA_ERR_ARG;
+    *out = NULL;
+    ia_db *db = calloc(1, sizeof *db);
+    if (!db)
+        return IA_ERR_NOMEM;
+    if (!path || !*path) {
+        ret = ia_store_fail(db, IA_ERR_ARG, "no database path given");
+        goto out;
+    }
+    db->writable = (flags & IA_DB_CREATE) != 0;
+    int oflags = db->writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                              : SQLITE_OPEN_READONLY;
+    if (sqlite3_open_v2(path, &db->conn, oflags, NULL) != SQLITE_OK) {
+        ret = open_fail(db, path, "cannot open");
+        goto out;
+    }
+    sqlite3_busy_timeout(db->conn, 5000);
+    ret = identify(db, path);
+    if (ret != IA_OK)
+        goto out;
+    ret = exec(db, "PRAGMA foreign_keys = ON", "configuring");
+    if (ret == IA_OK && db->writable)
+        ret = configure_writer(db);
+    if (ret == IA_OK && db->writable)
+        ret = migrate(db, path);
+    if (ret == IA_OK) {
+        db->ready = 1;
+        db->errmsg[0] = '\0';
+    }
+out:
+    *out = db;
+    return ret;
+}
+
+void ia_db_close(ia_db *db)
+{
+    if (!db)
+        return;
+    if (db->conn) {
+        /* A scan stopped without ia_store_scan_finish keeps what it has
+         * stored: its scan row stays incomplete. */
+        if (!sqlite3_get_autocommit(db->conn) &&
+            sqlite3_exec(db->conn, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+        for (int i = 0; i < ST_COUNT; i++)
+            sqlite3_finalize(db->stmt[i]);
+        if (db->writable && db->ready) {
+            /* Best effort: another connection may hold the DB; then it
+             * stays in WAL mode and SQLite cleans up after the last one. */
+            sqlite3_busy_timeout(db->conn, 500);
+            sqlite3_exec(db->conn, "PRAGMA wal_checkpoint(TRUNCATE);"
+                         "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+        }
+        sqlite3_close_v2(db->conn);
+    }
+    free(db);
+}
+
+/* ---- writes ---------------------------------------------------------- */
+
+static int need_writer(ia_db *db)
+{
+    if (!db->writable)
+        return ia_store_fail(db, IA_ERR_DB,
+                             "the database was opened read-only");
+    return IA_OK;
+}
+
+int ia_store_scan_begin(ia_db *db, const ia_scan_meta *m, int64_t *scan_id)
+{
+    int ret = need_writer(db);
+    if (ret != IA_OK)
+        return ret;
+    if (!m || !m->name || !m->root || !m->started_at)
+        return ia_store_fail(db, IA_ERR_ARG, "scan name, root and start "
+                             "time are required");
+    /* The scan row is committed on its own, so an interrupted scan still
+     * leaves its (incomplete) row behind. */
+    ret = batch_commit(db);
+    if (ret != IA_OK)
+        return ret;
+    sqlite3_stmt *st = stmt_get(db, ST_INSERT_SCAN);
+    if (!st)
+        return IA_ERR_DB;
+    binder b = {st, 0, SQLITE_OK};
+    b_text(&b, m->name);
+    b_text(&b, m->root);
+    b_text(&b, m->layout ? m->layout : "folders");
+    b_text(&b, m->options_json ? m->options_json : "{}");
+    b_text(&b, m->tool_version ? m->tool_version : IMGAUDIT_VERSION);
+    b_text(&b, m->started_at);
+    if (b.rc != SQLITE_OK) {
+        stmt_done(st);
+        return ia_store_sqlfail(db, "storing the scan");
+    }
+    ret = step_done(db, st, "storing the scan");
+    if (ret == IA_OK && scan_id)
+        *scan_id = sqlite3_last_insert_rowid(db->conn);
+    return ret;
+}
+
+static int insert_finding(ia_db *db, int64_t scan_id, int64_t file_id,
+                          const char *path, const char *code, int severity,
+                          const char *detail)
+{
+    sqlite3_stmt *st = stmt_get(db, ST_INSERT_FINDING);
+    if (!st)
+        return IA_ERR_DB;
+    binder b = {st, 0, SQLITE_OK};
+    b_i64(&b, scan_id);
+    if (file_id > 0)
+        b_i64(&b, file_id);
+    else
+        b_null(&b);
+    b_text(&b, path);
+    b_text(&b, code);
+    b_i64(&b, severity);
+    b_text(&b, detail && *detail ? detail : NULL);
+    if (b.rc != SQLITE_OK) {
+        stmt_done(st);
+        return ia_store_sqlfail(db, "storing a finding");
+    }
+    return step_done(db, st, "storing a finding");
+}
+
+static void bind_measures(binder *b, const ia_file_result *r)
+{
+    const ia_pixel_stats *s = &r->stats;
+    if (!r->have_measures) {
+        for (int i = 0; i < 25; i++)   /* pixels .. hash_uniform */
+            b_null(b);
+        return;
+    }
+    b_i64(b, (int64_t)s->pixels);
+    for (int c = 0; c < 3; c++)
+        b_i64(b, (int64_t)s->sum[c]);
+    for (int c = 0; c < 3; c++)
+        b_i64(b, (int64_t)s->sumsq[c]);
+    for (int c = 0; c < 3; c++)
+        b_i64(b, s->min[c]);
+    for (int c = 0; c < 3; c++)
+        b_i64(b, s->max[c]);
+    b_real(b, s->brightness);
+    b_real(b, s->contrast);
+    b_real(b, s->entropy);
+    b_real(b, s->sharpness);
+    b_real(b, s->frac_black);
+    b_real(b, s->frac_white);
+    b_i64(b, s->constant ? 1 : 0);
+    b_opt(b, s->alpha_used);
+    b_blob(b, r->hashes.pixel_hash, (int)sizeof r->hashes.pixel_hash);
+    b_i64(b, (int64_t)r->hashes.phash);
+    b_i64(b, (int64_t)r->hashes.dhash);
+    b_i64(b, r->hashes.uniform ? 1 : 0);
+}
+
+static void bind_file(binder *b, int64_t scan_id, const ia_entry *e,
+                      const ia_file_result *r)
+{
+    b_i64(b, scan_id);
+    b_text(b, e->relpath);
+    b_text(b, e->split);
+    b_text(b, e->split_canonical);
+    b_text(b, e->label);
+    b_i64(b, e->outside_class ? 1 : 0);
+    b_opt(b, r->size);
+    b_opt(b, r->mtime_ns);
+    if (r->have_sha256)
+        b_blob(b, r->sha256, (int)sizeof r->sha256);
+    else
+        b_null(b);
+    b_text(b, ia_fmt_name(r->format));
+    b_text(b, r->ext_format == IA_FMT_UNKNOWN ? NULL
+                                              : ia_fmt_name(r->ext_format));
+    b_text(b, ia_status_name(r->status));
+    b_text(b, r->message[0] ? r->message : NULL);
+    b_opt(b, r->width);
+    b_opt(b, r->height);
+    b_opt(b, r->channels);
+    b_opt(b, r->bit_depth);
+    b_text(b, r->color_space);
+    b_opt(b, r->rows_decoded);
+    b_opt(b, r->rows_total);
+    b_opt(b, r->progressive);
+    b_text(b, r->subsampling);
+    b_opt(b, r->jpeg_quality);
+    b_opt(b, r->exif_orientation);
+    b_opt(b, r->icc);
+    b_opt(b, r->interlaced);
+    b_opt(b, r->palette);
+    b_opt(b, r->has_alpha);
+    b_opt(b, r->animated);
+    b_opt(b, r->frames);
+    bind_measures(b, r);
+}
+
+/* A file whose status is not ok always carries the finding named after
+ * its status; the scanner may already have added it. */
+static int store_status_finding(ia_db *db, int64_t scan_id, int64_t file_id,
+                                const ia_entry *e, const ia_file_result *r)
+{
+    int sev = ia_status_severity(r->status);
+    const char *code = ia_status_name(r->status);
+    if (sev < 0)
+        return IA_OK;
+    for (int i = 0; i < r->nfindings; i++)
+        if (r->findings[i].code && strcmp(r->findings[i].code, code) == 0)
+            return IA_OK;
+    return insert_finding(db, scan_id, file_id, e->relpath, code, sev,
+                          r->message);
+}
+
+int ia_store_file(ia_db *db, int64_t scan_id, const ia_entry *e,
+                  const ia_file_result *r, int64_t *file_id)
+{
+    int64_t id = 0;
+    int ret = need_writer(db);
+    if (ret != IA_OK)
+        return ret;
+    if (!e || !r || !e->relpath)
+        return ia_store_fail(db, IA_ERR_ARG, "a file needs a path");
+    ret = batch_begin(db);
+    if (ret != IA_OK)
+        return ret;
+    sqlite3_stmt *st = stmt_get(db, ST_INSERT_FILE);
+    if (!st) {
+        ret = IA_ERR_DB;
+        goto out;
+    }
+    binder b = {st, 0, SQLITE_OK};
+    bind_file(&b, scan_id, e, r);
+    if (b.rc != SQLITE_OK || b.i != sqlite3_bind_parameter_count(st)) {
+        stmt_done(st);
+        ret = ia_store_fail(db, IA_ERR_DB, "storing '%s': cannot bind "
+                            "parameter %d", e->relpath, b.i);
+        goto out;
+    }
+    ret = step_done(db, st, "storing a file");
+    if (ret != IA_OK)
+        goto out;
+    id = sqlite3_last_insert_rowid(db->conn);
+    for (int i = 0; i < r->nfindings && ret == IA_OK; i++) {
+        const ia_finding_rec *f = &r->findings[i];
+        if (f->code)
+            ret = insert_finding(db, scan_id, id, e->relpath, f->code,
+                                 f->severity, f->detail);
+    }
+    if (ret == IA_OK)
+        ret = store_status_finding(db, scan_id, id, e, r);
+    if (ret == IA_OK && ++db->batch >= IA_STORE_BATCH)
+        ret = batch_commit(db);
+out:
+    if (ret != IA_OK)
+        batch_abort(db);
+    else if (file_id)
+        *file_id = id;
+    return ret;
+}
+
+int ia_store_finding(ia_db *db, int64_t scan_id, int64_t file_id,
+                     const char *path, const char *code, int severity,
+                     const char *detail)
+{
+    int ret = need_writer(db);
+    if (ret != IA_OK)
+        return ret;
+    if (!code)
+        return ia_store_fail(db, IA_ERR_ARG, "a finding needs a code");
+    ret = batch_begin(db);
+    if (ret == IA_OK)
+        ret = insert_finding(db, scan_id, file_id, path, code, severity,
+                             detail);
+    if (ret != IA_OK)
+        batch_abort(db);
+    return ret;
+}
+
+/* ---- finishing a scan ------------------------------------------------ */
+
+/* The finding codes judged against the dataset's majority, and how the
+ * dataset-level finding words them ("41 of 3781 images are grayscale"). */
+static const struct {
+    const char *code;
+    const char *phrase;
+} mode_mix[] = {
+    {"cmyk", "are CMYK"},
+    {"grayscale", "are grayscale"},
+    {"alpha", "have an alpha channel"},
+    {"high_bit_depth", "have more than 8 bits per channel"},
+    {"exif_rotated", "are rotated by their EXIF orientation"},
+    {"animated", "are animated"},
+};
+
+/* A mode is a problem only when it is the minority: a grayscale dataset
+ * is fine, three grayscale images among RGB ones are not. */
+static int judge_mode(ia_db *db, int64_t scan_id, size_t k, int64_t decoded)
+{
+    char detail[IA_DETAIL_MAX];
+    int64_t n = 0;
+    sqlite3_stmt *st = stmt_get(db, ST_COUNT_CODE);
+    if (!st)
+        return IA_ERR_DB;
+    sqlite3_bind_int64(st, 1, scan_id);
+    sqlite3_bind_text(st, 2, mode_mix[k].code, -1, SQLITE_STATIC);
+    int ret = step_int(db, st, "judging the mode mix", &n, NULL);
+    if (ret != IA_OK)
+        return ret;
+    /* Idempotent: a repeated finish replaces the dataset-level finding. */
+    if (!(st = stmt_get(db, ST_DELETE_DATASET_CODE)))
+        return IA_ERR_DB;
+    sqlite3_bind_int64(st, 1, scan_id);
+    sqlite3_bind_text(st, 2, mode_mix[k].code, -1, SQLITE_STATIC);
+    if ((ret = step_done(db, st, "judging the mode mix")) != IA_OK ||
+        n == 0)
+        return ret;
+    int sev = n * 2 < decoded ? IA_SEV_WARNING : IA_SEV_INFO;
+    if (!(st = stmt_get(db, ST_SET_CODE_SEVERITY)))
+        return IA_ERR_DB;
+    sqlite3_bind_int(st, 1, sev);
+    sqlite3_bind_int64(st, 2, scan_id);
+    sqlite3_bind_text(st, 3, mode_mix[k].code, -1, SQLITE_STATIC);
+    if ((ret = step_done(db, st, "judging the mode mix")) != IA_OK)
+        return ret;
+    ia_bprintf(detail, sizeof detail, "%lld of %lld images %s",
+               (long long)n, (long long)decoded, mode_mix[k].phrase);
+    return insert_finding(db, scan_id, 0, NULL, mode_mix[k].code, sev,
+                          detail);
+}
+
+static int update_totals(ia_db *db, int64_t scan_id, int complete,
+                         const char *finished_at)
+{
+    sqlite3_stmt *st = stmt_get(db, ST_UPDATE_TOTALS);
+    if (!st)
+        return IA_ERR_DB;
+    sqlite3_bind_int64(st, 1, scan_id);
+    if (finished_at)
+        sqlite3_bind_text(st, 2, finished_at, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
+    sqlite3_bind_int(st, 3, complete ? 1 : 0);
+    int ret = step_done(db, st, "storing the scan totals");
+    if (ret == IA_OK && sqlite3_changes(db->conn) != 1)
+        ret = ia_store_fail(db, IA_ERR_NOT_FOUND, "no scan with id %lld",
+                            (long long)scan_id);
+    return ret;
+}
+
+int ia_store_scan_finish(ia_db *db, int64_t scan_id, int complete,
+                         const char *finished_at)
+{
+    int64_t decoded = 0;
+    int ret = need_writer(db);
+    if (ret != IA_OK)
+        return ret;
+    ret = batch_begin(db);
+    if (ret != IA_OK)
+        return ret;
+    sqlite3_stmt *st = stmt_get(db, ST_COUNT_DECODED);
+    if (!st) {
+        ret = IA_ERR_DB;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, scan_id);
+    ret = step_int(db, st, "counting decoded files", &decoded, NULL);
+    for (size_t k = 0; k < IA_ARRAY_LEN(mode_mix) && ret == IA_OK; k++)
+        ret = judge_mode(db, scan_id, k, decoded);
+    if (ret == IA_OK)
+        ret = update_totals(db, scan_id, complete, finished_at);
+    /* The complete flag is set in this, the scan's last transaction. */
+    if (ret == IA_OK)
+        ret = batch_commit(db);
+out:
+    if (ret != IA_OK)
+        batch_abort(db);
+    return ret;
+}
+
+int ia_store_scan_totals(ia_db *db, int64_t scan_id, ia_scan_summary *out)
+{
+    ia_scan_summary s;
+    uint64_t sev[3] = {0, 0, 0};
+    int ret = IA_ERR_DB;
+    sqlite3_stmt *st = stmt_get(db, ST_SCAN_TOTALS);
+    if (!st)
+        return IA_ERR_DB;
+    memset(&s, 0, sizeof s);
+    sqlite3_bind_int64(st, 1, scan_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        s.scan_id = scan_id;
+        s.files = (uint64_t)sqlite3_column_int64(st, 0);
+        s.decoded = (uint64_t)sqlite3_column_int64(st, 1);
+        s.bytes = (uint64_t)sqlite3_column_int64(st, 2);
+        s.megapixels = (double)sqlite3_column_int64(st, 3) / 1e6;
+        ret = IA_OK;
+    } else if (rc == SQLITE_DONE) {
+        ret = ia_store_fail(db, IA_ERR_NOT_FOUND, "no scan with id %lld",
+                            (long long)scan_id);
+    } else {
+        ret = ia_store_sqlfail(db, "reading the scan totals");
+    }
+    stmt_done(st);
+    if (ret == IA_OK)
+        ret = ia_q_severity_counts(db, scan_id, sev);
+    if (ret != IA_OK)
+        return ret;
+    s.infos = sev[IA_SEV_INFO];
+    s.warnings = sev[IA_SEV_WARNING];
+    s.errors = sev[IA_SEV_ERROR];
+    *out = s;
+    return IA_OK;
+}
+
+/* ---- resolving scan references --------------------------------------- */
+
+/* A reference made only of digits is an id when such a scan exists. */
+static int parse_id(const char *ref, int64_t *id)
+{
+    int64_t v = 0;
+    if (!*ref)
+        return -1;
+    for (const char *p = ref; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        if (__builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, *p - '0', &v))
+            return -1;
+    }
+    *id = v;
+    return 0;
+}
+
+static int resolve_one(ia_db *db, enum stmt_id which, const char *text,
+                       int64_t id, int64_t *out, int *found)
+{
+    sqlite3_stmt *st = stmt_get(db, which);
+    if (!st)
+        return IA_ERR_DB;
+    if (which == ST_RESOLVE_ID)
+        sqlite3_bind_int64(st, 1, id);
+    else if (which == ST_RESOLVE_NAME)
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+    return step_int(db, st, "looking up the scan", out, found);
+}
+
+int ia_store_resolve_scan(ia_db *db, const char *ref, int64_t *scan_id)
+{
+    int64_t id = 0, found_id = 0;
+    int found = 0;
+    int ret;
+    if (!ref || !*ref) {
+        ret = resolve_one(db, ST_RESOLVE_LATEST, NULL, 0, &found_id, &found);
+        if (ret == IA_OK && !found)
+            ret = ia_store_fail(db, IA_ERR_NOT_FOUND,
+                                "the database holds no scan");
+    } else {
+        ret = IA_OK;
+        if (parse_id(ref, &id) == 0)
+            ret = resolve_one(db, ST_RESOLVE_ID, NULL, id, &found_id,
+                              &found);
+        if (ret == IA_OK && !found)
+            ret = resolve_one(db, ST_RESOLVE_NAME, ref, 0, &found_id,
+                              &found);
+        if (ret == IA_OK && !found)
+            ret = ia_store_fail(db, IA_ERR_NOT_FOUND,
+                                "no scan named '%s'", ref);
+    }
+    if (ret == IA_OK)
+        *scan_id = found_id;
+    return ret;
+}

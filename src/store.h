@@ -55,4 +55,42 @@ int ia_store_scan_totals(ia_db *db, int64_t scan_id, ia_scan_summary *out);
  * latest when none complete). IA_ERR_NOT_FOUND with a message otherwise. */
 int ia_store_resolve_scan(ia_db *db, const char *ref, int64_t *scan_id);
 
+
+/* ---- Dataset-wide duplicate analysis (store_groups.c) ---------------- */
+
+/* One image file of a scan, as the duplicate analysis needs it. split and
+ * label index the names arrays (0 = NULL, i = names[i - 1]). */
+typedef struct ia_hash_row {
+    int64_t file_id;
+    uint32_t split;
+    uint32_t label;
+    int split_rank;     /* 0 train, 1 val, 2 test, 3 other or none */
+    int status_ok;
+    int have_sha, have_pixel, have_phash, uniform;
+    uint8_t sha256[32];
+    uint8_t pixel_hash[16];
+    uint64_t phash, dhash;
+} ia_hash_row;
+
+typedef struct ia_hash_rows {
+    ia_hash_row *rows;   /* in file id (walk) order */
+    size_t n, cap;
+    char **splits;
+    size_t nsplits;
+    char **labels;
+    size_t nlabels;
+} ia_hash_rows;
+
+/* The files of a scan with a recognised image format and a SHA-256. */
+int ia_store_load_hash_rows(ia_db *db, int64_t scan_id, ia_hash_rows *out);
+void ia_hash_rows_free(ia_hash_rows *h);
+int ia_store_file_path(ia_db *db, int64_t file_id, char *buf, size_t cap);
+/* A group (kind "exact", "pixel" or "near") with its members in order and
+ * each member's distance to the first. */
+int ia_store_group(ia_db *db, int64_t scan_id, const char *kind,
+                   const int64_t *file_ids, const int *distance, size_t n,
+                   int64_t *group_id);
+int ia_store_leak(ia_db *db, int64_t scan_id, int64_t group_id,
+                  const char *kind, int64_t a, int64_t b, int distance);
+
 #endif

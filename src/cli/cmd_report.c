@@ -1,2 +1,136 @@
-/* placeholder */
-extern int ia_placeholder_cli_cmd_report;
+/*
+ * imgaudit report: renders the report of one scan from the DB (opened
+ * read-only: a report never changes the scan it reads). The exit code can
+ * gate CI with --fail-on, as scan's does.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+    "Usage: imgaudit report [SCAN] [OPTIONS]\n"
+    "\n"
+    "Writes the audit report of a scan: status counts, problems first\n"
+    "(errors, then warnings, grouped by finding code), labels per split.\n"
+    "SCAN is a scan name or id; default: the latest complete scan.\n"
+    "\n"
+    "Options:\n"
+    "  --db FILE            database (default ./" CLI_DEFAULT_DB ")\n"
+    "  -f, --format FORMAT  text (default), md, json or html\n"
+    "  -o, --output FILE    write to FILE instead of standard output\n"
+    "  --fail-on LEVEL      exit 3 when a finding is at or above LEVEL:\n"
+    "                       error, warning or never (default never)\n"
+    "  -h, --help           show this help\n";
+
+typedef struct report_args {
+    const char *db;
+    const char *scan;
+    const char *output;
+    ia_format format;
+    int fail_on;
+} report_args;
+
+enum { OPT_DB = 256, OPT_FAIL_ON };
+
+static int parse_format(const char *s, ia_format *out)
+{
+    static const struct {
+        const char *name;
+        ia_format fmt;
+    } formats[] = {
+        {"text", IA_FORMAT_TEXT}, {"md", IA_FORMAT_MD},
+        {"markdown", IA_FORMAT_MD}, {"json", IA_FORMAT_JSON},
+        {"html", IA_FORMAT_HTML},
+    };
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if (strcmp(s, formats[i].name) == 0) {
+            *out = formats[i].fmt;
+            return 0;
+        }
+    return -1;
+}
+
+/* 0: go on; -1: --help was shown; otherwise an exit code. */
+static int parse_args(int argc, char **argv, report_args *a)
+{
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    opterr = 0;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, ":f:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DB: a->db = optarg; break;
+        case 'o': a->output = optarg; break;
+        case 'h': fputs(usage_text, stdout); return -1;
+        case 'f':
+            if (parse_format(optarg, &a->format) != 0)
+                return cli_usage_error("report", "unknown format '%s' "
+                                       "(text, md, json or html)", optarg);
+            break;
+        case OPT_FAIL_ON:
+            a->fail_on = cli_parse_fail_on(optarg);
+            if (a->fail_on == -2)
+                return cli_usage_error("report", "--fail-on must be error, "
+                                                 "warning or never");
+            break;
+        case ':':
+            return cli_usage_error("report", "option '%s' needs a value",
+                                   argv[optind - 1]);
+        default:
+            return cli_usage_error("report", "unknown option '%s'",
+                                   argv[optind - 1]);
+        }
+    }
+    if (argc - optind > 1)
+        return cli_usage_error("report", "expected at most one scan, got "
+                                         "'%s' and '%s'",
+                               argv[optind], argv[optind + 1]);
+    if (optind < argc)
+        a->scan = argv[optind];
+    return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    report_args a = {.db = CLI_DEFAULT_DB, .format = IA_FORMAT_TEXT,
+                     .fail_on = -1};
+    ia_db *db = NULL;
+    cli_output *o = NULL;
+    FILE *fp = NULL;
+    uint64_t errors = 0, warnings = 0;
+    int code = parse_args(argc, argv, &a);
+    if (code != 0)
+        return code < 0 ? CLI_EXIT_OK : code;
+    code = cli_open_db("report", a.db, IA_DB_READONLY, &db);
+    if (code != CLI_EXIT_OK)
+        return code;
+    /* Counts first: an unknown scan fails before any output file exists. */
+    int rc = ia_scan_severity_counts(db, a.scan, &errors, &warnings);
+    if (rc != IA_OK) {
+        code = cli_fail("report", db, rc, a.scan ? a.scan : a.db);
+        goto out;
+    }
+    code = cli_output_open("report", a.output, &o, &fp);
+    if (code != CLI_EXIT_OK)
+        goto out;
+    rc = ia_report(db, a.scan, a.format, fp);
+    code = rc == IA_OK ? CLI_EXIT_OK : cli_fail("report", db, rc, "report");
+    if (cli_output_close(o, rc == IA_OK) != CLI_EXIT_OK &&
+        code == CLI_EXIT_OK)
+        code = CLI_EXIT_FAILURE;
+    if (code == CLI_EXIT_OK && a.fail_on >= 0 &&
+        (errors > 0 || (a.fail_on <= 1 && warnings > 0)))
+        code = CLI_EXIT_FINDINGS;
+out:
+    ia_db_close(db);
+    return code;
+}

@@ -1,0 +1,28 @@
+/*
+ * Dataset-wide analysis after the walk: duplicate groups (exact bytes,
+ * equal pixels, near-identical by perceptual hash), leaks between splits
+ * and label conflicts. Reads the compact hash index from the store, works
+ * in memory, writes groups and findings back.
+ */
+#ifndef IA_ANALYZE_H
+#define IA_ANALYZE_H
+
+#include <stdint.h>
+
+#include "imgaudit.h"
+
+/* Defaults, chosen from the distance distributions measured on real data
+ * (docs/duplicates.md). */
+#define IA_NEAR_PHASH_RADIUS 8
+#define IA_NEAR_DHASH_RADIUS 10
+
+typedef struct ia_dup_options {
+    int phash_radius;   /* < 0: default */
+    int dhash_radius;   /* < 0: default */
+    unsigned threads;
+} ia_dup_options;
+
+int ia_analyze_duplicates(ia_db *db, int64_t scan_id,
+                          const ia_dup_options *opt);
+
+#endif
