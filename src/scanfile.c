@@ -101,14 +101,15 @@ static int decode(ia_worker *w, const ia_file_config *cfg,
     return rc;
 }
 
-static void check_extension(ia_file_result *res)
+static void check_extension(const ia_entry *e, ia_file_result *res)
 {
     if (res->format == IA_FMT_UNKNOWN || res->ext_format == IA_FMT_UNKNOWN ||
         res->format == res->ext_format)
         return;
+    const char *dot = strrchr(base_name(e->relpath), '.');
     ia_result_add(res, "extension_mismatch", IA_SEV_WARNING,
-                  "%s data in a file named .%s", ia_fmt_name(res->format),
-                  ia_fmt_name(res->ext_format));
+                  "%s data in a file named %s", ia_fmt_name(res->format),
+                  dot ? dot : "without extension");
 }
 
 /* The status itself becomes a finding, so reports list every problem in
@@ -137,7 +138,7 @@ static int scan_regular(ia_worker *w, const ia_file_config *cfg,
     if (rc > 0)
         return IA_OK;
     res->format = ia_sniff(data, len);
-    check_extension(res);
+    check_extension(e, res);
     switch (res->format) {
     case IA_FMT_JPEG:
     case IA_FMT_PNG:
