@@ -381,3 +381,10 @@ int ia_analyze_duplicates(ia_db *db, int64_t scan_id,
     free(c.members);
     return rc;
 }
+
+int ia_analyze_scan(ia_db *db, int64_t scan_id, unsigned threads)
+{
+    ia_dup_options dup = {.phash_radius = -1, .dhash_radius = -1,
+                          .threads = threads};
+    return ia_analyze_duplicates(db, scan_id, &dup);
+}

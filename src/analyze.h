@@ -25,4 +25,9 @@ typedef struct ia_dup_options {
 int ia_analyze_duplicates(ia_db *db, int64_t scan_id,
                           const ia_dup_options *opt);
 
+/* Every dataset-wide step that runs once the files of a scan are stored
+ * (by a scan, a resumed scan or a merge of shards), in a fixed order, so
+ * all paths to a complete scan give the same results. */
+int ia_analyze_scan(ia_db *db, int64_t scan_id, unsigned threads);
+
 #endif

@@ -229,11 +229,8 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
                              ia_strerror(rc));
     rc = run_walk(ctx, walker, pool);
     ia_pool_free(pool);
-    if (rc == IA_OK) {
-        ia_dup_options dup = {.phash_radius = -1, .dhash_radius = -1,
-                              .threads = jobs};
-        rc = ia_analyze_duplicates(ctx->db, ctx->scan_id, &dup);
-    }
+    if (rc == IA_OK)
+        rc = ia_analyze_scan(ctx->db, ctx->scan_id, jobs);
     char finished[32];
     ia_utc_now(finished);
     int rc2 = ia_store_scan_finish(ctx->db, ctx->scan_id, rc == IA_OK,
