@@ -86,3 +86,20 @@ const char *ia_strerror(int err)
     default: return "unknown error";
     }
 }
+
+int ia_format_parse(const char *s)
+{
+    static const struct {
+        const char *name;
+        ia_format fmt;
+    } formats[] = {
+        {"text", IA_FORMAT_TEXT}, {"json", IA_FORMAT_JSON},
+        {"md", IA_FORMAT_MD}, {"markdown", IA_FORMAT_MD},
+        {"html", IA_FORMAT_HTML}, {"csv", IA_FORMAT_CSV},
+        {"jsonl", IA_FORMAT_JSONL},
+    };
+    for (size_t i = 0; s && i < IA_ARRAY_LEN(formats); i++)
+        if (strcmp(s, formats[i].name) == 0)
+            return (int)formats[i].fmt;
+    return -1;
+}

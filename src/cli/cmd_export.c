@@ -54,11 +54,8 @@ static int parse_args(int argc, char **argv, export_args *a)
         case 'o': a->output = optarg; break;
         case 'h': fputs(usage_text, stdout); return -1;
         case 'f':
-            if (strcmp(optarg, "csv") == 0)
-                a->format = IA_FORMAT_CSV;
-            else if (strcmp(optarg, "jsonl") == 0)
-                a->format = IA_FORMAT_JSONL;
-            else
+            a->format = (ia_format)ia_format_parse(optarg);
+            if (a->format != IA_FORMAT_CSV && a->format != IA_FORMAT_JSONL)
                 return cli_usage_error("export", "unknown format '%s' "
                                        "(csv or jsonl)", optarg);
             break;

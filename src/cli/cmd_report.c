@@ -34,22 +34,14 @@ typedef struct report_args {
 
 enum { OPT_DB = 256, OPT_FAIL_ON };
 
+/* The formats a scan report comes in (csv/jsonl are export's). */
 static int parse_format(const char *s, ia_format *out)
 {
-    static const struct {
-        const char *name;
-        ia_format fmt;
-    } formats[] = {
-        {"text", IA_FORMAT_TEXT}, {"md", IA_FORMAT_MD},
-        {"markdown", IA_FORMAT_MD}, {"json", IA_FORMAT_JSON},
-        {"html", IA_FORMAT_HTML},
-    };
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-        if (strcmp(s, formats[i].name) == 0) {
-            *out = formats[i].fmt;
-            return 0;
-        }
-    return -1;
+    int f = ia_format_parse(s);
+    if (f < 0 || f == IA_FORMAT_CSV || f == IA_FORMAT_JSONL)
+        return -1;
+    *out = (ia_format)f;
+    return 0;
 }
 
 /* 0: go on; -1: --help was shown; otherwise an exit code. */
