@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Every option and every finding code is documented.
+
+    test_docs.py IMGAUDIT MKFIXTURES
+
+- Options: for each command listed by `imgaudit --help`, every long option
+  in `imgaudit CMD --help` must appear in docs/cli.md (as `--name`).
+- Finding codes: the fixture tree and the sample dataset are scanned and
+  every finding code stored must be named in docs/findings.md (as
+  `code`), as must every code the sources pass as a string literal to the
+  finding APIs.
+- The README names the two commands and they exist.
+
+Standard library only; one line per check, then "N passed, N failed".
+"""
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+class Checks:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, ok, what, detail=""):
+        if ok:
+            self.passed += 1
+            print("ok   " + what)
+        else:
+            self.failed += 1
+            print("FAIL " + what + (": " + detail if detail else ""))
+        return ok
+
+
+def read(path):
+    with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+        return f.read()
+
+
+def commands(imgaudit):
+    out = subprocess.run([imgaudit, "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    block = out.split("Commands:", 1)[1].split("\n\n", 1)[0]
+    return [line.split()[0] for line in block.strip().splitlines()]
+
+
+def check_options(c, imgaudit):
+    cli_doc = read("docs/cli.md")
+    for cmd in commands(imgaudit):
+        c.check(("## " + cmd) in cli_doc, "docs/cli.md has a section for "
+                + cmd)
+        r = subprocess.run([imgaudit, cmd, "--help"], capture_output=True,
+                           text=True)
+        c.check(r.returncode == 0 and r.stdout, cmd + " --help exits 0")
+        for opt in sorted(set(re.findall(r"--[a-z][a-z0-9-]+", r.stdout))):
+            if opt == "--help":
+                continue
+            c.check(opt in cli_doc, "docs/cli.md documents %s %s" % (cmd, opt))
+
+
+def source_codes():
+    """String literals passed as the code of a finding in src/."""
+    codes = set()
+    pats = [r'ia_result_add\([^,]+,\s*"([a-z_]+)"',
+            r'\{IA_ENT_[A-Z_]+,\s*"([a-z_]+)"',
+            r'"[a-z]+",\s*"([a-z_]+)",\s*IA_SEV_']
+    srcdir = os.path.join(ROOT, "src")
+    for name in os.listdir(srcdir):
+        if name.endswith(".c"):
+            text = read(os.path.join("src", name))
+            for p in pats:
+                codes.update(re.findall(p, text))
+    return codes
+
+
+def check_codes(c, imgaudit, mkfixtures):
+    doc = read("docs/findings.md")
+    stored = set()
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = os.path.join(tmp, "cases")
+        subprocess.run([mkfixtures, cases], check=True,
+                       stdout=subprocess.DEVNULL)
+        for i, tree in enumerate([cases, os.path.join(ROOT, "fixtures",
+                                                      "sample")]):
+            db = os.path.join(tmp, "t%d.db" % i)
+            subprocess.run([imgaudit, "scan", tree, "--db", db, "-q"],
+                           check=True)
+            con = sqlite3.connect(db)
+            stored.update(r[0] for r in
+                          con.execute("SELECT DISTINCT code FROM finding"))
+            con.close()
+    c.check(len(stored) >= 10, "the fixture scans produce findings",
+            str(sorted(stored)))
+    for code in sorted(stored | source_codes()):
+        c.check("`%s`" % code in doc, "docs/findings.md documents " + code)
+
+
+def check_readme(c):
+    readme = read("README.md")
+    c.check("scripts/install-deps.sh" in readme and
+            os.access(os.path.join(ROOT, "scripts/install-deps.sh"), os.X_OK),
+            "README command 1 uses scripts/install-deps.sh")
+    c.check("scripts/test.sh" in readme and
+            os.access(os.path.join(ROOT, "scripts/test.sh"), os.X_OK),
+            "README command 2 is scripts/test.sh")
+    c.check("fixtures/sample" in readme and
+            os.path.isdir(os.path.join(ROOT, "fixtures/sample")),
+            "README audits the bundled sample dataset")
+
+
+def main():
+    imgaudit, mkfixtures = sys.argv[1], sys.argv[2]
+    c = Checks()
+    check_options(c, imgaudit)
+    check_codes(c, imgaudit, mkfixtures)
+    check_readme(c)
+    print("%d passed, %d failed" % (c.passed, c.failed))
+    return 1 if c.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
