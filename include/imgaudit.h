@@ -54,6 +54,7 @@ typedef enum ia_error {
     IA_ERR_THREAD = 8,       /* a worker thread could not be started */
     IA_ERR_INTERRUPTED = 9,  /* cancelled through ia_scan_options.cancel */
     IA_ERR_NOT_DB = 10,      /* the file is not an imgaudit database */
+    IA_ERR_SHARDS = 11,      /* merge: shards missing, failed or mismatched */
 } ia_error;
 
 /* A static English description of an ia_error. Never NULL. */
@@ -101,6 +102,27 @@ typedef struct ia_scan_options {
      * stops, stores what it has, leaves the scan incomplete and returns
      * IA_ERR_INTERRUPTED. */
     volatile sig_atomic_t *cancel;
+    /* Scan only shard shard_k (0 .. shard_n-1) of shard_n: the files whose
+     * path hashes there (docs/scale-out.md); merge the shards' DBs with
+     * ia_merge. shard_n 0 or 1: the whole tree. */
+    unsigned shard_k, shard_n;
+    /* Manifest rows naming files outside root are scanned (their absolute
+     * path is the stored path) instead of refused with an outside_root
+     * finding. */
+    int allow_outside;
+    /* Incremental rescans (docs/performance.md): the path of an imgaudit
+     * DB (it may be the one being written) whose latest complete scan
+     * lends its results: a JPEG or PNG whose SHA-256 matches a file
+     * decoded there is not decoded again. NULL: none. */
+    const char *reuse_db;
+    /* With reuse_db: a file whose relative path, size and mtime match one
+     * stored there is taken over without even being read. */
+    int trust_mtime;
+    /* Finish the incomplete scan of this name (opt->name or the root's
+     * base name) in db instead of starting a new one: the files it
+     * already stored are kept, not read or decoded again; the result
+     * equals an uninterrupted scan. Same root and options required. */
+    int resume;
 } ia_scan_options;
 
 #define IA_DEFAULT_MAX_PIXELS 178956970ULL   /* Pillow's MAX_IMAGE_PIXELS */
@@ -120,6 +142,40 @@ typedef struct ia_scan_summary {
 
 /* Scans opt->root into db as a new scan. *out written only on success. */
 int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out);
+
+/* ---- Merging shards (docs/scale-out.md) ------------------------------ */
+
+/* Parses "K/N" (decimal digits only, 0 <= K < N <= 1000; K counts from 0)
+ * into *k and *n: IA_OK, or IA_ERR_ARG with *k and *n untouched. */
+int ia_shard_parse(const char *s, unsigned *k, unsigned *n);
+
+typedef struct ia_merge_options {
+    const char *name;     /* merged scan's name; default: the shards' */
+    unsigned jobs;        /* threads for the analysis; 0: online CPUs */
+    /* Merge even when shards are missing or did not finish: the scan is
+     * then incomplete and names them in shard_missing findings. */
+    int allow_partial;
+    /* Called once per shard left out or merged incomplete (allow_partial),
+     * with a one-line message. May be NULL. */
+    void (*note)(void *user, const char *message);
+    void *user;
+} ia_merge_options;
+
+typedef struct ia_merge_summary {
+    ia_scan_summary scan;
+    unsigned shard_n;     /* N of the shards */
+    unsigned merged;      /* shards whose files were merged */
+    int complete;         /* every shard present and complete */
+} ia_merge_summary;
+
+/* Merges the scans of the shard DBs at paths (each opened read-only; its
+ * latest scan made with a shard) into one new scan in db, then runs the
+ * dataset-wide analysis over all of it: the result equals one scan of the
+ * whole tree. Shards must share root, layout, options, N and this tool's
+ * version, each K once (IA_ERR_SHARDS otherwise, nothing written).
+ * *out written only on success. */
+int ia_merge(ia_db *db, const char *const *paths, size_t npaths,
+             const ia_merge_options *opt, ia_merge_summary *out);
 
 /* ---- Reading results ------------------------------------------------- */
 
@@ -150,6 +206,75 @@ int ia_list_scans(ia_db *db, FILE *out);
 /* Counts of findings by severity in a scan, for exit codes (--fail-on). */
 int ia_scan_severity_counts(ia_db *db, const char *scan_ref,
                             uint64_t *errors, uint64_t *warnings);
+
+/* ---- Comparing two scans (docs/compare.md) --------------------------- */
+
+/* A finished comparison of a baseline scan with a new one: opened (and
+ * computed) once, then written in any format and asked for its verdict.
+ *
+ *     ia_compare *c = NULL;
+ *     ia_compare_options opt = {0};
+ *     ia_compare_summary sum;
+ *     int rc = ia_compare_open("good.db", "new.db", &opt, &c);
+ *     if (rc == IA_OK) rc = ia_compare_write(c, IA_FORMAT_TEXT, stdout);
+ *     if (rc != IA_OK) fprintf(stderr, "%s\n", ia_compare_errmsg(c));
+ *     else ia_compare_get_summary(c, &sum);   (sum.fail: gate on it)
+ *     ia_compare_close(c);
+ *
+ * A scan reference is "FILE" (an existing file: its latest complete
+ * scan), "FILE:NAME" (NAME a scan name or id in FILE), or a scan name or
+ * id in opt->db. Every database is opened read-only: nothing in the
+ * baseline (or the new DB) is ever written. */
+typedef struct ia_compare ia_compare;
+
+enum {
+    IA_FAIL_ON_ERROR = 0,    /* default: fail on a finding of severity error */
+    IA_FAIL_ON_WARNING = 1,  /* fail on warning or error */
+    IA_FAIL_ON_NEVER = 2,    /* never fail */
+};
+
+typedef struct ia_compare_options {
+    const char *db;          /* DB of bare scan names; NULL: "imgaudit.db" */
+    const char *policy;      /* policy file (JSON); NULL: documented defaults */
+    int fail_on;             /* IA_FAIL_ON_* */
+    unsigned text_examples;  /* example paths per text line; 0: 3 */
+    unsigned text_list;      /* files listed per change in text/md; 0: 10 */
+} ia_compare_options;
+
+typedef struct ia_compare_summary {
+    uint64_t errors, warnings, infos;  /* findings by severity */
+    int fail;                /* 1 when a finding reaches opt->fail_on */
+} ia_compare_summary;
+
+/* Resolves both references, reads both scans and compares them. On
+ * failure *out is still set when a handle could be made, so that
+ * ia_compare_errmsg() tells why (IA_ERR_NOT_FOUND: no such scan or DB
+ * file; IA_ERR_ARG: bad options or policy). */
+int ia_compare_open(const char *base_ref, const char *new_ref,
+                    const ia_compare_options *opt, ia_compare **out);
+/* IA_FORMAT_TEXT, IA_FORMAT_MD or IA_FORMAT_JSON (else IA_ERR_ARG). */
+int ia_compare_write(ia_compare *c, ia_format fmt, FILE *out);
+void ia_compare_get_summary(const ia_compare *c, ia_compare_summary *out);
+/* The message of the last failure ("" when none); never NULL. */
+const char *ia_compare_errmsg(const ia_compare *c);
+void ia_compare_close(ia_compare *c);
+
+/* ---- Reports with options (HTML thumbnails, docs/reports.md) --------- */
+
+typedef struct ia_report_options {
+    /* Called after each thumbnail an HTML report makes: done of total
+     * (total is known before the first). May be NULL. */
+    void (*progress)(void *user, uint64_t done, uint64_t total);
+    void *user;
+    /* When non-NULL and set non-zero (e.g. by a signal handler), making
+     * thumbnails stops and the report returns IA_ERR_INTERRUPTED. */
+    volatile sig_atomic_t *cancel;
+} ia_report_options;
+
+/* ia_report with options; opt NULL is ia_report. Formats without
+ * thumbnails ignore the options. */
+int ia_report_ex(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out,
+                 const ia_report_options *opt);
 
 #ifdef __cplusplus
 }

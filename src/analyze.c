@@ -10,21 +10,35 @@
  *            radius, joined by union-find, counted only when the component
  *            holds at least two different pixel contents. Images marked
  *            uniform (blank frames) never join near groups.
- * For each group the first member (walk order) is the anchor; each other
+ * Members are ordered by split (train, val, test, others) then walk order;
+ * the first is the anchor, so the anchor is a training copy whenever the
+ * group has one and a leak is reported on the evaluation file. Each other
  * member gets: a duplicate finding when it shares a split with the first
  * member of its split; a split_leak (and a leak row) when its split
  * differs from the anchor's; a label_conflict when its label differs from
- * the anchor's.
+ * the anchor's. A pair already reported by a stricter kind (a pixel pair
+ * with equal bytes, a near pair with equal pixels) gets nothing more.
+ * Last, one dataset-level split_leak per (split, anchor split) counts the
+ * leaking images of that split, each under the strictest kind it leaks by.
+ * The radii and the reasons for them: docs/duplicates.md.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyze.h"
+#include "analyze_stats.h"
 #include "codes.h"
 #include "nearindex.h"
 #include "store.h"
 #include "hash.h"
 #include "util.h"
+
+/* One leaking file of one group, kept for the per-split summary. */
+typedef struct leak_rec {
+    uint32_t from, to;  /* split of the leaking file, split of the anchor */
+    size_t file;        /* row of the leaking file */
+    int rank;           /* kind: 0 exact, 1 pixel, 2 near */
+} leak_rec;
 
 typedef struct dup_ctx {
     ia_db *db;
@@ -37,17 +51,22 @@ typedef struct dup_ctx {
     int *dist;
     size_t *members;
     size_t cap;
+    /* every leak, for the summary */
+    leak_rec *leaks;
+    size_t nleaks, leaks_cap;
 } dup_ctx;
 
 typedef struct kind_info {
     const char *kind;
     const char *dup_code;
     int leak_severity;
+    int rank;           /* strictest first */
 } kind_info;
 
-static const kind_info EXACT = {"exact", "exact_duplicate", IA_SEV_ERROR};
-static const kind_info PIXEL = {"pixel", "pixel_duplicate", IA_SEV_ERROR};
-static const kind_info NEAR = {"near", "near_duplicate", IA_SEV_WARNING};
+#define NKINDS 3
+static const kind_info EXACT = {"exact", "exact_duplicate", IA_SEV_ERROR, 0};
+static const kind_info PIXEL = {"pixel", "pixel_duplicate", IA_SEV_ERROR, 1};
+static const kind_info NEAR = {"near", "near_duplicate", IA_SEV_WARNING, 2};
 
 static const char *name_of(char **names, uint32_t idx)
 {
@@ -136,6 +155,22 @@ static int redundant(const dup_ctx *c, const kind_info *k, size_t a, size_t b)
     return 0;
 }
 
+static int note_leak(dup_ctx *c, const kind_info *k, size_t anchor,
+                     size_t m)
+{
+    if (c->nleaks == c->leaks_cap) {
+        size_t cap = c->leaks_cap ? c->leaks_cap * 2 : 64;
+        leak_rec *v = realloc(c->leaks, cap * sizeof *v);
+        if (!v)
+            return IA_ERR_NOMEM;
+        c->leaks = v;
+        c->leaks_cap = cap;
+    }
+    c->leaks[c->nleaks++] = (leak_rec){c->h.rows[m].split,
+                                       c->h.rows[anchor].split, m, k->rank};
+    return IA_OK;
+}
+
 static int group_findings(dup_ctx *c, const kind_info *k, size_t n,
                           int64_t gid)
 {
@@ -155,6 +190,8 @@ static int group_findings(dup_ctx *c, const kind_info *k, size_t n,
             int d = member_distance(c, k, anchor, m);
             rc = ia_store_leak(c->db, c->scan_id, gid, k->kind, a->file_id,
                                r->file_id, d);
+            if (rc == IA_OK)
+                rc = note_leak(c, k, anchor, m);
             if (rc == IA_OK)
                 rc = finding(c, m, "split_leak", k->leak_severity, anchor, k,
                              d);
@@ -356,6 +393,96 @@ static int near_groups(dup_ctx *c)
     return rc;
 }
 
+/* ---- per split pair summary of the leaks ----------------------------- */
+
+/* Splits in canonical order (train, val, test, others), then by name. */
+static int cmp_split(const ia_hash_rows *h, const int *rank, uint32_t a,
+                     uint32_t b)
+{
+    if (rank[a] != rank[b])
+        return rank[a] < rank[b] ? -1 : 1;
+    if (a == b || !a || !b)
+        return (a > b) - (a < b);
+    return strcmp(h->splits[a - 1], h->splits[b - 1]);
+}
+
+typedef struct leak_order {
+    const ia_hash_rows *h;
+    const int *rank;
+} leak_order;
+
+static int cmp_leak(const void *pa, const void *pb, void *arg)
+{
+    const leak_order *o = arg;
+    const leak_rec *x = pa, *y = pb;
+    int d = cmp_split(o->h, o->rank, x->from, y->from);
+    if (!d)
+        d = cmp_split(o->h, o->rank, x->to, y->to);
+    if (!d)
+        d = (x->file > y->file) - (x->file < y->file);
+    return d ? d : (x->rank > y->rank) - (x->rank < y->rank);
+}
+
+static const char *split_name(const dup_ctx *c, uint32_t s)
+{
+    const char *n = name_of(c->h.splits, s);
+    return n ? n : "(no split)";
+}
+
+/* One dataset-level split_leak per (split, anchor split): "12 of 372 test
+ * images also appear in train (exact 3, pixel 1, near 8)", each leaking
+ * image counted once, under the strictest kind of its leaks; an error
+ * when an exact or pixel copy leaks, else a warning. */
+static int leak_pair_finding(dup_ctx *c, const leak_rec *v, size_t n)
+{
+    uint64_t per_kind[NKINDS] = {0}, files = 0, images = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || v[i].file != v[i - 1].file) {
+            per_kind[v[i].rank]++;
+            files++;
+        }
+    for (size_t i = 0; i < c->h.n; i++)
+        images += c->h.rows[i].status_ok && c->h.rows[i].split == v[0].from;
+    char detail[512];
+    ia_bprintf(detail, sizeof detail, "%llu of %llu %s images also appear "
+               "in %s (exact %llu, pixel %llu, near %llu)",
+               (unsigned long long)files, (unsigned long long)images,
+               split_name(c, v[0].from), split_name(c, v[0].to),
+               (unsigned long long)per_kind[0],
+               (unsigned long long)per_kind[1],
+               (unsigned long long)per_kind[2]);
+    int sev = per_kind[0] + per_kind[1] ? IA_SEV_ERROR : IA_SEV_WARNING;
+    return ia_store_finding(c->db, c->scan_id, 0, NULL, "split_leak", sev,
+                            detail);
+}
+
+static int leak_summary(dup_ctx *c)
+{
+    if (c->nleaks == 0)
+        return IA_OK;
+    size_t nranks = c->h.nsplits + 1;
+    int *rank = malloc(nranks * sizeof *rank);
+    if (!rank)
+        return IA_ERR_NOMEM;
+    for (size_t i = 0; i < nranks; i++)
+        rank[i] = 3;
+    for (size_t i = 0; i < c->h.n; i++)
+        rank[c->h.rows[i].split] = c->h.rows[i].split_rank;
+    leak_order o = {&c->h, rank};
+    qsort_r(c->leaks, c->nleaks, sizeof *c->leaks, cmp_leak, &o);
+    int rc = IA_OK;
+    for (size_t i = 0; i < c->nleaks && rc == IA_OK;) {
+        size_t j = i + 1;
+        while (j < c->nleaks && c->leaks[j].from == c->leaks[i].from &&
+               c->leaks[j].to == c->leaks[i].to)
+            j++;
+        rc = leak_pair_finding(c, c->leaks + i, j - i);
+        i = j;
+    }
+    free(rank);
+    return rc;
+}
+
 int ia_analyze_duplicates(ia_db *db, int64_t scan_id,
                           const ia_dup_options *opt)
 {
@@ -375,7 +502,10 @@ int ia_analyze_duplicates(ia_db *db, int64_t scan_id,
         rc = key_groups(&c, 1);
     if (rc == IA_OK)
         rc = near_groups(&c);
+    if (rc == IA_OK)
+        rc = leak_summary(&c);
     ia_hash_rows_free(&c.h);
+    free(c.leaks);
     free(c.ids);
     free(c.dist);
     free(c.members);
@@ -386,5 +516,8 @@ int ia_analyze_scan(ia_db *db, int64_t scan_id, unsigned threads)
 {
     ia_dup_options dup = {.phash_radius = -1, .dhash_radius = -1,
                           .threads = threads};
-    return ia_analyze_duplicates(db, scan_id, &dup);
+    int rc = ia_analyze_duplicates(db, scan_id, &dup);
+    if (rc == IA_OK)
+        rc = ia_analyze_stats(db, scan_id);
+    return rc;
 }

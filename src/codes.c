@@ -83,6 +83,7 @@ const char *ia_strerror(int err)
     case IA_ERR_THREAD: return "cannot start worker thread";
     case IA_ERR_INTERRUPTED: return "interrupted";
     case IA_ERR_NOT_DB: return "not an imgaudit database";
+    case IA_ERR_SHARDS: return "shards missing, failed or mismatched";
     default: return "unknown error";
     }
 }

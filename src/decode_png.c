@@ -54,6 +54,14 @@
 /* Distinct oversized chunk types skipped by name; past this, every
  * ancillary chunk is skipped. */
 #define PNG_SKIP_TYPES_MAX 8
+/* Compressed IDAT bytes libpng may read after the last row. It inflates
+ * whatever follows just to report "Too much image data", and deflate
+ * expands up to ~1000x: 1 MB of IDAT tail would cost a second of CPU, a
+ * hostile 1 GB file a quarter of an hour. A sound file has only the zlib
+ * trailer (and perhaps an empty IDAT) left. The last row is known from a
+ * user transform, which libpng calls for each row once it is inflated and
+ * before it looks for the end of the stream. */
+#define PNG_TAIL_MAX ((size_t)64 << 10)
 
 struct ia_png_decoder {
     /* Reused across files. */
@@ -73,6 +81,10 @@ struct ia_png_decoder {
     int too_large;
     int sink_failed;
     int data_error;    /* an image-data problem libpng only warned about */
+    uint64_t rows_expected; /* rows libpng inflates (all passes) */
+    uint64_t rows_seen;
+    int rows_done;     /* every row inflated: what IDAT data remains is tail */
+    size_t tail;       /* bytes read for IDAT since rows_done */
     unsigned warnings;
     int pass, passes;
     png_byte skip[PNG_SKIP_TYPES_MAX * 5];  /* "tEXt\0" entries */
@@ -227,6 +239,12 @@ static void png_read_cb(png_structp png, png_bytep out, size_t n)
         d->eof = 1;
         png_error(png, "unexpected end of file");
     }
+    if (d->rows_done && png_get_io_chunk_type(png) == CHUNK_IDAT) {
+        d->tail += n;
+        if (d->tail > PNG_TAIL_MAX)
+            png_error(png, "IDAT: too much image data after the last row "
+                           "(not inflated)");
+    }
     memcpy(out, d->buf + d->pos, n);
     d->pos += n;
 }
@@ -346,6 +364,28 @@ static int check_size(ia_png_decoder *d)
     return -1;
 }
 
+/* The user transform: changes nothing, counts rows (see PNG_TAIL_MAX). */
+static void png_row_cb(png_structp png, png_row_infop info, png_bytep row)
+{
+    ia_png_decoder *d = png_get_io_ptr(png);
+    (void)info;
+    (void)row;
+    if (++d->rows_seen == d->rows_expected)
+        d->rows_done = 1;
+}
+
+static void expect_rows(ia_png_decoder *d, uint32_t w, uint32_t h)
+{
+    d->rows_expected = 0;
+    if (d->passes <= 1) {
+        d->rows_expected = h;
+        return;
+    }
+    for (int p = 0; p < 7; p++)
+        if (PNG_PASS_COLS(w, p) > 0)
+            d->rows_expected += PNG_PASS_ROWS(h, p);
+}
+
 /* 8-bit rows with 1-4 channels, no gamma (DESIGN.md: what loaders see). */
 static void set_transforms(ia_png_decoder *d)
 {
@@ -360,6 +400,9 @@ static void set_transforms(ia_png_decoder *d)
     if (bd == 16)
         png_set_strip_16(d->png);
     d->passes = png_set_interlace_handling(d->png);
+    expect_rows(d, png_get_image_width(d->png, d->info),
+                png_get_image_height(d->png, d->info));
+    png_set_read_user_transform_fn(d->png, png_row_cb);
     png_read_update_info(d->png, d->info);
 }
 
@@ -508,6 +551,9 @@ static void start_file(ia_png_decoder *d, const uint8_t *buf, size_t len,
     d->res = res;
     d->eof = d->lib_oom = d->own_oom = d->too_large = 0;
     d->sink_failed = d->data_error = 0;
+    d->rows_expected = d->rows_seen = 0;
+    d->rows_done = 0;
+    d->tail = 0;
     d->warnings = 0;
     d->nskip = d->skip_all = 0;
     d->pass = 0;

@@ -37,6 +37,12 @@
 #include <string.h>
 
 #include <xxhash.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+/* libxxhash's entry points that pick SSE2, AVX2 or AVX-512 at run time
+ * (the plain ones are built for the baseline); XXH3 is defined by its
+ * specification, so the digest is the same whichever runs. */
+#include <xxh_x86dispatch.h>
+#endif
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -66,8 +72,10 @@
 #define PIXEL_HASH_VERSION 1u
 #define HEADER_BYTES 24
 /* Coefficient tables kept per axis and output size: datasets repeat a
- * few widths and heights, and building a table costs two sin() per tap. */
-#define AXIS_CACHE 4
+ * few widths and heights, and building a table costs two sin() per tap
+ * (for a small image, as much as decoding it). Sixteen sizes per axis
+ * cover the usual mix of a dataset; each table is O(width). */
+#define AXIS_CACHE 16
 /* Vertical coefficients are tabulated up to this many (1 MB); taller
  * images recompute each when its row arrives, so memory stays bounded by
  * the width whatever the height. */
@@ -130,6 +138,7 @@ struct ia_hasher {
     double *tmp;            /* raw taps of one window (ksize doubles) */
     size_t tmp_cap;
     double dct_cos[HASH_SIDE][PHASH_SIZE]; /* cos(pi k (2n+1) / 2N) */
+    double dct_cos_t[PHASH_SIZE][HASH_SIDE];  /* the same, transposed */
 };
 
 /* Pillow Resample.c sinc_filter and lanczos_filter (support 3). */
@@ -433,29 +442,56 @@ static void hrow_sse2(const rs_table *t, const uint8_t *luma, uint8_t *out)
     }
 }
 
-/* The same, 16 taps at a time. */
+/* One output of the AVX2 kernel, still spread over eight 32-bit lanes:
+ * sh * 2^11 + sl lane by lane, which sums to the same residue. */
+__attribute__((target("avx2"))) static inline __m256i
+hwin_avx2(const rs_table *t, const uint8_t *luma, uint32_t xx)
+{
+    const uint8_t *src = luma + t->sx[xx];
+    const int16_t *kh = t->kh + xx * t->kstride;
+    const int16_t *kl = t->kl + xx * t->kstride;
+    __m256i sh = _mm256_setzero_si256(), sl = _mm256_setzero_si256();
+    for (int64_t x = 0; x < t->sn[xx]; x += 16) {
+        __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128(
+            (const __m128i *)(const void *)(src + x)));
+        sh = _mm256_add_epi32(sh, _mm256_madd_epi16(v, _mm256_loadu_si256(
+                 (const __m256i *)(const void *)(kh + x))));
+        sl = _mm256_add_epi32(sl, _mm256_madd_epi16(v, _mm256_loadu_si256(
+                 (const __m256i *)(const void *)(kl + x))));
+    }
+    return _mm256_add_epi32(_mm256_slli_epi32(sh, SPLIT_BITS), sl);
+}
+
+/* The same, 16 taps at a time. Outputs are reduced eight at once (a tree
+ * of phaddd), and clip8 is done on the vector: an arithmetic shift makes
+ * the sums Pillow's int would call negative negative, and the two
+ * saturating packs clamp to 0..255, exactly clip8_u32. */
 __attribute__((target("avx2"))) static void
 hrow_avx2(const rs_table *t, const uint8_t *luma, uint8_t *out)
 {
-    for (uint32_t xx = 0; xx < t->out_size; xx++) {
-        const uint8_t *src = luma + t->sx[xx];
-        const int16_t *kh = t->kh + xx * t->kstride;
-        const int16_t *kl = t->kl + xx * t->kstride;
-        __m256i sh = _mm256_setzero_si256(), sl = _mm256_setzero_si256();
-        for (int64_t x = 0; x < t->sn[xx]; x += 16) {
-            __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128(
-                (const __m128i *)(const void *)(src + x)));
-            sh = _mm256_add_epi32(sh, _mm256_madd_epi16(v, _mm256_loadu_si256(
-                     (const __m256i *)(const void *)(kh + x))));
-            sl = _mm256_add_epi32(sl, _mm256_madd_epi16(v, _mm256_loadu_si256(
-                     (const __m256i *)(const void *)(kl + x))));
-        }
-        __m128i h4 = _mm_add_epi32(_mm256_castsi256_si128(sh),
-                                   _mm256_extracti128_si256(sh, 1));
-        __m128i l4 = _mm_add_epi32(_mm256_castsi256_si128(sl),
-                                   _mm256_extracti128_si256(sl, 1));
-        out[xx] = clip8_u32(HALF + (hsum_epi32(h4) << SPLIT_BITS) +
-                            hsum_epi32(l4));
+    const __m256i half = _mm256_set1_epi32((int)HALF);
+    uint32_t xx = 0;
+    for (; xx + 8 <= t->out_size; xx += 8) {
+        __m256i v[8];
+        for (uint32_t i = 0; i < 8; i++)
+            v[i] = hwin_avx2(t, luma, xx + i);
+        __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]),
+                                      _mm256_hadd_epi32(v[2], v[3]));
+        __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]),
+                                      _mm256_hadd_epi32(v[6], v[7]));
+        __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
+                                       _mm256_permute2x128_si256(a, b, 0x31));
+        sum = _mm256_srai_epi32(_mm256_add_epi32(sum, half), PRECISION_BITS);
+        __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(sum),
+                                     _mm256_extracti128_si256(sum, 1));
+        _mm_storel_epi64((__m128i *)(void *)(out + xx),
+                         _mm_packus_epi16(w, w));
+    }
+    for (; xx < t->out_size; xx++) {
+        __m256i v = hwin_avx2(t, luma, xx);
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(v),
+                                   _mm256_extracti128_si256(v, 1));
+        out[xx] = clip8_u32(HALF + hsum_epi32(s4));
     }
 }
 #endif
@@ -476,6 +512,13 @@ static inline void vertical_add(resampler *r, uint32_t y,
     }
 }
 
+/* Built for AVX2 and the baseline (gcc's target_clones picks one when the
+ * program loads): vertical_add's 32-bit multiplies need pmulld, which
+ * the baseline lacks. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__linux__) && !defined(__SANITIZE_THREAD__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 static void resampler_row(const ia_hasher *h, resampler *r, uint32_t y,
                           const uint8_t *luma)
 {
@@ -513,34 +556,68 @@ static void resampler_end(resampler *r)
 }
 
 /* scipy.fftpack.dct type II, unnormalized, along axis 0 then axis 1,
- * keeping only the top-left 8x8: y_k = 2 sum_n x_n cos(pi k (2n+1) / 2N). */
+ * keeping only the top-left 8x8: y_k = 2 sum_n x_n cos(pi k (2n+1) / 2N).
+ * Each sum adds its terms in n order from 0.0, as the plain loops would;
+ * the loops run across the independent sums (c, then l) innermost so they
+ * vectorize, which changes no operation of any one sum. */
 static void phash_dct(const ia_hasher *h, const uint8_t *pix,
                       double out[HASH_SIDE * HASH_SIDE])
 {
     double cols[HASH_SIDE][PHASH_SIZE];
+    double px[PHASH_SIZE];
 
-    for (int k = 0; k < HASH_SIDE; k++) {
-        for (int c = 0; c < PHASH_SIZE; c++) {
-            double s = 0.0;
-            for (int n = 0; n < PHASH_SIZE; n++)
-                s += pix[n * PHASH_SIZE + c] * h->dct_cos[k][n];
-            cols[k][c] = 2.0 * s;
+    for (int k = 0; k < HASH_SIDE; k++)
+        for (int c = 0; c < PHASH_SIZE; c++)
+            cols[k][c] = 0.0;
+    for (int n = 0; n < PHASH_SIZE; n++) {
+        for (int c = 0; c < PHASH_SIZE; c++)
+            px[c] = pix[n * PHASH_SIZE + c];
+        for (int k = 0; k < HASH_SIDE; k++) {
+            double w = h->dct_cos[k][n];
+            for (int c = 0; c < PHASH_SIZE; c++)
+                cols[k][c] += px[c] * w;
         }
     }
     for (int k = 0; k < HASH_SIDE; k++) {
-        for (int l = 0; l < HASH_SIDE; l++) {
-            double s = 0.0;
-            for (int n = 0; n < PHASH_SIZE; n++)
-                s += cols[k][n] * h->dct_cos[l][n];
-            out[k * HASH_SIDE + l] = 2.0 * s;
+        double acc[HASH_SIDE] = {0.0};
+        for (int n = 0; n < PHASH_SIZE; n++) {
+            double v = 2.0 * cols[k][n];
+            for (int l = 0; l < HASH_SIDE; l++)
+                acc[l] += v * h->dct_cos_t[n][l];
         }
+        for (int l = 0; l < HASH_SIDE; l++)
+            out[k * HASH_SIDE + l] = 2.0 * acc[l];
     }
 }
 
-static int cmp_double(const void *a, const void *b)
+/* The k-th smallest of v[0..n) (k < n), by quickselect; v is reordered.
+ * The value is the same whatever the algorithm, so numpy's sort-based
+ * median is matched exactly. */
+static double select_kth(double *v, int n, int k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
 }
 
 /* numpy.median of 64 values: the mean of the two middle ones. */
@@ -548,8 +625,12 @@ static double median64(const double v[HASH_SIDE * HASH_SIDE])
 {
     double s[HASH_SIDE * HASH_SIDE];
     memcpy(s, v, sizeof s);
-    qsort(s, IA_ARRAY_LEN(s), sizeof s[0], cmp_double);
-    return (s[31] + s[32]) / 2;
+    double a = select_kth(s, HASH_SIDE * HASH_SIDE, 31);
+    /* after selecting the 32nd, s[32..63] hold the values above it */
+    double b = s[32];
+    for (int i = 33; i < HASH_SIDE * HASH_SIDE; i++)
+        b = s[i] < b ? s[i] : b;
+    return (a + b) / 2;
 }
 
 static uint64_t phash_bits(const ia_hasher *h)
@@ -615,7 +696,8 @@ int ia_hasher_new(ia_hasher **out)
     h->dh.out_h = DHASH_H;
     for (int k = 0; k < HASH_SIDE; k++)
         for (int n = 0; n < PHASH_SIZE; n++)
-            h->dct_cos[k][n] = cos(M_PI * k * (2 * n + 1) / (2 * PHASH_SIZE));
+            h->dct_cos[k][n] = h->dct_cos_t[n][k] =
+                cos(M_PI * k * (2 * n + 1) / (2 * PHASH_SIZE));
     *out = h;
     h = NULL;
     rc = 0;

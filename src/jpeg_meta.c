@@ -54,19 +54,25 @@ int ia_jpeg_quality_estimate(const uint16_t table[64])
     int best_q = -1;
     long best_sad = -1;
     for (int q = 1; q <= 100; q++) {
+        /* A q stops counting once it can no longer matter: past the
+         * accepted distance, or not below the best so far (the first q
+         * with the smallest sum wins). Sums only grow, so the answer is
+         * that of the full search at a fraction of its cost. */
+        long limit = best_sad < 0 || best_sad > QUALITY_MAX_SAD
+                         ? QUALITY_MAX_SAD : best_sad - 1;
         long sad = 0;
-        for (int i = 0; i < 64; i++) {
+        for (int i = 0; i < 64 && sad <= limit; i++) {
             long d = (long)table[i] - scaled_entry(std_luminance[i], q, max);
             sad += d < 0 ? -d : d;
         }
         if (sad == 0)
             return q;
-        if (best_sad < 0 || sad < best_sad) {
+        if (sad <= limit) {
             best_sad = sad;
             best_q = q;
         }
     }
-    return best_sad <= QUALITY_MAX_SAD ? best_q : -1;
+    return best_q;
 }
 
 /* Orientation lives in IFD0; IFD1 describes the thumbnail and may carry

@@ -3,12 +3,18 @@
  * luma is computed once. Integer math identical to Pillow's ImagingConvert
  * (rgb2l): L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16.
  */
+#include <string.h>
+
 #include "stats.h"
 
 void ia_luma_row(const uint8_t *row, uint32_t width, int channels,
                  uint8_t *luma)
 {
-    if (channels <= 2) {
+    if (channels == 1) {
+        memcpy(luma, row, width);
+        return;
+    }
+    if (channels == 2) {
         for (uint32_t x = 0; x < width; x++)
             luma[x] = row[(size_t)x * (size_t)channels];
         return;

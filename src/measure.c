@@ -74,8 +74,7 @@ static void sink_row(void *ctx, const uint8_t *row)
     ia_measure *m = ctx;
     if (m->rows >= m->height)
         return; /* a decoder bug must not overrun the hashes' windows */
-    ia_luma_row(row, m->width, m->channels, m->luma);
-    ia_stats_row(m->stats, row, m->luma);
+    ia_stats_row_fused(m->stats, row, m->luma);
     ia_hasher_row(m->hasher, row, m->luma);
     m->rows++;
 }

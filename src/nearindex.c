@@ -10,6 +10,13 @@
  * 4 x C(16, <=s) x n / 65536 candidates: sub-quadratic for the radii we
  * use (s <= 2), and independent of how the pairs cluster except through
  * the number of true neighbours.
+ *
+ * The search runs bucket by bucket rather than hash by hash (scan_band):
+ * per hash it made about 550 lookups at random places in tables of
+ * megabytes, bound by memory latency; by bucket, each probed bucket serves
+ * every hash of the bucket that probes it, and consecutive values probe
+ * nearby memory (measured in docs/performance.md). Same candidates, same
+ * pairs.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -46,7 +53,7 @@ typedef struct search {
 
 typedef struct part {
     const search *s;
-    size_t begin, end;
+    size_t begin, end;      /* band values [begin, end) */
     pair_vec out;
     int rc;
 } part;
@@ -117,22 +124,43 @@ static int found_earlier(uint64_t a, uint64_t b, int band, int sub_radius)
     return 0;
 }
 
-static int query(const search *s, size_t i, pair_vec *out)
+/* Built twice, with the popcnt instruction and for the baseline, which
+ * has none (its __builtin_popcountll is a libgcc call); the loader picks
+ * one for this CPU. Same results. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__linux__) && !defined(__SANITIZE_THREAD__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+/* Band b for the band values [vlo, vhi): every hash i whose band value is
+ * v is checked against the bucket of each probe v ^ p, as a query for i
+ * would, but bucket by bucket: the hashes of one bucket share all their
+ * probes, so each probed bucket is fetched once for all of them, and the
+ * probes of neighbouring values fall in neighbouring memory. The same
+ * (i, band, probe, j) candidates as one query per hash, hence the same
+ * pairs; they are sorted at the end. */
+static int scan_band(const search *s, int b, unsigned vlo, unsigned vhi,
+                     pair_vec *out)
 {
-    uint64_t hi = s->h[i];
-    for (int b = 0; b < BANDS; b++) {
-        const band_table *t = &s->bands[b];
-        unsigned v = band_of(hi, b);
+    const band_table *t = &s->bands[b];
+    for (unsigned v = vlo; v < vhi; v++) {
+        uint32_t a0 = t->offsets[v], a1 = t->offsets[v + 1];
+        if (a0 == a1)
+            continue;
         for (size_t p = 0; p < s->nprobes; p++) {
             unsigned key = v ^ s->probes[p];
-            for (uint32_t k = t->offsets[key]; k < t->offsets[key + 1]; k++) {
-                int d = __builtin_popcountll(hi ^ t->vals[k]);
-                uint32_t j = t->ids[k];
-                if (d > s->radius || j <= i ||
-                    found_earlier(hi, t->vals[k], b, s->sub_radius))
-                    continue;
-                if (push(out, (uint32_t)i, j, (uint32_t)d) != IA_OK)
-                    return IA_ERR_NOMEM;
+            uint32_t b0 = t->offsets[key], b1 = t->offsets[key + 1];
+            for (uint32_t x = a0; x < a1; x++) {
+                uint64_t hi = t->vals[x];
+                uint32_t i = t->ids[x];
+                for (uint32_t k = b0; k < b1; k++) {
+                    int d = __builtin_popcountll(hi ^ t->vals[k]);
+                    uint32_t j = t->ids[k];
+                    if (d > s->radius || j <= i ||
+                        found_earlier(hi, t->vals[k], b, s->sub_radius))
+                        continue;
+                    if (push(out, i, j, (uint32_t)d) != IA_OK)
+                        return IA_ERR_NOMEM;
+                }
             }
         }
     }
@@ -142,8 +170,9 @@ static int query(const search *s, size_t i, pair_vec *out)
 static void *run_part(void *arg)
 {
     part *p = arg;
-    for (size_t i = p->begin; i < p->end && p->rc == IA_OK; i++)
-        p->rc = query(p->s, i, &p->out);
+    for (int b = 0; b < BANDS && p->rc == IA_OK; b++)
+        p->rc = scan_band(p->s, b, (unsigned)p->begin, (unsigned)p->end,
+                          &p->out);
     return NULL;
 }
 
@@ -165,15 +194,16 @@ static void free_search(search *s)
     free(s->probes);
 }
 
-/* Queries are cut into interleaved chunks so threads get similar work. */
+/* Threads take equal ranges of band values: hashes spread evenly over
+ * them, so the work does too. */
 static int run_parts(const search *s, unsigned threads, part *parts)
 {
     pthread_t tid[64];
     unsigned started = 0;
     int rc = IA_OK;
     for (unsigned t = 0; t < threads; t++) {
-        parts[t] = (part){.s = s, .begin = s->n * t / threads,
-                          .end = s->n * (t + 1) / threads};
+        parts[t] = (part){.s = s, .begin = (size_t)BAND_VALUES * t / threads,
+                          .end = (size_t)BAND_VALUES * (t + 1) / threads};
     }
     for (unsigned t = 1; t < threads; t++) {
         if (pthread_create(&tid[t], NULL, run_part, &parts[t]) != 0) {

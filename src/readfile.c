@@ -74,10 +74,23 @@ static int reserve(ia_reader *r, size_t need)
     return IA_OK;
 }
 
+/* The message of err in buf. glibc with _GNU_SOURCE has the GNU
+ * strerror_r, which may return a static string and leave buf untouched. */
+static const char *errstr(int err, char *buf, size_t cap)
+{
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    return strerror_r(err, buf, cap);
+#else
+    if (strerror_r(err, buf, cap) != 0)
+        ia_bprintf(buf, cap, "error %d", err);
+    return buf;
+#endif
+}
+
 static void open_failed(ia_file_result *res, int err)
 {
-    char msg[128];
-    strerror_r(err, msg, sizeof msg);
+    char buf[128];
+    const char *msg = errstr(err, buf, sizeof buf);
     if (err == ENOENT)
         ia_result_status(res, IA_ST_UNREADABLE,
                          "vanished between walk and read");
@@ -109,9 +122,9 @@ static int read_all(ia_reader *r, int fd, size_t expect, uint64_t max,
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0) {
-            char msg[128];
-            strerror_r(errno, msg, sizeof msg);
-            ia_result_status(res, IA_ST_UNREADABLE, "read failed: %s", msg);
+            char buf[128];
+            ia_result_status(res, IA_ST_UNREADABLE, "read failed: %s",
+                             errstr(errno, buf, sizeof buf));
             return 1;
         }
         if (k == 0)

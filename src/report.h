@@ -17,6 +17,12 @@
 int ia_report_json(ia_db *db, int64_t scan_id, FILE *out);
 int ia_report_text(ia_db *db, int64_t scan_id, FILE *out);
 int ia_report_md(ia_db *db, int64_t scan_id, FILE *out);
+/* The channel statistics and label balance per split (report_stats.c),
+ * as text or Markdown (md), for the text and Markdown reports. */
+int ia_report_stats_section(ia_db *db, int64_t scan_id, FILE *out, int md);
+/* The self-contained HTML page (report_html.c); opt may be NULL. */
+int ia_report_html(ia_db *db, int64_t scan_id, FILE *out,
+                   const ia_report_options *opt);
 
 /* mean = S/N and std = sqrt(N*SS - S^2)/N per channel (population std),
  * exact up to the final rounding. Returns 0, or -1 when s->n is 0. */

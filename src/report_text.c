@@ -22,6 +22,7 @@
 #include "util.h"
 
 #define EXAMPLES_TEXT 5     /* example paths per code in text */
+#define LEAKS_TEXT 10       /* leak pairs listed in text */
 #define MATRIX_MAX_SPLITS 8 /* more splits: one line per (split, label) */
 #define MD_MAX_CODES 30
 
@@ -72,6 +73,24 @@ static void put_md_code(FILE *out, const char *s)
     fputc('`', out);
 }
 
+/* Markdown link to a file: the path as link text, percent-encoded as the
+ * target (relative to the scan root: a summary kept beside the dataset
+ * links to the files). Every byte outside RFC 3986's unreserved set and
+ * '/' is encoded, so no name can end the link or add markup. */
+static void put_md_link(FILE *out, const char *path)
+{
+    fputc('[', out);
+    put_md(out, path);
+    fputs("](", out);
+    for (const unsigned char *p = (const unsigned char *)path; p && *p; p++)
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("-._~/", *p))
+            fputc(*p, out);
+        else
+            fprintf(out, "%%%02X", *p);
+    fputc(')', out);
+}
+
 /* A list of split names, gathered before the label table is drawn. */
 typedef struct split_list {
     char **names;
@@ -101,6 +120,7 @@ typedef struct tctx {
     /* findings group state */
     int severity;
     uint64_t shown;
+    int leaks_listed;      /* split_leak already shown by leaks_section */
 } tctx;
 
 static int nomem(ia_db *db)
@@ -218,7 +238,8 @@ static int example_cb(void *user, const ia_q_finding *f)
 static int problem_code_text(void *user, const ia_q_code *q)
 {
     tctx *c = user;
-    if (q->severity < IA_SEV_WARNING)
+    if (q->severity < IA_SEV_WARNING ||
+        (c->leaks_listed && strcmp(q->code, "split_leak") == 0))
         return IA_OK;
     if (q->severity != c->severity) {
         c->severity = q->severity;
@@ -238,7 +259,7 @@ static int md_example_cb(void *user, const ia_q_finding *f)
 {
     tctx *c = user;
     if (f->path)
-        put_md_code(c->out, f->path);
+        put_md_link(c->out, f->path);
     if (f->detail) {
         fputs(f->path ? ": " : "", c->out);
         put_md(c->out, f->detail);
@@ -259,6 +280,54 @@ static int problem_code_md(void *user, const ia_q_code *q)
     int ret = ia_q_findings(c->db, c->scan_id, q->code, q->severity, 1,
                             md_example_cb, c);
     fputs(" |\n", c->out);
+    return ret;
+}
+
+/* ---- leaks: listed before every other problem ------------------------ */
+
+/* The dataset-level split_leak findings: one per pair of splits, "12 of
+ * 372 test images also appear in train (exact 3, pixel 1, near 8)". */
+static int leak_summary_cb(void *user, const ia_q_finding *f)
+{
+    tctx *c = user;
+    if (f->path)
+        return IA_OK;
+    if (c->shown++ == 0)
+        fputs("\nleaks between splits\n", c->out);
+    fprintf(c->out, "  %-7s ", ia_severity_name(f->severity));
+    put_clean(c->out, f->detail);
+    fputc('\n', c->out);
+    return IA_OK;
+}
+
+static int leak_pair_cb(void *user, const ia_q_leak *l)
+{
+    tctx *c = user;
+    if (c->shown++ >= LEAKS_TEXT)
+        return IA_OK;
+    fputs("    ", c->out);
+    put_clean(c->out, l->b);
+    fprintf(c->out, ": %s copy of ", l->kind);
+    put_clean(c->out, l->a);
+    if (strcmp(l->kind, "near") == 0)
+        fprintf(c->out, " (distance %d)", l->distance);
+    fputc('\n', c->out);
+    return IA_OK;
+}
+
+static int leaks_section(tctx *c)
+{
+    c->shown = 0;
+    int ret = ia_q_findings(c->db, c->scan_id, "split_leak", -1, 0,
+                            leak_summary_cb, c);
+    if (ret != IA_OK || c->shown == 0)
+        return ret;     /* no summary (a DB of an older version): none */
+    c->leaks_listed = 1;
+    c->shown = 0;
+    ret = ia_q_leaks(c->db, c->scan_id, leak_pair_cb, c);
+    if (ret == IA_OK && c->shown > LEAKS_TEXT)
+        fprintf(c->out, "    ... and %llu more\n",
+                (unsigned long long)(c->shown - LEAKS_TEXT));
     return ret;
 }
 
@@ -466,6 +535,8 @@ static int text_body(tctx *c, const uint64_t sev[3])
     int ret = ia_q_scan_get(c->db, c->scan_id, header_text, c);
     if (ret == IA_OK)
         ret = status_section(c);
+    if (ret == IA_OK)
+        ret = leaks_section(c);
     c->severity = -1;
     if (ret == IA_OK)
         ret = ia_q_code_counts(c->db, c->scan_id, problem_code_text, c);
@@ -473,6 +544,8 @@ static int text_body(tctx *c, const uint64_t sev[3])
         fputs("\nno problems found\n", c->out);
     if (ret == IA_OK)
         ret = labels_section(c);
+    if (ret == IA_OK)
+        ret = ia_report_stats_section(c->db, c->scan_id, c->out, c->md);
     c->shown = 0;
     if (ret == IA_OK)
         ret = ia_q_code_counts(c->db, c->scan_id, info_code_text, c);
@@ -507,6 +580,8 @@ static int md_body(tctx *c, const uint64_t sev[3])
         fputc('\n', c->out);
     if (ret == IA_OK)
         ret = labels_section(c);
+    if (ret == IA_OK)
+        ret = ia_report_stats_section(c->db, c->scan_id, c->out, c->md);
     return ret;
 }
 
@@ -538,7 +613,8 @@ int ia_report_md(ia_db *db, int64_t scan_id, FILE *out)
     return render(db, scan_id, out, 1);
 }
 
-int ia_report(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out)
+int ia_report_ex(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out,
+                 const ia_report_options *opt)
 {
     int64_t id = 0;
     if (!db || !out)
@@ -547,10 +623,8 @@ int ia_report(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out)
     case IA_FORMAT_TEXT:
     case IA_FORMAT_JSON:
     case IA_FORMAT_MD:
-        break;
     case IA_FORMAT_HTML:
-        return ia_store_fail(db, IA_ERR_ARG,
-                             "html reports are not available yet");
+        break;
     default:
         return ia_store_fail(db, IA_ERR_ARG, "not a report format (report "
                              "formats: text, md, json, html)");
@@ -560,8 +634,15 @@ int ia_report(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out)
         return ret;
     if (fmt == IA_FORMAT_JSON)
         return ia_report_json(db, id, out);
+    if (fmt == IA_FORMAT_HTML)
+        return ia_report_html(db, id, out, opt);
     return fmt == IA_FORMAT_MD ? ia_report_md(db, id, out)
                                : ia_report_text(db, id, out);
+}
+
+int ia_report(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out)
+{
+    return ia_report_ex(db, scan_ref, fmt, out, NULL);
 }
 
 /* ---- the scan list --------------------------------------------------- */

@@ -86,6 +86,10 @@ typedef struct ia_file_result {
     int nfindings;
     int findings_dropped;
     ia_finding_rec findings[IA_MAX_FILE_FINDINGS];
+    /* > 0: the file was not decoded; its decode results and per-file
+     * findings are those of this file row of the reused scan
+     * (store_reuse.h). Set by scanfile, consumed by the writer. */
+    int64_t reuse_id;
 } ia_file_result;
 
 /* Resets every field to "unknown". */

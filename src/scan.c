@@ -16,7 +16,9 @@
 #include "imgaudit.h"
 #include "pool.h"
 #include "scanfile.h"
+#include "shard.h"
 #include "store.h"
+#include "store_reuse.h"
 #include "util.h"
 #include "walk.h"
 
@@ -33,6 +35,8 @@ typedef struct scan_ctx {
     int64_t scan_id;
     ia_progress progress;
     double t0;
+    ia_reuse *reuse;        /* --reuse: the other scan's index */
+    ia_resume *resume;      /* --resume: the files already stored */
 } scan_ctx;
 
 static int worker_new(void *shared, void **state)
@@ -79,8 +83,8 @@ static int store_note(scan_ctx *ctx, const ia_entry *e)
             ctx->progress.errors++;
         else if (notes[i].severity == IA_SEV_WARNING)
             ctx->progress.warnings++;
-        return ia_store_finding(ctx->db, ctx->scan_id, 0, e->relpath,
-                                notes[i].code, notes[i].severity, e->detail);
+        return ia_store_note(ctx->db, ctx->scan_id, e->relpath,
+                             notes[i].code, notes[i].severity, e->detail);
     }
     return IA_OK;
 }
@@ -94,7 +98,12 @@ static int store_job(scan_ctx *ctx, job *j)
     if (j->entry->kind == IA_ENT_FILE || j->entry->kind == IA_ENT_SPECIAL ||
         j->entry->kind == IA_ENT_MISSING) {
         int64_t file_id;
-        rc = ia_store_file(ctx->db, ctx->scan_id, j->entry, &j->res, &file_id);
+        if (j->res.reuse_id > 0)
+            rc = ia_store_reused_file(ctx->db, ctx->reuse, ctx->scan_id,
+                                      j->entry, &j->res, &file_id);
+        else
+            rc = ia_store_file(ctx->db, ctx->scan_id, j->entry, &j->res,
+                               &file_id);
         for (int i = 0; i < j->res.nfindings; i++) {
             if (j->res.findings[i].severity == IA_SEV_ERROR)
                 ctx->progress.errors++;
@@ -129,6 +138,40 @@ static int cancelled(const ia_scan_options *opt)
     return opt->cancel && *opt->cancel;
 }
 
+/* Entries of other shards are skipped: files and notes alike belong to
+ * the shard of their path, so merged shards hold each entry once. */
+static int in_shard(const ia_scan_options *opt, const ia_entry *e)
+{
+    return opt->shard_n <= 1 ||
+           ia_shard_of(e->relpath, opt->shard_n) == opt->shard_k;
+}
+
+/* --resume: a file row the interrupted run already stored is kept (when
+ * its size and mtime are unchanged) and not scanned again. */
+static int already_stored(scan_ctx *ctx, const ia_entry *e, int *skip)
+{
+    struct stat st;
+    int64_t size = -1, mtime = -1;
+    *skip = 0;
+    if (!ctx->resume || (e->kind != IA_ENT_FILE &&
+                         e->kind != IA_ENT_SPECIAL &&
+                         e->kind != IA_ENT_MISSING))
+        return IA_OK;
+    if (e->kind == IA_ENT_FILE &&
+        (ctx->opt->follow_symlinks ? stat(e->fullpath, &st)
+                                   : lstat(e->fullpath, &st)) == 0 &&
+        S_ISREG(st.st_mode)) {
+        size = (int64_t)st.st_size;
+        mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+                (int64_t)st.st_mtim.tv_nsec;
+    }
+    int rc = ia_resume_skip(ctx->db, ctx->resume, e->relpath, size, mtime,
+                            skip);
+    if (rc == IA_OK && *skip)
+        ctx->progress.files_done++;
+    return rc;
+}
+
 /* Walk and store until the walk ends, a tool error, or cancellation. */
 static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
 {
@@ -147,7 +190,17 @@ static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
         }
         if (more == 0)
             break;
+        if (!in_shard(ctx->opt, e)) {
+            ia_entry_free(e);
+            continue;
+        }
         ctx->progress.files_seen++;
+        int skip = 0;
+        rc = already_stored(ctx, e, &skip);
+        if (rc != IA_OK || skip) {
+            ia_entry_free(e);
+            continue;
+        }
         job *j;
         while (rc == IA_OK && !(j = ia_pool_acquire(pool)))
             rc = collect_one(ctx, pool);
@@ -170,11 +223,12 @@ static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
 
 static char *options_json(const ia_scan_options *opt, const ia_file_config *cfg)
 {
-    json_t *o = json_pack("{s:I,s:I,s:b,s:s?}",
+    json_t *o = json_pack("{s:I,s:I,s:b,s:s?,s:b}",
                           "max_pixels", (json_int_t)cfg->limits.max_pixels,
                           "max_file_bytes", (json_int_t)cfg->max_file_bytes,
                           "follow_symlinks", cfg->follow_symlinks,
-                          "manifest", opt->manifest);
+                          "manifest", opt->manifest,
+                          "allow_outside", opt->allow_outside ? 1 : 0);
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     return s;
@@ -206,8 +260,13 @@ static int begin_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
         .name = name, .root = root_abs, .layout = ia_walk_layout(walker),
         .options_json = options, .tool_version = IMGAUDIT_VERSION,
         .started_at = started,
+        .shard_k = opt->shard_k, .shard_n = opt->shard_n,
     };
-    int rc = ia_store_scan_begin(ctx->db, &meta, &ctx->scan_id);
+    int rc = opt->resume
+                 ? ia_resume_open(ctx->db, name, root_abs, options,
+                                  opt->shard_k, opt->shard_n, &ctx->scan_id,
+                                  &ctx->resume)
+                 : ia_store_scan_begin(ctx->db, &meta, &ctx->scan_id);
     free(options);
     return rc;
 }
@@ -229,6 +288,8 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
                              ia_strerror(rc));
     rc = run_walk(ctx, walker, pool);
     ia_pool_free(pool);
+    if (rc == IA_OK && ctx->resume)
+        rc = ia_resume_prune(ctx->db, ctx->resume);
     if (rc == IA_OK)
         rc = ia_analyze_scan(ctx->db, ctx->scan_id, jobs);
     char finished[32];
@@ -246,6 +307,10 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
     if (!db || !opt || !opt->root)
         return db ? ia_store_fail(db, IA_ERR_ARG, "no root folder given")
                   : IA_ERR_ARG;
+    if (opt->shard_n > IA_SHARD_MAX || (opt->shard_n > 0 &&
+                                        opt->shard_k >= opt->shard_n))
+        return ia_store_fail(db, IA_ERR_ARG, "invalid shard %u/%u",
+                             opt->shard_k, opt->shard_n);
     struct stat st;
     if (!realpath(opt->root, root_abs) || stat(root_abs, &st) != 0 ||
         !S_ISDIR(st.st_mode))
@@ -256,12 +321,31 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
         opt->max_file_bytes ? opt->max_file_bytes : IA_DEFAULT_MAX_FILE_BYTES;
     ctx.cfg.follow_symlinks = opt->follow_symlinks;
     ia_walk_options wo = {.root = root_abs, .manifest = opt->manifest,
-                          .follow_symlinks = opt->follow_symlinks};
-    int rc = ia_walk_open(&wo, &walker, err, sizeof err);
-    if (rc != IA_OK)
+                          .follow_symlinks = opt->follow_symlinks,
+                          .allow_outside = opt->allow_outside};
+    if (opt->trust_mtime && !opt->reuse_db)
+        return ia_store_fail(db, IA_ERR_ARG, "trusting mtimes needs a DB to "
+                             "reuse");
+    int rc = IA_OK;
+    if (opt->reuse_db) {
+        ia_reuse_params rp = {.max_pixels = ctx.cfg.limits.max_pixels,
+                              .max_file_bytes = ctx.cfg.max_file_bytes,
+                              .follow_symlinks = opt->follow_symlinks};
+        rc = ia_reuse_open(db, opt->reuse_db, &rp, &ctx.reuse);
+        if (rc != IA_OK)
+            return rc;
+        ctx.cfg.reuse = ctx.reuse;
+        ctx.cfg.trust_mtime = opt->trust_mtime;
+    }
+    rc = ia_walk_open(&wo, &walker, err, sizeof err);
+    if (rc != IA_OK) {
+        ia_reuse_free(ctx.reuse);
         return ia_store_fail(db, rc, "%s", err);
+    }
     rc = run_scan(&ctx, walker, root_abs);
     ia_walk_close(walker);
+    ia_reuse_free(ctx.reuse);
+    ia_resume_free(ctx.resume);
     if (rc == IA_OK || rc == IA_ERR_INTERRUPTED) {
         ia_scan_summary sum;
         int rc2 = ia_store_scan_totals(db, ctx.scan_id, &sum);

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "codes.h"
 #include "imgaudit.h"
@@ -12,6 +13,7 @@
 #include "readfile.h"
 #include "scanfile.h"
 #include "sniff.h"
+#include "store_reuse.h"
 #include "util.h"
 
 struct ia_worker {
@@ -125,11 +127,41 @@ static void status_finding(const ia_entry *e, ia_file_result *res)
     ia_result_add(res, ia_status_name(res->status), sev, "%s", res->message);
 }
 
+/* --trust-mtime: a file stored in the reused scan with this path, size
+ * and mtime is taken over without reading it. stat() sees what the read
+ * would (the same file, the symlink rule of readfile). */
+static int reuse_unread(const ia_file_config *cfg, const ia_entry *e,
+                        ia_file_result *res)
+{
+    struct stat st;
+    ia_reuse_hit hit;
+    int got = cfg->follow_symlinks ? stat(e->fullpath, &st)
+                                   : lstat(e->fullpath, &st);
+    if (got != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+                    (int64_t)st.st_mtim.tv_nsec;
+    if (!ia_reuse_by_stat(cfg->reuse, e->relpath, (int64_t)st.st_size, mtime,
+                          &hit))
+        return 0;
+    res->size = (int64_t)st.st_size;
+    res->mtime_ns = mtime;
+    memcpy(res->sha256, hit.sha256, sizeof res->sha256);
+    res->have_sha256 = 1;
+    res->ext_format = ia_ext_format(e->relpath);
+    res->format = hit.format;
+    check_extension(e, res);
+    res->reuse_id = hit.file_id;
+    return 1;
+}
+
 static int scan_regular(ia_worker *w, const ia_file_config *cfg,
                         const ia_entry *e, ia_file_result *res)
 {
     const uint8_t *data = NULL;
     size_t len = 0;
+    if (cfg->reuse && cfg->trust_mtime && reuse_unread(cfg, e, res))
+        return IA_OK;
     int rc = ia_read_file(w->reader, e->fullpath, cfg->follow_symlinks,
                           cfg->max_file_bytes, res, &data, &len);
     if (rc < 0)
@@ -142,6 +174,11 @@ static int scan_regular(ia_worker *w, const ia_file_config *cfg,
     switch (res->format) {
     case IA_FMT_JPEG:
     case IA_FMT_PNG:
+        /* The same bytes were decoded in the reused scan: its results
+         * are copied by the writer instead (store_reuse.h). */
+        if (cfg->reuse && res->have_sha256 &&
+            ia_reuse_by_sha(cfg->reuse, res->sha256, &res->reuse_id))
+            return IA_OK;
         return decode(w, cfg, data, len, res);
     case IA_FMT_UNKNOWN:
         not_image(e, res);
@@ -163,8 +200,7 @@ int ia_scan_file(ia_worker *w, const ia_file_config *cfg, const ia_entry *e,
         rc = scan_regular(w, cfg, e, res);
         break;
     case IA_ENT_SPECIAL:
-        ia_result_status(res, IA_ST_UNREADABLE, "%s: skipped, never opened",
-                         e->detail);
+        ia_result_status(res, IA_ST_UNREADABLE, "%s", e->detail);
         break;
     case IA_ENT_MISSING:
         ia_result_status(res, IA_ST_UNREADABLE, "%s", e->detail);
@@ -172,6 +208,8 @@ int ia_scan_file(ia_worker *w, const ia_file_config *cfg, const ia_entry *e,
     default:
         return IA_OK; /* not a file row: scan.c records a finding */
     }
-    status_finding(e, res);
+    /* a reused file's status finding is among those copied */
+    if (res->reuse_id == 0)
+        status_finding(e, res);
     return rc;
 }

@@ -9,10 +9,19 @@
 #include "entry.h"
 #include "result.h"
 
+struct ia_reuse;
+
 typedef struct ia_file_config {
     ia_limits limits;
     uint64_t max_file_bytes;
     int follow_symlinks;
+    /* Incremental rescans (store_reuse.h): a read-only index of another
+     * scan, or NULL. A JPEG or PNG whose bytes were decoded there is not
+     * decoded again (res->reuse_id names the row to copy); with
+     * trust_mtime a file whose path, size and mtime match is not even
+     * read. */
+    const struct ia_reuse *reuse;
+    int trust_mtime;
 } ia_file_config;
 
 typedef struct ia_worker ia_worker;

@@ -36,6 +36,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define STATS_X86 1
+#endif
+
 #include "imgaudit.h"
 #include "stats.h"
 #include "util.h"
@@ -55,6 +60,18 @@
 /* Independent histogram tables break the store-to-load dependency when
  * neighbouring pixels fall into the same bin (flat backgrounds). */
 #define HIST_WAYS 4
+
+/* Loops that gain from wider vectors are built twice, for AVX2 and the
+ * baseline, and the loader picks one for this CPU (gcc's target_clones;
+ * an ifunc, so none under the sanitizers' static builds of some
+ * toolchains, nor under ThreadSanitizer, whose instrumented resolver runs
+ * before its runtime exists). Same source, same integer results. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__linux__) && !defined(__SANITIZE_THREAD__)
+#define IA_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define IA_CLONES
+#endif
 
 /* The lane loops below touch distinct locals per iteration; gcc cannot
  * prove the input bytes do not alias them and, at -O2, will not add a
@@ -83,9 +100,13 @@ struct ia_stats {
     int64_t lap_sum;
     uint64_t lap_sumsq;
     uint64_t lap_n;
-    uint8_t *ring;          /* three luma rows */
+    uint8_t *ring;          /* three luma rows, then a scratch row */
     size_t ring_cap;
     uint8_t *line[3];       /* y-2, y-1, y */
+    uint8_t *scratch;       /* luma the kernel makes for ia_stats_row */
+    /* luma and channel statistics of one row (see ia_stats_kernel) */
+    void (*kernel)(struct ia_stats *s, const uint8_t *row, uint8_t *luma);
+    int avx2;               /* the Laplacian's AVX2 loop too */
 };
 
 int ia_stats_new(ia_stats **out)
@@ -93,6 +114,9 @@ int ia_stats_new(ia_stats **out)
     ia_stats *s = calloc(1, sizeof(*s));
     if (!s)
         return IA_ERR_NOMEM;
+    /* the best kernel this CPU runs; level 0 always does */
+    for (int level = 2; ia_stats_kernel(s, level) != 0; level--)
+        continue;
     *out = s;
     return 0;
 }
@@ -128,12 +152,11 @@ int ia_stats_begin(ia_stats *s, uint32_t width, uint32_t height, int channels)
         goto out;
     rc = IA_ERR_NOMEM;
     size_t need = 0;
-    if (width >= 3 && height >= 3) {
-        if (ia_mul_size(3, width, &need) != 0 || ring_reserve(s, need) != 0)
-            goto out;
-        for (int i = 0; i < 3; i++)
-            s->line[i] = s->ring + (size_t)i * width;
-    }
+    if (ia_mul_size(4, width, &need) != 0 || ring_reserve(s, need) != 0)
+        goto out;
+    for (int i = 0; i < 3; i++)
+        s->line[i] = s->ring + (size_t)i * width;
+    s->scratch = s->ring + (size_t)3 * width;
     s->width = width;
     s->height = height;
     s->channels = channels;
@@ -203,7 +226,216 @@ chan_run(const uint8_t *p, uint32_t npix, uint32_t ch, chan_acc *acc)
     }
 }
 
-static void channel_row(ia_stats *s, const uint8_t *row)
+#ifdef STATS_X86
+/* Pixels per AVX2 iteration of the RGB kernel, and iterations per chunk:
+ * a 32-bit square lane takes four squares per iteration, 4 * 255^2 *
+ * 16384 < 2^32. */
+#define RGB_BLOCK 32u
+#define RGB_CHUNK 16384u
+
+/* pshufb masks gathering one channel of 16 RGB pixels (48 bytes in three
+ * 16-byte vectors) into one vector: index 0x80 writes zero. */
+#define Z (char)0x80
+static const char rgb_mask[3][3][16] = {
+    {{0, 3, 6, 9, 12, 15, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z},
+     {Z, Z, Z, Z, Z, Z, 2, 5, 8, 11, 14, Z, Z, Z, Z, Z},
+     {Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, 1, 4, 7, 10, 13}},
+    {{1, 4, 7, 10, 13, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z},
+     {Z, Z, Z, Z, Z, 0, 3, 6, 9, 12, 15, Z, Z, Z, Z, Z},
+     {Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, 2, 5, 8, 11, 14}},
+    {{2, 5, 8, 11, 14, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z},
+     {Z, Z, Z, Z, Z, 1, 4, 7, 10, 13, Z, Z, Z, Z, Z, Z},
+     {Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, 0, 3, 6, 9, 12, 15}},
+};
+#undef Z
+
+/* Pillow's L of 8 pixels per 32-bit half-lane pair: rg holds (R, G) and
+ * bk (B, 2) as 16-bit pairs. pmaddwd multiplies signed 16-bit values, so
+ * G's weight 38470 enters as 38470 - 65536 and the missing 65536 G is
+ * added back from rg's high halves: the sum is exact in 32 bits. */
+__attribute__((target("avx2"))) static inline __m256i
+luma8_avx2(__m256i rg, __m256i bk)
+{
+    const __m256i w_rg = _mm256_set1_epi32((int)(19595u | (38470u << 16)));
+    const __m256i w_bk = _mm256_set1_epi32((int)(7471u | (16384u << 16)));
+    const __m256i g_hi = _mm256_set1_epi32((int)0xffff0000u);
+    __m256i v = _mm256_add_epi32(_mm256_madd_epi16(rg, w_rg),
+                                 _mm256_madd_epi16(bk, w_bk));
+    v = _mm256_add_epi32(v, _mm256_and_si256(rg, g_hi));
+    return _mm256_srli_epi32(v, 16);
+}
+
+/* One channel of 32 pixels (two groups of 16, one per 128-bit lane). */
+__attribute__((target("avx2"))) static inline __m256i
+gather_avx2(__m256i x0, __m256i x1, __m256i x2, int c)
+{
+    __m256i m0 = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128((const __m128i *)(const void *)rgb_mask[c][0]));
+    __m256i m1 = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128((const __m128i *)(const void *)rgb_mask[c][1]));
+    __m256i m2 = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128((const __m128i *)(const void *)rgb_mask[c][2]));
+    return _mm256_or_si256(_mm256_or_si256(_mm256_shuffle_epi8(x0, m0),
+                                           _mm256_shuffle_epi8(x1, m1)),
+                           _mm256_shuffle_epi8(x2, m2));
+}
+
+__attribute__((target("avx2"))) static inline __m256i
+load2_avx2(const uint8_t *lo, const uint8_t *hi)
+{
+    return _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(const void *)hi),
+                            _mm_loadu_si128((const __m128i *)(const void *)lo));
+}
+
+__attribute__((target("avx2"))) static inline uint64_t
+hsum_epi64_avx2(__m256i v)
+{
+    __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v),
+                              _mm256_extracti128_si256(v, 1));
+    return (uint64_t)_mm_cvtsi128_si64(s) +
+           (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s));
+}
+
+__attribute__((target("avx2"))) static inline uint64_t
+hsum_epi32_avx2(__m256i v)
+{
+    /* widen to 64 bits first: eight lanes of up to 2^32 - 1 */
+    const __m256i zero = _mm256_setzero_si256();
+    return hsum_epi64_avx2(_mm256_add_epi64(_mm256_unpacklo_epi32(v, zero),
+                                            _mm256_unpackhi_epi32(v, zero)));
+}
+
+__attribute__((target("avx2"))) static inline uint8_t
+hmin_epu8_avx2(__m256i v)
+{
+    __m128i m = _mm_min_epu8(_mm256_castsi256_si128(v),
+                             _mm256_extracti128_si256(v, 1));
+    m = _mm_min_epu8(m, _mm_srli_si128(m, 8));
+    m = _mm_min_epu8(m, _mm_srli_si128(m, 4));
+    m = _mm_min_epu8(m, _mm_srli_si128(m, 2));
+    m = _mm_min_epu8(m, _mm_srli_si128(m, 1));
+    return (uint8_t)_mm_cvtsi128_si32(m);
+}
+
+__attribute__((target("avx2"))) static inline uint8_t
+hmax_epu8_avx2(__m256i v)
+{
+    __m128i m = _mm_max_epu8(_mm256_castsi256_si128(v),
+                             _mm256_extracti128_si256(v, 1));
+    m = _mm_max_epu8(m, _mm_srli_si128(m, 8));
+    m = _mm_max_epu8(m, _mm_srli_si128(m, 4));
+    m = _mm_max_epu8(m, _mm_srli_si128(m, 2));
+    m = _mm_max_epu8(m, _mm_srli_si128(m, 1));
+    return (uint8_t)_mm_cvtsi128_si32(m);
+}
+
+/* The running sums of the RGB kernel: psadbw sums in 64-bit lanes,
+ * pmaddwd squares in 32-bit lanes (flushed into acc every RGB_CHUNK
+ * blocks), bytewise min and max. */
+typedef struct rgb_acc {
+    __m256i sum[3], sq[3], mn[3], mx[3];
+} rgb_acc;
+
+/* One block of 32 pixels at q: luma to o (32 bytes), statistics into a.
+ * With keep (tail blocks), only the pixels whose bytes are 0xff in keep
+ * count in the statistics; luma is written for all 32. */
+__attribute__((target("avx2"))) static inline __attribute__((always_inline))
+void rgb_step(const uint8_t *q, uint8_t *o, rgb_acc *a, const __m256i *keep)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i two = _mm256_set1_epi16(2);
+    __m256i x0 = load2_avx2(q, q + 48);
+    __m256i x1 = load2_avx2(q + 16, q + 64);
+    __m256i x2 = load2_avx2(q + 32, q + 80);
+    __m256i lo[3], hi[3];
+    for (int c = 0; c < 3; c++) {
+        __m256i ch = gather_avx2(x0, x1, x2, c);
+        lo[c] = _mm256_unpacklo_epi8(ch, zero);
+        hi[c] = _mm256_unpackhi_epi8(ch, zero);
+        __m256i v = ch, vlo = lo[c], vhi = hi[c], vmin = ch;
+        if (keep) {
+            /* dropped pixels: 0 for sums and max, 255 for min */
+            v = _mm256_and_si256(ch, *keep);
+            vmin = _mm256_or_si256(ch, _mm256_andnot_si256(
+                                           *keep, _mm256_set1_epi8(-1)));
+            vlo = _mm256_unpacklo_epi8(v, zero);
+            vhi = _mm256_unpackhi_epi8(v, zero);
+        }
+        a->sum[c] = _mm256_add_epi64(a->sum[c], _mm256_sad_epu8(v, zero));
+        a->mn[c] = _mm256_min_epu8(a->mn[c], vmin);
+        a->mx[c] = _mm256_max_epu8(a->mx[c], v);
+        a->sq[c] = _mm256_add_epi32(a->sq[c], _mm256_add_epi32(
+                       _mm256_madd_epi16(vlo, vlo),
+                       _mm256_madd_epi16(vhi, vhi)));
+    }
+    __m256i l0 = _mm256_packus_epi32(
+        luma8_avx2(_mm256_unpacklo_epi16(lo[0], lo[1]),
+                   _mm256_unpacklo_epi16(lo[2], two)),
+        luma8_avx2(_mm256_unpackhi_epi16(lo[0], lo[1]),
+                   _mm256_unpackhi_epi16(lo[2], two)));
+    __m256i l1 = _mm256_packus_epi32(
+        luma8_avx2(_mm256_unpacklo_epi16(hi[0], hi[1]),
+                   _mm256_unpacklo_epi16(hi[2], two)),
+        luma8_avx2(_mm256_unpackhi_epi16(hi[0], hi[1]),
+                   _mm256_unpackhi_epi16(hi[2], two)));
+    __m256i l8 = _mm256_packus_epi16(l0, l1);
+    _mm_storeu_si128((__m128i *)(void *)o, _mm256_castsi256_si128(l8));
+    _mm_storeu_si128((__m128i *)(void *)(o + 16),
+                     _mm256_extracti128_si256(l8, 1));
+}
+
+__attribute__((target("avx2"))) static void rgb_flush(rgb_acc *a,
+                                                      chan_acc *acc)
+{
+    for (int c = 0; c < 3; c++) {
+        acc[c].sum += hsum_epi64_avx2(a->sum[c]);
+        acc[c].sumsq += hsum_epi32_avx2(a->sq[c]);
+        a->sum[c] = a->sq[c] = _mm256_setzero_si256();
+    }
+}
+
+/* Luma and channel statistics of a row of width >= 32 RGB pixels in one
+ * pass: the three channels are gathered with pshufb, summed with psadbw,
+ * squared with pmaddwd, min/maxed bytewise, and combined into luma with
+ * pmaddwd; luma is packed back to bytes in pixel order. The last partial
+ * block is the row's last 32 pixels, with the ones already counted masked
+ * out of the statistics (their luma is written again, the same). */
+__attribute__((target("avx2"))) static void
+rgb_row_avx2(const uint8_t *p, uint32_t width, chan_acc *acc, uint8_t *luma)
+{
+    rgb_acc a;
+    uint32_t nblk = width / RGB_BLOCK, tail = width % RGB_BLOCK;
+    for (int c = 0; c < 3; c++) {
+        a.sum[c] = a.sq[c] = _mm256_setzero_si256();
+        a.mn[c] = _mm256_set1_epi8((char)acc[c].min);
+        a.mx[c] = _mm256_set1_epi8((char)acc[c].max);
+    }
+    for (uint32_t b = 0; b < nblk; b++) {
+        rgb_step(p + (size_t)b * (RGB_BLOCK * 3), luma + (size_t)b * RGB_BLOCK,
+                 &a, NULL);
+        if ((b + 1) % RGB_CHUNK == 0)
+            rgb_flush(&a, acc);
+    }
+    if (tail) {
+        /* byte i of a channel vector is pixel i % 16 of group i / 16 */
+        static const int8_t idx[32] = {
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+            16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+        __m256i keep = _mm256_cmpgt_epi8(
+            _mm256_loadu_si256((const __m256i *)(const void *)idx),
+            _mm256_set1_epi8((char)(RGB_BLOCK - tail - 1)));
+        size_t first = (size_t)width - RGB_BLOCK;
+        rgb_step(p + first * 3, luma + first, &a, &keep);
+    }
+    rgb_flush(&a, acc);
+    for (int c = 0; c < 3; c++) {
+        acc[c].min = hmin_epu8_avx2(a.mn[c]);
+        acc[c].max = hmax_epu8_avx2(a.mx[c]);
+    }
+}
+#endif
+
+IA_CLONES static void channel_row(ia_stats *s, const uint8_t *row)
 {
     /* Alpha lanes are summed too (free in the vector loop) and ignored. */
     switch (s->channels) {
@@ -214,21 +446,32 @@ static void channel_row(ia_stats *s, const uint8_t *row)
     }
 }
 
+/* Four pixels per step, each into its own table. The bins are read into
+ * locals first: the byte pointer may alias the tables, and without the
+ * copies the compiler reloads luma after every increment. */
 static void hist_row(ia_stats *s, const uint8_t *luma)
 {
+    _Static_assert(HIST_WAYS == 4, "hist_row is unrolled for 4 ways");
     uint32_t w = s->width, x = 0;
-    for (; x + HIST_WAYS <= w; x += HIST_WAYS)
-        for (int k = 0; k < HIST_WAYS; k++)
-            s->hist[k][luma[x + (uint32_t)k]]++;
+    uint64_t *h0 = s->hist[0], *h1 = s->hist[1], *h2 = s->hist[2],
+             *h3 = s->hist[3];
+    for (; x + 4 <= w; x += 4) {
+        unsigned v0 = luma[x], v1 = luma[x + 1], v2 = luma[x + 2],
+                 v3 = luma[x + 3];
+        h0[v0]++;
+        h1[v1]++;
+        h2[v2]++;
+        h3[v3]++;
+    }
     for (; x < w; x++)
-        s->hist[0][luma[x]]++;
+        h0[luma[x]]++;
 }
 
 /* Laplacian responses of row b (between a above and c below), interior
  * columns only. Same lane scheme as chan_run: LAP_LANES accumulators, a
  * fixed inner trip count, a scalar tail. */
-static void laplacian_row(ia_stats *s, const uint8_t *a, const uint8_t *b,
-                          const uint8_t *c)
+IA_CLONES static void laplacian_row(ia_stats *s, const uint8_t *a,
+                                    const uint8_t *b, const uint8_t *c)
 {
     uint32_t n = s->width - 2;  /* interior columns 1..w-2 */
     const uint8_t *up = a + 1, *down = c + 1, *mid = b + 1;
@@ -261,6 +504,59 @@ static void laplacian_row(ia_stats *s, const uint8_t *a, const uint8_t *b,
     s->lap_n += n;
 }
 
+#ifdef STATS_X86
+/* Iterations (16 responses each) per chunk of the AVX2 Laplacian: a
+ * 32-bit square lane takes two squares per iteration,
+ * 2048 * 2 * 1020^2 < 2^32. */
+#define LAP_AVX2_CHUNK 2048u
+
+__attribute__((target("avx2"))) static inline __m256i
+widen16_avx2(const uint8_t *p)
+{
+    return _mm256_cvtepu8_epi16(
+        _mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
+/* laplacian_row with explicit AVX2: 16 responses per iteration in 16-bit
+ * lanes (|r| <= 1020), summed and squared with pmaddwd into 32-bit lanes
+ * flushed every LAP_AVX2_CHUNK iterations; the same sums exactly. */
+__attribute__((target("avx2"))) static void
+laplacian_row_avx2(ia_stats *s, const uint8_t *a, const uint8_t *b,
+                   const uint8_t *c)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    uint32_t n = s->width - 2, nblk = n / 16;
+    for (uint32_t b0 = 0; b0 < nblk; b0 += LAP_AVX2_CHUNK) {
+        uint32_t m = nblk - b0 < LAP_AVX2_CHUNK ? nblk - b0 : LAP_AVX2_CHUNK;
+        __m256i sum = _mm256_setzero_si256(), sq = _mm256_setzero_si256();
+        for (uint32_t k = b0; k < b0 + m; k++) {
+            size_t o = (size_t)k * 16;
+            __m256i r = _mm256_add_epi16(
+                _mm256_add_epi16(widen16_avx2(a + 1 + o),
+                                 widen16_avx2(c + 1 + o)),
+                _mm256_add_epi16(widen16_avx2(b + o), widen16_avx2(b + 2 + o)));
+            r = _mm256_sub_epi16(r, _mm256_slli_epi16(widen16_avx2(b + 1 + o),
+                                                      2));
+            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(r, ones));
+            sq = _mm256_add_epi32(sq, _mm256_madd_epi16(r, r));
+        }
+        /* sum lanes are signed, square lanes unsigned: widen accordingly */
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum),
+                                   _mm256_extracti128_si256(sum, 1));
+        int32_t sl[4];
+        _mm_storeu_si128((__m128i *)(void *)sl, s4);
+        s->lap_sum += (int64_t)sl[0] + sl[1] + sl[2] + sl[3];
+        s->lap_sumsq += hsum_epi32_avx2(sq);
+    }
+    for (uint32_t x = nblk * 16; x < n; x++) {
+        int32_t r = a[x + 1] + c[x + 1] + b[x] + b[x + 2] - 4 * b[x + 1];
+        s->lap_sum += r;
+        s->lap_sumsq += (uint32_t)(r * r);
+    }
+    s->lap_n += n;
+}
+#endif
+
 static void ring_push(ia_stats *s, const uint8_t *luma)
 {
     uint8_t *oldest = s->line[0];
@@ -268,8 +564,64 @@ static void ring_push(ia_stats *s, const uint8_t *luma)
     s->line[1] = s->line[2];
     s->line[2] = oldest;
     memcpy(oldest, luma, s->width);
-    if (s->rows >= 2)
-        laplacian_row(s, s->line[0], s->line[1], s->line[2]);
+    if (s->rows < 2)
+        return;
+#ifdef STATS_X86
+    if (s->avx2) {
+        laplacian_row_avx2(s, s->line[0], s->line[1], s->line[2]);
+        return;
+    }
+#endif
+    laplacian_row(s, s->line[0], s->line[1], s->line[2]);
+}
+
+/* ---- the row kernels ---------------------------------------------------- */
+
+static void kernel_portable(ia_stats *s, const uint8_t *row, uint8_t *luma)
+{
+    channel_row(s, row);
+    ia_luma_row(row, s->width, s->channels, luma);
+}
+
+#ifdef STATS_X86
+/* RGB rows of 32 pixels or more through the AVX2 kernel; other layouts
+ * are cheap already (gray: luma is a copy). */
+static void kernel_avx2(ia_stats *s, const uint8_t *row, uint8_t *luma)
+{
+    if (s->channels == 3 && s->width >= RGB_BLOCK)
+        rgb_row_avx2(row, s->width, s->chan, luma);
+    else
+        kernel_portable(s, row, luma);
+}
+#endif
+
+int ia_stats_kernel(ia_stats *s, int level)
+{
+    switch (level) {
+    case 0:
+        s->kernel = kernel_portable;
+        s->avx2 = 0;
+        return 0;
+#ifdef STATS_X86
+    case 2:
+        if (!__builtin_cpu_supports("avx2"))
+            return -1;
+        s->kernel = kernel_avx2;
+        s->avx2 = 1;
+        return 0;
+#endif
+    default:
+        return -1;
+    }
+}
+
+/* What follows the kernel: histogram and Laplacian over the luma row. */
+static void luma_row(ia_stats *s, const uint8_t *luma)
+{
+    hist_row(s, luma);
+    if (s->width >= 3 && s->height >= 3)
+        ring_push(s, luma);
+    s->rows++;
 }
 
 void ia_stats_row(ia_stats *s, const uint8_t *row, const uint8_t *luma)
@@ -278,11 +630,18 @@ void ia_stats_row(ia_stats *s, const uint8_t *row, const uint8_t *luma)
      * rather than overrunning the accounting. */
     if (!s->ready || s->rows >= s->height)
         return;
-    channel_row(s, row);
-    hist_row(s, luma);
-    if (s->width >= 3 && s->height >= 3)
-        ring_push(s, luma);
-    s->rows++;
+    /* The same kernel as the fused path, so tests of this entry point
+     * check it; the luma it makes is not used here. */
+    s->kernel(s, row, s->scratch);
+    luma_row(s, luma);
+}
+
+void ia_stats_row_fused(ia_stats *s, const uint8_t *row, uint8_t *luma)
+{
+    if (!s->ready || s->rows >= s->height)
+        return;
+    s->kernel(s, row, luma);
+    luma_row(s, luma);
 }
 
 /* Population variance from exact sums: (n*Q - S^2) / n^2. The numerator

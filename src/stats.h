@@ -21,6 +21,15 @@ int ia_stats_begin(ia_stats *s, uint32_t width, uint32_t height, int channels);
 /* Feeds one row; luma is that row's Pillow L values (width bytes), computed
  * once by the caller and shared with the hashes. */
 void ia_stats_row(ia_stats *s, const uint8_t *row, const uint8_t *luma);
+/* The same in one pass over the row: computes the row's luma into luma
+ * (width bytes) while gathering the channel statistics, then feeds the
+ * histogram and the Laplacian. Equals ia_luma_row then ia_stats_row. Rows
+ * past the height, or after a failed begin, are ignored (luma untouched). */
+void ia_stats_row_fused(ia_stats *s, const uint8_t *row, uint8_t *luma);
+/* For tests: caps the row kernel at level (0 portable C, 2 AVX2; by
+ * default the best the CPU has). Results never depend on it. Returns 0,
+ * or -1 when the CPU lacks that level. */
+int ia_stats_kernel(ia_stats *s, int level);
 /* Finishes the image; out fully written. */
 void ia_stats_end(ia_stats *s, ia_pixel_stats *out);
 

@@ -122,6 +122,43 @@ static const char *const migrations[] = {
     " b_file_id INTEGER NOT NULL REFERENCES file(id) ON DELETE CASCADE,"
     " distance INTEGER NOT NULL);"
     "CREATE INDEX leak_scan ON leak(scan_id);",
+    /* 3: where a finding came from (docs/schema.md): 'walk' for what the
+     * per-file pipeline stored (a file's own verdict and facts, notes
+     * about paths that are not files), 'analysis' for what the
+     * dataset-wide steps add after the walk. Merge and reuse copy only
+     * 'walk' findings. Rows of older scans are classified by code, exact
+     * for schema 2, whose only analysis findings on files were these. */
+    "ALTER TABLE finding ADD COLUMN stage TEXT NOT NULL DEFAULT 'analysis'"
+    " CHECK (stage IN ('walk', 'analysis'));"
+    "UPDATE finding SET stage = 'walk'"
+    " WHERE (file_id IS NOT NULL AND code NOT IN ('exact_duplicate',"
+    "  'pixel_duplicate', 'near_duplicate', 'split_leak', 'label_conflict'))"
+    " OR (file_id IS NULL AND path IS NOT NULL);",
+    /* 4: dataset statistics (docs/statistics.md). In stat_group and
+     * stat_metric, split and label NULL mean "all", '' means "none";
+     * channel sums are decimal text because they can pass 2^63. */
+    "CREATE TABLE stat_group ("
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " split TEXT, label TEXT,"
+    " files INTEGER NOT NULL, images INTEGER NOT NULL,"
+    " bytes INTEGER NOT NULL, pixels INTEGER NOT NULL,"
+    " sum_r TEXT, sum_g TEXT, sum_b TEXT,"
+    " sumsq_r TEXT, sumsq_g TEXT, sumsq_b TEXT,"
+    " mean_r REAL, mean_g REAL, mean_b REAL,"
+    " std_r REAL, std_g REAL, std_b REAL,"
+    " labels INTEGER, imbalance REAL, label_entropy REAL, share REAL);"
+    "CREATE INDEX stat_group_scan ON stat_group(scan_id, split, label);"
+    "CREATE TABLE stat_metric ("
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " split TEXT, label TEXT, metric TEXT NOT NULL,"
+    " n INTEGER NOT NULL, mean REAL, std REAL, min REAL, q1 REAL,"
+    " median REAL, q3 REAL, max REAL, fence_low REAL, fence_high REAL);"
+    "CREATE INDEX stat_metric_scan ON stat_metric(scan_id, metric, split,"
+    " label);"
+    "CREATE TABLE class_index ("
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " split TEXT NOT NULL, label TEXT NOT NULL, idx INTEGER NOT NULL,"
+    " PRIMARY KEY (scan_id, split, label));",
 };
 
 #define SCHEMA_LATEST ((int)IA_ARRAY_LEN(migrations))
@@ -145,7 +182,7 @@ enum stmt_id {
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT_SCAN] =
         "INSERT INTO scan(name, root, layout, options, tool_version,"
-        " started_at) VALUES (?, ?, ?, ?, ?, ?)",
+        " started_at, shard_k, shard_n) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_INSERT_FILE] =
         "INSERT INTO file(scan_id, path, split, split_canonical, label,"
         " outside_class, size, mtime_ns, sha256, format, ext_format, status,"
@@ -159,13 +196,16 @@ static const char *const stmt_sql[ST_COUNT] = {
         "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
         "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_INSERT_FINDING] =
-        "INSERT INTO finding(scan_id, file_id, path, code, severity, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO finding(scan_id, file_id, path, code, severity, detail,"
+        " stage) VALUES (?, ?, ?, ?, ?, ?, ?)",
     [ST_COUNT_DECODED] =
         "SELECT count(*) FROM file WHERE scan_id = ? AND status = 'ok'",
+    /* Over decoded files only, as the "of N decoded" it is judged
+     * against: a too_large gray PNG has its grayscale finding too. */
     [ST_COUNT_CODE] =
-        "SELECT count(DISTINCT file_id) FROM finding"
-        " WHERE scan_id = ? AND code = ? AND file_id IS NOT NULL",
+        "SELECT count(DISTINCT g.file_id) FROM finding g"
+        " JOIN file f ON f.id = g.file_id"
+        " WHERE g.scan_id = ?1 AND g.code = ?2 AND f.status = 'ok'",
     [ST_SET_CODE_SEVERITY] =
         "UPDATE finding SET severity = ?"
         " WHERE scan_id = ? AND code = ? AND file_id IS NOT NULL",
@@ -372,6 +412,8 @@ out:
 
 /* ---- transactions ---------------------------------------------------- */
 
+static int need_writer(ia_db *db);
+
 static int batch_begin(ia_db *db)
 {
     if (!sqlite3_get_autocommit(db->conn))
@@ -396,6 +438,22 @@ static void batch_abort(ia_db *db)
     if (!sqlite3_get_autocommit(db->conn))
         sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
     db->batch = 0;
+}
+
+/* For the other writers of file rows (store_reuse.c): the same batches. */
+int ia_store_batch_open(ia_db *db)
+{
+    int ret = need_writer(db);
+    return ret == IA_OK ? batch_begin(db) : ret;
+}
+
+int ia_store_batch_done(ia_db *db, int ok)
+{
+    if (!ok) {
+        batch_abort(db);
+        return IA_OK;
+    }
+    return ++db->batch >= IA_STORE_BATCH ? batch_commit(db) : IA_OK;
 }
 
 /* ---- open, identify, migrate, close ---------------------------------- */
@@ -488,6 +546,12 @@ static int configure_writer(ia_db *db)
     /* journal_mode answers with a row, so it is read, not exec'd. */
     if (pragma_int(db, "PRAGMA journal_mode = WAL", &ignored) != IA_OK)
         return IA_ERR_DB;
+    /* A scan inserts into the file table and five indexes in walk order:
+     * past SQLite's default 2 MiB cache, index pages are written and read
+     * back over and over (docs/performance.md). 64 MiB is a cap, taken
+     * only as the DB grows. */
+    if (exec(db, "PRAGMA cache_size = -65536", "configuring") != IA_OK)
+        return IA_ERR_DB;
     return exec(db, "PRAGMA synchronous = NORMAL", "configuring");
 }
 
@@ -505,8 +569,11 @@ int ia_db_open(const char *path, int flags, ia_db **out)
         goto out;
     }
     db->writable = (flags & IA_DB_CREATE) != 0;
-    int oflags = db->writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                              : SQLITE_OPEN_READONLY;
+    /* NOMUTEX: a handle is used by one thread at a time, so SQLite's
+     * per-call connection mutex is pure cost (a few percent of a
+     * reusing rescan). */
+    int oflags = (db->writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                               : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &db->conn, oflags, NULL) != SQLITE_OK) {
         ret = open_fail(db, path, "cannot open");
         goto out;
@@ -586,6 +653,13 @@ int ia_store_scan_begin(ia_db *db, const ia_scan_meta *m, int64_t *scan_id)
     b_text(&b, m->options_json ? m->options_json : "{}");
     b_text(&b, m->tool_version ? m->tool_version : IMGAUDIT_VERSION);
     b_text(&b, m->started_at);
+    if (m->shard_n > 0) {
+        b_i64(&b, m->shard_k);
+        b_i64(&b, m->shard_n);
+    } else {
+        b_null(&b);
+        b_null(&b);
+    }
     if (b.rc != SQLITE_OK) {
         stmt_done(st);
         return ia_store_sqlfail(db, "storing the scan");
@@ -596,9 +670,10 @@ int ia_store_scan_begin(ia_db *db, const ia_scan_meta *m, int64_t *scan_id)
     return ret;
 }
 
+/* stage: "walk" or "analysis" (migration 3). */
 static int insert_finding(ia_db *db, int64_t scan_id, int64_t file_id,
                           const char *path, const char *code, int severity,
-                          const char *detail)
+                          const char *detail, const char *stage)
 {
     sqlite3_stmt *st = stmt_get(db, ST_INSERT_FINDING);
     if (!st)
@@ -613,6 +688,7 @@ static int insert_finding(ia_db *db, int64_t scan_id, int64_t file_id,
     b_text(&b, code);
     b_i64(&b, severity);
     b_text(&b, detail && *detail ? detail : NULL);
+    b_text(&b, stage);
     if (b.rc != SQLITE_OK) {
         stmt_done(st);
         return ia_store_sqlfail(db, "storing a finding");
@@ -704,7 +780,7 @@ static int store_status_finding(ia_db *db, int64_t scan_id, int64_t file_id,
         if (r->findings[i].code && strcmp(r->findings[i].code, code) == 0)
             return IA_OK;
     return insert_finding(db, scan_id, file_id, e->relpath, code, sev,
-                          r->message);
+                          r->message, "walk");
 }
 
 int ia_store_file(ia_db *db, int64_t scan_id, const ia_entry *e,
@@ -740,7 +816,7 @@ int ia_store_file(ia_db *db, int64_t scan_id, const ia_entry *e,
         const ia_finding_rec *f = &r->findings[i];
         if (f->code)
             ret = insert_finding(db, scan_id, id, e->relpath, f->code,
-                                 f->severity, f->detail);
+                                 f->severity, f->detail, "walk");
     }
     if (ret == IA_OK)
         ret = store_status_finding(db, scan_id, id, e, r);
@@ -754,9 +830,9 @@ out:
     return ret;
 }
 
-int ia_store_finding(ia_db *db, int64_t scan_id, int64_t file_id,
-                     const char *path, const char *code, int severity,
-                     const char *detail)
+static int store_finding(ia_db *db, int64_t scan_id, int64_t file_id,
+                         const char *path, const char *code, int severity,
+                         const char *detail, const char *stage)
 {
     int ret = need_writer(db);
     if (ret != IA_OK)
@@ -766,10 +842,25 @@ int ia_store_finding(ia_db *db, int64_t scan_id, int64_t file_id,
     ret = batch_begin(db);
     if (ret == IA_OK)
         ret = insert_finding(db, scan_id, file_id, path, code, severity,
-                             detail);
+                             detail, stage);
     if (ret != IA_OK)
         batch_abort(db);
     return ret;
+}
+
+int ia_store_finding(ia_db *db, int64_t scan_id, int64_t file_id,
+                     const char *path, const char *code, int severity,
+                     const char *detail)
+{
+    return store_finding(db, scan_id, file_id, path, code, severity, detail,
+                         "analysis");
+}
+
+int ia_store_note(ia_db *db, int64_t scan_id, const char *path,
+                  const char *code, int severity, const char *detail)
+{
+    return store_finding(db, scan_id, 0, path, code, severity, detail,
+                         "walk");
 }
 
 /* ---- finishing a scan ------------------------------------------------ */
@@ -821,7 +912,7 @@ static int judge_mode(ia_db *db, int64_t scan_id, size_t k, int64_t decoded)
     ia_bprintf(detail, sizeof detail, "%lld of %lld images %s",
                (long long)n, (long long)decoded, mode_mix[k].phrase);
     return insert_finding(db, scan_id, 0, NULL, mode_mix[k].code, sev,
-                          detail);
+                          detail, "analysis");
 }
 
 static int update_totals(ia_db *db, int64_t scan_id, int complete,

@@ -28,6 +28,8 @@ typedef struct ia_scan_meta {
     const char *options_json;  /* the options that shape results */
     const char *tool_version;
     const char *started_at;    /* ISO 8601 UTC */
+    unsigned shard_k, shard_n; /* shard K of N (docs/scale-out.md); shard_n
+                                  0: not a shard (NULL columns) */
 } ia_scan_meta;
 
 int ia_store_scan_begin(ia_db *db, const ia_scan_meta *m, int64_t *scan_id);
@@ -36,17 +38,31 @@ int ia_store_scan_begin(ia_db *db, const ia_scan_meta *m, int64_t *scan_id);
 int ia_store_file(ia_db *db, int64_t scan_id, const ia_entry *e,
                   const ia_file_result *r, int64_t *file_id);
 
-/* A finding not attached to a file row (file_id 0): dataset-level, or
- * about a path that is not a file (symlink, folder); path may be NULL. */
+/* A finding added by the dataset-wide analysis after the walk (stage
+ * 'analysis'): attached to a file row (file_id > 0) or dataset-level
+ * (file_id 0, path may be NULL). Merge never copies these: it runs the
+ * analysis again over the merged files. */
 int ia_store_finding(ia_db *db, int64_t scan_id, int64_t file_id,
                      const char *path, const char *code, int severity,
                      const char *detail);
+/* A finding the walk stores about a path that is not a file row (symlink,
+ * junk or unreadable folder, manifest row): stage 'walk', copied by
+ * merge. */
+int ia_store_note(ia_db *db, int64_t scan_id, const char *path,
+                  const char *code, int severity, const char *detail);
 
 /* Runs the dataset-wide analysis that only needs SQL over the stored
  * rows (mode-mix severities), fills the scan's totals, sets finished_at
  * and, if complete, the complete flag; commits. */
 int ia_store_scan_finish(ia_db *db, int64_t scan_id, int complete,
                          const char *finished_at);
+
+/* For writers of file rows outside store.c (store_reuse.c), so their
+ * rows share the scan's batched transactions: open the batch before a
+ * file's rows, then report the file done (ok) or failed (the open batch is
+ * rolled back; the failure's message stays on the handle). */
+int ia_store_batch_open(ia_db *db);
+int ia_store_batch_done(ia_db *db, int ok);
 
 /* Totals of a scan for the summary line. */
 int ia_store_scan_totals(ia_db *db, int64_t scan_id, ia_scan_summary *out);

@@ -26,6 +26,8 @@ int cmd_scan(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_scans(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /* Prints "imgaudit CMD: <message>" and "Try 'imgaudit CMD --help'." to
  * stderr; returns CLI_EXIT_USAGE. */

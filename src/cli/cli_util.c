@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -114,6 +115,12 @@ int cli_output_open(const char *cmd, const char *path, cli_output **out,
     if (o->path && o->tmp) {
         snprintf(o->tmp, n, "%s.tmpXXXXXX", path);
         fd = mkstemp(o->tmp);
+        /* mkstemp makes the file 0600; a report is to be shared, so give
+         * it the mode a plain fopen would (0666 less the umask). */
+        mode_t mask = umask(0);
+        umask(mask);
+        if (fd >= 0)
+            fchmod(fd, 0666 & ~mask);
     }
     if (fd < 0 || !(o->fp = fdopen(fd, "w"))) {
         fprintf(stderr, "imgaudit %s: %s: cannot write: %s\n", cmd, path,
@@ -143,6 +150,8 @@ int cli_output_close(cli_output *o, int ok)
         free(o);
         return code;
     }
+    /* ok 0: the caller failed and said why; the file is only dropped. */
+    int caller_ok = ok;
     if (fflush(o->fp) != 0 || fsync(fileno(o->fp)) != 0)
         ok = 0;
     if (fclose(o->fp) != 0)
@@ -150,8 +159,9 @@ int cli_output_close(cli_output *o, int ok)
     if (ok && rename(o->tmp, o->path) != 0)
         ok = 0;
     if (!ok) {
-        fprintf(stderr, "imgaudit %s: %s: write failed: %s\n", o->cmd,
-                o->path, strerror(errno));
+        if (caller_ok)
+            fprintf(stderr, "imgaudit %s: %s: write failed: %s\n", o->cmd,
+                    o->path, strerror(errno));
         unlink(o->tmp);
         code = CLI_EXIT_FAILURE;
     }

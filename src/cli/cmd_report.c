@@ -4,10 +4,23 @@
  * gate CI with --fail-on, as scan's does.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+/* An HTML report makes thumbnails, which can take a while: SIGINT/SIGTERM
+ * stop it cleanly, so the temporary -o file is removed. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
 
 static const char usage_text[] =
     "Usage: imgaudit report [SCAN] [OPTIONS]\n"
@@ -18,7 +31,8 @@ static const char usage_text[] =
     "\n"
     "Options:\n"
     "  --db FILE            database (default ./" CLI_DEFAULT_DB ")\n"
-    "  -f, --format FORMAT  text (default), md, json or html\n"
+    "  -f, --format FORMAT  text (default), md, json or html (one\n"
+    "                       self-contained page with thumbnails)\n"
     "  -o, --output FILE    write to FILE instead of standard output\n"
     "  --fail-on LEVEL      exit 3 when a finding is at or above LEVEL:\n"
     "                       error, warning or never (default never)\n"
@@ -91,6 +105,40 @@ static int parse_args(int argc, char **argv, report_args *a)
     return 0;
 }
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "thumbnails 120/1034", at most ten times a second, and at the end. */
+static void show_progress(void *user, uint64_t done, uint64_t total)
+{
+    double *last = user, t = now_seconds();
+    if (done < total && t - *last < 0.1)
+        return;
+    *last = t;
+    fprintf(stderr, "\rthumbnails %llu/%llu ", (unsigned long long)done,
+            (unsigned long long)total);
+}
+
+/* Options for ia_report_ex: cancellation, and progress on a terminal. */
+static void setup_html(ia_report_options *opt, double *last)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    opt->cancel = &interrupted;
+    if (isatty(STDERR_FILENO)) {
+        opt->progress = show_progress;
+        opt->user = last;
+    }
+}
+
 int cmd_report(int argc, char **argv)
 {
     report_args a = {.db = CLI_DEFAULT_DB, .format = IA_FORMAT_TEXT,
@@ -99,6 +147,8 @@ int cmd_report(int argc, char **argv)
     cli_output *o = NULL;
     FILE *fp = NULL;
     uint64_t errors = 0, warnings = 0;
+    ia_report_options opt = {0};
+    double last = 0;
     int code = parse_args(argc, argv, &a);
     if (code != 0)
         return code < 0 ? CLI_EXIT_OK : code;
@@ -114,7 +164,11 @@ int cmd_report(int argc, char **argv)
     code = cli_output_open("report", a.output, &o, &fp);
     if (code != CLI_EXIT_OK)
         goto out;
-    rc = ia_report(db, a.scan, a.format, fp);
+    if (a.format == IA_FORMAT_HTML)
+        setup_html(&opt, &last);
+    rc = ia_report_ex(db, a.scan, a.format, fp, &opt);
+    if (opt.progress)
+        fputs("\r\033[K", stderr);
     code = rc == IA_OK ? CLI_EXIT_OK : cli_fail("report", db, rc, "report");
     if (cli_output_close(o, rc == IA_OK) != CLI_EXIT_OK &&
         code == CLI_EXIT_OK)

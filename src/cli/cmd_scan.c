@@ -31,11 +31,24 @@ static const char usage_text[] =
     "  --name NAME          scan name (default: DIR's base name)\n"
     "  --manifest CSV       take files, labels and splits from a CSV with\n"
     "                       columns path,label[,split] instead of folders\n"
+    "  --allow-outside      scan manifest rows outside DIR instead of\n"
+    "                       refusing them (outside_root finding)\n"
     "  -j, --jobs N         worker threads (default: online CPUs)\n"
     "  --max-pixels N       images with more pixels are too_large, refused\n"
     "                       before decoding (default 178956970; k/M/G ok)\n"
     "  --follow-symlinks    follow symlinked files and folders (loops are\n"
     "                       detected and reported)\n"
+    "  --shard K/N          scan only shard K (0 to N-1) of N: the files whose\n"
+    "                       path hashes there; join shards with 'imgaudit\n"
+    "                       merge' (docs/scale-out.md)\n"
+    "  --reuse DB           take over the results of DB's latest complete\n"
+    "                       scan (DB may be --db itself) for files whose\n"
+    "                       bytes are unchanged: read and hashed, not\n"
+    "                       decoded again (docs/performance.md)\n"
+    "  --trust-mtime        with --reuse: a file whose path, size and mtime\n"
+    "                       match is taken over without reading it\n"
+    "  --resume             finish the interrupted scan of this name in --db\n"
+    "                       (same DIR and options): files it stored are kept\n"
     "  --fail-on LEVEL      exit 3 when a finding is at or above LEVEL:\n"
     "                       error, warning or never (default never)\n"
     "  -q, --quiet          no progress line and no summary\n"
@@ -49,7 +62,8 @@ typedef struct scan_args {
 } scan_args;
 
 enum { OPT_DB = 256, OPT_NAME, OPT_MANIFEST, OPT_MAX_PIXELS, OPT_FOLLOW,
-       OPT_FAIL_ON };
+       OPT_FAIL_ON, OPT_ALLOW_OUTSIDE, OPT_SHARD, OPT_REUSE,
+       OPT_TRUST_MTIME, OPT_RESUME };
 
 static int parse_args(int argc, char **argv, scan_args *a)
 {
@@ -57,10 +71,15 @@ static int parse_args(int argc, char **argv, scan_args *a)
         {"db", required_argument, NULL, OPT_DB},
         {"name", required_argument, NULL, OPT_NAME},
         {"manifest", required_argument, NULL, OPT_MANIFEST},
+        {"allow-outside", no_argument, NULL, OPT_ALLOW_OUTSIDE},
         {"jobs", required_argument, NULL, 'j'},
         {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
         {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+        {"shard", required_argument, NULL, OPT_SHARD},
+        {"reuse", required_argument, NULL, OPT_REUSE},
+        {"trust-mtime", no_argument, NULL, OPT_TRUST_MTIME},
+        {"resume", no_argument, NULL, OPT_RESUME},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -74,6 +93,10 @@ static int parse_args(int argc, char **argv, scan_args *a)
         case OPT_NAME: a->opt.name = optarg; break;
         case OPT_MANIFEST: a->opt.manifest = optarg; break;
         case OPT_FOLLOW: a->opt.follow_symlinks = 1; break;
+        case OPT_ALLOW_OUTSIDE: a->opt.allow_outside = 1; break;
+        case OPT_REUSE: a->opt.reuse_db = optarg; break;
+        case OPT_TRUST_MTIME: a->opt.trust_mtime = 1; break;
+        case OPT_RESUME: a->opt.resume = 1; break;
         case 'q': a->quiet = 1; break;
         case 'h': fputs(usage_text, stdout); return -1;
         case 'j':
@@ -95,6 +118,13 @@ static int parse_args(int argc, char **argv, scan_args *a)
                 return cli_usage_error("scan", "--fail-on must be error, "
                                                "warning or never");
             break;
+        case OPT_SHARD:
+            if (ia_shard_parse(optarg, &a->opt.shard_k, &a->opt.shard_n))
+                return cli_usage_error("scan", "--shard needs K/N with K "
+                                               "from 0 to N-1, N up to 1000 "
+                                               "(e.g. 0/4), "
+                                               "not '%s'", optarg);
+            break;
         case ':':
             return cli_usage_error("scan", "option '%s' needs a value",
                                    argv[optind - 1]);
@@ -107,6 +137,8 @@ static int parse_args(int argc, char **argv, scan_args *a)
         return cli_usage_error("scan", optind >= argc
                                            ? "missing the folder to scan"
                                            : "expected one folder, got more");
+    if (a->opt.trust_mtime && !a->opt.reuse_db)
+        return cli_usage_error("scan", "--trust-mtime needs --reuse DB");
     a->opt.root = argv[optind];
     return 0;
 }

@@ -19,6 +19,8 @@ static const command commands[] = {
     {"report", cmd_report, "write the audit report of a scan"},
     {"export", cmd_export, "one row per file, as CSV or JSON lines"},
     {"scans", cmd_scans, "list the scans in a database"},
+    {"merge", cmd_merge, "merge shard scans into one scan"},
+    {"compare", cmd_compare, "what changed between two scans (a CI gate)"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,80 @@
+#!/bin/sh
+# The benchmark, one command (docs/performance.md):
+#
+#   bench/run.sh [--quick] [--profile]
+#
+# Builds imgaudit and the benchmarks in build-bench/ (the project's default
+# buildtype, as CI builds), generates the small-image corpus once (100,000
+# tiles cut from clothing-small, in $IA_CORPUS, default
+# /tmp/imgaudit-corpus; a few minutes), then for clothing-small and the
+# corpus prints the decode ceiling and the full scan at -j 1 and -j 2
+# (files/s, megapixels/s, peak RSS, the ratio scan/ceiling of the same
+# run), the rescans of the unchanged trees, and the near-duplicate index
+# figure (1,000,000 hashes at the default phash radius 8).
+#
+# --quick: one repetition and a 10,000-tile corpus (a smoke run).
+# --profile: also record where the scan's time goes (perf, when it works
+# on this machine) on clothing-small at -j 1.
+#
+# Environment: IA_DATASETS (default ../shared/datasets beside the source
+# tree), IA_CORPUS, IA_BUILD (default build-bench), NEAR_N (1000000).
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+datasets=${IA_DATASETS:-$here/../shared/datasets}
+clothing=$datasets/clothing-small
+build=${IA_BUILD:-$here/build-bench}
+corpus=${IA_CORPUS:-/tmp/imgaudit-corpus}
+near_n=${NEAR_N:-1000000}
+repeat=2
+count=100000
+profile=0
+for arg in "$@"; do
+    case $arg in
+    --quick) repeat=1; count=10000; corpus=${IA_CORPUS:-/tmp/imgaudit-corpus-quick} ;;
+    --profile) profile=1 ;;
+    *) echo "usage: bench/run.sh [--quick] [--profile]" >&2; exit 2 ;;
+    esac
+done
+
+if [ ! -d "$clothing" ]; then
+    echo "bench/run.sh: $clothing not found (set IA_DATASETS)" >&2
+    exit 1
+fi
+
+[ -d "$build" ] || meson setup "$build" "$here" >/dev/null
+ninja -C "$build" imgaudit bench/decode_ceiling bench/make_corpus \
+    bench/near_index >/dev/null
+
+echo "imgaudit benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs," \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "(each figure: the best of $repeat runs; ratio = scan throughput /" \
+     "ceiling throughput)"
+
+if [ ! -f "$corpus.planted.csv" ]; then
+    rm -rf "$corpus"
+    "$build/bench/make_corpus" "$clothing" "$corpus" --count "$count" \
+        --copies $((count / 100)) --reencodes $((count / 100))
+fi
+
+python3 "$here/bench/measure.py" "$build" clothing-small "$clothing" \
+    --repeat "$repeat" --rescan
+python3 "$here/bench/measure.py" "$build" "small-image corpus" "$corpus" \
+    --repeat "$repeat" --rescan
+
+echo "== near-duplicate index (bench/near_index $near_n 8)"
+"$build/bench/near_index" "$near_n" 8 | sed 's/^/  /'
+
+if [ "$profile" = 1 ]; then
+    echo "== profile: imgaudit scan clothing-small -j 1 (perf, cpu-clock)"
+    db=$(mktemp -u /tmp/ia-profile-XXXXXX.db)
+    if perf record -e cpu-clock -F 2000 -o "$db.perf" "$build/imgaudit" \
+        scan "$clothing" --db "$db" -q -j 1 >/dev/null 2>&1; then
+        perf report -i "$db.perf" --no-children --sort dso,symbol --stdio \
+            2>/dev/null | grep '%' | head -25 | sed 's/^/  /'
+    else
+        echo "  perf does not work here; try: valgrind --tool=callgrind" \
+             "$build/imgaudit scan DIR --db X.db -j 1"
+    fi
+    rm -f "$db" "$db.perf" "$db-wal" "$db-shm"
+fi

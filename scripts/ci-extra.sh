@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The extra CI stages of issue 9 (docs/security.md), run by .ci/run after
+# the plain and AddressSanitizer suites:
+#
+#   1. ThreadSanitizer: multi-threaded (-j 4) scans of the fixtures and of
+#      clothing-small/test (when the dataset is there), and the pool's
+#      unit test, must report no race.
+#   2. valgrind (memcheck, leak check on definite and indirect leaks): the
+#      hardening integration tests run every imgaudit command under it
+#      (IA_TEST_WRAPPER), and so do scans, reports, exports and a compare
+#      of the fixtures. Any error or leak fails the stage.
+#   3. libFuzzer (clang): each fuzz target for FUZZ_SECONDS (default 60)
+#      from the fixture corpus; a crash, leak, timeout or out-of-memory
+#      fails it and leaves the input in build-fuzz/fuzz-run/artifacts.
+#      Minimize it (FUZZER -minimize_crash=1 -runs=10000 INPUT), add it to
+#      tests/fuzz/crashes/{file,manifest}/ and the normal suite replays it.
+#
+# Usage: scripts/ci-extra.sh [COUNTS_FILE]
+# Prints one line per check and "N passed, N failed"; writes "N N" to
+# COUNTS_FILE for .ci/run. Exit status 1 when a check failed.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$(pwd)
+COUNTS=${1:-}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+DATASETS=${IA_DATASETS:-$ROOT/../shared/datasets}
+
+passed=0
+failed=0
+result() { # result STATUS WHAT
+  if [ "$1" -eq 0 ]; then
+    passed=$((passed + 1)); echo "ok   $2"
+  else
+    failed=$((failed + 1)); echo "FAIL $2 (exit $1)"
+  fi
+}
+finish() {
+  echo "ci-extra: $passed passed, $failed failed"
+  [ -n "$COUNTS" ] && echo "$passed $failed" > "$COUNTS"
+  [ "$failed" -eq 0 ]
+  exit $?
+}
+setup() { # setup DIR [meson options...]: configure (or reconfigure) quietly
+  local dir=$1; shift
+  if [ -d "$dir" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+}
+
+# ---- packages: clang and its runtime (libFuzzer) ------------------------
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+have_libfuzzer() {
+  local t; t=$(mktemp -d)
+  printf 'int LLVMFuzzerTestOneInput(const char *d, long n)'\
+'{ (void)d; (void)n; return 0; }\n' > "$t/f.c"
+  clang -fsanitize=fuzzer "$t/f.c" -o "$t/f" >/dev/null 2>&1
+  local rc=$?; rm -rf "$t"; return $rc
+}
+if ! command -v clang >/dev/null || ! have_libfuzzer; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -qq --no-install-recommends clang >/dev/null
+  v=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
+  $SUDO apt-get install -y -qq --no-install-recommends \
+    "libclang-rt-$v-dev" >/dev/null 2>&1 || true
+fi
+have_libfuzzer; result $? "clang with libFuzzer available"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# ---- 1. ThreadSanitizer -------------------------------------------------
+echo "== ThreadSanitizer: multi-threaded scans"
+# setarch -R: TSan's fixed memory layout breaks under the high-entropy
+# ASLR of recent kernels.
+TSAN_RUN=(setarch "$(uname -m)" -R)
+"${TSAN_RUN[@]}" true 2>/dev/null || TSAN_RUN=()
+export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
+if setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false &&
+   ninja -C build-tsan imgaudit tests/test_pool >/dev/null; then
+  tsan_roots=(fixtures/sample fixtures/cases)
+  if [ -d "$DATASETS/clothing-small/test" ]; then
+    tsan_roots+=("$DATASETS/clothing-small/test")
+  else
+    echo "skip clothing-small/test: $DATASETS/clothing-small is absent"
+  fi
+  for r in "${tsan_roots[@]}"; do
+    "${TSAN_RUN[@]}" build-tsan/imgaudit scan "$r" --db "$tmp/tsan.db" -q \
+      -j 4 2> "$tmp/tsan.err"
+    rc=$?
+    grep -q "ThreadSanitizer" "$tmp/tsan.err" && { cat "$tmp/tsan.err"; rc=66; }
+    result $rc "TSan: scan -j 4 $(basename "$r") has no race"
+  done
+  "${TSAN_RUN[@]}" build-tsan/tests/test_pool > "$tmp/pool.out" 2>&1
+  rc=$?; [ $rc -eq 0 ] || tail -40 "$tmp/pool.out"
+  result $rc "TSan: the pool's unit test has no race"
+else
+  result 1 "TSan: build"
+fi
+unset TSAN_OPTIONS
+
+# ---- 2. valgrind --------------------------------------------------------
+echo "== valgrind: integration tests and fixture commands"
+VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect"
+VG="$VG --error-exitcode=99"
+if setup build-vg -Dbench=false && ninja -C build-vg imgaudit \
+     tests/race_shim.so tests/mkhostile >/dev/null; then
+  bin=$ROOT/build-vg/imgaudit
+  shim=$ROOT/build-vg/tests/race_shim.so
+  for t in "test_hostile.py $bin $shim" "test_interrupt.py $bin $shim" \
+           "test_db_failures.py $bin" \
+           "test_limits.py $bin $ROOT/build-vg/tests/mkhostile"; do
+    # shellcheck disable=SC2086 # the words are the command line
+    set -- $t
+    IA_TEST_WRAPPER="$VG" IA_TEST_QUICK=1 \
+      python3 "tests/integration/$1" "${@:2}" > "$tmp/vg.out" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] || grep -E "^FAIL|==[0-9]+==" "$tmp/vg.out" | head -40
+    result $rc "valgrind: $1 ($(tail -1 "$tmp/vg.out"))"
+  done
+  db=$tmp/vg.db
+  cmds=("scan fixtures/cases --db $db -q -j 4 --name cases"
+        "scan fixtures/sample --db $db -q -j 1 --name sample"
+        "report --db $db cases" "report --db $db sample --format md"
+        "report --db $db sample --format json"
+        "report --db $db sample --format html"
+        "export --db $db cases --format csv"
+        "export --db $db cases --format jsonl --problems"
+        "scans --db $db"
+        "compare --db $db cases sample --fail-on never")
+  for c in "${cmds[@]}"; do
+    # shellcheck disable=SC2086
+    $VG "$bin" $c > /dev/null 2> "$tmp/vg.err"
+    rc=$?
+    [ $rc -eq 0 ] || tail -30 "$tmp/vg.err"
+    result $rc "valgrind: imgaudit $c"
+  done
+else
+  result 1 "valgrind: build"
+fi
+
+# ---- 3. libFuzzer -------------------------------------------------------
+echo "== libFuzzer: $FUZZ_SECONDS s per target"
+if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
+   ninja -C build-fuzz tests/fuzz/fuzz_file tests/fuzz/fuzz_manifest \
+     >/dev/null; then
+  meson test -C build-fuzz --suite fuzz --print-errorlogs > "$tmp/fz.out" 2>&1
+  rc=$?; [ $rc -eq 0 ] || tail -30 "$tmp/fz.out"
+  result $rc "libFuzzer: replay of the corpora and saved crashes"
+  run=build-fuzz/fuzz-run
+  rm -rf "$run"
+  mkdir -p "$run/artifacts" "$run/corpus/file" "$run/corpus/manifest"
+  cp -r fixtures/cases fixtures/sample tests/fuzz/crashes/file \
+    "$run/corpus/file/"
+  cp -r tests/fuzz/corpus/manifest/. tests/fuzz/crashes/manifest/. \
+    "$run/corpus/manifest/"
+  for target in file manifest; do
+    dict=()
+    [ -f "tests/fuzz/fuzz_$target.dict" ] &&
+      dict=("-dict=tests/fuzz/fuzz_$target.dict")
+    ASAN_OPTIONS=detect_leaks=1 build-fuzz/tests/fuzz/fuzz_$target \
+      -max_total_time="$FUZZ_SECONDS" -timeout=30 -rss_limit_mb=2560 \
+      -print_final_stats=1 "${dict[@]}" \
+      -artifact_prefix="$run/artifacts/$target-" "$run/corpus/$target" \
+      > "$run/$target.log" 2>&1
+    rc=$?
+    found=$(find "$run/artifacts" -name "$target-*" ! -name "$target-slow-unit-*")
+    if [ -n "$found" ]; then
+      rc=1
+      echo "$found"
+      grep -E "ERROR|SUMMARY|invariant" "$run/$target.log" | head -20
+    fi
+    runs=$(awk '/^stat::number_of_executed_units/ {print $2}' \
+      "$run/$target.log")
+    result $rc "libFuzzer: fuzz_$target for $FUZZ_SECONDS s, no crash (${runs:-0} runs)"
+  done
+else
+  result 1 "libFuzzer: build"
+fi
+
+finish

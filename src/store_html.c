@@ -1,0 +1,160 @@
+/*
+ * The SQL behind store_html.h: what the HTML reports read beyond the
+ * common report queries (store_query.c). Histograms are binned by the
+ * caller from one streamed pass over the decoded files, so no SQL math
+ * functions (optional in SQLite builds) are needed and memory stays
+ * constant; galleries ask only for the first few files of a code.
+ */
+#include <sqlite3.h>
+
+#include "store.h"
+#include "store_html.h"
+#include "store_query.h"
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static uint64_t col_u64(sqlite3_stmt *st, int i)
+{
+    int64_t v = sqlite3_column_int64(st, i);
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
+
+/* Runs a prepared statement to its end, row by row; finalizes it. */
+static int run(ia_db *db, sqlite3_stmt *st, row_fn row, void *ctx)
+{
+    int rc, ret = IA_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((ret = row(st, ctx)) != IA_OK)
+            break;
+    if (ret == IA_OK && rc != SQLITE_DONE)
+        ret = ia_store_sqlfail(db, "reading the database");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int prepare(ia_db *db, const char *sql, int64_t scan_id,
+                   sqlite3_stmt **st)
+{
+    if (sqlite3_prepare_v2(ia_store_sqlite(db), sql, -1, st, NULL) !=
+        SQLITE_OK) {
+        *st = NULL;
+        return ia_store_sqlfail(db, "preparing a query");
+    }
+    sqlite3_bind_int64(*st, 1, scan_id);
+    return IA_OK;
+}
+
+/* ---- measures -------------------------------------------------------- */
+
+typedef struct measure_ctx {
+    ia_q_measure_cb cb;
+    void *user;
+} measure_ctx;
+
+static int measure_row(sqlite3_stmt *st, void *ctx)
+{
+    measure_ctx *c = ctx;
+    ia_q_measure m;
+    m.split = col_text(st, 0);
+    m.format = col_text(st, 1);
+    m.has_brightness = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    m.brightness = sqlite3_column_double(st, 2);
+    m.width = sqlite3_column_int64(st, 3);
+    m.height = sqlite3_column_int64(st, 4);
+    m.bytes = sqlite3_column_int64(st, 5);
+    m.jpeg_quality = sqlite3_column_type(st, 6) == SQLITE_NULL
+                         ? -1 : sqlite3_column_int(st, 6);
+    if (m.jpeg_quality < 1 || m.jpeg_quality > 100)
+        m.jpeg_quality = -1;
+    if (!m.split)
+        m.split = "";
+    if (!m.format)
+        m.format = "unknown";
+    return c->cb(c->user, &m);
+}
+
+int ia_q_measures(ia_db *db, int64_t scan_id, ia_q_measure_cb cb,
+                  void *user)
+{
+    measure_ctx c = {cb, user};
+    sqlite3_stmt *st = NULL;
+    int ret = prepare(db, "SELECT coalesce(split, ''), format, brightness,"
+                      " coalesce(width, 0), coalesce(height, 0),"
+                      " coalesce(size, 0), jpeg_quality FROM file"
+                      " WHERE scan_id = ?1 AND status = 'ok' ORDER BY path",
+                      scan_id, &st);
+    return ret == IA_OK ? run(db, st, measure_row, &c) : ret;
+}
+
+/* ---- findings about files -------------------------------------------- */
+
+typedef struct code_ctx {
+    ia_q_code_files_cb cb;
+    void *user;
+} code_ctx;
+
+static int code_row(sqlite3_stmt *st, void *ctx)
+{
+    code_ctx *c = ctx;
+    ia_q_code_files q;
+    q.code = col_text(st, 0);
+    q.severity = sqlite3_column_int(st, 1);
+    q.findings = col_u64(st, 2);
+    q.files = col_u64(st, 3);
+    return c->cb(c->user, &q);
+}
+
+int ia_q_code_file_counts(ia_db *db, int64_t scan_id, ia_q_code_files_cb cb,
+                          void *user)
+{
+    code_ctx c = {cb, user};
+    sqlite3_stmt *st = NULL;
+    int ret = prepare(db, "SELECT code, severity, count(*), count(file_id)"
+                      " FROM finding WHERE scan_id = ?1"
+                      " GROUP BY severity, code ORDER BY severity DESC, code",
+                      scan_id, &st);
+    return ret == IA_OK ? run(db, st, code_row, &c) : ret;
+}
+
+typedef struct flagged_ctx {
+    ia_q_flagged_cb cb;
+    void *user;
+} flagged_ctx;
+
+static int flagged_row(sqlite3_stmt *st, void *ctx)
+{
+    flagged_ctx *c = ctx;
+    ia_q_flagged f;
+    f.path = col_text(st, 0);
+    f.split = col_text(st, 1);
+    f.label = col_text(st, 2);
+    f.detail = col_text(st, 3);
+    if (!f.path)
+        return IA_OK;
+    return c->cb(c->user, &f);
+}
+
+int ia_q_flagged_files(ia_db *db, int64_t scan_id, const char *code,
+                       int severity, uint64_t limit, ia_q_flagged_cb cb,
+                       void *user)
+{
+    flagged_ctx c = {cb, user};
+    sqlite3_stmt *st = NULL;
+    int ret = prepare(db, "SELECT f.path, f.split, f.label, g.detail"
+                      " FROM finding g JOIN file f ON f.id = g.file_id"
+                      " WHERE g.scan_id = ?1 AND g.code = ?2"
+                      " AND g.severity = ?3 ORDER BY f.path, g.id LIMIT ?4",
+                      scan_id, &st);
+    if (ret != IA_OK)
+        return ret;
+    sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, severity);
+    sqlite3_bind_int64(st, 4, limit && limit < INT64_MAX ? (int64_t)limit
+                                                        : -1);
+    return run(db, st, flagged_row, &c);
+}

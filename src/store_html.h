@@ -1,0 +1,56 @@
+/*
+ * Queries for the HTML reports (report_html.c, and the compare reports
+ * through html.h users), in the style of store_query.h: rows streamed to
+ * a callback, strings borrowed for the callback's duration, a callback
+ * returns IA_OK to go on or an ia_error to stop.
+ */
+#ifndef IA_STORE_HTML_H
+#define IA_STORE_HTML_H
+
+#include <stdint.h>
+
+#include "imgaudit.h"
+
+/* ---- measures of decoded images (histograms) ------------------------- */
+
+typedef struct ia_q_measure {
+    const char *split;      /* "" when none */
+    const char *format;     /* "jpeg", "png", ... */
+    int has_brightness;
+    double brightness;      /* mean luma, 0-255 */
+    int64_t width, height;  /* pixels; 0 when unknown */
+    int64_t bytes;          /* file size */
+    int jpeg_quality;       /* 1-100, or -1 when unknown / not JPEG */
+} ia_q_measure;
+typedef int (*ia_q_measure_cb)(void *user, const ia_q_measure *m);
+/* One row per file with status ok, in path order. */
+int ia_q_measures(ia_db *db, int64_t scan_id, ia_q_measure_cb cb,
+                  void *user);
+
+/* ---- findings about stored files ------------------------------------- */
+
+typedef struct ia_q_code_files {
+    const char *code;
+    int severity;
+    uint64_t findings;      /* all findings with this code and severity */
+    uint64_t files;         /* of which about a stored file */
+} ia_q_code_files;
+typedef int (*ia_q_code_files_cb)(void *user, const ia_q_code_files *c);
+/* Per (severity, code): severity descending, then code. */
+int ia_q_code_file_counts(ia_db *db, int64_t scan_id, ia_q_code_files_cb cb,
+                          void *user);
+
+typedef struct ia_q_flagged {
+    const char *path;
+    const char *split;      /* NULL: none */
+    const char *label;      /* NULL: none */
+    const char *detail;     /* may be NULL */
+} ia_q_flagged;
+typedef int (*ia_q_flagged_cb)(void *user, const ia_q_flagged *f);
+/* The stored files with a finding of this code and severity, in path
+ * order, at most limit (0: no limit). */
+int ia_q_flagged_files(ia_db *db, int64_t scan_id, const char *code,
+                       int severity, uint64_t limit, ia_q_flagged_cb cb,
+                       void *user);
+
+#endif

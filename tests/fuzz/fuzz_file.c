@@ -1,0 +1,110 @@
+/*
+ * Fuzz target: the per-file path on a memory buffer, as a worker runs it
+ * (src/scanfile.c) minus the read: sniff, decode (JPEG or PNG) into the
+ * measuring row sink, measure. Any crash, leak, sanitizer report or hang
+ * is a bug; so is a result that breaks the contract of result.h, which
+ * the checks below spell out (a verdict the store would mis-record is as
+ * bad as a crash).
+ *
+ * The pixel limit is lowered to FUZZ_MAX_PIXELS so that a mutated header
+ * claiming a large (but allowed) image costs milliseconds, not seconds:
+ * what the default limit costs in memory and time is measured by
+ * tests/integration/test_hostile.py instead. Decoders and the measurer are
+ * made once per process, as a worker makes them once per thread, so state
+ * leaking from one input into the next is exercised too.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codes.h"
+#include "decode.h"
+#include "fuzz.h"
+#include "imgaudit.h"
+#include "measure.h"
+#include "result.h"
+#include "sniff.h"
+
+#define FUZZ_MAX_PIXELS (1u << 22)
+
+static ia_jpeg_decoder *jpeg;
+static ia_png_decoder *png;
+static ia_measure *measure;
+
+void ia_fuzz_cleanup(void)
+{
+    ia_jpeg_decoder_free(jpeg);
+    ia_png_decoder_free(png);
+    ia_measure_free(measure);
+    jpeg = NULL;
+    png = NULL;
+    measure = NULL;
+}
+
+static void setup(void)
+{
+    if (jpeg)
+        return;
+    FUZZ_CHECK(ia_jpeg_decoder_new(&jpeg) == IA_OK);
+    FUZZ_CHECK(ia_png_decoder_new(&png) == IA_OK);
+    FUZZ_CHECK(ia_measure_new(&measure) == IA_OK);
+}
+
+static int terminated(const char *s, size_t cap)
+{
+    return memchr(s, '\0', cap) != NULL;
+}
+
+/* What the store and the reports rely on. */
+static void check_result(const ia_file_result *r)
+{
+    FUZZ_CHECK(r->status >= 0 && r->status < IA_ST_COUNT);
+    FUZZ_CHECK(terminated(r->message, sizeof r->message));
+    FUZZ_CHECK(r->nfindings >= 0 && r->nfindings <= IA_MAX_FILE_FINDINGS);
+    for (int i = 0; i < r->nfindings; i++) {
+        const ia_finding_rec *f = &r->findings[i];
+        FUZZ_CHECK(f->code && *f->code);
+        FUZZ_CHECK(f->severity >= IA_SEV_INFO && f->severity <= IA_SEV_ERROR);
+        FUZZ_CHECK(terminated(f->detail, sizeof f->detail));
+    }
+    FUZZ_CHECK(r->rows_decoded <= r->rows_total || r->rows_total < 0);
+    if (r->status == IA_ST_OK) {
+        FUZZ_CHECK(r->have_measures);
+        FUZZ_CHECK(r->width > 0 && r->height > 0);
+        FUZZ_CHECK((uint64_t)r->width * (uint64_t)r->height <=
+                   FUZZ_MAX_PIXELS);
+        FUZZ_CHECK(r->rows_decoded == r->height);
+        FUZZ_CHECK(r->stats.pixels ==
+                   (uint64_t)r->width * (uint64_t)r->height);
+        for (int c = 0; c < 3; c++)
+            FUZZ_CHECK(r->stats.min[c] <= r->stats.max[c]);
+    } else {
+        FUZZ_CHECK(!r->have_measures);
+        FUZZ_CHECK(r->message[0] != '\0');
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static ia_file_result res; /* 4 KB: kept off the stack */
+    ia_limits lim = {.max_pixels = FUZZ_MAX_PIXELS};
+    ia_rowsink sink;
+    int rc = IA_OK;
+    setup();
+    ia_result_reset(&res);
+    res.format = ia_sniff(data, size);
+    FUZZ_CHECK(res.format >= IA_FMT_UNKNOWN && res.format < IA_FMT_COUNT);
+    if (res.format != IA_FMT_JPEG && res.format != IA_FMT_PNG)
+        return 0;
+    ia_measure_sink(measure, &sink);
+    if (res.format == IA_FMT_JPEG)
+        rc = ia_decode_jpeg(jpeg, data, size, &lim, &sink, &res);
+    else
+        rc = ia_decode_png(png, data, size, &lim, &sink, &res);
+    /* Out of memory is the one tool failure; with the lowered pixel limit
+     * it cannot come from the input, so it is a bug here too. */
+    FUZZ_CHECK(rc == IA_OK);
+    if (res.status == IA_ST_OK)
+        ia_measure_finish(measure, &res);
+    check_result(&res);
+    return 0;
+}

@@ -1,0 +1,374 @@
+#!/usr/bin/env python3
+"""Integration test of the HTML and Markdown reports, without a browser.
+
+    test_html.py IMGAUDIT COMPARE_HTML
+
+1. The hostile dataset (htmlcheck.py: the sample plus files and a label
+   folder named with HTML metacharacters, scanned under a hostile scan
+   name) and the fixture cases are scanned; `report --format html -o`
+   writes each page atomically (no temporary file left, mode 0644 under
+   umask 022).
+2. Structure, as parsed by html.parser: balanced tags, every <img> with
+   alt text and a whole inline JPEG, no script and nothing outside the
+   page, every section present, the hostile names shown as text only.
+3. Content: the planted problems appear in their galleries, duplicate
+   groups and leaks with thumbnails; a file deleted after the scan gets a
+   placeholder and the report still succeeds.
+4. The same DB and files give the same bytes; the DB is not modified;
+   a report to an unwritable place fails with exit 1 and leaves nothing.
+5. Markdown: verdict, top findings with counts, labels per split, links
+   with percent-encoded relative paths, hostile names escaped.
+6. The compare page of the sample against a changed copy (hostile files
+   added, files removed, modified, moved, relabelled): the same structure
+   checks, every section, each change shown with thumbnails. It is made
+   with `imgaudit compare --format html` when the CLI offers it, else
+   with COMPARE_HTML (tests/browser/compare_html.c, the same renderer).
+
+Standard library only. One line per check, then "N passed, N failed".
+"""
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import htmlcheck  # noqa: E402
+from htmlcheck import HOSTILE_LABEL, HOSTILE_NAME, HOSTILE_SCAN  # noqa
+
+# A report of the sample stays far below this (bytes): it shows about a
+# dozen thumbnails of ~4 KB each.
+SAMPLE_MAX_BYTES = 200_000
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what, detail=""):
+        if ok:
+            self.passed += 1
+            print("ok   " + what)
+        else:
+            self.failed += 1
+            print("FAIL " + what + (": " + str(detail) if detail else ""))
+        sys.stdout.flush()
+        return ok
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, **kw)
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def scan(exe, folder, db, name=None):
+    args = [exe, "scan", folder, "--db", db, "-q", "-j", "2"]
+    if name:
+        args += ["--name", name]
+    r = run(args)
+    if r.returncode != 0:
+        raise SystemExit("scan of %s failed (%d): %s" % (folder, r.returncode,
+                                                         r.stderr))
+
+
+def figures_of(page, code):
+    return [f for f in page.figures if f["code"] == code]
+
+
+def check_page(c, html, label):
+    problems, page = htmlcheck.structure_problems(html)
+    c.check(not problems, label + ": structure (tags, alt, no external "
+            "reference)", problems[:5])
+    missing = [s for s in htmlcheck.SECTIONS if s not in page.ids]
+    c.check(not missing, label + ": every section present", missing)
+    return page
+
+
+def check_hostile(c, exe, tmp):
+    ds = htmlcheck.make_hostile_dataset(os.path.join(tmp, "hostile"))
+    db = os.path.join(tmp, "hostile.db")
+    scan(exe, ds, db, HOSTILE_SCAN)
+    out_dir = os.path.join(tmp, "out")
+    os.makedirs(out_dir)
+    out = os.path.join(out_dir, "report.html")
+    db_hash = sha256(db)
+    old_umask = os.umask(0o022)
+    r = run([exe, "report", "--db", db, "--format", "html", "-o", out])
+    os.umask(old_umask)
+    c.check(r.returncode == 0, "hostile: report exits 0", r.stderr)
+    c.check(r.stdout == "" and r.stderr == "",
+            "hostile: nothing on stdout or stderr with -o (not a terminal)",
+            (r.stdout[:100], r.stderr[:200]))
+    c.check(os.listdir(out_dir) == ["report.html"],
+            "hostile: no temporary file left", os.listdir(out_dir))
+    c.check(os.stat(out).st_mode & 0o777 == 0o644,
+            "hostile: report mode 0644 under umask 022",
+            oct(os.stat(out).st_mode & 0o777))
+    with open(out, encoding="utf-8") as f:
+        html = f.read()
+    page = check_page(c, html, "hostile")
+
+    # The names are in the page as text, never as markup.
+    text = page.all_text()
+    c.check(HOSTILE_NAME in text, "hostile: file name shown as text")
+    c.check(HOSTILE_LABEL in text, "hostile: label shown as text")
+    c.check(HOSTILE_SCAN in text and HOSTILE_SCAN in page.title,
+            "hostile: scan name shown as text (heading and title)")
+    c.check(page.tags["img"] == len(page.imgs) and
+            all(a.get("src", "").startswith("data:") for a in page.imgs),
+            "hostile: no <img src=x> element")
+    c.check("<img src=x" not in html and "<b onmouseover" not in html and
+            "<script" not in html, "hostile: no raw hostile markup in the "
+            "bytes")
+
+    # Planted problems, with thumbnails.
+    relabelled = "train/" + HOSTILE_LABEL + "/" + HOSTILE_NAME
+    conflict = [f for f in figures_of(page, "label_conflict")
+                if f["path"] == "train/cat/cat_001.jpg"]
+    c.check(len(conflict) == 1 and conflict[0]["img"] is not None and
+            relabelled in "".join(conflict[0]["note"]),
+            "hostile: label_conflict gallery names the relabelled copy",
+            figures_of(page, "label_conflict"))
+    copies = [f for f in page.figures if f["path"] == relabelled]
+    c.check(copies and all(f["img"] is not None and f["img"].get("alt") ==
+                           "thumbnail of " + relabelled for f in copies),
+            "hostile: the relabelled copy shown in its duplicate group, "
+            "alt text naming it", copies)
+    trunc = {f["path"]: f for f in figures_of(page, "truncated")}
+    c.check(set(trunc) == {"train/dog/dog_007.jpg",
+                           "train/cat/" + HOSTILE_NAME},
+            "hostile: truncated gallery holds both truncated files",
+            sorted(trunc))
+    c.check(all(f["img"] is not None for f in trunc.values()),
+            "hostile: truncated files have (partial) thumbnails")
+    dup_paths = {f["path"] for f in page.figures if f["code"] is None}
+    c.check({"train/cat/cat_004.jpg", "test/cat/cat_030.jpg",
+             "train/cat/cat_001.jpg"} <= dup_paths,
+            "hostile: duplicate group and leak shown as thumbnails",
+            sorted(dup_paths))
+    nonimg = figures_of(page, "not_image")
+    c.check(len(nonimg) == 2 and all(f["img"] is None and
+                                     f["ph"] == "not JPEG or PNG"
+                                     for f in nonimg),
+            "hostile: not_image files get a placeholder", nonimg)
+    c.check(page.all_text().count("Fail") >= 1 and
+            "v-fail" in html, "hostile: verdict banner says Fail")
+
+    # Same inputs, same bytes; the DB untouched.
+    out2 = os.path.join(tmp, "report2.html")
+    r = run([exe, "report", "--db", db, "--format", "html", "-o", out2])
+    c.check(r.returncode == 0 and sha256(out) == sha256(out2),
+            "hostile: a second report is byte-identical")
+    c.check(sha256(db) == db_hash, "hostile: the DB is not modified")
+    r = run([exe, "report", "--db", db, "--format", "html"])
+    c.check(r.returncode == 0 and r.stdout == html,
+            "hostile: stdout gets the same page")
+
+    # A file gone since the scan: placeholder, success.
+    os.remove(os.path.join(ds, "train/dog/dog_007.jpg"))
+    out3 = os.path.join(tmp, "report3.html")
+    r = run([exe, "report", "--db", db, "--format", "html", "-o", out3])
+    c.check(r.returncode == 0, "missing file: report exits 0", r.stderr)
+    with open(out3, encoding="utf-8") as f:
+        p3 = htmlcheck.parse(f.read())
+    gone = [f for f in p3.figures if f["path"] == "train/dog/dog_007.jpg"]
+    c.check(gone and all(f["ph"] == "file missing" and f["img"] is None
+                         for f in gone),
+            "missing file: placeholder 'file missing'", gone)
+
+    # A FIFO where an image was: refused without blocking the report.
+    os.mkfifo(os.path.join(ds, "train/dog/dog_007.jpg"))
+    r = run([exe, "report", "--db", db, "--format", "html", "-o", out3],
+            timeout=60)
+    with open(out3, encoding="utf-8") as f:
+        p3 = htmlcheck.parse(f.read())
+    fifo = [f for f in p3.figures if f["path"] == "train/dog/dog_007.jpg"]
+    c.check(r.returncode == 0 and fifo and
+            all(f["ph"] == "unreadable" for f in fifo),
+            "FIFO in place of a file: placeholder 'unreadable', no hang",
+            fifo)
+
+    # Unwritable destination: exit 1, nothing written.
+    bad = os.path.join(tmp, "no", "such", "dir", "r.html")
+    r = run([exe, "report", "--db", db, "--format", "html", "-o", bad])
+    c.check(r.returncode == 1 and not os.path.exists(os.path.dirname(bad)),
+            "unwritable -o: exit 1, nothing created",
+            (r.returncode, r.stderr))
+
+    check_markdown(c, exe, db)
+
+
+def check_markdown(c, exe, db):
+    r = run([exe, "report", "--db", db, "--format", "md"])
+    md = r.stdout
+    c.check(r.returncode == 0, "md: exits 0", r.stderr)
+    c.check("**Verdict: fail**" in md, "md: verdict line")
+    m = re.search(r"^\| error \| truncated \| (\d+) \| (.*) \|$", md, re.M)
+    c.check(m is not None and m.group(1) == "2",
+            "md: top findings row for truncated with its count",
+            m.group(0) if m else md[:400])
+    c.check("### Labels per split" in md and
+            re.search(r"^\| cat \| 5 \| 20 \| 5 \|$", md, re.M) and
+            "| \\<b onmouseover=alert(2)\\>&\"x' | 0 | 1 | 0 |" in md,
+            "md: labels per split table (train has the hostile copy)")
+    # Links: relative paths, percent-encoded; text escaped.
+    link = "[train/cat/\\<img src=x onerror=alert(1)\\>.jpg](train/cat/" \
+           "%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.jpg)"
+    c.check(link in md, "md: hostile path as an escaped, encoded link",
+            [l for l in md.splitlines() if "truncated" in l])
+    c.check("[train/dog/dog\\_007.jpg](train/dog/dog_007.jpg)" in md or
+            "(train/dog/dog_007.jpg)" not in md,
+            "md: plain paths linked as they are")
+    raw = [l for l in md.splitlines()
+           if re.search(r"(?<!\\)<", l.replace("`", ""))]
+    c.check(not raw, "md: no unescaped '<' outside code spans", raw[:3])
+    c.check("![" not in md, "md: links, not images")
+
+
+def check_cases(c, exe, tmp):
+    db = os.path.join(tmp, "cases.db")
+    scan(exe, htmlcheck.CASES_DIR, db)
+    out = os.path.join(tmp, "cases.html")
+    r = run([exe, "report", "--db", db, "--format", "html", "-o", out])
+    c.check(r.returncode == 0, "cases: report exits 0", r.stderr)
+    with open(out, encoding="utf-8") as f:
+        html = f.read()
+    page = check_page(c, html, "cases")
+    by_path = {f["path"]: f for f in page.figures}
+    for path, want in [
+            ("test/png/too_large_60000x60000.png", "too large"),
+            ("test/other/empty.jpg", "not JPEG or PNG"),
+            ("test/other/notes.jpg", "not JPEG or PNG")]:
+        f = by_path.get(path)
+        c.check(f is not None and f["ph"] == want,
+                "cases: %s placeholder '%s'" % (path, want),
+                f and f["ph"])
+    for path in ["test/jpeg/truncated_50pct.jpg",
+                 "test/png/truncated_in_idat.png"]:
+        f = by_path.get(path)
+        c.check(f is not None and f["img"] is not None,
+                "cases: %s has a partial thumbnail" % path, f)
+
+
+def check_progress(c, exe, tmp):
+    """On a terminal, a progress line while thumbnails are made, erased at
+    the end (stderr a pty)."""
+    db = os.path.join(tmp, "sample.db")
+    master, slave = os.openpty()
+    r = subprocess.run([exe, "report", "--db", db, "--format", "html", "-o",
+                        os.path.join(tmp, "tty.html")],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=slave)
+    os.close(slave)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    m = re.findall(rb"\rthumbnails (\d+)/(\d+) ", data)
+    c.check(r.returncode == 0 and m and m[-1][0] == m[-1][1] and
+            data.endswith(b"\r\x1b[K"),
+            "progress: 'thumbnails N/M' on a terminal, erased at the end",
+            data[-80:])
+
+
+def check_sample_size(c, exe, tmp):
+    db = os.path.join(tmp, "sample.db")
+    scan(exe, htmlcheck.SAMPLE_DIR, db)
+    out = os.path.join(tmp, "sample.html")
+    r = run([exe, "report", "--db", db, "--format", "html", "-o", out])
+    size = os.path.getsize(out) if os.path.exists(out) else -1
+    c.check(r.returncode == 0 and 0 < size < SAMPLE_MAX_BYTES,
+            "sample: report of %d bytes (< %d)" % (size, SAMPLE_MAX_BYTES))
+
+
+def compare_page(exe, tool, base_db, new_db, out):
+    """Writes the compare page; returns how ("cli" or "tool")."""
+    r = run([exe, "compare", "--help"])
+    if r.returncode == 0 and "html" in r.stdout:
+        r = run([exe, "compare", base_db, new_db, "--format", "html",
+                 "--fail-on", "never", "-o", out])
+        how = "cli"
+    else:
+        r = run([tool, base_db, new_db, out])
+        how = "tool"
+    return how, r
+
+
+def check_compare(c, exe, tool, tmp):
+    base_db = os.path.join(tmp, "cmp-base.db")
+    scan(exe, htmlcheck.SAMPLE_DIR, base_db, "base")
+    ds = os.path.join(tmp, "variant")
+    changes = htmlcheck.make_variant_dataset(ds)
+    new_db = os.path.join(tmp, "cmp-new.db")
+    scan(exe, ds, new_db, HOSTILE_SCAN)
+    out = os.path.join(tmp, "compare.html")
+    how, r = compare_page(exe, tool, base_db, new_db, out)
+    if not c.check(r.returncode == 0, "compare (%s): page written" % how,
+                   r.stderr[-2000:]):
+        return
+    with open(out, encoding="utf-8") as f:
+        html = f.read()
+    problems, page = htmlcheck.structure_problems(html)
+    c.check(not problems, "compare (%s): structure" % how, problems[:5])
+    missing = [s for s in htmlcheck.COMPARE_SECTIONS if s not in page.ids]
+    c.check(not missing, "compare: every section present", missing)
+    c.check(HOSTILE_SCAN in page.title and HOSTILE_NAME in page.all_text()
+            and "<img src=x" not in html and "<script" not in html,
+            "compare: hostile names shown as text only")
+    shown = {}
+    for f in page.figures:
+        shown.setdefault(f["code"], []).append(f)
+    added = {f["path"] for f in shown.get("added", [])}
+    c.check(added == set(htmlcheck.HOSTILE_FILES),
+            "compare: added files shown", sorted(added))
+    removed = shown.get("removed", [])
+    c.check([f["path"] for f in removed] == [changes["removed"]] and
+            removed[0]["img"] is not None,
+            "compare: removed file shown from the base root", removed)
+    modified = shown.get("modified", [])
+    c.check(len(modified) == 2 and all(f["img"] is not None and
+                                       f["path"] == changes["modified"]
+                                       for f in modified) and
+            modified[0]["img"]["src"] != modified[1]["img"]["src"],
+            "compare: modified file as a base | new pair of different "
+            "thumbnails", [f["path"] for f in modified])
+    for kind in ("moved", "relabeled"):
+        got = [f["path"] for f in shown.get(kind, [])]
+        c.check(got == [changes[kind][1]], "compare: %s file shown" % kind,
+                got)
+    charts = html.count("<figure class=\"chart")
+    c.check(charts >= 3 + 4 and "k1" in html,
+            "compare: label charts per split and overlaid histograms "
+            "with two series", charts)
+
+
+def main():
+    if len(sys.argv) != 3:
+        raise SystemExit(__doc__)
+    exe, tool = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    c = Checks()
+    with tempfile.TemporaryDirectory(prefix="imgaudit-html-") as tmp:
+        check_hostile(c, exe, tmp)
+        check_cases(c, exe, tmp)
+        check_sample_size(c, exe, tmp)
+        check_progress(c, exe, tmp)
+        check_compare(c, exe, tool, tmp)
+    print("%d passed, %d failed" % (c.passed, c.failed))
+    return 1 if c.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

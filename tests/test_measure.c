@@ -1,0 +1,270 @@
+/*
+ * The fused row path of the measurements (ia_stats_row_fused, the AVX2
+ * kernels, ia_measure's sink) against the portable one it replaces:
+ * results must be identical bit for bit, whatever the kernel.
+ *
+ *   - Luma: every one of the 2^24 RGB triples through each kernel, against
+ *     Pillow's formula.
+ *   - Statistics: random images of every channel count over widths that
+ *     cover whole 32-pixel blocks, tails of every length and rows narrower
+ *     than one block, through ia_luma_row + ia_stats_row at kernel 0 and
+ *     ia_stats_row_fused at every kernel: equal ia_pixel_stats and luma.
+ *   - Chunking: rows long enough to flush the AVX2 kernels' 32-bit lanes
+ *     (more than 16384 RGB blocks, 2048 Laplacian blocks) with the values
+ *     that fill them fastest, against exact sums.
+ *   - ia_measure's sink equals the stats and hasher fed by hand.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hash.h"
+#include "measure.h"
+#include "stats.h"
+
+static uint64_t rng_state = 7;
+
+static uint32_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return (uint32_t)(z ^ (z >> 31));
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    assert_non_null(p);
+    return p;
+}
+
+/* Kernel levels this CPU runs (0 always). */
+static int levels(int *out)
+{
+    int n = 0;
+    ia_stats *s = NULL;
+    assert_int_equal(ia_stats_new(&s), 0);
+    for (int level = 0; level <= 3; level++)
+        if (ia_stats_kernel(s, level) == 0)
+            out[n++] = level;
+    ia_stats_free(s);
+    return n;
+}
+
+static void test_luma_all_triples(void **state)
+{
+    (void)state;
+    const uint32_t w = 4096, h = 4096;
+    uint8_t *row = xmalloc((size_t)w * 3), *luma = xmalloc(w);
+    int lv[4], nl = levels(lv);
+    for (int k = 0; k < nl; k++) {
+        ia_stats *s = NULL;
+        assert_int_equal(ia_stats_new(&s), 0);
+        assert_int_equal(ia_stats_kernel(s, lv[k]), 0);
+        assert_int_equal(ia_stats_begin(s, w, h, 3), 0);
+        for (uint32_t y = 0; y < h; y++) {
+            for (uint32_t x = 0; x < w; x++) {
+                uint32_t v = y * w + x;  /* every 24-bit value once */
+                row[3 * x] = (uint8_t)(v >> 16);
+                row[3 * x + 1] = (uint8_t)(v >> 8);
+                row[3 * x + 2] = (uint8_t)v;
+            }
+            ia_stats_row_fused(s, row, luma);
+            for (uint32_t x = 0; x < w; x++) {
+                const uint8_t *p = row + 3 * x;
+                uint8_t want = (uint8_t)((19595u * p[0] + 38470u * p[1] +
+                                          7471u * p[2] + 0x8000u) >> 16);
+                if (luma[x] != want)
+                    fail_msg("kernel %d: L(%u,%u,%u) = %u, want %u", lv[k],
+                             p[0], p[1], p[2], luma[x], want);
+            }
+        }
+        ia_stats_free(s);
+    }
+    free(row);
+    free(luma);
+}
+
+/* Field by field: the struct has padding. */
+static int stats_equal(const ia_pixel_stats *a, const ia_pixel_stats *b)
+{
+    int eq = a->pixels == b->pixels && a->constant == b->constant &&
+             a->alpha_used == b->alpha_used &&
+             memcmp(&a->brightness, &b->brightness, sizeof(double)) == 0 &&
+             memcmp(&a->contrast, &b->contrast, sizeof(double)) == 0 &&
+             memcmp(&a->entropy, &b->entropy, sizeof(double)) == 0 &&
+             memcmp(&a->sharpness, &b->sharpness, sizeof(double)) == 0 &&
+             memcmp(&a->frac_black, &b->frac_black, sizeof(double)) == 0 &&
+             memcmp(&a->frac_white, &b->frac_white, sizeof(double)) == 0;
+    for (int c = 0; c < 3; c++)
+        eq = eq && a->sum[c] == b->sum[c] && a->sumsq[c] == b->sumsq[c] &&
+             a->min[c] == b->min[c] && a->max[c] == b->max[c];
+    return eq;
+}
+
+/* Statistics of img through the portable two-call path. */
+static void reference(const uint8_t *img, uint32_t w, uint32_t h, int ch,
+                      ia_pixel_stats *out, uint8_t *lumas)
+{
+    ia_stats *s = NULL;
+    assert_int_equal(ia_stats_new(&s), 0);
+    assert_int_equal(ia_stats_kernel(s, 0), 0);
+    assert_int_equal(ia_stats_begin(s, w, h, ch), 0);
+    for (uint32_t y = 0; y < h; y++) {
+        const uint8_t *row = img + (size_t)y * w * ch;
+        ia_luma_row(row, w, ch, lumas + (size_t)y * w);
+        ia_stats_row(s, row, lumas + (size_t)y * w);
+    }
+    ia_stats_end(s, out);
+    ia_stats_free(s);
+}
+
+static void fused(const uint8_t *img, uint32_t w, uint32_t h, int ch,
+                  int level, ia_pixel_stats *out, uint8_t *lumas)
+{
+    ia_stats *s = NULL;
+    assert_int_equal(ia_stats_new(&s), 0);
+    assert_int_equal(ia_stats_kernel(s, level), 0);
+    assert_int_equal(ia_stats_begin(s, w, h, ch), 0);
+    for (uint32_t y = 0; y < h; y++)
+        ia_stats_row_fused(s, img + (size_t)y * w * ch, lumas + (size_t)y * w);
+    ia_stats_end(s, out);
+    ia_stats_free(s);
+}
+
+static void fill(uint8_t *img, size_t n, int kind)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (kind) {
+        case 0: img[i] = (uint8_t)rnd(); break;               /* noise */
+        case 1: img[i] = (uint8_t)(rnd() % 3 ? 255 : 0); break; /* extremes */
+        default: img[i] = (uint8_t)(128 + rnd() % 5); break;  /* flat */
+        }
+    }
+}
+
+static void test_kernels_agree(void **state)
+{
+    (void)state;
+    static const uint32_t widths[] = {1, 2, 3, 5, 15, 16, 17, 31, 32, 33, 47,
+                                      63, 64, 65, 95, 96, 97, 127, 200, 1001};
+    int lv[4], nl = levels(lv);
+    for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
+        for (int ch = 1; ch <= 4; ch++) {
+            for (int kind = 0; kind < 3; kind++) {
+                uint32_t w = widths[wi], h = 1 + rnd() % 6;
+                size_t n = (size_t)w * h * (size_t)ch;
+                uint8_t *img = xmalloc(n);
+                uint8_t *l0 = xmalloc((size_t)w * h), *l1 = xmalloc((size_t)w * h);
+                ia_pixel_stats want, got;
+                fill(img, n, kind);
+                reference(img, w, h, ch, &want, l0);
+                for (int k = 0; k < nl; k++) {
+                    memset(&got, 0xAB, sizeof got);
+                    fused(img, w, h, ch, lv[k], &got, l1);
+                    if (!stats_equal(&want, &got) ||
+                        memcmp(l0, l1, (size_t)w * h) != 0)
+                        fail_msg("kernel %d, %ux%u, %d channels, kind %d: "
+                                 "results differ", lv[k], w, h, ch, kind);
+                }
+                free(img);
+                free(l0);
+                free(l1);
+            }
+        }
+    }
+}
+
+/* 600000 white RGB pixels per row: the square lanes of the RGB kernel
+ * take 4 * 255^2 per block, so without the flush every 16384 blocks they
+ * would wrap; a checkerboard drives the Laplacian to |r| = 1020. */
+static void test_chunk_flush(void **state)
+{
+    (void)state;
+    const uint32_t w = 600000, h = 3;
+    uint8_t *img = xmalloc((size_t)w * h * 3);
+    uint8_t *l0 = xmalloc((size_t)w * h), *l1 = xmalloc((size_t)w * h);
+    ia_pixel_stats want, got;
+    int lv[4], nl = levels(lv);
+    memset(img, 255, (size_t)w * 3);  /* row 0 white */
+    for (uint32_t y = 1; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            memset(img + ((size_t)y * w + x) * 3, (x + y) % 2 ? 255 : 0, 3);
+    reference(img, w, h, 3, &want, l0);
+    uint64_t white = w + (uint64_t)w;  /* row 0 and half of rows 1, 2 */
+    assert_int_equal(want.sum[0], white * 255);
+    assert_int_equal(want.sumsq[1], white * 255 * 255);
+    for (int k = 0; k < nl; k++) {
+        fused(img, w, h, 3, lv[k], &got, l1);
+        assert_true(stats_equal(&want, &got));
+        assert_memory_equal(l0, l1, (size_t)w * h);
+    }
+    free(img);
+    free(l0);
+    free(l1);
+}
+
+/* ia_measure's sink is the stats and the hasher fed the same rows. */
+static void test_measure_sink(void **state)
+{
+    (void)state;
+    const uint32_t w = 77, h = 45;
+    for (int ch = 1; ch <= 4; ch++) {
+        uint8_t *img = xmalloc((size_t)w * h * ch), *luma = xmalloc(w);
+        fill(img, (size_t)w * h * ch, 0);
+        ia_measure *m = NULL;
+        ia_rowsink sink;
+        ia_file_result res;
+        memset(&res, 0, sizeof res);
+        assert_int_equal(ia_measure_new(&m), 0);
+        ia_measure_sink(m, &sink);
+        assert_int_equal(sink.begin(sink.ctx, w, h, ch, 8), 0);
+        for (uint32_t y = 0; y < h; y++)
+            sink.row(sink.ctx, img + (size_t)y * w * ch);
+        ia_measure_finish(m, &res);
+        assert_true(res.have_measures);
+
+        ia_stats *s = NULL;
+        ia_hasher *hh = NULL;
+        ia_pixel_stats ps;
+        ia_hashes hs;
+        assert_int_equal(ia_stats_new(&s), 0);
+        assert_int_equal(ia_hasher_new(&hh), 0);
+        assert_int_equal(ia_stats_kernel(s, 0), 0);
+        assert_int_equal(ia_hasher_kernel(hh, 0), 0);
+        assert_int_equal(ia_stats_begin(s, w, h, ch), 0);
+        assert_int_equal(ia_hasher_begin(hh, w, h, ch, 8), 0);
+        for (uint32_t y = 0; y < h; y++) {
+            const uint8_t *row = img + (size_t)y * w * ch;
+            ia_luma_row(row, w, ch, luma);
+            ia_stats_row(s, row, luma);
+            ia_hasher_row(hh, row, luma);
+        }
+        ia_stats_end(s, &ps);
+        ia_hasher_end(hh, &hs);
+        assert_true(stats_equal(&ps, &res.stats));
+        assert_memory_equal(&hs, &res.hashes, sizeof hs);
+        ia_stats_free(s);
+        ia_hasher_free(hh);
+        ia_measure_free(m);
+        free(img);
+        free(luma);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_luma_all_triples),
+        cmocka_unit_test(test_kernels_agree),
+        cmocka_unit_test(test_chunk_flush),
+        cmocka_unit_test(test_measure_sink),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
