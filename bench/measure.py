@@ -86,7 +86,7 @@ def main():
         files, mp = scan_figures(best_s[2])
         cw, ccpu, c = best_c
         sw, scpu, db, rss = best_s
-        first_scan[j] = (sw, db)
+        first_scan[j] = (sw, db, scpu)
         rates[j] = (float(c["files"]) / cw, files / sw)
         print("  -j %d  ceiling: %7.0f files/s %7.1f MP/s  %6.2f s (cpu %.2f s)"
               "  peak RSS %6.1f MB" %
@@ -102,7 +102,7 @@ def main():
               (rates[2][1] / rates[1][1], rates[2][0] / rates[1][0]))
     if rescan:
         j = max(jobs)
-        sw, db = first_scan[j]
+        sw, db, scpu = first_scan[j]
         for label, extra in (("--reuse --trust-mtime", ["--trust-mtime"]),
                              ("--reuse", [])):
             best = None
@@ -116,8 +116,10 @@ def main():
                 if best is None or wall < best[0]:
                     best = (wall, cpu)
             print("  rescan, unchanged tree, -j %d, %-22s %6.2f s (cpu %.2f s):"
-                  " %.1f times faster than the first scan (%.2f s)" %
-                  (j, label + ":", best[0], best[1], sw / best[0], sw))
+                  " %.1f times faster than the first scan (%.2f s; by CPU "
+                  "time %.1f times)" %
+                  (j, label + ":", best[0], best[1], sw / best[0], sw,
+                   scpu / best[1] if best[1] else 0))
     for f in os.listdir(tmp):
         os.remove(os.path.join(tmp, f))
     os.rmdir(tmp)

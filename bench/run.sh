@@ -70,8 +70,13 @@ if [ "$profile" = 1 ]; then
     db=$(mktemp -u /tmp/ia-profile-XXXXXX.db)
     if perf record -e cpu-clock -F 2000 -o "$db.perf" "$build/imgaudit" \
         scan "$clothing" --db "$db" -q -j 1 >/dev/null 2>&1; then
-        perf report -i "$db.perf" --no-children --sort dso,symbol --stdio \
-            2>/dev/null | grep '%' | head -25 | sed 's/^/  /'
+        echo "  by library:"
+        perf report -i "$db.perf" --no-children --sort dso --stdio \
+            2>/dev/null | grep '%' | head -8 | sed 's/^/  /'
+        echo "  imgaudit's own functions:"
+        perf report -i "$db.perf" --no-children --dsos imgaudit \
+            --sort symbol --stdio 2>/dev/null | grep '%' | head -12 |
+            sed 's/^/  /'
     else
         echo "  perf does not work here; try: valgrind --tool=callgrind" \
              "$build/imgaudit scan DIR --db X.db -j 1"

@@ -146,7 +146,8 @@ echo "== libFuzzer: $FUZZ_SECONDS s per target"
 if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
    ninja -C build-fuzz tests/fuzz/fuzz_file tests/fuzz/fuzz_manifest \
      >/dev/null; then
-  meson test -C build-fuzz --suite fuzz --print-errorlogs > "$tmp/fz.out" 2>&1
+  meson test -C build-fuzz --no-rebuild --suite fuzz --print-errorlogs \
+    > "$tmp/fz.out" 2>&1
   rc=$?; [ $rc -eq 0 ] || tail -30 "$tmp/fz.out"
   result $rc "libFuzzer: replay of the corpora and saved crashes"
   run=build-fuzz/fuzz-run

@@ -219,7 +219,7 @@ static int cmp_member(const void *pa, const void *pb, void *arg)
 static int emit_group(dup_ctx *c, const kind_info *k, size_t n)
 {
     int64_t gid = 0;
-    qsort_r(c->members, n, sizeof *c->members, cmp_member, &c->h);
+    ia_qsort_r(c->members, n, sizeof *c->members, cmp_member, &c->h);
     for (size_t i = 0; i < n; i++) {
         c->ids[i] = c->h.rows[c->members[i]].file_id;
         c->dist[i] = member_distance(c, k, c->members[0], c->members[i]);
@@ -274,7 +274,7 @@ static int key_groups(dup_ctx *c, int pixel)
                   : c->h.rows[i].have_sha)
             idx[n++] = i;
     sort_ref ref = {&c->h, pixel};
-    qsort_r(idx, n, sizeof *idx, cmp_idx, &ref);
+    ia_qsort_r(idx, n, sizeof *idx, cmp_idx, &ref);
     int rc = IA_OK;
     for (size_t i = 0; i < n && rc == IA_OK;) {
         size_t j = i + 1;
@@ -469,7 +469,7 @@ static int leak_summary(dup_ctx *c)
     for (size_t i = 0; i < c->h.n; i++)
         rank[c->h.rows[i].split] = c->h.rows[i].split_rank;
     leak_order o = {&c->h, rank};
-    qsort_r(c->leaks, c->nleaks, sizeof *c->leaks, cmp_leak, &o);
+    ia_qsort_r(c->leaks, c->nleaks, sizeof *c->leaks, cmp_leak, &o);
     int rc = IA_OK;
     for (size_t i = 0; i < c->nleaks && rc == IA_OK;) {
         size_t j = i + 1;

@@ -287,7 +287,7 @@ static size_t gather(actx *c, size_t i0, size_t i1, int k)
         if (isfinite(c->im[i].v[k]))
             c->scratch[n++] = c->im[i].v[k];
     if (n > 1)
-        qsort(c->scratch, n, sizeof *c->scratch, cmp_double);
+        ia_qsort(c->scratch, n, sizeof *c->scratch, cmp_double);
     return n;
 }
 
@@ -393,7 +393,7 @@ static void make_fence(actx *c, int f, double k, int sides, fence *out)
     }
     if (n < IA_FENCE_MIN_IMAGES)
         return;
-    qsort(c->scratch, n, sizeof *c->scratch, cmp_double);
+    ia_qsort(c->scratch, n, sizeof *c->scratch, cmp_double);
     ia_fences(c->scratch, n, k, IA_FENCE_MARGIN, &out->lo, &out->hi);
     if (!(sides & LOW))
         out->lo = -INFINITY;
@@ -656,7 +656,7 @@ static int label_totals(actx *c, label_total **out, size_t *nout)
         if (*c->g[i].label)
             t[n++] = (label_total){c->g[i].label, c->g[i].images};
     if (n > 1)
-        qsort(t, n, sizeof *t, cmp_label_total);
+        ia_qsort(t, n, sizeof *t, cmp_label_total);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (m && strcmp(t[m - 1].name, t[i].name) == 0)

@@ -428,7 +428,7 @@ static keyed *unmatched_keys(const cmp_scan *s, int by_pixels, size_t *count)
         k[m].key = by_pixels ? f->pix : f->sha;
         k[m++].idx = (uint32_t)i;
     }
-    qsort(k, m, sizeof *k, by_pixels ? keyed_cmp16 : keyed_cmp32);
+    ia_qsort(k, m, sizeof *k, by_pixels ? keyed_cmp16 : keyed_cmp32);
     *count = m;
     return k;
 }

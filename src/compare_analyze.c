@@ -185,7 +185,7 @@ static void tally_text(tally *t, const char *what, char *buf, size_t cap)
     size_t len = strlen(buf);
     if (!t->n)
         return;
-    qsort(t->t, t->n, sizeof *t->t, trans_cmp);
+    ia_qsort(t->t, t->n, sizeof *t->t, trans_cmp);
     ia_bprintf(buf + len, cap - len, "; %s", what);
     for (size_t i = 0; i < t->n && i < 4; i++) {
         len = strlen(buf);
@@ -230,7 +230,7 @@ static double median(double *v, size_t n)
 {
     if (!n)
         return DNAN;
-    qsort(v, n, sizeof *v, dcmp);
+    ia_qsort(v, n, sizeof *v, dcmp);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
@@ -434,7 +434,7 @@ static int split_count_cb(ia_compare *c, const cmp_file *f,
 static void split_text(tally *t, char *buf, size_t cap)
 {
     if (t->n > 1)
-        qsort(t->t, t->n, sizeof *t->t, trans_cmp);
+        ia_qsort(t->t, t->n, sizeof *t->t, trans_cmp);
     for (size_t i = 0; i < t->n && i < 6; i++) {
         size_t len = strlen(buf);
         ia_bprintf(buf + len, cap - len, "%s%s %llu", i ? ", " : "",
@@ -465,7 +465,7 @@ static uint64_t added_cross_copies(ia_compare *c, int *oom)
     for (size_t i = 0; i < s->n; i++)
         if (s->files[i].have_sha)
             v[m++] = &s->files[i];
-    qsort(v, m, sizeof *v, sha_cmp);
+    ia_qsort(v, m, sizeof *v, sha_cmp);
     for (size_t i = 0, j; i < m; i = j) {
         int mixed = 0;
         for (j = i + 1; j < m && sha_cmp(&v[i], &v[j]) == 0; j++)
@@ -788,7 +788,7 @@ int ia_cmp_analyze(ia_compare *c)
     if (ret != IA_OK)
         return ret;
     if (c->nfindings > 1)
-        qsort(c->findings, c->nfindings, sizeof *c->findings, finding_cmp);
+        ia_qsort(c->findings, c->nfindings, sizeof *c->findings, finding_cmp);
     int floor = c->opt.fail_on == IA_FAIL_ON_WARNING ? IA_SEV_WARNING
                 : c->opt.fail_on == IA_FAIL_ON_NEVER ? IA_SEV_ERROR + 1
                                                      : IA_SEV_ERROR;

@@ -92,7 +92,7 @@ static int view_make(const cmp_scan *s, view *out)
         return -1;
     for (size_t i = 0; i < s->n; i++)
         out->v[i] = &s->files[i];
-    qsort(out->v, s->n, sizeof *out->v, order_cmp);
+    ia_qsort(out->v, s->n, sizeof *out->v, order_cmp);
     return 0;
 }
 
@@ -518,7 +518,7 @@ static size_t collect(const view *v, range r, int m, double *out)
         if (!isnan(x))
             out[k++] = x;
     }
-    qsort(out, k, sizeof *out, dcmp);
+    ia_qsort(out, k, sizeof *out, dcmp);
     return k;
 }
 
@@ -704,7 +704,7 @@ static int mix(ia_compare *c, const split_ctx *s, int colour)
                            "modes in one split", MAX_CATEGORIES);
     if (!ncat)
         return IA_OK;
-    qsort(cat, ncat, sizeof *cat, cat_cmp);
+    ia_qsort(cat, ncat, sizeof *cat, cat_cmp);
     uint64_t tb = 0, tn = 0, cb[MAX_CATEGORIES], cn[MAX_CATEGORIES];
     size_t fresh = 0;
     for (size_t k = 0; k < ncat; k++) {

@@ -23,7 +23,13 @@
  * of the work, so it has SSE2 and AVX2 kernels (pmaddwd on coefficients
  * split into two 16-bit halves, windows zero-padded to 16 taps) chosen
  * once per hasher; the scalar kernel is the reference, and a test runs
- * every kernel against a whole-image oracle.
+ * every kernel against a whole-image oracle. The AVX2 kernel reduces
+ * eight outputs at once and clips them on the vector; the vertical pass
+ * is built for AVX2 and the baseline (target_clones); XXH3 runs through
+ * libxxhash's run-time dispatch. Per image, the DCT runs its sums in the
+ * same order as the plain loops (so the same doubles) and the median is
+ * found by selection, not a sort. An AVX-512 Lanczos kernel was measured
+ * and gained nothing (docs/performance.md).
  *
  * Memory is O(width): coefficients are built once per (input size,
  * output size) and cached for a few sizes (each costs two sin() per tap);
@@ -560,6 +566,12 @@ static void resampler_end(resampler *r)
  * Each sum adds its terms in n order from 0.0, as the plain loops would;
  * the loops run across the independent sums (c, then l) innermost so they
  * vectorize, which changes no operation of any one sum. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__linux__)
+/* AVX2 without FMA: multiplies and adds stay separate, as in the
+ * baseline build, so the doubles are the same. */
+__attribute__((target_clones("avx2", "default")))
+#endif
 static void phash_dct(const ia_hasher *h, const uint8_t *pix,
                       double out[HASH_SIDE * HASH_SIDE])
 {

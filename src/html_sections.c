@@ -87,7 +87,7 @@ static void lrows_merge(lrows *l)
     size_t w = 0;
     if (l->n == 0)
         return;
-    qsort(l->r, l->n, sizeof *l->r, lrow_cmp);
+    ia_qsort(l->r, l->n, sizeof *l->r, lrow_cmp);
     for (size_t i = 1; i < l->n; i++) {
         if (lrow_cmp(&l->r[w], &l->r[i]) == 0) {
             l->r[w].v[0] += l->r[i].v[0];

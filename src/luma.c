@@ -1,7 +1,9 @@
 /*
  * Pillow's "L" conversion, shared by statistics and hashes so each row's
  * luma is computed once. Integer math identical to Pillow's ImagingConvert
- * (rgb2l): L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16.
+ * (rgb2l): L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16. This is the
+ * portable reference; the scan's hot path computes luma inside the fused
+ * statistics kernel (stats.c).
  */
 #include <string.h>
 

@@ -555,7 +555,7 @@ int ia_manifest_open(const char *csv_path, const char *root_prefix,
     for (size_t i = 0; i < m->nrows; i++)
         m->rows[i].key = m->rows[i].path == NONE ? "" : m->arena + m->rows[i].path;
     if (m->nrows)
-        qsort(m->rows, m->nrows, sizeof *m->rows, cmp_rows);
+        ia_qsort(m->rows, m->nrows, sizeof *m->rows, cmp_rows);
     *out = m;
     m = NULL;
 out:

@@ -1,7 +1,8 @@
 /*
  * The row sink between the decoders and the measurements: each row's luma
- * is computed once here and shared by the statistics and the hashes, so
- * every decoded pixel is touched by one pass of consumers and never stored.
+ * is computed once, in the same pass as the channel statistics
+ * (ia_stats_row_fused), and shared with the hashes, so every decoded pixel
+ * is touched by one pass of consumers and never stored.
  */
 #include <stdlib.h>
 

@@ -235,7 +235,7 @@ static int concat(part *parts, unsigned threads, ia_near_pair **pairs,
             memcpy(all + at, parts[t].out.v, parts[t].out.n * sizeof *all);
         at += parts[t].out.n;
     }
-    qsort(all, total, sizeof *all, cmp_pair);
+    ia_qsort(all, total, sizeof *all, cmp_pair);
     *pairs = all;
     *npairs = total;
     return IA_OK;

@@ -22,10 +22,22 @@
 #include "util.h"
 #include "walk.h"
 
-typedef struct job {
+/* Entries per pool slot. A slot is handed between threads with a mutex
+ * and a condition variable; for datasets of small images that handoff,
+ * once per file, cost as much as a decode at -j 2 (docs/performance.md),
+ * so the walk fills a slot with a few entries. Results stay in walk
+ * order. */
+#define JOB_FILES 8
+
+typedef struct item {
     ia_entry *entry;
     int rc;
     ia_file_result res;
+} item;
+
+typedef struct job {
+    int n;
+    item it[JOB_FILES];
 } job;
 
 typedef struct scan_ctx {
@@ -57,7 +69,9 @@ static void worker_run(void *shared, void *state, void *slot)
 {
     const scan_ctx *ctx = shared;
     job *j = slot;
-    j->rc = ia_scan_file(state, &ctx->cfg, j->entry, &j->res);
+    for (int i = 0; i < j->n; i++)
+        j->it[i].rc = ia_scan_file(state, &ctx->cfg, j->it[i].entry,
+                                   &j->it[i].res);
 }
 
 /* Entries that are not files become findings about their path. */
@@ -89,7 +103,7 @@ static int store_note(scan_ctx *ctx, const ia_entry *e)
     return IA_OK;
 }
 
-static int store_job(scan_ctx *ctx, job *j)
+static int store_item(scan_ctx *ctx, item *j)
 {
     int rc = j->rc;
     if (rc != IA_OK)
@@ -124,11 +138,16 @@ static int store_job(scan_ctx *ctx, job *j)
 static int collect_one(scan_ctx *ctx, ia_pool *pool)
 {
     job *j = ia_pool_collect(pool);
+    int rc = IA_OK;
     if (!j)
         return IA_OK;
-    int rc = store_job(ctx, j);
-    ia_entry_free(j->entry);
-    j->entry = NULL;
+    for (int i = 0; i < j->n; i++) {
+        int rc2 = store_item(ctx, &j->it[i]);
+        if (rc == IA_OK)
+            rc = rc2;
+        ia_entry_free(j->it[i].entry);
+        j->it[i].entry = NULL;
+    }
     ia_pool_release(pool);
     return rc;
 }
@@ -176,6 +195,7 @@ static int already_stored(scan_ctx *ctx, const ia_entry *e, int *skip)
 static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
 {
     int rc = IA_OK;
+    job *j = NULL;      /* the slot being filled */
     while (rc == IA_OK) {
         if (cancelled(ctx->opt)) {
             rc = IA_ERR_INTERRUPTED;
@@ -201,16 +221,20 @@ static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
             ia_entry_free(e);
             continue;
         }
-        job *j;
-        while (rc == IA_OK && !(j = ia_pool_acquire(pool)))
+        while (rc == IA_OK && !j && !(j = ia_pool_acquire(pool)))
             rc = collect_one(ctx, pool);
         if (rc != IA_OK) {
             ia_entry_free(e);
             break;
         }
-        j->entry = e;
-        ia_pool_submit(pool);
+        j->it[j->n++].entry = e;
+        if (j->n == JOB_FILES) {
+            ia_pool_submit(pool);
+            j = NULL;
+        }
     }
+    if (j)
+        ia_pool_submit(pool);
     /* Finish and store what is in flight even when stopping early: work
      * done is never thrown away. */
     while (ia_pool_pending(pool) > 0) {

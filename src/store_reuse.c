@@ -200,11 +200,8 @@ static int pick_scan(ia_db *target, ia_reuse *r, const char *path,
         goto out;
     }
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        ret = ia_store_fail(target, IA_ERR_NOT_FOUND,
-                            "--reuse %s: the database holds no scan", path);
-        goto out;
-    }
+    if (rc == SQLITE_DONE)
+        goto out;  /* nothing to reuse yet (a first scan into this DB) */
     if (rc != SQLITE_ROW) {
         ret = ia_store_fail(target, IA_ERR_DB, "--reuse %s: %s", path,
                             sqlite3_errmsg(ia_store_sqlite(r->src)));
@@ -361,8 +358,10 @@ int ia_reuse_open(ia_db *target, const char *path, const ia_reuse_params *p,
                             sqlite3_errmsg(ia_store_sqlite(r->src)));
     if (ret == IA_OK)
         ret = pick_scan(target, r, path, p);
-    if (ret == IA_OK)
+    if (ret == IA_OK && r->scan_id > 0)
         ret = load_index(target, r, path);
+    else if (ret == IA_OK)
+        ret = build_sha(r);
     if (ret != IA_OK) {
         ia_reuse_free(r);
         return ret;

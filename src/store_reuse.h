@@ -32,9 +32,11 @@ typedef struct ia_reuse_params {
 } ia_reuse_params;
 
 /* Opens the DB at path read-only and indexes its latest complete scan
- * (the latest scan when none is complete). Failures (not an imgaudit DB,
- * another schema or tool version, other decode options) are reported on
- * target's handle. *out set only on success. */
+ * (the latest scan when none is complete; an empty index when it holds
+ * none, so a first scan with --reuse naming its own --db works).
+ * Failures (not an imgaudit DB, another schema or tool version, other
+ * decode options) are reported on target's handle. *out set only on
+ * success. */
 int ia_reuse_open(ia_db *target, const char *path, const ia_reuse_params *p,
                   ia_reuse **out);
 void ia_reuse_free(ia_reuse *r);

@@ -569,7 +569,7 @@ int ia_q_metric_values(ia_db *db, int64_t scan_id, const char *split,
         return ret;
     }
     if (c.n > 1)
-        qsort(c.v, c.n, sizeof *c.v, cmp_double);
+        ia_qsort(c.v, c.n, sizeof *c.v, cmp_double);
     *vals = c.v;
     *n = c.n;
     return IA_OK;

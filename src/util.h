@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #define IA_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -35,6 +36,24 @@ void ia_hex64(uint64_t v, char out[17]);
 
 /* Case-insensitive ASCII compare. */
 int ia_strcaseeq(const char *a, const char *b);
+
+/* qsort that accepts an empty, possibly NULL array: C requires a valid
+ * base even for n == 0 and UBSan enforces it, while empty sets are
+ * everyday input here (a scan without leaks, a split without labels). */
+static inline void ia_qsort(void *base, size_t n, size_t size,
+                            int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
+
+static inline void ia_qsort_r(void *base, size_t n, size_t size,
+                              int (*cmp)(const void *, const void *, void *),
+                              void *arg)
+{
+    if (n > 1)
+        qsort_r(base, n, size, cmp, arg);
+}
 
 /* Number of online CPUs, at least 1. */
 unsigned ia_cpu_count(void);

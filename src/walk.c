@@ -283,7 +283,7 @@ static int read_names(int fd, frame *f, int *ioerr)
             goto out;
         for (size_t i = 0; i < f->count; i++)
             f->names[i] = f->arena + offs[i];
-        qsort(f->names, f->count, sizeof *f->names, cmp_names);
+        ia_qsort(f->names, f->count, sizeof *f->names, cmp_names);
     }
     rc = 0;
 out:

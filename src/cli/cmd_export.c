@@ -99,7 +99,7 @@ int cmd_export(int argc, char **argv)
     if (code != CLI_EXIT_OK)
         goto out;
     rc = ia_export(db, a.scan, a.format, a.problems, fp);
-    code = rc == IA_OK ? CLI_EXIT_OK : cli_fail("export", db, rc, "export");
+    code = rc == IA_OK ? CLI_EXIT_OK : cli_fail("export", db, rc, NULL);
     if (cli_output_close(o, rc == IA_OK) != CLI_EXIT_OK &&
         code == CLI_EXIT_OK)
         code = CLI_EXIT_FAILURE;

@@ -169,7 +169,7 @@ int cmd_report(int argc, char **argv)
     rc = ia_report_ex(db, a.scan, a.format, fp, &opt);
     if (opt.progress)
         fputs("\r\033[K", stderr);
-    code = rc == IA_OK ? CLI_EXIT_OK : cli_fail("report", db, rc, "report");
+    code = rc == IA_OK ? CLI_EXIT_OK : cli_fail("report", db, rc, NULL);
     if (cli_output_close(o, rc == IA_OK) != CLI_EXIT_OK &&
         code == CLI_EXIT_OK)
         code = CLI_EXIT_FAILURE;

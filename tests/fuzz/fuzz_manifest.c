@@ -44,6 +44,8 @@ static void setup(void)
     snprintf(dir, sizeof dir, "%s/ia-fuzz-manifest-XXXXXX", tmp);
     FUZZ_CHECK(mkdtemp(dir) != NULL);
     snprintf(csv, sizeof csv, "%s/m.csv", dir);
+    /* libFuzzer never calls ia_fuzz_cleanup; it does exit() normally. */
+    atexit(ia_fuzz_cleanup);
 }
 
 static void write_input(const uint8_t *data, size_t size)

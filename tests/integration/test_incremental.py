@@ -19,7 +19,8 @@ corrupt, decoder warnings, unsupported formats) and fixtures/sample
    never change.
 3. After files are changed, added, removed and copied under another
    extension, a reusing rescan equals a full scan of the new tree.
-4. Reuse refuses a DB made with other decode options (exit 2).
+4. Reuse refuses a DB made with other decode options (exit 2), and a DB
+   with no scan yet (the first of `--db X --reuse X`) gives a full scan.
 5. `--resume` of a scan cut after part of its files (rows removed from a
    copy of a full scan, its analysis left behind) equals the full scan;
    so does a scan interrupted with SIGINT and resumed (on a subset of
@@ -313,7 +314,7 @@ def sigint_case(imgaudit, tmp):
     tree = os.path.join(tmp, "clothing")
     n = 0
     for split in ("train", "validation"):
-        for label in sorted(os.listdir(os.path.join(CLOTHING, split)))[:3]:
+        for label in sorted(os.listdir(os.path.join(CLOTHING, split))):
             src = os.path.join(CLOTHING, split, label)
             dst = os.path.join(tree, split, label)
             os.makedirs(dst)
@@ -326,7 +327,7 @@ def sigint_case(imgaudit, tmp):
     p = subprocess.Popen([imgaudit, "scan", tree, "--db", db, "-q", "-j",
                           "1"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
-    time.sleep(0.3)
+    time.sleep(0.25)
     p.send_signal(signal.SIGINT)
     p.communicate()
     c = sqlite3.connect(db)
@@ -351,6 +352,12 @@ def main():
             tree, full = reuse_cases(imgaudit, tmp, name, src)
             ref = changed_cases(imgaudit, tmp, name, tree, full)
             resume_cases(imgaudit, tmp, name, tree, ref)
+        # `--db X --reuse X` from the first scan on: nothing to reuse yet
+        own = os.path.join(tmp, "own.db")
+        p = run(imgaudit, "scan", CASES_DIR, "--db", own, "--reuse", own,
+                "--trust-mtime", "-q")
+        check(p.returncode == 0 and count_files(own, scan_id(own)) > 0,
+              "a first scan with --reuse naming its own new DB is a full scan")
         p = run(imgaudit, "scan", CASES_DIR, "--db",
                 os.path.join(tmp, "y.db"), "--trust-mtime", expect=2)
         check(p.returncode == 2, "--trust-mtime without --reuse is a usage "

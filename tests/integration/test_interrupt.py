@@ -12,17 +12,17 @@ never by timing luck. Files are tiny distinct PNGs, stored in walk order.
   those; -j 4: a prefix of the walk no shorter), the DB passes
   PRAGMA integrity_check, is back in rollback-journal mode (no -wal left),
   and report/scans still read it.
-  SIGKILL mid-scan, after the first batch of IA_STORE_BATCH (2000) files
-  was committed: the DB opens and passes PRAGMA integrity_check, holds
+  SIGKILL mid-scan, after the first batch of IA_STORE_BATCH files (read
+  from src/store_query.h) was committed: the DB opens and passes PRAGMA integrity_check, holds
   exactly that batch, the scan row is incomplete, imgaudit can still
   report it, and a new scan into the same DB completes.
-  If `imgaudit scan --resume` exists: an interrupted scan resumed ends
-  with the same files and findings as an uninterrupted scan, without
-  decoding the stored files again.
+  If `imgaudit scan --resume` exists: a scan stopped by SIGINT, and one
+  killed by SIGKILL, resumed, end with the same files and findings as an
+  uninterrupted scan, and the files already stored are not opened again
+  (the shim would make the first of them vanish if it were).
 
 Standard library only; one line per check, then "N passed, N failed".
 """
-import hashlib
 import json
 import os
 import shutil
@@ -37,7 +37,18 @@ import iatest  # noqa: E402
 
 IMGAUDIT = SHIM = None
 C = iatest.Checks()
-BATCH = 2000  # IA_STORE_BATCH in src/store_query.h
+
+
+def store_batch():
+    """IA_STORE_BATCH from src/store_query.h: files per transaction."""
+    import re
+    path = os.path.join(iatest.SOURCE_ROOT, "src", "store_query.h")
+    with open(path) as f:
+        m = re.search(r"#define IA_STORE_BATCH\s+(\d+)", f.read())
+    return int(m.group(1)) if m else 2000
+
+
+BATCH = store_batch()
 
 
 def make_tree(root, n):

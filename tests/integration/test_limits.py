@@ -259,6 +259,20 @@ def case_idat(tmp):
          "PNG IDAT bomb 8000x8000 over --max-pixels 20M: too_large")
     bounded(res, "PNG IDAT bomb over the limit", rss_mb=16, seconds=5)
 
+    # The refused gray image is not a decoded image: the dataset-level
+    # mode mix ("N of M decoded images are grayscale") must not count it.
+    root = os.path.join(tmp, "mix")
+    iatest.write(os.path.join(root, "cls", "big_gray.png"),
+                 p(8000, 8000, color_type=0, idat=z))
+    iatest.write(os.path.join(root, "cls", "rgb.png"), iatest.tiny_png(5))
+    db = os.path.join(tmp, "mix.db")
+    res = iatest.run(iatest.wrap([IMGAUDIT, "scan", root, "--db", db, "-q",
+                                  "--max-pixels", "20M"]), timeout=300)
+    C.eq([(c, d) for f, c, s, d in iatest.findings(db)
+          if f is None and c == "grayscale"] if res.returncode == 0 else
+         res.why(), [],
+         "a too_large gray PNG is not counted in the grayscale mix")
+
     co = zlib.compressobj(9)
     head = co.compress(b"\0" * (16 * 49)) + co.flush(zlib.Z_FULL_FLUSH)
     tail = zeros_deflate(8 * 1024 * MB)[2:]  # without its zlib header
