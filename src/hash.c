@@ -567,7 +567,7 @@ static void resampler_end(resampler *r)
  * the loops run across the independent sums (c, then l) innermost so they
  * vectorize, which changes no operation of any one sum. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    defined(__linux__)
+    defined(__linux__) && !defined(__SANITIZE_THREAD__)
 /* AVX2 without FMA: multiplies and adds stay separate, as in the
  * baseline build, so the doubles are the same. */
 __attribute__((target_clones("avx2", "default")))

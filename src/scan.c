@@ -22,16 +22,21 @@
 #include "util.h"
 #include "walk.h"
 
-/* Entries per pool slot. A slot is handed between threads with a mutex
- * and a condition variable; for datasets of small images that handoff,
- * once per file, cost as much as a decode at -j 2 (docs/performance.md),
- * so the walk fills a slot with a few entries. Results stay in walk
- * order. */
-#define JOB_FILES 8
+/* Entries per pool slot, at most. A slot is handed between threads with
+ * a mutex and a condition variable; for datasets of small images that
+ * handoff, once per file, cost as much as a decode at -j 2
+ * (docs/performance.md), so the walk fills a slot with several entries:
+ * as many as make about JOB_PIXELS decoded pixels, judged from the files
+ * stored so far, so that slots of large images stay small and keep every
+ * worker busy to the end. Only the scheduling changes: results are stored
+ * in walk order whatever the batch. */
+#define JOB_FILES 32
+#define JOB_PIXELS 4e6
 
 typedef struct item {
     ia_entry *entry;
     int rc;
+    int skipped;            /* not scanned: the scan was cancelled first */
     ia_file_result res;
 } item;
 
@@ -49,6 +54,10 @@ typedef struct scan_ctx {
     double t0;
     ia_reuse *reuse;        /* --reuse: the other scan's index */
     ia_resume *resume;      /* --resume: the files already stored */
+    double avg_pixels;      /* running mean of decoded pixels per file */
+    int batch;              /* entries per slot, 1 .. JOB_FILES */
+    int cut;                /* an entry was skipped: store nothing after */
+    unsigned threads;       /* worker threads (0: inline, -j 1) */
 } scan_ctx;
 
 static int worker_new(void *shared, void **state)
@@ -65,13 +74,28 @@ static void worker_free(void *state)
     ia_worker_free(state);
 }
 
+/* The flag is set by a signal handler and read by workers and the writer:
+ * an atomic load keeps that a defined (and ThreadSanitizer-clean) read. */
+static int cancelled(const ia_scan_options *opt)
+{
+    return opt->cancel && __atomic_load_n(opt->cancel, __ATOMIC_RELAXED);
+}
+
+/* A cancelled scan stops between files, even inside a slot: the file in
+ * flight is finished, the rest of the slot is left (collect_one then
+ * stores a prefix of the walk, as one file per slot would). */
 static void worker_run(void *shared, void *state, void *slot)
 {
     const scan_ctx *ctx = shared;
     job *j = slot;
-    for (int i = 0; i < j->n; i++)
+    for (int i = 0; i < j->n; i++) {
+        if (cancelled(ctx->opt)) {
+            j->it[i].skipped = 1;
+            continue;
+        }
         j->it[i].rc = ia_scan_file(state, &ctx->cfg, j->it[i].entry,
                                    &j->it[i].res);
+    }
 }
 
 /* Entries that are not files become findings about their path. */
@@ -103,9 +127,24 @@ static int store_note(scan_ctx *ctx, const ia_entry *e)
     return IA_OK;
 }
 
+/* Sizes the next slots after the files seen so far (see JOB_FILES).
+ * Without threads (-j 1) there is no handoff to save: one file per slot,
+ * so results are stored as soon as a file is done. */
+static void tune_batch(scan_ctx *ctx, const ia_file_result *r)
+{
+    if (ctx->threads == 0)
+        return;
+    double px = r->width > 0 && r->height > 0
+                    ? (double)r->width * (double)r->height : 0.0;
+    ctx->avg_pixels += (px - ctx->avg_pixels) / 16.0;
+    double n = JOB_PIXELS / (ctx->avg_pixels > 1.0 ? ctx->avg_pixels : 1.0);
+    ctx->batch = n >= JOB_FILES ? JOB_FILES : n < 1.0 ? 1 : (int)n;
+}
+
 static int store_item(scan_ctx *ctx, item *j)
 {
     int rc = j->rc;
+    tune_batch(ctx, &j->res);
     if (rc != IA_OK)
         return ia_store_fail(ctx->db, rc, "%s: %s", j->entry->relpath,
                              ia_strerror(rc));
@@ -142,7 +181,13 @@ static int collect_one(scan_ctx *ctx, ia_pool *pool)
     if (!j)
         return IA_OK;
     for (int i = 0; i < j->n; i++) {
-        int rc2 = store_item(ctx, &j->it[i]);
+        /* after the first entry a cancelled worker skipped, nothing more
+         * is stored, so what is stored stays a prefix of the walk */
+        ctx->cut |= j->it[i].skipped;
+        int rc2 = ctx->cut ? IA_OK : store_item(ctx, &j->it[i]);
+        /* after a failed write nothing more is stored either: the scan
+         * keeps a prefix of the walk and the error is reported */
+        ctx->cut |= rc2 != IA_OK;
         if (rc == IA_OK)
             rc = rc2;
         ia_entry_free(j->it[i].entry);
@@ -150,11 +195,6 @@ static int collect_one(scan_ctx *ctx, ia_pool *pool)
     }
     ia_pool_release(pool);
     return rc;
-}
-
-static int cancelled(const ia_scan_options *opt)
-{
-    return opt->cancel && *opt->cancel;
 }
 
 /* Entries of other shards are skipped: files and notes alike belong to
@@ -228,7 +268,7 @@ static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
             break;
         }
         j->it[j->n++].entry = e;
-        if (j->n == JOB_FILES) {
+        if (j->n >= ctx->batch) {
             ia_pool_submit(pool);
             j = NULL;
         }
@@ -305,7 +345,8 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
         return rc;
     /* -j 1 runs inline: no thread, no locks. Slots: enough to keep every
      * worker busy while the writer commits. */
-    rc = ia_pool_create(jobs > 1 ? jobs : 0, sizeof(job), (size_t)jobs * 8,
+    ctx->threads = jobs > 1 ? jobs : 0;
+    rc = ia_pool_create(ctx->threads, sizeof(job), (size_t)jobs * 8,
                         &ops, ctx, &pool);
     if (rc != IA_OK)
         return ia_store_fail(ctx->db, rc, "cannot start workers: %s",
@@ -339,7 +380,7 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
     if (!realpath(opt->root, root_abs) || stat(root_abs, &st) != 0 ||
         !S_ISDIR(st.st_mode))
         return ia_store_fail(db, IA_ERR_ARG, "%s: no such folder", opt->root);
-    scan_ctx ctx = {.db = db, .opt = opt, .t0 = ia_now()};
+    scan_ctx ctx = {.db = db, .opt = opt, .t0 = ia_now(), .batch = 1};
     ia_limits_defaults(&ctx.cfg.limits, opt->max_pixels);
     ctx.cfg.max_file_bytes =
         opt->max_file_bytes ? opt->max_file_bytes : IA_DEFAULT_MAX_FILE_BYTES;

@@ -546,12 +546,6 @@ static int configure_writer(ia_db *db)
     /* journal_mode answers with a row, so it is read, not exec'd. */
     if (pragma_int(db, "PRAGMA journal_mode = WAL", &ignored) != IA_OK)
         return IA_ERR_DB;
-    /* A scan inserts into the file table and five indexes in walk order:
-     * past SQLite's default 2 MiB cache, index pages are written and read
-     * back over and over (docs/performance.md). 64 MiB is a cap, taken
-     * only as the DB grows. */
-    if (exec(db, "PRAGMA cache_size = -65536", "configuring") != IA_OK)
-        return IA_ERR_DB;
     return exec(db, "PRAGMA synchronous = NORMAL", "configuring");
 }
 

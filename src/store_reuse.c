@@ -289,13 +289,13 @@ static int build_sha(ia_reuse *r)
         memcpy(r->sha[i].sha, r->st[i].sha, 32);
         r->sha[i].id = r->st[i].id;
     }
-    qsort(r->sha, r->nst, sizeof *r->sha, cmp_sha);
+    ia_qsort(r->sha, r->nst, sizeof *r->sha, cmp_sha);
     size_t n = 0;
     for (size_t i = 0; i < r->nst; i++)
         if (n == 0 || memcmp(r->sha[n - 1].sha, r->sha[i].sha, 32) != 0)
             r->sha[n++] = r->sha[i];
     r->nsha = n;
-    qsort_r(r->st, r->nst, sizeof *r->st, cmp_stat, r->paths);
+    ia_qsort_r(r->st, r->nst, sizeof *r->st, cmp_stat, r->paths);
     return IA_OK;
 }
 
@@ -813,7 +813,7 @@ static int load_done(ia_db *db, ia_resume *rs)
         ret = ia_store_sqlfail(db, "reading the stored files");
     sqlite3_finalize(st);
     if (ret == IA_OK)
-        qsort_r(rs->v, rs->n, sizeof *rs->v, cmp_done, rs->paths);
+        ia_qsort_r(rs->v, rs->n, sizeof *rs->v, cmp_done, rs->paths);
     return ret;
 }
 

@@ -1,5 +1,5 @@
 /*
- * imgaudit scan: scan a folder into the DB. The only place that installs a
+ * imgaudit scan: scan a folder into the DB. It installs a
  * signal handler: SIGINT/SIGTERM set a flag the library polls, so an
  * interrupted scan stores what it has and is marked incomplete.
  */
