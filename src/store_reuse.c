@@ -227,34 +227,36 @@ out:
     return ret;
 }
 
+/* Appends a path with its NUL to a string arena; *off is where it went.
+ * Offsets, not pointers, because the arena moves as it grows. */
+static int arena_add(char **arena, size_t *len, size_t *cap,
+                     const char *path, size_t *off)
+{
+    size_t n = strlen(path) + 1;
+    char *a = ia_grow(*arena, cap, *len + n, 1, 65536);
+    if (!a)
+        return IA_ERR_NOMEM;
+    *arena = a;
+    memcpy(a + *len, path, n);
+    *off = *len;
+    *len += n;
+    return IA_OK;
+}
+
 static int add_stat(ia_reuse *r, sqlite3_stmt *st)
 {
     const char *path = (const char *)sqlite3_column_text(st, 1);
-    size_t len = path ? strlen(path) + 1 : 0;
     if (!path)
         return IA_OK;
-    if (r->nst == r->st_cap) {
-        size_t cap = r->st_cap ? r->st_cap * 2 : 1024;
-        stat_ent *n = realloc(r->st, cap * sizeof *n);
-        if (!n)
-            return IA_ERR_NOMEM;
-        r->st = n;
-        r->st_cap = cap;
-    }
-    if (r->paths_len + len > r->paths_cap) {
-        size_t cap = r->paths_cap ? r->paths_cap : 65536;
-        while (cap < r->paths_len + len)
-            cap *= 2;
-        char *n = realloc(r->paths, cap);
-        if (!n)
-            return IA_ERR_NOMEM;
-        r->paths = n;
-        r->paths_cap = cap;
-    }
-    stat_ent *s = &r->st[r->nst++];
-    memcpy(r->paths + r->paths_len, path, len);
-    s->path = r->paths_len;
-    r->paths_len += len;
+    stat_ent *v = ia_grow(r->st, &r->st_cap, r->nst + 1, sizeof *v, 1024);
+    if (!v)
+        return IA_ERR_NOMEM;
+    r->st = v;
+    stat_ent *s = &r->st[r->nst];
+    if (arena_add(&r->paths, &r->paths_len, &r->paths_cap, path,
+                  &s->path) != IA_OK)
+        return IA_ERR_NOMEM;
+    r->nst++;
     s->id = sqlite3_column_int64(st, 0);
     s->size = sqlite3_column_type(st, 2) == SQLITE_NULL
                   ? -1 : sqlite3_column_int64(st, 2);
@@ -753,31 +755,17 @@ static int clear_leftovers(ia_db *db, int64_t scan_id)
 static int add_done(ia_resume *rs, sqlite3_stmt *st)
 {
     const char *path = (const char *)sqlite3_column_text(st, 1);
-    size_t len = path ? strlen(path) + 1 : 0;
     if (!path)
         return IA_OK;
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? rs->cap * 2 : 1024;
-        done_ent *n = realloc(rs->v, cap * sizeof *n);
-        if (!n)
-            return IA_ERR_NOMEM;
-        rs->v = n;
-        rs->cap = cap;
-    }
-    if (rs->paths_len + len > rs->paths_cap) {
-        size_t cap = rs->paths_cap ? rs->paths_cap : 65536;
-        while (cap < rs->paths_len + len)
-            cap *= 2;
-        char *n = realloc(rs->paths, cap);
-        if (!n)
-            return IA_ERR_NOMEM;
-        rs->paths = n;
-        rs->paths_cap = cap;
-    }
-    done_ent *d = &rs->v[rs->n++];
-    memcpy(rs->paths + rs->paths_len, path, len);
-    d->path = rs->paths_len;
-    rs->paths_len += len;
+    done_ent *v = ia_grow(rs->v, &rs->cap, rs->n + 1, sizeof *v, 1024);
+    if (!v)
+        return IA_ERR_NOMEM;
+    rs->v = v;
+    done_ent *d = &rs->v[rs->n];
+    if (arena_add(&rs->paths, &rs->paths_len, &rs->paths_cap, path,
+                  &d->path) != IA_OK)
+        return IA_ERR_NOMEM;
+    rs->n++;
     d->id = sqlite3_column_int64(st, 0);
     d->size = sqlite3_column_type(st, 2) == SQLITE_NULL
                   ? -1 : sqlite3_column_int64(st, 2);

@@ -111,3 +111,24 @@ unsigned ia_cpu_count(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (unsigned)n : 1u;
 }
+
+void *ia_grow(void *buf, size_t *cap, size_t need, size_t elem,
+              size_t min_cap)
+{
+    size_t c = *cap ? *cap : (min_cap ? min_cap : 1);
+    size_t bytes;
+    if (need <= *cap)
+        return buf;
+    while (c < need) {
+        if (c > SIZE_MAX / 2)
+            return NULL;
+        c *= 2;
+    }
+    if (ia_mul_size(c, elem, &bytes) != 0)
+        return NULL;
+    void *nb = realloc(buf, bytes);
+    if (!nb)
+        return NULL;
+    *cap = c;
+    return nb;
+}

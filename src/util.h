@@ -55,6 +55,12 @@ static inline void ia_qsort_r(void *base, size_t n, size_t size,
         qsort_r(base, n, size, cmp, arg);
 }
 
+/* Returns buf grown to hold at least `need` elements of `elem` bytes
+ * (capacity doubling from min_cap, *cap updated), or NULL when out of
+ * memory or on overflow, leaving buf and *cap as they were. */
+void *ia_grow(void *buf, size_t *cap, size_t need, size_t elem,
+              size_t min_cap);
+
 /* Number of online CPUs, at least 1. */
 unsigned ia_cpu_count(void);
 

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "codes.h"
@@ -26,6 +27,26 @@ static void test_mul(void **st)
     assert_true(r == 7); /* untouched on failure */
     assert_int_equal(ia_mul3_size(65536, 65536, 4, &r), 0);
     assert_int_equal(ia_mul3_size(SIZE_MAX / 3, 2, 2, &r), -1);
+}
+
+static void test_grow(void **st)
+{
+    (void)st;
+    size_t cap = 0;
+    int *v = ia_grow(NULL, &cap, 5, sizeof *v, 4);
+    assert_non_null(v);
+    assert_int_equal(cap, 8); /* 4 doubled until it holds 5 */
+    v[7] = 7;
+    int *same = ia_grow(v, &cap, 8, sizeof *v, 4);
+    assert_ptr_equal(same, v); /* already big enough */
+    v = ia_grow(v, &cap, 9, sizeof *v, 4);
+    assert_non_null(v);
+    assert_int_equal(cap, 16);
+    assert_int_equal(v[7], 7);
+    size_t before = cap;
+    assert_null(ia_grow(v, &cap, SIZE_MAX / 2, sizeof *v, 4));
+    assert_int_equal(cap, before); /* untouched on failure */
+    free(v);
 }
 
 static void test_hex(void **st)
@@ -102,6 +123,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mul),
+        cmocka_unit_test(test_grow),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_codes),
         cmocka_unit_test(test_split_names),
