@@ -155,9 +155,14 @@ def case_sigint(tmp, names, sig, jobs):
         C.eq(got, names[:k + 1], what + ": exactly the files up to the one "
                                         "in flight are stored")
     else:
-        C.check(len(got) > k and got == names[:len(got)] and
-                len(got) <= k + 2 + 8 * jobs,
-                what + ": a prefix of the walk, the file in flight included",
+        # Workers stop between files as soon as they see the signal, so
+        # with several workers the stored prefix may end before the paused
+        # file (under valgrind, which runs one thread at a time, it often
+        # does); it never goes past what was in flight: 8 slots per worker
+        # of at most 32 files each (docs/internals.md).
+        C.check(got == names[:len(got)] and
+                len(got) <= k + 1 + 8 * jobs * 32,
+                what + ": a prefix of the walk, no more than was in flight",
                 "%d rows" % len(got))
     C.eq(row.get("files"), len(got), what + ": the scan's file count "
                                           "matches its rows")
