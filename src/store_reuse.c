@@ -243,6 +243,13 @@ static int arena_add(char **arena, size_t *len, size_t *cap,
     return IA_OK;
 }
 
+/* An integer column, -1 when NULL (size and mtime of rows without them). */
+static int64_t col_int_or_minus1(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL
+               ? -1 : sqlite3_column_int64(st, col);
+}
+
 static int add_stat(ia_reuse *r, sqlite3_stmt *st)
 {
     const char *path = (const char *)sqlite3_column_text(st, 1);
@@ -258,10 +265,8 @@ static int add_stat(ia_reuse *r, sqlite3_stmt *st)
         return IA_ERR_NOMEM;
     r->nst++;
     s->id = sqlite3_column_int64(st, 0);
-    s->size = sqlite3_column_type(st, 2) == SQLITE_NULL
-                  ? -1 : sqlite3_column_int64(st, 2);
-    s->mtime = sqlite3_column_type(st, 3) == SQLITE_NULL
-                   ? -1 : sqlite3_column_int64(st, 3);
+    s->size = col_int_or_minus1(st, 2);
+    s->mtime = col_int_or_minus1(st, 3);
     memcpy(s->sha, sqlite3_column_blob(st, 4), 32);
     s->format = fmt_of(sqlite3_column_text(st, 5));
     return IA_OK;
@@ -767,10 +772,8 @@ static int add_done(ia_resume *rs, sqlite3_stmt *st)
         return IA_ERR_NOMEM;
     rs->n++;
     d->id = sqlite3_column_int64(st, 0);
-    d->size = sqlite3_column_type(st, 2) == SQLITE_NULL
-                  ? -1 : sqlite3_column_int64(st, 2);
-    d->mtime = sqlite3_column_type(st, 3) == SQLITE_NULL
-                   ? -1 : sqlite3_column_int64(st, 3);
+    d->size = col_int_or_minus1(st, 2);
+    d->mtime = col_int_or_minus1(st, 3);
     d->seen = 0;
     return IA_OK;
 }

@@ -39,6 +39,13 @@ int cli_fail(const char *cmd, ia_db *db, int err, const char *what);
 /* Opens the DB (flags as ia_db_open); on failure reports and returns the
  * exit code, else 0. */
 int cli_open_db(const char *cmd, const char *path, int flags, ia_db **out);
+/* The usage error for what getopt_long returned as ':' (a missing value)
+ * or '?' (an unknown option); returns CLI_EXIT_USAGE. */
+int cli_bad_option(const char *cmd, int c, char **argv);
+/* Takes the optional single SCAN operand left after the options into
+ * *scan; 0, or the usage error's exit code when there are two or more. */
+int cli_optional_scan(const char *cmd, int argc, char **argv,
+                      const char **scan);
 /* Parses "error|warning|never" into 2/1/-1 (the minimum severity that
  * fails); returns -2 when invalid. */
 int cli_parse_fail_on(const char *s);

@@ -5,6 +5,7 @@
  * report.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -60,6 +61,26 @@ int cli_open_db(const char *cmd, const char *path, int flags, ia_db **out)
     }
     *out = db;
     return CLI_EXIT_OK;
+}
+
+int cli_bad_option(const char *cmd, int c, char **argv)
+{
+    if (c == ':')
+        return cli_usage_error(cmd, "option '%s' needs a value",
+                               argv[optind - 1]);
+    return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+}
+
+int cli_optional_scan(const char *cmd, int argc, char **argv,
+                      const char **scan)
+{
+    if (argc - optind > 1)
+        return cli_usage_error(cmd, "expected at most one scan, got '%s' "
+                                    "and '%s'", argv[optind],
+                               argv[optind + 1]);
+    if (optind < argc)
+        *scan = argv[optind];
+    return 0;
 }
 
 int cli_parse_fail_on(const char *s)

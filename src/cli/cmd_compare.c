@@ -100,12 +100,8 @@ static int parse_args(int argc, char **argv, compare_args *a)
                 return cli_usage_error("compare", "--fail-on must be error, "
                                                   "warning or never");
             break;
-        case ':':
-            return cli_usage_error("compare", "option '%s' needs a value",
-                                   argv[optind - 1]);
         default:
-            return cli_usage_error("compare", "unknown option '%s'",
-                                   argv[optind - 1]);
+            return cli_bad_option("compare", c, argv);
         }
     }
     if (argc - optind != 2)

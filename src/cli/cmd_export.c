@@ -59,21 +59,11 @@ static int parse_args(int argc, char **argv, export_args *a)
                 return cli_usage_error("export", "unknown format '%s' "
                                        "(csv or jsonl)", optarg);
             break;
-        case ':':
-            return cli_usage_error("export", "option '%s' needs a value",
-                                   argv[optind - 1]);
         default:
-            return cli_usage_error("export", "unknown option '%s'",
-                                   argv[optind - 1]);
+            return cli_bad_option("export", c, argv);
         }
     }
-    if (argc - optind > 1)
-        return cli_usage_error("export", "expected at most one scan, got "
-                                         "'%s' and '%s'",
-                               argv[optind], argv[optind + 1]);
-    if (optind < argc)
-        a->scan = argv[optind];
-    return 0;
+    return cli_optional_scan("export", argc, argv, &a->scan);
 }
 
 int cmd_export(int argc, char **argv)

@@ -74,12 +74,8 @@ static int parse_args(int argc, char **argv, merge_args *a)
                 return cli_usage_error("merge", "--fail-on must be error, "
                                                 "warning or never");
             break;
-        case ':':
-            return cli_usage_error("merge", "option '%s' needs a value",
-                                   argv[optind - 1]);
         default:
-            return cli_usage_error("merge", "unknown option '%s'",
-                                   argv[optind - 1]);
+            return cli_bad_option("merge", c, argv);
         }
     }
     if (argc - optind < 2)

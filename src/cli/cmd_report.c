@@ -88,21 +88,11 @@ static int parse_args(int argc, char **argv, report_args *a)
                 return cli_usage_error("report", "--fail-on must be error, "
                                                  "warning or never");
             break;
-        case ':':
-            return cli_usage_error("report", "option '%s' needs a value",
-                                   argv[optind - 1]);
         default:
-            return cli_usage_error("report", "unknown option '%s'",
-                                   argv[optind - 1]);
+            return cli_bad_option("report", c, argv);
         }
     }
-    if (argc - optind > 1)
-        return cli_usage_error("report", "expected at most one scan, got "
-                                         "'%s' and '%s'",
-                               argv[optind], argv[optind + 1]);
-    if (optind < argc)
-        a->scan = argv[optind];
-    return 0;
+    return cli_optional_scan("report", argc, argv, &a->scan);
 }
 
 static double now_seconds(void)

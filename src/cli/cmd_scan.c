@@ -125,12 +125,8 @@ static int parse_args(int argc, char **argv, scan_args *a)
                                                "(e.g. 0/4), "
                                                "not '%s'", optarg);
             break;
-        case ':':
-            return cli_usage_error("scan", "option '%s' needs a value",
-                                   argv[optind - 1]);
         default:
-            return cli_usage_error("scan", "unknown option '%s'",
-                                   argv[optind - 1]);
+            return cli_bad_option("scan", c, argv);
         }
     }
     if (optind != argc - 1)

@@ -36,12 +36,8 @@ int cmd_scans(int argc, char **argv)
         switch (c) {
         case OPT_DB: path = optarg; break;
         case 'h': fputs(usage_text, stdout); return CLI_EXIT_OK;
-        case ':':
-            return cli_usage_error("scans", "option '%s' needs a value",
-                                   argv[optind - 1]);
         default:
-            return cli_usage_error("scans", "unknown option '%s'",
-                                   argv[optind - 1]);
+            return cli_bad_option("scans", c, argv);
         }
     }
     if (optind < argc)
