@@ -29,6 +29,10 @@ typedef struct ia_entry {
     char *label;               /* NULL: no label (file at root or split) */
     int outside_class;         /* not inside a class folder: loaders skip it */
     char detail[160];          /* why, for non-FILE kinds */
+    /* FILE from the walk: its lstat (stat through a followed symlink),
+     * for --trust-mtime; have_stat 0 when the walk did not stat it */
+    int have_stat;
+    int64_t size, mtime_ns;
 } ia_entry;
 
 void ia_entry_free(ia_entry *e);

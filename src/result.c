@@ -4,6 +4,7 @@
  * grow a worker's memory.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,7 +12,10 @@
 
 void ia_result_reset(ia_file_result *r)
 {
-    memset(r, 0, sizeof *r);
+    /* The findings array (3 KB) is read only up to nfindings: clearing
+     * it for every file was a tenth of an unchanged rescan's time. */
+    memset(r, 0, offsetof(ia_file_result, findings));
+    r->reuse_id = 0;
     r->size = -1;
     r->mtime_ns = -1;
     r->format = IA_FMT_UNKNOWN;

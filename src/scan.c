@@ -18,6 +18,7 @@
 #include "scanfile.h"
 #include "shard.h"
 #include "store.h"
+#include "store_follow.h"
 #include "store_reuse.h"
 #include "util.h"
 #include "walk.h"
@@ -54,6 +55,7 @@ typedef struct scan_ctx {
     double t0;
     ia_reuse *reuse;        /* --reuse: the other scan's index */
     ia_resume *resume;      /* --resume: the files already stored */
+    ia_follow *follow;      /* an unchanged rescan so far (store_follow.h) */
     double avg_pixels;      /* running mean of decoded pixels per file */
     int batch;              /* entries per slot, 1 .. JOB_FILES */
     int cut;                /* an entry was skipped: store nothing after */
@@ -98,14 +100,16 @@ static void worker_run(void *shared, void *state, void *slot)
     }
 }
 
+typedef struct note_kind {
+    int kind;
+    const char *code;
+    int severity;
+} note_kind;
+
 /* Entries that are not files become findings about their path. */
-static int store_note(scan_ctx *ctx, const ia_entry *e)
+static const note_kind *note_of(const ia_entry *e)
 {
-    static const struct {
-        int kind;
-        const char *code;
-        int severity;
-    } notes[] = {
+    static const note_kind notes[] = {
         {IA_ENT_SYMLINK_SKIPPED, "symlink", IA_SEV_INFO},
         {IA_ENT_SYMLINK_LOOP, "symlink_loop", IA_SEV_WARNING},
         {IA_ENT_SYMLINK_BROKEN, "broken_symlink", IA_SEV_WARNING},
@@ -114,17 +118,60 @@ static int store_note(scan_ctx *ctx, const ia_entry *e)
         {IA_ENT_OUTSIDE_ROOT, "outside_root", IA_SEV_ERROR},
         {IA_ENT_MANIFEST_ROW, "manifest_row", IA_SEV_ERROR},
     };
-    for (size_t i = 0; i < IA_ARRAY_LEN(notes); i++) {
-        if (notes[i].kind != e->kind)
-            continue;
-        if (notes[i].severity == IA_SEV_ERROR)
-            ctx->progress.errors++;
-        else if (notes[i].severity == IA_SEV_WARNING)
-            ctx->progress.warnings++;
-        return ia_store_note(ctx->db, ctx->scan_id, e->relpath,
-                             notes[i].code, notes[i].severity, e->detail);
+    for (size_t i = 0; i < IA_ARRAY_LEN(notes); i++)
+        if (notes[i].kind == e->kind)
+            return &notes[i];
+    return NULL;
+}
+
+static int is_file_row(const ia_entry *e)
+{
+    return e->kind == IA_ENT_FILE || e->kind == IA_ENT_SPECIAL ||
+           e->kind == IA_ENT_MISSING;
+}
+
+static int store_note(scan_ctx *ctx, const ia_entry *e)
+{
+    const note_kind *n = note_of(e);
+    if (!n)
+        return IA_OK;
+    if (n->severity == IA_SEV_ERROR)
+        ctx->progress.errors++;
+    else if (n->severity == IA_SEV_WARNING)
+        ctx->progress.warnings++;
+    return ia_store_note(ctx->db, ctx->scan_id, e->relpath, n->code,
+                         n->severity, e->detail);
+}
+
+/* An unchanged rescan: *same when the item repeats the reused scan, so
+ * there is nothing to store. A file that failed never repeats; one taken
+ * over is compared by what it would bind; one read or decoded here is
+ * compared as stored (a trial row, removed again). */
+static int follow_item(scan_ctx *ctx, const item *j, int *same)
+{
+    *same = 0;
+    if (is_file_row(j->entry)) {
+        int64_t trial = 0;
+        int rc = IA_OK;
+        if (j->rc == IA_OK && j->res.reuse_id == 0) {
+            rc = ia_store_file(ctx->db, ctx->scan_id, j->entry, &j->res,
+                               &trial);
+            if (rc == IA_OK)
+                rc = ia_follow_stored(ctx->follow, trial, same);
+        } else {
+            rc = ia_follow_file(ctx->follow, j->entry,
+                                j->rc == IA_OK ? &j->res : NULL, same);
+        }
+        if (rc == IA_OK && *same)
+            ctx->progress.files_done++;
+        return rc;
     }
-    return IA_OK;
+    const note_kind *n = note_of(j->entry);
+    if (!n) {
+        *same = 1;          /* stored by neither */
+        return IA_OK;
+    }
+    return ia_follow_note(ctx->follow, j->entry, n->code, n->severity, same);
 }
 
 /* Sizes the next slots after the files seen so far (see JOB_FILES).
@@ -141,15 +188,31 @@ static void tune_batch(scan_ctx *ctx, const ia_file_result *r)
     ctx->batch = n >= JOB_FILES ? JOB_FILES : n < 1.0 ? 1 : (int)n;
 }
 
+static void report_progress(scan_ctx *ctx)
+{
+    if (ctx->opt->progress) {
+        ctx->progress.seconds = ia_now() - ctx->t0;
+        ctx->opt->progress(ctx->opt->user, &ctx->progress);
+    }
+}
+
 static int store_item(scan_ctx *ctx, item *j)
 {
-    int rc = j->rc;
+    int rc = j->rc, same = 0;
     tune_batch(ctx, &j->res);
+    if (ctx->follow) {
+        int rc2 = follow_item(ctx, j, &same);
+        if (rc2 != IA_OK || same) {
+            report_progress(ctx);
+            return rc2;
+        }
+        ia_follow_free(ctx->follow);    /* diverged: the prefix is stored */
+        ctx->follow = NULL;
+    }
     if (rc != IA_OK)
         return ia_store_fail(ctx->db, rc, "%s: %s", j->entry->relpath,
                              ia_strerror(rc));
-    if (j->entry->kind == IA_ENT_FILE || j->entry->kind == IA_ENT_SPECIAL ||
-        j->entry->kind == IA_ENT_MISSING) {
+    if (is_file_row(j->entry)) {
         int64_t file_id;
         if (j->res.reuse_id > 0)
             rc = ia_store_reused_file(ctx->db, ctx->reuse, ctx->scan_id,
@@ -167,10 +230,7 @@ static int store_item(scan_ctx *ctx, item *j)
     } else {
         rc = store_note(ctx, j->entry);
     }
-    if (ctx->opt->progress) {
-        ctx->progress.seconds = ia_now() - ctx->t0;
-        ctx->opt->progress(ctx->opt->user, &ctx->progress);
-    }
+    report_progress(ctx);
     return rc;
 }
 
@@ -231,6 +291,83 @@ static int already_stored(scan_ctx *ctx, const ia_entry *e, int *skip)
     return rc;
 }
 
+/* The stat the worker's --trust-mtime lookup would make, done already by
+ * the walk: res as a takeover of the reused row of e's path, or NULL. */
+static const ia_file_result *unread_result(const scan_ctx *ctx,
+                                           const ia_entry *e,
+                                           ia_file_result *res)
+{
+    ia_reuse_hit hit;
+    if (e->kind != IA_ENT_FILE || !e->have_stat ||
+        !ia_reuse_by_stat(ctx->reuse, e->relpath, e->size, e->mtime_ns,
+                          &hit))
+        return NULL;
+    ia_result_reset(res);
+    res->size = e->size;
+    res->mtime_ns = e->mtime_ns;
+    res->have_sha256 = 1;
+    memcpy(res->sha256, hit.sha256, sizeof res->sha256);
+    res->reuse_id = hit.file_id;
+    return res;
+}
+
+/* An unchanged rescan with --trust-mtime: while the walk repeats the
+ * reused scan, this thread decides from the walk's own lstat, before
+ * anything is handed to a worker: an unchanged file costs no handoff and
+ * no second stat. *done: e was followed (and freed). Otherwise, with
+ * ctx->follow still set, e needs a worker's look (a file that is not
+ * indexed for takeover: run_walk has it scanned at once); with
+ * ctx->follow cleared, the follower stored its prefix and e goes the
+ * usual way. */
+static int follow_unread(scan_ctx *ctx, ia_entry *e, int *done)
+{
+    ia_file_result res;
+    const note_kind *n = note_of(e);
+    int same = 0, rc;
+    *done = 0;
+    if (is_file_row(e) && !unread_result(ctx, e, &res))
+        return IA_OK;
+    if (is_file_row(e))
+        rc = ia_follow_file(ctx->follow, e, &res, &same);
+    else if (n)
+        rc = ia_follow_note(ctx->follow, e, n->code, n->severity, &same);
+    else
+        rc = IA_OK, same = 1;       /* stored by neither */
+    if (rc != IA_OK)
+        return rc;
+    if (!same) {
+        ia_follow_free(ctx->follow);
+        ctx->follow = NULL;
+        return IA_OK;
+    }
+    if (is_file_row(e))
+        ctx->progress.files_done++;
+    report_progress(ctx);
+    ia_entry_free(e);
+    *done = 1;
+    return IA_OK;
+}
+
+/* Scans e and stores (or follows) it before the walk goes on: while
+ * following, events are compared in walk order, and nothing else is in
+ * flight. */
+static int scan_now(scan_ctx *ctx, ia_pool *pool, ia_entry *e)
+{
+    int rc = IA_OK;
+    job *j;
+    while (!(j = ia_pool_acquire(pool)) && rc == IA_OK)
+        rc = collect_one(ctx, pool);
+    if (!j) {
+        ia_entry_free(e);
+        return rc;
+    }
+    j->it[j->n++].entry = e;
+    ia_pool_submit(pool);
+    while (rc == IA_OK && ia_pool_pending(pool) > 0)
+        rc = collect_one(ctx, pool);
+    return rc;
+}
+
 /* Walk and store until the walk ends, a tool error, or cancellation. */
 static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
 {
@@ -260,6 +397,20 @@ static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
         if (rc != IA_OK || skip) {
             ia_entry_free(e);
             continue;
+        }
+        /* following starts with the walk and ends at its first change,
+         * so nothing is in flight while it lasts */
+        if (ctx->follow && ctx->opt->trust_mtime) {
+            rc = follow_unread(ctx, e, &skip);
+            if (rc != IA_OK || skip) {
+                if (rc != IA_OK)
+                    ia_entry_free(e);
+                continue;
+            }
+            if (ctx->follow) {
+                rc = scan_now(ctx, pool, e);
+                continue;
+            }
         }
         while (rc == IA_OK && !j && !(j = ia_pool_acquire(pool)))
             rc = collect_one(ctx, pool);
@@ -331,6 +482,9 @@ static int begin_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
                                   opt->shard_k, opt->shard_n, &ctx->scan_id,
                                   &ctx->resume)
                  : ia_store_scan_begin(ctx->db, &meta, &ctx->scan_id);
+    if (rc == IA_OK && !opt->resume && ctx->reuse)
+        rc = ia_follow_begin(ctx->db, ctx->reuse, &meta, ctx->scan_id,
+                             &ctx->follow);
     free(options);
     return rc;
 }
@@ -353,11 +507,24 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
                              ia_strerror(rc));
     rc = run_walk(ctx, walker, pool);
     ia_pool_free(pool);
+    char finished[32];
+    int64_t share_with = 0;
+    if (ctx->follow) {
+        int rc2 = ia_follow_end(ctx->follow, rc == IA_OK && !ctx->cut,
+                                &share_with);
+        if (rc == IA_OK)
+            rc = rc2;
+    }
+    if (rc == IA_OK && share_with > 0) {
+        /* the walk repeated the reused scan: its rows and analysis hold */
+        ia_utc_now(finished);
+        return ia_store_scan_share(ctx->db, ctx->scan_id, share_with,
+                                   finished);
+    }
     if (rc == IA_OK && ctx->resume)
         rc = ia_resume_prune(ctx->db, ctx->resume);
     if (rc == IA_OK)
         rc = ia_analyze_scan(ctx->db, ctx->scan_id, jobs);
-    char finished[32];
     ia_utc_now(finished);
     int rc2 = ia_store_scan_finish(ctx->db, ctx->scan_id, rc == IA_OK,
                                    finished);
@@ -409,6 +576,7 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
     }
     rc = run_scan(&ctx, walker, root_abs);
     ia_walk_close(walker);
+    ia_follow_free(ctx.follow);     /* its cursors are on the reused DB */
     ia_reuse_free(ctx.reuse);
     ia_resume_free(ctx.resume);
     if (rc == IA_OK || rc == IA_ERR_INTERRUPTED) {

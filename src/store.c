@@ -159,6 +159,10 @@ static const char *const migrations[] = {
     " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
     " split TEXT NOT NULL, label TEXT NOT NULL, idx INTEGER NOT NULL,"
     " PRIMARY KEY (scan_id, split, label));",
+    /* 5: an unchanged rescan (docs/performance.md) stores no rows of its
+     * own: same_as names the scan whose rows it shares (never itself a
+     * sharer), NULL for a scan with its own rows. */
+    "ALTER TABLE scan ADD COLUMN same_as INTEGER REFERENCES scan(id);",
 };
 
 #define SCHEMA_LATEST ((int)IA_ARRAY_LEN(migrations))
@@ -176,6 +180,8 @@ enum stmt_id {
     ST_RESOLVE_ID,
     ST_RESOLVE_NAME,
     ST_RESOLVE_LATEST,
+    ST_ROWS_OF,
+    ST_SHARE,
     ST_COUNT
 };
 
@@ -230,6 +236,14 @@ static const char *const stmt_sql[ST_COUNT] = {
         "SELECT id FROM scan WHERE name = ? ORDER BY id DESC LIMIT 1",
     [ST_RESOLVE_LATEST] =
         "SELECT id FROM scan ORDER BY complete DESC, id DESC LIMIT 1",
+    [ST_ROWS_OF] = "SELECT coalesce(same_as, id) FROM scan WHERE id = ?",
+    [ST_SHARE] =
+        "UPDATE scan SET same_as = o.id, files = o.files,"
+        " decoded = o.decoded, bytes = o.bytes, pixels = o.pixels,"
+        " finished_at = ?3, complete = 1"
+        " FROM (SELECT id, files, decoded, bytes, pixels FROM scan"
+        "       WHERE id = ?2 AND same_as IS NULL AND complete = 1) AS o"
+        " WHERE scan.id = ?1",
 };
 
 struct ia_db {
@@ -992,6 +1006,52 @@ int ia_store_scan_totals(ia_db *db, int64_t scan_id, ia_scan_summary *out)
     s.errors = sev[IA_SEV_ERROR];
     *out = s;
     return IA_OK;
+}
+
+/* ---- unchanged rescans ------------------------------------------------ */
+
+int64_t ia_store_rows_scan(ia_db *db, int64_t scan_id)
+{
+    int64_t rows = scan_id;
+    int found = 0;
+    if (db->schema < 5)
+        return scan_id;     /* written before scans could share rows */
+    sqlite3_stmt *st = stmt_get(db, ST_ROWS_OF);
+    if (!st)
+        return scan_id;
+    sqlite3_bind_int64(st, 1, scan_id);
+    if (step_int(db, st, "looking up the scan", &rows, &found) != IA_OK ||
+        !found)
+        rows = scan_id;
+    return rows;
+}
+
+int ia_store_scan_share(ia_db *db, int64_t scan_id, int64_t same_as,
+                        const char *finished_at)
+{
+    int ret = need_writer(db);
+    if (ret == IA_OK)
+        ret = batch_begin(db);
+    if (ret != IA_OK)
+        return ret;
+    sqlite3_stmt *st = stmt_get(db, ST_SHARE);
+    if (!st) {
+        batch_abort(db);
+        return IA_ERR_DB;
+    }
+    sqlite3_bind_int64(st, 1, scan_id);
+    sqlite3_bind_int64(st, 2, same_as);
+    sqlite3_bind_text(st, 3, finished_at, -1, SQLITE_STATIC);
+    ret = step_done(db, st, "storing the scan totals");
+    if (ret == IA_OK && sqlite3_changes(db->conn) != 1)
+        ret = ia_store_fail(db, IA_ERR_NOT_FOUND, "scan %lld cannot share "
+                            "the rows of scan %lld", (long long)scan_id,
+                            (long long)same_as);
+    if (ret == IA_OK)
+        ret = batch_commit(db);
+    if (ret != IA_OK)
+        batch_abort(db);
+    return ret;
 }
 
 /* ---- resolving scan references --------------------------------------- */

@@ -67,6 +67,18 @@ int ia_store_batch_done(ia_db *db, int ok);
 /* Totals of a scan for the summary line. */
 int ia_store_scan_totals(ia_db *db, int64_t scan_id, ia_scan_summary *out);
 
+/* The scan whose file, finding, group and statistics rows scan_id reads:
+ * scan_id itself, or the scan an unchanged rescan shares its rows with
+ * (scan.same_as, schema 5). Every reader of those rows goes through this;
+ * the scan row itself (name, root, times, totals) stays scan_id's. On a
+ * failure scan_id is returned, so the query that follows reports it. */
+int64_t ia_store_rows_scan(ia_db *db, int64_t scan_id);
+/* Finishes scan_id as an unchanged rescan of same_as (a complete scan
+ * with rows of its own): no rows are written, the totals are copied, and
+ * the scan is complete. Commits. */
+int ia_store_scan_share(ia_db *db, int64_t scan_id, int64_t same_as,
+                        const char *finished_at);
+
 /* Resolves a scan reference (name, numeric id, NULL = latest complete, or
  * latest when none complete). IA_ERR_NOT_FOUND with a message otherwise. */
 int ia_store_resolve_scan(ia_db *db, const char *ref, int64_t *scan_id);

@@ -57,7 +57,8 @@ static int run(ia_db *db, const char *sql, int64_t scan_id, const char *text,
     if (sqlite3_prepare_v2(ia_store_sqlite(db), sql, -1, &st, NULL) !=
         SQLITE_OK)
         return ia_store_sqlfail(db, "preparing a comparison query");
-    if (sqlite3_bind_int64(st, 1, scan_id) != SQLITE_OK ||
+    if (sqlite3_bind_int64(st, 1, ia_store_rows_scan(db, scan_id)) !=
+            SQLITE_OK ||
         (text && sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC) !=
                      SQLITE_OK)) {
         ret = ia_store_sqlfail(db, "binding a comparison query");

@@ -101,7 +101,7 @@ int ia_store_load_hash_rows(ia_db *db, int64_t scan_id, ia_hash_rows *out)
     if (sqlite3_prepare_v2(ia_store_sqlite(db), sql, -1, &st, NULL) !=
         SQLITE_OK)
         return ia_store_sqlfail(db, "loading hashes");
-    sqlite3_bind_int64(st, 1, scan_id);
+    sqlite3_bind_int64(st, 1, ia_store_rows_scan(db, scan_id));
     int step;
     while (rc == IA_OK && (step = sqlite3_step(st)) == SQLITE_ROW)
         rc = read_row(st, out, &sp, &lb);

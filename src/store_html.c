@@ -45,7 +45,7 @@ static int prepare(ia_db *db, const char *sql, int64_t scan_id,
         *st = NULL;
         return ia_store_sqlfail(db, "preparing a query");
     }
-    sqlite3_bind_int64(*st, 1, scan_id);
+    sqlite3_bind_int64(*st, 1, ia_store_rows_scan(db, scan_id));
     return IA_OK;
 }
 

@@ -130,7 +130,8 @@ int ia_store_shard_scan(ia_db *shard, ia_shard_scan *out)
     static const char sql[] =
         "SELECT id, name, root, layout, options, tool_version, started_at,"
         " complete, shard_k, shard_n,"
-        " (SELECT count(*) FROM file WHERE file.scan_id = scan.id)"
+        " (SELECT count(*) FROM file"
+        "  WHERE file.scan_id = coalesce(scan.same_as, scan.id))"
         " FROM scan WHERE shard_n IS NOT NULL ORDER BY id DESC LIMIT 1";
     ia_shard_scan s;
     sqlite3_stmt *st = NULL;
@@ -305,7 +306,9 @@ static int prepare_src(merger *m, stream *s, const char *sql,
 {
     if (sqlite3_prepare_v2(ia_store_sqlite(s->src->db), sql, -1, st, NULL) !=
             SQLITE_OK ||
-        sqlite3_bind_int64(*st, 1, s->src->scan_id) != SQLITE_OK)
+        sqlite3_bind_int64(*st, 1,
+                           ia_store_rows_scan(s->src->db, s->src->scan_id)) !=
+            SQLITE_OK)
         return ia_store_fail(m->db, IA_ERR_DB, "reading %s: %s",
                              s->src->label,
                              sqlite3_errmsg(ia_store_sqlite(s->src->db)));

@@ -55,19 +55,26 @@ static int run(ia_db *db, sqlite3_stmt *st, row_fn row, void *ctx)
     return ret;
 }
 
-/* Prepares sql, binds the scan id as ?1, runs it and finalizes. */
-static int query(ia_db *db, const char *sql, int64_t scan_id, row_fn row,
-                 void *ctx)
+/* Prepares sql, binds id as ?1, runs it and finalizes. */
+static int query_raw(ia_db *db, const char *sql, int64_t id, row_fn row,
+                     void *ctx)
 {
     sqlite3_stmt *st = NULL;
     int ret = prepare(db, sql, &st);
     if (ret != IA_OK)
         return ret;
     if (sqlite3_bind_parameter_count(st) >= 1)
-        sqlite3_bind_int64(st, 1, scan_id);
+        sqlite3_bind_int64(st, 1, id);
     ret = run(db, st, row, ctx);
     sqlite3_finalize(st);
     return ret;
+}
+
+/* The same over the rows a scan reads (ia_store_rows_scan). */
+static int query(ia_db *db, const char *sql, int64_t scan_id, row_fn row,
+                 void *ctx)
+{
+    return query_raw(db, sql, ia_store_rows_scan(db, scan_id), row, ctx);
 }
 
 /* ---- scans ----------------------------------------------------------- */
@@ -107,8 +114,8 @@ static int scan_row(ia_db *db, sqlite3_stmt *st, void *ctx)
 int ia_q_scan_get(ia_db *db, int64_t scan_id, ia_q_scan_cb cb, void *user)
 {
     scan_ctx c = {cb, user, 0};
-    int ret = query(db, SCAN_COLUMNS " WHERE id = ?1", scan_id, scan_row,
-                    &c);
+    int ret = query_raw(db, SCAN_COLUMNS " WHERE id = ?1", scan_id,
+                        scan_row, &c);
     if (ret == IA_OK && c.rows == 0)
         ret = ia_store_fail(db, IA_ERR_NOT_FOUND, "no scan with id %lld",
                             (long long)scan_id);
@@ -118,7 +125,7 @@ int ia_q_scan_get(ia_db *db, int64_t scan_id, ia_q_scan_cb cb, void *user)
 int ia_q_scan_list(ia_db *db, ia_q_scan_cb cb, void *user)
 {
     scan_ctx c = {cb, user, 0};
-    return query(db, SCAN_COLUMNS " ORDER BY id", 0, scan_row, &c);
+    return query_raw(db, SCAN_COLUMNS " ORDER BY id", 0, scan_row, &c);
 }
 
 /* ---- counts ---------------------------------------------------------- */
@@ -384,7 +391,7 @@ int ia_q_findings(ia_db *db, int64_t scan_id, const char *code,
                       &st);
     if (ret != IA_OK)
         return ret;
-    sqlite3_bind_int64(st, 1, scan_id);
+    sqlite3_bind_int64(st, 1, ia_store_rows_scan(db, scan_id));
     if (code)
         sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, severity);

@@ -31,6 +31,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -66,6 +67,7 @@ typedef struct stat_ent {
 struct ia_reuse {
     ia_db *src;
     int64_t scan_id;
+    ia_reuse_scan info;     /* what an unchanged rescan checks */
     sha_ent *sha;
     size_t nsha;
     stat_ent *st;
@@ -177,6 +179,24 @@ static int fmt_of(const unsigned char *name)
     return IA_FMT_UNKNOWN;
 }
 
+static int64_t col_int_or_minus1(sqlite3_stmt *st, int col);
+
+/* Columns 6.. of pick_scan's row: what ia_follow_begin compares. */
+static int keep_info(ia_reuse *r, sqlite3_stmt *st)
+{
+    ia_reuse_scan *i = &r->info;
+    const char *options = (const char *)sqlite3_column_text(st, 7);
+    const char *layout = (const char *)sqlite3_column_text(st, 8);
+    i->scan_id = r->scan_id;
+    i->complete = sqlite3_column_int(st, 6) != 0;
+    i->options = strdup(options ? options : "");
+    i->layout = strdup(layout ? layout : "");
+    i->shard_k = col_int_or_minus1(st, 9);
+    i->shard_n = col_int_or_minus1(st, 10);
+    i->rows_id = sqlite3_column_int64(st, 11);
+    return i->options && i->layout ? IA_OK : IA_ERR_NOMEM;
+}
+
 /* Picks the scan and checks that its results are ours to reuse. */
 static int pick_scan(ia_db *target, ia_reuse *r, const char *path,
                      const ia_reuse_params *p)
@@ -184,7 +204,9 @@ static int pick_scan(ia_db *target, ia_reuse *r, const char *path,
     static const char sql[] =
         "SELECT id, tool_version, json_extract(options, '$.max_pixels'),"
         " json_extract(options, '$.max_file_bytes'),"
-        " coalesce(json_extract(options, '$.follow_symlinks'), 0), name"
+        " coalesce(json_extract(options, '$.follow_symlinks'), 0), name,"
+        " complete, options, layout, shard_k, shard_n,"
+        " coalesce(same_as, id)"
         " FROM scan ORDER BY complete DESC, id DESC LIMIT 1";
     sqlite3_stmt *st = NULL;
     int ret = IA_OK;
@@ -208,6 +230,10 @@ static int pick_scan(ia_db *target, ia_reuse *r, const char *path,
         goto out;
     }
     r->scan_id = sqlite3_column_int64(st, 0);
+    if ((ret = keep_info(r, st)) != IA_OK) {
+        ia_store_fail(target, ret, "out of memory");
+        goto out;
+    }
     const char *version = (const char *)sqlite3_column_text(st, 1);
     const char *name = (const char *)sqlite3_column_text(st, 5);
     if (!version || strcmp(version, IMGAUDIT_VERSION) != 0)
@@ -302,7 +328,13 @@ static int build_sha(ia_reuse *r)
         if (n == 0 || memcmp(r->sha[n - 1].sha, r->sha[i].sha, 32) != 0)
             r->sha[n++] = r->sha[i];
     r->nsha = n;
-    ia_qsort_r(r->st, r->nst, sizeof *r->st, cmp_stat, r->paths);
+    /* load_index reads them in path order already, from the (scan_id,
+     * path) index: sort only if SQLite chose otherwise */
+    for (size_t i = 1; i < r->nst; i++)
+        if (cmp_stat(&r->st[i - 1], &r->st[i], r->paths) > 0) {
+            ia_qsort_r(r->st, r->nst, sizeof *r->st, cmp_stat, r->paths);
+            break;
+        }
     return IA_OK;
 }
 
@@ -315,12 +347,14 @@ static int load_index(ia_db *target, ia_reuse *r, const char *path)
                "SELECT f.id, f.path, f.size, f.mtime_ns, f.sha256, f.format"
                " FROM file f WHERE f.scan_id = ?1"
                " AND f.format IN ('jpeg', 'png') AND length(f.sha256) = 32"
-               " AND (SELECT count(*) FROM finding g WHERE g.file_id = f.id"
-               "  AND g.stage = 'walk' AND g.code <> 'extension_mismatch')"
-               " <= %d ORDER BY f.id", IA_MAX_FILE_FINDINGS - 2);
+               " AND f.id NOT IN (SELECT file_id FROM finding"
+               "  WHERE scan_id = ?1 AND file_id IS NOT NULL"
+               "  AND stage = 'walk' AND code <> 'extension_mismatch'"
+               "  GROUP BY file_id HAVING count(*) > %d) ORDER BY f.path",
+               IA_MAX_FILE_FINDINGS - 2);
     if (sqlite3_prepare_v2(ia_store_sqlite(r->src), sql, -1, &st, NULL) !=
             SQLITE_OK ||
-        sqlite3_bind_int64(st, 1, r->scan_id) != SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, r->info.rows_id) != SQLITE_OK) {
         ret = ia_store_fail(target, IA_ERR_DB, "--reuse %s: %s", path,
                             sqlite3_errmsg(ia_store_sqlite(r->src)));
         goto out;
@@ -337,6 +371,16 @@ static int load_index(ia_db *target, ia_reuse *r, const char *path)
 out:
     sqlite3_finalize(st);
     return ret;
+}
+
+/* Whether path is the file target has open: only then can a new scan
+ * share the reused scan's rows. The same inode, not the same name. */
+static int same_file(ia_db *target, const char *path)
+{
+    struct stat a, b;
+    const char *name = sqlite3_db_filename(ia_store_sqlite(target), "main");
+    return name && *name && stat(name, &a) == 0 && stat(path, &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 int ia_reuse_open(ia_db *target, const char *path, const ia_reuse_params *p,
@@ -365,6 +409,10 @@ int ia_reuse_open(ia_db *target, const char *path, const ia_reuse_params *p,
                             sqlite3_errmsg(ia_store_sqlite(r->src)));
     if (ret == IA_OK)
         ret = pick_scan(target, r, path, p);
+    if (ret == IA_OK) {
+        r->info.src = r->src;
+        r->info.same_file = same_file(target, path);
+    }
     if (ret == IA_OK && r->scan_id > 0)
         ret = load_index(target, r, path);
     else if (ret == IA_OK)
@@ -390,6 +438,8 @@ void ia_reuse_free(ia_reuse *r)
         !sqlite3_get_autocommit(ia_store_sqlite(r->src)))
         sqlite3_exec(ia_store_sqlite(r->src), "ROLLBACK", NULL, NULL, NULL);
     ia_db_close(r->src);
+    free(r->info.options);
+    free(r->info.layout);
     free(r->sha);
     free(r->st);
     free(r->paths);
@@ -399,6 +449,11 @@ void ia_reuse_free(ia_reuse *r)
 size_t ia_reuse_count(const ia_reuse *r)
 {
     return r ? r->nst : 0;
+}
+
+const ia_reuse_scan *ia_reuse_scan_info(const ia_reuse *r)
+{
+    return &r->info;
 }
 
 /* ---- lookups (worker threads) ------------------------------------------ */

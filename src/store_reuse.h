@@ -55,6 +55,18 @@ int ia_reuse_by_sha(const ia_reuse *r, const uint8_t sha256[32],
 /* 1 and *hit when relpath was stored there with this size and mtime. */
 int ia_reuse_by_stat(const ia_reuse *r, const char *relpath, int64_t size,
                      int64_t mtime_ns, ia_reuse_hit *hit);
+/* The reused scan as an unchanged rescan sees it (store_follow.h). */
+typedef struct ia_reuse_scan {
+    ia_db *src;             /* the reused DB, read-only, one snapshot */
+    int64_t scan_id;        /* the reused scan; 0 when the DB had none */
+    int64_t rows_id;        /* the scan whose rows it reads (same_as) */
+    int complete;
+    char *options, *layout;
+    int64_t shard_k, shard_n;   /* -1 when not a shard */
+    int same_file;          /* the reused DB is the DB being written */
+} ia_reuse_scan;
+const ia_reuse_scan *ia_reuse_scan_info(const ia_reuse *r);
+
 /* Index sizes, for diagnostics and tests. */
 size_t ia_reuse_count(const ia_reuse *r);
 

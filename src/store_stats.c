@@ -158,7 +158,7 @@ int ia_store_stat_rows(ia_db *db, int64_t scan_id, ia_stat_row_cb cb,
                            " coalesce(label, ''), id", -1, &st, NULL) !=
         SQLITE_OK)
         return ia_store_sqlfail(db, "reading files for statistics");
-    sqlite3_bind_int64(st, 1, scan_id);
+    sqlite3_bind_int64(st, 1, ia_store_rows_scan(db, scan_id));
     int ret = run_rows(db, st, cb, user, "reading files for statistics");
     sqlite3_finalize(st);
     return ret;
@@ -440,7 +440,7 @@ static int prepare_scan(ia_db *db, const char *sql, int64_t scan_id,
         *st = NULL;
         return ia_store_sqlfail(db, "preparing a query");
     }
-    sqlite3_bind_int64(*st, 1, scan_id);
+    sqlite3_bind_int64(*st, 1, ia_store_rows_scan(db, scan_id));
     return IA_OK;
 }
 

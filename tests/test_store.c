@@ -239,7 +239,7 @@ static void test_create_schema(void **state)
     assert_int_equal(sql_int(db_path, "PRAGMA application_id"),
                      IA_STORE_APPLICATION_ID);
     assert_int_equal(sql_int(db_path, "SELECT count(*) FROM "
-                             "pragma_table_info('scan')"), 15);
+                             "pragma_table_info('scan')"), 16);
     assert_int_equal(sql_int(db_path, "SELECT count(*) FROM "
                              "pragma_table_info('file')"), 56);
     assert_int_equal(sql_int(db_path, "SELECT count(*) FROM "

@@ -78,8 +78,19 @@ def scan_id(db, nth=-1):
     return ids[nth]
 
 
+def rows_of(db, sid):
+    """The scan whose rows sid reads: an unchanged rescan shares them."""
+    c = sqlite3.connect(db)
+    r = c.execute("SELECT coalesce(same_as, id) FROM scan WHERE id = ?",
+                  (sid,)).fetchone()[0]
+    c.close()
+    return r
+
+
 def snapshot(db, sid):
     """Everything a scan stored, keyed by paths instead of row ids."""
+    meta = sid
+    sid = rows_of(db, sid)
     c = sqlite3.connect(db)
     out = {}
     cols = [r[1] for r in c.execute("PRAGMA table_info(file)")
@@ -111,7 +122,7 @@ def snapshot(db, sid):
         " WHERE l.scan_id = ?", (sid,)).fetchall())
     out["scan"] = c.execute(
         "SELECT complete, files, decoded, bytes, pixels FROM scan"
-        " WHERE id = ?", (sid,)).fetchone()
+        " WHERE id = ?", (meta,)).fetchone()
     # any other table of the scan (dataset statistics and what may come)
     for (t,) in c.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name"
@@ -165,6 +176,7 @@ def digest(path):
 
 
 def count_files(db, sid):
+    sid = rows_of(db, sid)
     c = sqlite3.connect(db)
     n = c.execute("SELECT count(*) FROM file WHERE scan_id = ?",
                   (sid,)).fetchone()[0]
@@ -231,6 +243,107 @@ def reuse_cases(imgaudit, tmp, name, src):
     check(p.returncode == 2 and "--reuse" in p.stderr,
           "%s: a DB made with other --max-pixels is refused (exit 2)" % name)
     return tree, full
+
+
+def same_as(db, sid):
+    c = sqlite3.connect(db)
+    r = c.execute("SELECT same_as FROM scan WHERE id = ?", (sid,)).fetchone()
+    c.close()
+    return r[0]
+
+
+def row_count(db):
+    c = sqlite3.connect(db)
+    n = sum(c.execute("SELECT count(*) FROM %s" % t).fetchone()[0]
+            for t in ("file", "finding", "dup_group", "leak", "stat_group",
+                      "stat_metric", "class_index"))
+    c.close()
+    return n
+
+
+def walk_last(tree, suffixes=(".jpg", ".png")):
+    """The last image in walk order (names sorted bytewise per folder)."""
+    rel = [os.path.relpath(os.path.join(d, f), tree)
+           for d, _, fs in os.walk(tree) for f in fs if f.endswith(suffixes)]
+    return os.path.join(tree, max(rel, key=lambda p: [x.encode()
+                                                     for x in p.split("/")]))
+
+
+def share_step(imgaudit, tmp, name, tree, db, what, trust, shared_with):
+    """Rescans tree into db reusing db; checks whether it shared
+    shared_with's rows (None: it must store rows) and that it equals a
+    full scan of the tree as it is now."""
+    before = row_count(db)
+    p = run(imgaudit, "scan", tree, "--db", db, "--reuse", db, "-q", *trust)
+    sid = scan_id(db)
+    label = "%s: %s (%s)" % (name, what, " ".join(trust) or "by SHA-256")
+    if shared_with is None:
+        check(p.returncode == 0 and same_as(db, sid) is None and
+              row_count(db) > before, label + ": stores its own rows")
+    else:
+        check(p.returncode == 0 and same_as(db, sid) == shared_with and
+              row_count(db) == before,
+              label + ": shares the rows of scan %d, adds none" % shared_with)
+    ref = os.path.join(tmp, "%s-share-ref-%d.db" % (name, sid))
+    run(imgaudit, "scan", tree, "--db", ref, "-q")
+    same(imgaudit, ref, scan_id(ref), db, sid, label + ": equals a full scan")
+    return sid
+
+
+def share_cases(imgaudit, tmp, name, src):
+    """Unchanged rescans into the DB they reuse store no rows (they share
+    the reused scan's); a change anywhere, late in the walk included,
+    makes the rescan store its rows, equal to a full scan's."""
+    tree = os.path.join(tmp, name + "-share")
+    shutil.copytree(src, tree)
+    db = os.path.join(tmp, name + "-share.db")
+    run(imgaudit, "scan", tree, "--db", db, "-q")
+    first = scan_id(db)
+    for trust in (["--trust-mtime"], []):
+        share_step(imgaudit, tmp, name, tree, db, "unchanged", trust, first)
+    # the latest scan is now a sharer: sharing goes to the rows' owner
+    sid = share_step(imgaudit, tmp, name, tree, db, "unchanged, again",
+                     ["--trust-mtime", "-j", "1"], first)
+    p = run(imgaudit, "compare", "%s:%d" % (db, first), "%s:%d" % (db, sid),
+            "--format", "json")
+    doc = json.loads(p.stdout or "{}")
+    files = doc.get("files", {})
+    check(p.returncode == 0 and doc.get("verdict") == "pass" and
+          files.get("unchanged") == files.get("base") and
+          files.get("added", {}).get("count") == 0,
+          "%s: compare of a scan and its unchanged rescan: all unchanged"
+          % name)
+    # the last image of the walk only touched: the rescan follows the
+    # reused scan to the end, then stores the prefix it followed
+    last = walk_last(tree)
+    for trust in (["--trust-mtime"], []):
+        st = os.stat(last)
+        os.utime(last, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        share_step(imgaudit, tmp, name, tree, db, "last file touched", trust,
+                   None)
+    share_step(imgaudit, tmp, name, tree, db, "unchanged after that",
+               ["--trust-mtime"], scan_id(db))
+    # a file that is not JPEG or PNG (compared as a trial row) changed
+    others = sorted(os.path.join(d, f) for d, _, fs in os.walk(tree)
+                    for f in fs if not f.endswith((".jpg", ".png")))
+    check(bool(others), "%s: the tree has files that are not JPEG or PNG"
+          % name)
+    with open(others[0], "ab") as fh:
+        fh.write(b"more bytes")
+    sid = share_step(imgaudit, tmp, name, tree, db,
+                     "a file that is not JPEG or PNG changed",
+                     ["--trust-mtime"], None)
+    share_step(imgaudit, tmp, name, tree, db, "unchanged after that", [],
+               sid)
+    # a new note (an unfollowed symlink) at the end of the walk
+    os.symlink(last, os.path.join(tree, "zz-link.jpg"))
+    share_step(imgaudit, tmp, name, tree, db, "a symlink added last",
+               ["--trust-mtime"], None)
+    # the last file removed: the walk ends before the reused scan does
+    os.remove(last)
+    os.remove(os.path.join(tree, "zz-link.jpg"))
+    share_step(imgaudit, tmp, name, tree, db, "the last file removed",
+               ["--trust-mtime"], None)
 
 
 def change_tree(tree):
@@ -352,6 +465,7 @@ def main():
             tree, full = reuse_cases(imgaudit, tmp, name, src)
             ref = changed_cases(imgaudit, tmp, name, tree, full)
             resume_cases(imgaudit, tmp, name, tree, ref)
+            share_cases(imgaudit, tmp, name, src)
         # `--db X --reuse X` from the first scan on: nothing to reuse yet
         own = os.path.join(tmp, "own.db")
         p = run(imgaudit, "scan", CASES_DIR, "--db", own, "--reuse", own,

@@ -1,0 +1,412 @@
+/*
+ * Following the reused scan during a rescan (store_follow.h).
+ *
+ * Why it is shaped this way:
+ *   - Two cursors, not an index in memory: the walk and the reused rows
+ *     are in the same order, so one forward step per event compares them,
+ *     and memory stays flat whatever the number of files.
+ *   - A file row repeats the reused one when every column the new scan
+ *     would bind itself is equal (path, split, label, size, mtime,
+ *     SHA-256), and the rest is copied anyway: a takeover copies the
+ *     reused decode results (store_reuse.h). The file's 'walk' findings
+ *     are written right after it, so they stand together at the findings
+ *     cursor; notes stand between files, compared field by field.
+ *   - Only the order within each table is observable (ids), so a prefix
+ *     followed is stored as two set copies: the files up to the last
+ *     followed id, then the findings up to theirs, each file finding
+ *     pointed at the copied row of the same path.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store_follow.h"
+#include "store_query.h"
+#include "util.h"
+
+struct ia_follow {
+    ia_db *db;                  /* the DB written */
+    int64_t scan_id;            /* the new scan */
+    int64_t rows_id;            /* the rows the reused scan reads */
+    sqlite3 *src;               /* the reused snapshot (same file) */
+    sqlite3_stmt *files, *finds;
+    sqlite3_stmt *count_finds;  /* a file's 'walk' findings */
+    sqlite3_stmt *same_rows;    /* on the written DB: a trial row equal? */
+    sqlite3_stmt *drop_row;     /* ... and removed again */
+    int have_file, have_find;   /* the cursor stands on a row */
+    int64_t last_file, last_find;   /* the ids followed so far */
+    uint64_t count;
+    int active;
+};
+
+/* file cursor columns */
+enum { F_ID, F_PATH, F_SPLIT, F_CANON, F_LABEL, F_OUTSIDE, F_SIZE, F_MTIME,
+       F_SHA };
+/* finding cursor columns */
+enum { G_ID, G_FILE, G_PATH, G_CODE, G_SEV, G_DETAIL };
+
+static int src_fail(ia_follow *f, const char *what)
+{
+    return ia_store_fail(f->db, IA_ERR_DB, "%s: %s", what,
+                         sqlite3_errmsg(f->src));
+}
+
+static int step(ia_follow *f, sqlite3_stmt *st, int *have)
+{
+    int rc = sqlite3_step(st);
+    *have = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? IA_OK : src_fail(f, "reading the reused scan");
+}
+
+static int can_share(const ia_reuse_scan *i, const ia_scan_meta *m)
+{
+    int shard_same = m->shard_n == 0
+                         ? i->shard_n < 0
+                         : i->shard_n == (int64_t)m->shard_n &&
+                               i->shard_k == (int64_t)m->shard_k;
+    return i->same_file && i->scan_id > 0 && i->complete && shard_same &&
+           strcmp(i->options, m->options_json) == 0 &&
+           strcmp(i->layout, m->layout) == 0;
+}
+
+int ia_follow_begin(ia_db *db, const ia_reuse *r, const ia_scan_meta *m,
+                    int64_t scan_id, ia_follow **out)
+{
+    /* Walked in rowid order between the scan's first and last ids, not
+     * through a (scan_id, ...) index and a sort of all its rows. */
+    static const char files_sql[] =
+        "SELECT id, path, split, split_canonical, label, outside_class,"
+        " size, mtime_ns, sha256 FROM file"
+        " WHERE id BETWEEN (SELECT min(id) FROM file WHERE scan_id = ?1)"
+        " AND (SELECT max(id) FROM file WHERE scan_id = ?1)"
+        " AND +scan_id = ?1 ORDER BY id";
+    static const char finds_sql[] =
+        "SELECT id, file_id, path, code, severity, detail FROM finding"
+        " WHERE id BETWEEN (SELECT min(id) FROM finding WHERE scan_id = ?1)"
+        " AND (SELECT max(id) FROM finding WHERE scan_id = ?1)"
+        " AND +scan_id = ?1 AND stage = 'walk' ORDER BY id";
+    static const char count_sql[] =
+        "SELECT count(*) FROM finding WHERE file_id = ?1 AND stage = 'walk'";
+    const ia_reuse_scan *i = r ? ia_reuse_scan_info(r) : NULL;
+    *out = NULL;
+    if (!i || !can_share(i, m))
+        return IA_OK;
+    ia_follow *f = calloc(1, sizeof *f);
+    if (!f)
+        return ia_store_fail(db, IA_ERR_NOMEM, "out of memory");
+    f->db = db;
+    f->scan_id = scan_id;
+    f->rows_id = i->rows_id;
+    f->src = ia_store_sqlite(i->src);
+    f->active = 1;
+    int ret = IA_OK;
+    if (sqlite3_prepare_v2(f->src, files_sql, -1, &f->files, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(f->src, finds_sql, -1, &f->finds, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(f->src, count_sql, -1, &f->count_finds, NULL) !=
+            SQLITE_OK ||
+        sqlite3_bind_int64(f->files, 1, f->rows_id) != SQLITE_OK ||
+        sqlite3_bind_int64(f->finds, 1, f->rows_id) != SQLITE_OK)
+        ret = src_fail(f, "reading the reused scan");
+    if (ret == IA_OK)
+        ret = step(f, f->files, &f->have_file);
+    if (ret == IA_OK)
+        ret = step(f, f->finds, &f->have_find);
+    if (ret != IA_OK) {
+        ia_follow_free(f);
+        return ret;
+    }
+    *out = f;
+    return IA_OK;
+}
+
+void ia_follow_free(ia_follow *f)
+{
+    if (!f)
+        return;
+    sqlite3_finalize(f->files);
+    sqlite3_finalize(f->finds);
+    sqlite3_finalize(f->count_finds);
+    sqlite3_finalize(f->same_rows);
+    sqlite3_finalize(f->drop_row);
+    free(f);
+}
+
+uint64_t ia_follow_count(const ia_follow *f)
+{
+    return f ? f->count : 0;
+}
+
+/* ---- storing the prefix ------------------------------------------------ */
+
+/* The columns of table but skip1..skip4, quoted, comma-separated; the
+ * same string is used on both sides of INSERT ... SELECT, so their order
+ * only has to be the one group_concat gives. */
+static char *columns(ia_follow *f, const char *table)
+{
+    sqlite3_stmt *st = NULL;
+    char *out = NULL;
+    if (sqlite3_prepare_v2(ia_store_sqlite(f->db),
+                           "SELECT group_concat('\"' || name || '\"', ', ')"
+                           " FROM pragma_table_info(?1) WHERE name NOT IN"
+                           " ('id', 'scan_id', 'file_id', 'path')",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+/* Runs head cols mid cols tail with ?1 the new scan, ?2 the reused rows'
+ * scan and ?3 the last id followed. */
+static int copy_rows(ia_follow *f, const char *const sqlp[3],
+                     const char *cols, int64_t last)
+{
+    char *sql = NULL;
+    sqlite3_stmt *st = NULL;
+    int ret = IA_OK;
+    size_t n = strlen(sqlp[0]) + strlen(sqlp[1]) + strlen(sqlp[2]) +
+               2 * strlen(cols) + 1;
+    if (!(sql = malloc(n)))
+        return ia_store_fail(f->db, IA_ERR_NOMEM, "out of memory");
+    ia_bprintf(sql, n, "%s%s%s%s%s", sqlp[0], cols, sqlp[1], cols, sqlp[2]);
+    if (sqlite3_prepare_v2(ia_store_sqlite(f->db), sql, -1, &st, NULL) !=
+            SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, f->scan_id) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, f->rows_id) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 3, last) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_DONE)
+        ret = ia_store_sqlfail(f->db, "copying the reused rows");
+    sqlite3_finalize(st);
+    free(sql);
+    return ret;
+}
+
+/* The files and 'walk' findings followed so far, as the scan would have
+ * stored them one by one. path and file_id are not in the column lists:
+ * a file row's path is one of its own columns, hence "path, %s". */
+static int store_prefix(ia_follow *f)
+{
+    static const char *const files_fmt[3] = {
+        "INSERT INTO file(scan_id, path, ", ") SELECT ?1, path, ",
+        " FROM file WHERE scan_id = ?2 AND id <= ?3 ORDER BY id"};
+    static const char *const finds_fmt[3] = {
+        "INSERT INTO finding(scan_id, file_id, path, ",
+        ") SELECT ?1, (SELECT n.id FROM file o JOIN file n ON n.path = o.path"
+        "  WHERE o.id = g.file_id AND n.scan_id = ?1), g.path, ",
+        " FROM finding g WHERE g.scan_id = ?2 AND g.stage = 'walk'"
+        " AND g.id <= ?3 ORDER BY g.id"};
+    if (f->last_file == 0 && f->last_find == 0)
+        return IA_OK;
+    char *fcols = columns(f, "file"), *gcols = columns(f, "finding");
+    int ret = fcols && gcols ? ia_store_batch_open(f->db)
+                             : ia_store_fail(f->db, IA_ERR_NOMEM,
+                                             "out of memory");
+    if (ret == IA_OK) {
+        ret = copy_rows(f, files_fmt, fcols, f->last_file);
+        if (ret == IA_OK)
+            ret = copy_rows(f, finds_fmt, gcols, f->last_find);
+        int ret2 = ia_store_batch_done(f->db, ret == IA_OK);
+        if (ret == IA_OK)
+            ret = ret2;
+    }
+    free(fcols);
+    free(gcols);
+    return ret;
+}
+
+/* The walk left the reused scan: store what was followed, stop. */
+static int diverge(ia_follow *f, int *same)
+{
+    *same = 0;
+    f->active = 0;
+    return store_prefix(f);
+}
+
+/* ---- comparing --------------------------------------------------------- */
+
+/* NULL and "" are equal: a finding's empty detail is stored as NULL. */
+static int text_eq(sqlite3_stmt *st, int col, const char *s)
+{
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    if (!t || !*t || !s || !*s)
+        return (!t || !*t) && (!s || !*s);
+    return strcmp(t, s) == 0;
+}
+
+static int int_eq(sqlite3_stmt *st, int col, int64_t v)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return v < 0;
+    return v >= 0 && sqlite3_column_int64(st, col) == v;
+}
+
+/* Whether the file row the cursor stands on (id) has its 'walk' findings,
+ * if any, next at the findings cursor. A file's findings are written
+ * right after it, before any later file's: when the next finding belongs
+ * to a later file, this one has none. Only behind a note is it unknown,
+ * and counted. */
+static int findings_next(const ia_follow *f, int64_t id)
+{
+    sqlite3_stmt *g = f->finds, *c = f->count_finds;
+    if (!f->have_find)
+        return 1;
+    if (sqlite3_column_type(g, G_FILE) != SQLITE_NULL)
+        return sqlite3_column_int64(g, G_FILE) >= id;
+    int none = sqlite3_bind_int64(c, 1, id) == SQLITE_OK &&
+               sqlite3_step(c) == SQLITE_ROW &&
+               sqlite3_column_int64(c, 0) == 0;
+    sqlite3_reset(c);
+    return none;
+}
+
+static int file_repeats(const ia_follow *f, const ia_entry *e,
+                        const ia_file_result *res)
+{
+    sqlite3_stmt *st = f->files;
+    if (!res || res->reuse_id <= 0 || !res->have_sha256 || !f->have_file)
+        return 0;
+    if (sqlite3_column_bytes(st, F_SHA) != 32 ||
+        memcmp(sqlite3_column_blob(st, F_SHA), res->sha256, 32) != 0)
+        return 0;
+    if (!text_eq(st, F_PATH, e->relpath) || !text_eq(st, F_SPLIT, e->split) ||
+        !text_eq(st, F_CANON, e->split_canonical) ||
+        !text_eq(st, F_LABEL, e->label) ||
+        sqlite3_column_int(st, F_OUTSIDE) != (e->outside_class ? 1 : 0) ||
+        !int_eq(st, F_SIZE, res->size) || !int_eq(st, F_MTIME, res->mtime_ns))
+        return 0;
+    return findings_next(f, sqlite3_column_int64(st, F_ID));
+}
+
+/* The cursor's file row was repeated: past it and its findings. */
+static int advance(ia_follow *f, int *same)
+{
+    int64_t id = sqlite3_column_int64(f->files, F_ID);
+    f->last_file = id;
+    int ret = step(f, f->files, &f->have_file);
+    while (ret == IA_OK && f->have_find &&
+           sqlite3_column_type(f->finds, G_FILE) != SQLITE_NULL &&
+           sqlite3_column_int64(f->finds, G_FILE) == id) {
+        f->last_find = sqlite3_column_int64(f->finds, G_ID);
+        ret = step(f, f->finds, &f->have_find);
+    }
+    f->count++;
+    *same = 1;
+    return ret;
+}
+
+int ia_follow_file(ia_follow *f, const ia_entry *e, const ia_file_result *res,
+                   int *same)
+{
+    if (!f->active || !file_repeats(f, e, res))
+        return diverge(f, same);
+    return advance(f, same);
+}
+
+/* Prepares the comparison of a trial row (?1) with a reused one (?2):
+ * every column but the ids, and the 'walk' findings in order. */
+static int prepare_same_rows(ia_follow *f)
+{
+    static const char *const sqlp[5] = {
+        "SELECT NOT EXISTS (SELECT path, ",
+        " FROM file WHERE id = ?1 EXCEPT SELECT path, ",
+        " FROM file WHERE id = ?2) AND NOT EXISTS (SELECT row_number()"
+        " OVER (ORDER BY id), path, ",
+        " FROM finding WHERE file_id = ?1 AND stage = 'walk' EXCEPT"
+        " SELECT row_number() OVER (ORDER BY id), path, ",
+        " FROM finding WHERE file_id = ?2 AND stage = 'walk') AND"
+        " (SELECT count(*) FROM finding WHERE file_id = ?1"
+        "  AND stage = 'walk') ="
+        " (SELECT count(*) FROM finding WHERE file_id = ?2"
+        "  AND stage = 'walk')"};
+    sqlite3 *db = ia_store_sqlite(f->db);
+    char *fc = columns(f, "file"), *gc = columns(f, "finding");
+    char *sql = NULL;
+    int ret = IA_OK;
+    size_t n = fc && gc ? 2 * strlen(fc) + 2 * strlen(gc) + 1 : 0;
+    for (size_t i = 0; n && i < 5; i++)
+        n += strlen(sqlp[i]);
+    if (!n || !(sql = malloc(n))) {
+        ret = ia_store_fail(f->db, IA_ERR_NOMEM, "out of memory");
+    } else {
+        ia_bprintf(sql, n, "%s%s%s%s%s%s%s%s%s", sqlp[0], fc, sqlp[1], fc,
+                   sqlp[2], gc, sqlp[3], gc, sqlp[4]);
+        if (sqlite3_prepare_v2(db, sql, -1, &f->same_rows, NULL) !=
+                SQLITE_OK ||
+            sqlite3_prepare_v2(db, "DELETE FROM file WHERE id = ?1", -1,
+                               &f->drop_row, NULL) != SQLITE_OK)
+            ret = ia_store_sqlfail(f->db, "comparing with the reused scan");
+    }
+    free(sql);
+    free(fc);
+    free(gc);
+    return ret;
+}
+
+/* Whether trial row id equals the reused row the cursor stands on; the
+ * trial row is removed either way (its findings go with it). */
+static int trial_repeats(ia_follow *f, int64_t id, int *same)
+{
+    int ret = f->same_rows ? IA_OK : prepare_same_rows(f);
+    int64_t old = f->have_file ? sqlite3_column_int64(f->files, F_ID) : 0;
+    *same = 0;
+    if (ret == IA_OK && old > 0) {
+        sqlite3_stmt *st = f->same_rows;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, old);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            *same = sqlite3_column_int(st, 0) && findings_next(f, old);
+        else
+            ret = ia_store_sqlfail(f->db, "comparing with the reused scan");
+        sqlite3_reset(st);
+    }
+    if (ret == IA_OK) {
+        sqlite3_bind_int64(f->drop_row, 1, id);
+        if (sqlite3_step(f->drop_row) != SQLITE_DONE)
+            ret = ia_store_sqlfail(f->db, "comparing with the reused scan");
+        sqlite3_reset(f->drop_row);
+    }
+    return ret;
+}
+
+int ia_follow_stored(ia_follow *f, int64_t file_id, int *same)
+{
+    int ret = f->active ? trial_repeats(f, file_id, same) : IA_OK;
+    if (ret != IA_OK || !f->active || !*same)
+        return ret != IA_OK ? ret : diverge(f, same);
+    return advance(f, same);
+}
+
+int ia_follow_note(ia_follow *f, const ia_entry *e, const char *code,
+                   int severity, int *same)
+{
+    sqlite3_stmt *st = f->finds;
+    if (!f->active || !f->have_find ||
+        sqlite3_column_type(st, G_FILE) != SQLITE_NULL ||
+        !text_eq(st, G_PATH, e->relpath) || !text_eq(st, G_CODE, code) ||
+        sqlite3_column_int(st, G_SEV) != severity ||
+        !text_eq(st, G_DETAIL, e->detail))
+        return diverge(f, same);
+    f->last_find = sqlite3_column_int64(st, G_ID);
+    *same = 1;
+    return step(f, st, &f->have_find);
+}
+
+int ia_follow_end(ia_follow *f, int walk_complete, int64_t *share_with)
+{
+    int same;
+    *share_with = 0;
+    if (!f->active)
+        return IA_OK;
+    if (walk_complete && !f->have_file && !f->have_find) {
+        f->active = 0;
+        *share_with = f->rows_id;
+        return IA_OK;
+    }
+    return diverge(f, &same);
+}

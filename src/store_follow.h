@@ -1,0 +1,66 @@
+/*
+ * Unchanged rescans (docs/performance.md): a rescan into the DB it reuses
+ * that finds exactly the reused scan's files again stores no rows at all;
+ * the new scan shares the reused scan's rows (scan.same_as).
+ *
+ * The writer thread follows the reused scan while the walk repeats it:
+ * each event the scan would store (a file row the workers took over
+ * without decoding, a note about a path) is compared with the reused
+ * scan's next file row or next 'walk' finding, in id (walk) order,
+ * through two cursors on the reused DB's read-only snapshot. Nothing is
+ * stored while the events match. At the first event that differs, the
+ * prefix followed so far is copied in two INSERT ... SELECT statements
+ * (the reused rows are in the same file) and the scan goes on as a normal
+ * reusing rescan. When the walk ends with both cursors exhausted, every
+ * row the scan would write equals one of the reused scan, in the same
+ * order, so the rows the analysis derives from them would be equal too:
+ * the scan shares them and skips the analysis.
+ */
+#ifndef IA_STORE_FOLLOW_H
+#define IA_STORE_FOLLOW_H
+
+#include <stdint.h>
+
+#include "entry.h"
+#include "imgaudit.h"
+#include "result.h"
+#include "store.h"
+#include "store_reuse.h"
+
+typedef struct ia_follow ia_follow;
+
+/* Starts following when the new scan (scan_id, made with m) can share the
+ * reused scan's rows: same DB file, a complete reused scan made with the
+ * same options, layout and shard. *out is NULL when it cannot (not an
+ * error). */
+int ia_follow_begin(ia_db *db, const ia_reuse *r, const ia_scan_meta *m,
+                    int64_t scan_id, ia_follow **out);
+
+/* The next event of the walk, in walk order: a file entry with its result
+ * (res NULL for a failed one), or a note. *same = 1: it repeats the
+ * reused scan and nothing is to be stored now. *same = 0: the prefix
+ * followed so far has just been stored and the follower is done; store
+ * this event and the rest as usual. */
+int ia_follow_file(ia_follow *f, const ia_entry *e, const ia_file_result *res,
+                   int *same);
+/* A file the scan decoded or read itself (nothing to take over: a file
+ * that is not JPEG or PNG, say) is compared as stored: the writer stores
+ * it as a trial row file_id, which this compares with the reused row
+ * (every column, every 'walk' finding in order) and deletes. *same as
+ * above; when 0, store the file again, after the prefix. */
+int ia_follow_stored(ia_follow *f, int64_t file_id, int *same);
+int ia_follow_note(ia_follow *f, const ia_entry *e, const char *code,
+                   int severity, int *same);
+
+/* At the end of the walk. walk_complete: every entry was seen and
+ * followed or stored. *share_with > 0: the scan repeats that scan
+ * entirely and should share its rows (ia_store_scan_share). Otherwise
+ * the prefix followed has been stored (if not already). */
+int ia_follow_end(ia_follow *f, int walk_complete, int64_t *share_with);
+
+/* Files followed so far without storing a row. */
+uint64_t ia_follow_count(const ia_follow *f);
+
+void ia_follow_free(ia_follow *f);
+
+#endif
