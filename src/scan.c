@@ -291,48 +291,27 @@ static int already_stored(scan_ctx *ctx, const ia_entry *e, int *skip)
     return rc;
 }
 
-/* The stat the worker's --trust-mtime lookup would make, done already by
- * the walk: res as a takeover of the reused row of e's path, or NULL. */
-static const ia_file_result *unread_result(const scan_ctx *ctx,
-                                           const ia_entry *e,
-                                           ia_file_result *res)
-{
-    ia_reuse_hit hit;
-    if (e->kind != IA_ENT_FILE || !e->have_stat ||
-        !ia_reuse_by_stat(ctx->reuse, e->relpath, e->size, e->mtime_ns,
-                          &hit))
-        return NULL;
-    ia_result_reset(res);
-    res->size = e->size;
-    res->mtime_ns = e->mtime_ns;
-    res->have_sha256 = 1;
-    memcpy(res->sha256, hit.sha256, sizeof res->sha256);
-    res->reuse_id = hit.file_id;
-    return res;
-}
-
 /* An unchanged rescan with --trust-mtime: while the walk repeats the
  * reused scan, this thread decides from the walk's own lstat, before
  * anything is handed to a worker: an unchanged file costs no handoff and
  * no second stat. *done: e was followed (and freed). Otherwise, with
- * ctx->follow still set, e needs a worker's look (a file that is not
- * indexed for takeover: run_walk has it scanned at once); with
- * ctx->follow cleared, the follower stored its prefix and e goes the
- * usual way. */
+ * ctx->follow still set, e needs a worker's look (a file whose size or
+ * mtime changed, say: run_walk has it scanned at once); with ctx->follow
+ * cleared, the follower stored its prefix and e goes the usual way. */
 static int follow_unread(scan_ctx *ctx, ia_entry *e, int *done)
 {
-    ia_file_result res;
     const note_kind *n = note_of(e);
     int same = 0, rc;
     *done = 0;
-    if (is_file_row(e) && !unread_result(ctx, e, &res))
-        return IA_OK;
-    if (is_file_row(e))
-        rc = ia_follow_file(ctx->follow, e, &res, &same);
-    else if (n)
+    if (is_file_row(e)) {
+        rc = ia_follow_stat(ctx->follow, e, &same);
+        if (rc != IA_OK || !same)
+            return rc;
+    } else if (n) {
         rc = ia_follow_note(ctx->follow, e, n->code, n->severity, &same);
-    else
+    } else {
         rc = IA_OK, same = 1;       /* stored by neither */
+    }
     if (rc != IA_OK)
         return rc;
     if (!same) {
@@ -402,6 +381,10 @@ static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
          * so nothing is in flight while it lasts */
         if (ctx->follow && ctx->opt->trust_mtime) {
             rc = follow_unread(ctx, e, &skip);
+            /* what is not followed here goes to a worker: it needs the
+             * index from now on */
+            if (rc == IA_OK && !skip)
+                rc = ia_reuse_load(ctx->db, ctx->reuse);
             if (rc != IA_OK || skip) {
                 if (rc != IA_OK)
                     ia_entry_free(e);
@@ -495,6 +478,10 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
     unsigned jobs = ctx->opt->jobs ? ctx->opt->jobs : ia_cpu_count();
     static const ia_pool_ops ops = {worker_new, worker_free, worker_run};
     int rc = begin_scan(ctx, walker, root_abs);
+    /* An unchanged rescan trusting mtimes may never need the index of
+     * the reused files: run_walk loads it when it first does. */
+    if (rc == IA_OK && ctx->reuse && !(ctx->follow && ctx->opt->trust_mtime))
+        rc = ia_reuse_load(ctx->db, ctx->reuse);
     if (rc != IA_OK)
         return rc;
     /* -j 1 runs inline: no thread, no locks. Slots: enough to keep every

@@ -142,19 +142,22 @@ uint64_t ia_follow_count(const ia_follow *f)
 
 /* ---- storing the prefix ------------------------------------------------ */
 
-/* The columns of table but skip1..skip4, quoted, comma-separated; the
- * same string is used on both sides of INSERT ... SELECT, so their order
- * only has to be the one group_concat gives. */
-static char *columns(ia_follow *f, const char *table)
+/* The columns of table but the ids, path and skip (NULL: none), quoted,
+ * comma-separated; the same string is used on both sides of INSERT ...
+ * SELECT or EXCEPT, so their order only has to be the one group_concat
+ * gives. */
+static char *columns(ia_follow *f, const char *table, const char *skip)
 {
     sqlite3_stmt *st = NULL;
     char *out = NULL;
     if (sqlite3_prepare_v2(ia_store_sqlite(f->db),
                            "SELECT group_concat('\"' || name || '\"', ', ')"
                            " FROM pragma_table_info(?1) WHERE name NOT IN"
-                           " ('id', 'scan_id', 'file_id', 'path')",
+                           " ('id', 'scan_id', 'file_id', 'path', ?2)",
                            -1, &st, NULL) == SQLITE_OK &&
         sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_bind_text(st, 2, skip ? skip : "", -1, SQLITE_STATIC) ==
+            SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
         out = strdup((const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
@@ -202,7 +205,8 @@ static int store_prefix(ia_follow *f)
         " AND g.id <= ?3 ORDER BY g.id"};
     if (f->last_file == 0 && f->last_find == 0)
         return IA_OK;
-    char *fcols = columns(f, "file"), *gcols = columns(f, "finding");
+    char *fcols = columns(f, "file", NULL);
+    char *gcols = columns(f, "finding", NULL);
     int ret = fcols && gcols ? ia_store_batch_open(f->db)
                              : ia_store_fail(f->db, IA_ERR_NOMEM,
                                              "out of memory");
@@ -264,6 +268,20 @@ static int findings_next(const ia_follow *f, int64_t id)
     return none;
 }
 
+/* The columns the walk gives a file row: path, place, size and mtime. */
+static int walk_repeats(const ia_follow *f, const ia_entry *e, int64_t size,
+                        int64_t mtime_ns)
+{
+    sqlite3_stmt *st = f->files;
+    return f->have_file && text_eq(st, F_PATH, e->relpath) &&
+           text_eq(st, F_SPLIT, e->split) &&
+           text_eq(st, F_CANON, e->split_canonical) &&
+           text_eq(st, F_LABEL, e->label) &&
+           sqlite3_column_int(st, F_OUTSIDE) == (e->outside_class ? 1 : 0) &&
+           int_eq(st, F_SIZE, size) && int_eq(st, F_MTIME, mtime_ns) &&
+           findings_next(f, sqlite3_column_int64(st, F_ID));
+}
+
 static int file_repeats(const ia_follow *f, const ia_entry *e,
                         const ia_file_result *res)
 {
@@ -273,13 +291,7 @@ static int file_repeats(const ia_follow *f, const ia_entry *e,
     if (sqlite3_column_bytes(st, F_SHA) != 32 ||
         memcmp(sqlite3_column_blob(st, F_SHA), res->sha256, 32) != 0)
         return 0;
-    if (!text_eq(st, F_PATH, e->relpath) || !text_eq(st, F_SPLIT, e->split) ||
-        !text_eq(st, F_CANON, e->split_canonical) ||
-        !text_eq(st, F_LABEL, e->label) ||
-        sqlite3_column_int(st, F_OUTSIDE) != (e->outside_class ? 1 : 0) ||
-        !int_eq(st, F_SIZE, res->size) || !int_eq(st, F_MTIME, res->mtime_ns))
-        return 0;
-    return findings_next(f, sqlite3_column_int64(st, F_ID));
+    return walk_repeats(f, e, res->size, res->mtime_ns);
 }
 
 /* The cursor's file row was repeated: past it and its findings. */
@@ -299,6 +311,18 @@ static int advance(ia_follow *f, int *same)
     return ret;
 }
 
+int ia_follow_stat(ia_follow *f, const ia_entry *e, int *same)
+{
+    *same = 0;
+    /* a row without a SHA-256 was not read (unreadable, too big to
+     * read): whether it can be read now, no mtime tells */
+    if (!f->active || !e->have_stat || !f->have_file ||
+        sqlite3_column_bytes(f->files, F_SHA) != 32 ||
+        !walk_repeats(f, e, e->size, e->mtime_ns))
+        return IA_OK;
+    return advance(f, same);
+}
+
 int ia_follow_file(ia_follow *f, const ia_entry *e, const ia_file_result *res,
                    int *same)
 {
@@ -308,7 +332,10 @@ int ia_follow_file(ia_follow *f, const ia_entry *e, const ia_file_result *res,
 }
 
 /* Prepares the comparison of a trial row (?1) with a reused one (?2):
- * every column but the ids, and the 'walk' findings in order. */
+ * every column but the ids, and the 'walk' findings in order but their
+ * severity: the worker's is the same for the same file, but the stored
+ * one of a mode-mix code (grayscale among RGB...) was decided again when
+ * the reused scan finished, as it will be for this one. */
 static int prepare_same_rows(ia_follow *f)
 {
     static const char *const sqlp[5] = {
@@ -324,7 +351,8 @@ static int prepare_same_rows(ia_follow *f)
         " (SELECT count(*) FROM finding WHERE file_id = ?2"
         "  AND stage = 'walk')"};
     sqlite3 *db = ia_store_sqlite(f->db);
-    char *fc = columns(f, "file"), *gc = columns(f, "finding");
+    char *fc = columns(f, "file", NULL);
+    char *gc = columns(f, "finding", "severity");
     char *sql = NULL;
     int ret = IA_OK;
     size_t n = fc && gc ? 2 * strlen(fc) + 2 * strlen(gc) + 1 : 0;

@@ -43,6 +43,15 @@ int ia_follow_begin(ia_db *db, const ia_reuse *r, const ia_scan_meta *m,
  * this event and the rest as usual. */
 int ia_follow_file(ia_follow *f, const ia_entry *e, const ia_file_result *res,
                    int *same);
+/* --trust-mtime, before any reading: *same = 1 when e, as the walk
+ * stat'ed it, is the reused scan's next file row (path, place, size,
+ * mtime) that was read (has a SHA-256): it is followed. *same = 0
+ * decides nothing: the follower goes on
+ * and the file is to be scanned and given to ia_follow_file or
+ * ia_follow_stored. Any file row qualifies, whatever its format: trusting
+ * the mtime, its bytes are those the reused row was made from. */
+int ia_follow_stat(ia_follow *f, const ia_entry *e, int *same);
+
 /* A file the scan decoded or read itself (nothing to take over: a file
  * that is not JPEG or PNG, say) is compared as stored: the writer stores
  * it as a trial row file_id, which this compares with the reused row

@@ -68,6 +68,8 @@ struct ia_reuse {
     ia_db *src;
     int64_t scan_id;
     ia_reuse_scan info;     /* what an unchanged rescan checks */
+    char *path;             /* the reused DB, for messages */
+    int loaded;             /* the index below is built */
     sha_ent *sha;
     size_t nsha;
     stat_ent *st;
@@ -413,16 +415,22 @@ int ia_reuse_open(ia_db *target, const char *path, const ia_reuse_params *p,
         r->info.src = r->src;
         r->info.same_file = same_file(target, path);
     }
-    if (ret == IA_OK && r->scan_id > 0)
-        ret = load_index(target, r, path);
-    else if (ret == IA_OK)
-        ret = build_sha(r);
+    if (ret == IA_OK && !(r->path = strdup(path)))
+        ret = ia_store_fail(target, IA_ERR_NOMEM, "out of memory");
     if (ret != IA_OK) {
         ia_reuse_free(r);
         return ret;
     }
     *out = r;
     return IA_OK;
+}
+
+int ia_reuse_load(ia_db *target, ia_reuse *r)
+{
+    if (r->loaded)
+        return IA_OK;
+    r->loaded = 1;
+    return r->scan_id > 0 ? load_index(target, r, r->path) : build_sha(r);
 }
 
 void ia_reuse_free(ia_reuse *r)
@@ -438,6 +446,7 @@ void ia_reuse_free(ia_reuse *r)
         !sqlite3_get_autocommit(ia_store_sqlite(r->src)))
         sqlite3_exec(ia_store_sqlite(r->src), "ROLLBACK", NULL, NULL, NULL);
     ia_db_close(r->src);
+    free(r->path);
     free(r->info.options);
     free(r->info.layout);
     free(r->sha);

@@ -1,7 +1,7 @@
 /*
  * Incremental rescans and resumed scans (docs/performance.md).
  *
- * Reuse: before the walk, ia_reuse_open loads a compact, read-only index
+ * Reuse: before the walk, ia_reuse_load loads a compact, read-only index
  * of another scan (its DB opened read-only; it may be the DB being
  * written): SHA-256 -> file row, and path -> (size, mtime, SHA-256, file
  * row). Workers look files up in it without locks (it never changes
@@ -40,6 +40,11 @@ typedef struct ia_reuse_params {
 int ia_reuse_open(ia_db *target, const char *path, const ia_reuse_params *p,
                   ia_reuse **out);
 void ia_reuse_free(ia_reuse *r);
+/* Loads the index the lookups below search (idempotent). Separate from
+ * opening because an unchanged rescan with --trust-mtime never needs it
+ * (store_follow.h): it is loaded before the first file is handed to a
+ * worker. Not thread-safe: call before workers may look up. */
+int ia_reuse_load(ia_db *target, ia_reuse *r);
 
 /* Files of the reused scan that a hit may take over: decoded formats
  * (JPEG, PNG) with a SHA-256. Lookups are read-only and thread-safe. */
