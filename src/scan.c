@@ -56,6 +56,7 @@ typedef struct scan_ctx {
     ia_reuse *reuse;        /* --reuse: the other scan's index */
     ia_resume *resume;      /* --resume: the files already stored */
     ia_follow *follow;      /* an unchanged rescan so far (store_follow.h) */
+    ia_follow *followed;    /* the follower once it stopped: freed last */
     double avg_pixels;      /* running mean of decoded pixels per file */
     int batch;              /* entries per slot, 1 .. JOB_FILES */
     int cut;                /* an entry was skipped: store nothing after */
@@ -188,6 +189,15 @@ static void tune_batch(scan_ctx *ctx, const ia_file_result *r)
     ctx->batch = n >= JOB_FILES ? JOB_FILES : n < 1.0 ? 1 : (int)n;
 }
 
+/* The follower stopped (its prefix stored); it is kept until the end of
+ * the scan, when the written DB may be in no transaction to detach the
+ * reused one from. */
+static void stop_following(scan_ctx *ctx)
+{
+    ctx->followed = ctx->follow;
+    ctx->follow = NULL;
+}
+
 static void report_progress(scan_ctx *ctx)
 {
     if (ctx->opt->progress) {
@@ -206,8 +216,7 @@ static int store_item(scan_ctx *ctx, item *j)
             report_progress(ctx);
             return rc2;
         }
-        ia_follow_free(ctx->follow);    /* diverged: the prefix is stored */
-        ctx->follow = NULL;
+        stop_following(ctx);            /* the prefix is stored */
     }
     if (rc != IA_OK)
         return ia_store_fail(ctx->db, rc, "%s: %s", j->entry->relpath,
@@ -315,8 +324,7 @@ static int follow_unread(scan_ctx *ctx, ia_entry *e, int *done)
     if (rc != IA_OK)
         return rc;
     if (!same) {
-        ia_follow_free(ctx->follow);
-        ctx->follow = NULL;
+        stop_following(ctx);
         return IA_OK;
     }
     if (is_file_row(e))
@@ -495,24 +503,22 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
     rc = run_walk(ctx, walker, pool);
     ia_pool_free(pool);
     char finished[32];
-    int64_t share_with = 0;
+    int taken = 0;
+    ia_utc_now(finished);
     if (ctx->follow) {
+        /* the walk repeated the reused scan: its rows and analysis hold */
         int rc2 = ia_follow_end(ctx->follow, rc == IA_OK && !ctx->cut,
-                                &share_with);
+                                finished, &taken);
+        stop_following(ctx);
         if (rc == IA_OK)
             rc = rc2;
     }
-    if (rc == IA_OK && share_with > 0) {
-        /* the walk repeated the reused scan: its rows and analysis hold */
-        ia_utc_now(finished);
-        return ia_store_scan_share(ctx->db, ctx->scan_id, share_with,
-                                   finished);
-    }
+    if (rc == IA_OK && taken)
+        return IA_OK;
     if (rc == IA_OK && ctx->resume)
         rc = ia_resume_prune(ctx->db, ctx->resume);
     if (rc == IA_OK)
         rc = ia_analyze_scan(ctx->db, ctx->scan_id, jobs);
-    ia_utc_now(finished);
     int rc2 = ia_store_scan_finish(ctx->db, ctx->scan_id, rc == IA_OK,
                                    finished);
     return rc != IA_OK ? rc : rc2;
@@ -564,6 +570,7 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
     rc = run_scan(&ctx, walker, root_abs);
     ia_walk_close(walker);
     ia_follow_free(ctx.follow);     /* its cursors are on the reused DB */
+    ia_follow_free(ctx.followed);
     ia_reuse_free(ctx.reuse);
     ia_resume_free(ctx.resume);
     if (rc == IA_OK || rc == IA_ERR_INTERRUPTED) {

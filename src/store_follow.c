@@ -12,15 +12,20 @@
  *     are written right after it, so they stand together at the findings
  *     cursor; notes stand between files, compared field by field.
  *   - Only the order within each table is observable (ids), so a prefix
- *     followed is stored as two set copies: the files up to the last
- *     followed id, then the findings up to theirs, each file finding
- *     pointed at the copied row of the same path.
+ *     followed is stored as two set copies (store_copy.h): the files up to
+ *     the last followed id, then the findings up to theirs, each file
+ *     finding pointed at the copied row of the same path.
+ *   - The end of a complete repeat depends on where the reused rows are:
+ *     in the same DB they are shared (scan.same_as), in another they are
+ *     copied whole when both DBs hold just that scan, else the prefix is
+ *     copied and the analysis runs as after any change.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
+#include "store_copy.h"
 #include "store_follow.h"
 #include "store_query.h"
 #include "util.h"
@@ -29,7 +34,9 @@ struct ia_follow {
     ia_db *db;                  /* the DB written */
     int64_t scan_id;            /* the new scan */
     int64_t rows_id;            /* the rows the reused scan reads */
-    sqlite3 *src;               /* the reused snapshot (same file) */
+    sqlite3 *src;               /* the reused snapshot */
+    int same_file;              /* the reused DB is the one written */
+    int attached;               /* else it is attached as "reused" */
     sqlite3_stmt *files, *finds;
     sqlite3_stmt *count_finds;  /* a file's 'walk' findings */
     sqlite3_stmt *same_rows;    /* on the written DB: a trial row equal? */
@@ -66,7 +73,7 @@ static int can_share(const ia_reuse_scan *i, const ia_scan_meta *m)
                          ? i->shard_n < 0
                          : i->shard_n == (int64_t)m->shard_n &&
                                i->shard_k == (int64_t)m->shard_k;
-    return i->same_file && i->scan_id > 0 && i->complete && shard_same &&
+    return i->scan_id > 0 && i->complete && shard_same &&
            strcmp(i->options, m->options_json) == 0 &&
            strcmp(i->layout, m->layout) == 0;
 }
@@ -100,8 +107,21 @@ int ia_follow_begin(ia_db *db, const ia_reuse *r, const ia_scan_meta *m,
     f->scan_id = scan_id;
     f->rows_id = i->rows_id;
     f->src = ia_store_sqlite(i->src);
+    f->same_file = i->same_file;
     f->active = 1;
     int ret = IA_OK;
+    /* Another DB: its rows are copied from it attached (outside a
+     * transaction only; else there is nothing to follow for). */
+    if (!f->same_file) {
+        const char *path = sqlite3_db_filename(f->src, "main");
+        if (!path || !*path ||
+            !sqlite3_get_autocommit(ia_store_sqlite(db)) ||
+            ia_copy_attach(db, path) != IA_OK) {
+            ia_follow_free(f);
+            return IA_OK;
+        }
+        f->attached = 1;
+    }
     if (sqlite3_prepare_v2(f->src, files_sql, -1, &f->files, NULL) !=
             SQLITE_OK ||
         sqlite3_prepare_v2(f->src, finds_sql, -1, &f->finds, NULL) !=
@@ -132,6 +152,8 @@ void ia_follow_free(ia_follow *f)
     sqlite3_finalize(f->count_finds);
     sqlite3_finalize(f->same_rows);
     sqlite3_finalize(f->drop_row);
+    if (f->attached)
+        ia_copy_detach(f->db);
     free(f);
 }
 
@@ -142,85 +164,20 @@ uint64_t ia_follow_count(const ia_follow *f)
 
 /* ---- storing the prefix ------------------------------------------------ */
 
-/* The columns of table but the ids, path and skip (NULL: none), quoted,
- * comma-separated; the same string is used on both sides of INSERT ...
- * SELECT or EXCEPT, so their order only has to be the one group_concat
- * gives. */
-static char *columns(ia_follow *f, const char *table, const char *skip)
+/* Where the reused rows are, for the copies made on the written DB. */
+static const char *schema(const ia_follow *f)
 {
-    sqlite3_stmt *st = NULL;
-    char *out = NULL;
-    if (sqlite3_prepare_v2(ia_store_sqlite(f->db),
-                           "SELECT group_concat('\"' || name || '\"', ', ')"
-                           " FROM pragma_table_info(?1) WHERE name NOT IN"
-                           " ('id', 'scan_id', 'file_id', 'path', ?2)",
-                           -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC) == SQLITE_OK &&
-        sqlite3_bind_text(st, 2, skip ? skip : "", -1, SQLITE_STATIC) ==
-            SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        out = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return out;
-}
-
-/* Runs head cols mid cols tail with ?1 the new scan, ?2 the reused rows'
- * scan and ?3 the last id followed. */
-static int copy_rows(ia_follow *f, const char *const sqlp[3],
-                     const char *cols, int64_t last)
-{
-    char *sql = NULL;
-    sqlite3_stmt *st = NULL;
-    int ret = IA_OK;
-    size_t n = strlen(sqlp[0]) + strlen(sqlp[1]) + strlen(sqlp[2]) +
-               2 * strlen(cols) + 1;
-    if (!(sql = malloc(n)))
-        return ia_store_fail(f->db, IA_ERR_NOMEM, "out of memory");
-    ia_bprintf(sql, n, "%s%s%s%s%s", sqlp[0], cols, sqlp[1], cols, sqlp[2]);
-    if (sqlite3_prepare_v2(ia_store_sqlite(f->db), sql, -1, &st, NULL) !=
-            SQLITE_OK ||
-        sqlite3_bind_int64(st, 1, f->scan_id) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, f->rows_id) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 3, last) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_DONE)
-        ret = ia_store_sqlfail(f->db, "copying the reused rows");
-    sqlite3_finalize(st);
-    free(sql);
-    return ret;
+    return f->same_file ? "main" : "reused";
 }
 
 /* The files and 'walk' findings followed so far, as the scan would have
- * stored them one by one. path and file_id are not in the column lists:
- * a file row's path is one of its own columns, hence "path, %s". */
+ * stored them one by one. */
 static int store_prefix(ia_follow *f)
 {
-    static const char *const files_fmt[3] = {
-        "INSERT INTO file(scan_id, path, ", ") SELECT ?1, path, ",
-        " FROM file WHERE scan_id = ?2 AND id <= ?3 ORDER BY id"};
-    static const char *const finds_fmt[3] = {
-        "INSERT INTO finding(scan_id, file_id, path, ",
-        ") SELECT ?1, (SELECT n.id FROM file o JOIN file n ON n.path = o.path"
-        "  WHERE o.id = g.file_id AND n.scan_id = ?1), g.path, ",
-        " FROM finding g WHERE g.scan_id = ?2 AND g.stage = 'walk'"
-        " AND g.id <= ?3 ORDER BY g.id"};
     if (f->last_file == 0 && f->last_find == 0)
         return IA_OK;
-    char *fcols = columns(f, "file", NULL);
-    char *gcols = columns(f, "finding", NULL);
-    int ret = fcols && gcols ? ia_store_batch_open(f->db)
-                             : ia_store_fail(f->db, IA_ERR_NOMEM,
-                                             "out of memory");
-    if (ret == IA_OK) {
-        ret = copy_rows(f, files_fmt, fcols, f->last_file);
-        if (ret == IA_OK)
-            ret = copy_rows(f, finds_fmt, gcols, f->last_find);
-        int ret2 = ia_store_batch_done(f->db, ret == IA_OK);
-        if (ret == IA_OK)
-            ret = ret2;
-    }
-    free(fcols);
-    free(gcols);
-    return ret;
+    return ia_copy_prefix(f->db, schema(f), f->scan_id, f->rows_id,
+                          f->last_file, f->last_find);
 }
 
 /* The walk left the reused scan: store what was followed, stop. */
@@ -331,55 +288,14 @@ int ia_follow_file(ia_follow *f, const ia_entry *e, const ia_file_result *res,
     return advance(f, same);
 }
 
-/* Prepares the comparison of a trial row (?1) with a reused one (?2):
- * every column but the ids, and the 'walk' findings in order but their
- * severity: the worker's is the same for the same file, but the stored
- * one of a mode-mix code (grayscale among RGB...) was decided again when
- * the reused scan finished, as it will be for this one. */
-static int prepare_same_rows(ia_follow *f)
-{
-    static const char *const sqlp[5] = {
-        "SELECT NOT EXISTS (SELECT path, ",
-        " FROM file WHERE id = ?1 EXCEPT SELECT path, ",
-        " FROM file WHERE id = ?2) AND NOT EXISTS (SELECT row_number()"
-        " OVER (ORDER BY id), path, ",
-        " FROM finding WHERE file_id = ?1 AND stage = 'walk' EXCEPT"
-        " SELECT row_number() OVER (ORDER BY id), path, ",
-        " FROM finding WHERE file_id = ?2 AND stage = 'walk') AND"
-        " (SELECT count(*) FROM finding WHERE file_id = ?1"
-        "  AND stage = 'walk') ="
-        " (SELECT count(*) FROM finding WHERE file_id = ?2"
-        "  AND stage = 'walk')"};
-    sqlite3 *db = ia_store_sqlite(f->db);
-    char *fc = columns(f, "file", NULL);
-    char *gc = columns(f, "finding", "severity");
-    char *sql = NULL;
-    int ret = IA_OK;
-    size_t n = fc && gc ? 2 * strlen(fc) + 2 * strlen(gc) + 1 : 0;
-    for (size_t i = 0; n && i < 5; i++)
-        n += strlen(sqlp[i]);
-    if (!n || !(sql = malloc(n))) {
-        ret = ia_store_fail(f->db, IA_ERR_NOMEM, "out of memory");
-    } else {
-        ia_bprintf(sql, n, "%s%s%s%s%s%s%s%s%s", sqlp[0], fc, sqlp[1], fc,
-                   sqlp[2], gc, sqlp[3], gc, sqlp[4]);
-        if (sqlite3_prepare_v2(db, sql, -1, &f->same_rows, NULL) !=
-                SQLITE_OK ||
-            sqlite3_prepare_v2(db, "DELETE FROM file WHERE id = ?1", -1,
-                               &f->drop_row, NULL) != SQLITE_OK)
-            ret = ia_store_sqlfail(f->db, "comparing with the reused scan");
-    }
-    free(sql);
-    free(fc);
-    free(gc);
-    return ret;
-}
-
 /* Whether trial row id equals the reused row the cursor stands on; the
  * trial row is removed either way (its findings go with it). */
 static int trial_repeats(ia_follow *f, int64_t id, int *same)
 {
-    int ret = f->same_rows ? IA_OK : prepare_same_rows(f);
+    int ret = f->same_rows ? IA_OK
+                           : ia_copy_prepare_compare(f->db, schema(f),
+                                                     &f->same_rows,
+                                                     &f->drop_row);
     int64_t old = f->have_file ? sqlite3_column_int64(f->files, F_ID) : 0;
     *same = 0;
     if (ret == IA_OK && old > 0) {
@@ -425,16 +341,22 @@ int ia_follow_note(ia_follow *f, const ia_entry *e, const char *code,
     return step(f, st, &f->have_find);
 }
 
-int ia_follow_end(ia_follow *f, int walk_complete, int64_t *share_with)
+int ia_follow_end(ia_follow *f, int walk_complete, const char *finished_at,
+                  int *finished)
 {
     int same;
-    *share_with = 0;
+    *finished = 0;
     if (!f->active)
         return IA_OK;
-    if (walk_complete && !f->have_file && !f->have_find) {
-        f->active = 0;
-        *share_with = f->rows_id;
-        return IA_OK;
+    if (!walk_complete || f->have_file || f->have_find)
+        return diverge(f, &same);
+    f->active = 0;
+    if (f->same_file) {
+        int ret = ia_store_scan_share(f->db, f->scan_id, f->rows_id,
+                                      finished_at);
+        *finished = ret == IA_OK;
+        return ret;
     }
-    return diverge(f, &same);
+    int ret = ia_copy_all(f->db, f->scan_id, finished_at, finished);
+    return ret == IA_OK && !*finished ? store_prefix(f) : ret;
 }

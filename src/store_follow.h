@@ -1,7 +1,9 @@
 /*
- * Unchanged rescans (docs/performance.md): a rescan into the DB it reuses
- * that finds exactly the reused scan's files again stores no rows at all;
- * the new scan shares the reused scan's rows (scan.same_as).
+ * Unchanged rescans (docs/performance.md): a rescan that finds exactly the
+ * reused scan's files again takes its rows as they are. Into the DB it
+ * reuses, it stores no rows at all: the new scan shares the reused scan's
+ * (scan.same_as). Into a new DB reusing a DB of one scan, the rows are
+ * copied table by table, ids and all (store_copy.h).
  *
  * The writer thread follows the reused scan while the walk repeats it:
  * each event the scan would store (a file row the workers took over
@@ -10,11 +12,12 @@
  * through two cursors on the reused DB's read-only snapshot. Nothing is
  * stored while the events match. At the first event that differs, the
  * prefix followed so far is copied in two INSERT ... SELECT statements
- * (the reused rows are in the same file) and the scan goes on as a normal
- * reusing rescan. When the walk ends with both cursors exhausted, every
- * row the scan would write equals one of the reused scan, in the same
- * order, so the rows the analysis derives from them would be equal too:
- * the scan shares them and skips the analysis.
+ * (the reused DB, if another, attached read-only to the written one) and
+ * the scan goes on as a normal reusing rescan. When the walk ends with
+ * both cursors exhausted, every row the scan would write equals one of
+ * the reused scan, in the same order, so the rows the analysis derives
+ * from them would be equal too: the scan takes them and skips the
+ * analysis.
  */
 #ifndef IA_STORE_FOLLOW_H
 #define IA_STORE_FOLLOW_H
@@ -29,10 +32,10 @@
 
 typedef struct ia_follow ia_follow;
 
-/* Starts following when the new scan (scan_id, made with m) can share the
- * reused scan's rows: same DB file, a complete reused scan made with the
- * same options, layout and shard. *out is NULL when it cannot (not an
- * error). */
+/* Starts following when the new scan (scan_id, made with m) can take the
+ * reused scan's rows: a complete reused scan made with the same options,
+ * layout and shard. *out is NULL when it cannot (not an error). Another
+ * DB file is attached to db until ia_follow_free. */
 int ia_follow_begin(ia_db *db, const ia_reuse *r, const ia_scan_meta *m,
                     int64_t scan_id, ia_follow **out);
 
@@ -62,10 +65,12 @@ int ia_follow_note(ia_follow *f, const ia_entry *e, const char *code,
                    int severity, int *same);
 
 /* At the end of the walk. walk_complete: every entry was seen and
- * followed or stored. *share_with > 0: the scan repeats that scan
- * entirely and should share its rows (ia_store_scan_share). Otherwise
- * the prefix followed has been stored (if not already). */
-int ia_follow_end(ia_follow *f, int walk_complete, int64_t *share_with);
+ * followed or stored. *finished 1: the scan repeated the reused scan
+ * entirely and has taken its rows, totals and analysis; it is complete.
+ * Otherwise the prefix followed has been stored (if not already), and
+ * the scan is to be finished as usual. */
+int ia_follow_end(ia_follow *f, int walk_complete, const char *finished_at,
+                  int *finished);
 
 /* Files followed so far without storing a row. */
 uint64_t ia_follow_count(const ia_follow *f);

@@ -147,7 +147,8 @@ typedef struct rescan {
     char path[256];
 } rescan;
 
-/* Scan 2 of the DB at name, reusing reuse_name, made with options. */
+/* Scan 2 of the DB at name, reusing reuse_name, made with options; or,
+ * when name begins with "new", scan 1 of a new DB. */
 static void rescan_begin(rescan *t, const char *name, const char *reuse_name,
                          const char *options)
 {
@@ -157,12 +158,18 @@ static void rescan_begin(rescan *t, const char *name, const char *reuse_name,
     memset(t, 0, sizeof *t);
     ia_bprintf(t->path, sizeof t->path, "%s/%s", tmpdir, name);
     ia_bprintf(reuse_path, sizeof reuse_path, "%s/%s", tmpdir, reuse_name);
-    t->db = make_db(t->path);
+    int fresh = strncmp(name, "new", 3) == 0;
+    if (fresh) {
+        unlink(t->path);
+        assert_int_equal(ia_db_open(t->path, IA_DB_CREATE, &t->db), IA_OK);
+    } else {
+        t->db = make_db(t->path);
+    }
     if (strcmp(name, reuse_name) != 0)
         ia_db_close(make_db(reuse_path));
     assert_int_equal(ia_reuse_open(t->db, reuse_path, &p, &t->reuse), IA_OK);
     assert_int_equal(ia_store_scan_begin(t->db, &m, &t->scan), IA_OK);
-    assert_int_equal(t->scan, 2);
+    assert_int_equal(t->scan, fresh ? 1 : 2);
     assert_int_equal(ia_follow_begin(t->db, t->reuse, &m, t->scan,
                                      &t->follow), IA_OK);
 }
@@ -206,7 +213,7 @@ static int follow_note(rescan *t, const char *detail)
 static void test_unchanged_shares(void **state)
 {
     rescan t;
-    int64_t with = -1;
+    int fin = -1;
     (void)state;
     rescan_begin(&t, "same.db", "same.db", OPTIONS);
     assert_non_null(t.follow);
@@ -216,10 +223,8 @@ static void test_unchanged_shares(void **state)
             assert_int_equal(follow_note(&t, "not followed"), 1);
     }
     assert_int_equal(ia_follow_count(t.follow), NFILES);
-    assert_int_equal(ia_follow_end(t.follow, 1, &with), IA_OK);
-    assert_int_equal(with, 1);
-    assert_int_equal(ia_store_scan_share(t.db, t.scan, with, "2026-01-02Z"),
-                     IA_OK);
+    assert_int_equal(ia_follow_end(t.follow, 1, "2026-01-02Z", &fin), IA_OK);
+    assert_int_equal(fin, 1);
     assert_int_equal(ia_store_rows_scan(t.db, t.scan), 1);
     assert_int_equal(ia_store_rows_scan(t.db, 1), 1);
     rescan_end(&t);
@@ -241,7 +246,7 @@ static void test_change_stores_prefix(void **state)
     ia_entry e;
     ia_file_result r;
     int same = -1;
-    int64_t with = -1;
+    int fin = -1;
     (void)state;
     rescan_begin(&t, "prefix.db", "prefix.db", OPTIONS);
     for (int i = 0; i < 3; i++)
@@ -252,8 +257,8 @@ static void test_change_stores_prefix(void **state)
     r.mtime_ns++;   /* touched since */
     assert_int_equal(ia_follow_file(t.follow, &e, &r, &same), IA_OK);
     assert_int_equal(same, 0);
-    assert_int_equal(ia_follow_end(t.follow, 1, &with), IA_OK);
-    assert_int_equal(with, 0);
+    assert_int_equal(ia_follow_end(t.follow, 1, "2026-01-02Z", &fin), IA_OK);
+    assert_int_equal(fin, 0);
     rescan_end(&t);
     assert_int_equal(sql_int(t.path, "SELECT count(*) FROM file"
                                      " WHERE scan_id = 2"), 3);
@@ -281,14 +286,14 @@ static void test_change_stores_prefix(void **state)
 static void test_other_note_diverges(void **state)
 {
     rescan t;
-    int64_t with = -1;
+    int fin = -1;
     (void)state;
     rescan_begin(&t, "note.db", "note.db", OPTIONS);
     for (int i = 0; i < 3; i++)
         assert_int_equal(follow_file(&t, i), 1);
     assert_int_equal(follow_note(&t, "another target"), 0);
-    assert_int_equal(ia_follow_end(t.follow, 1, &with), IA_OK);
-    assert_int_equal(with, 0);
+    assert_int_equal(ia_follow_end(t.follow, 1, "2026-01-02Z", &fin), IA_OK);
+    assert_int_equal(fin, 0);
     rescan_end(&t);
     assert_int_equal(sql_int(t.path, "SELECT count(*) FROM file"
                                      " WHERE scan_id = 2"), 3);
@@ -298,15 +303,16 @@ static void test_other_note_diverges(void **state)
  * was followed is stored, nothing is shared. */
 static void test_short_walk_stores_prefix(void **state)
 {
-    int64_t with = -1;
+    int fin = -1;
     (void)state;
     for (int complete = 0; complete <= 1; complete++) {
         rescan t;
         rescan_begin(&t, "short.db", "short.db", OPTIONS);
         assert_int_equal(follow_file(&t, 0), 1);
         assert_int_equal(follow_file(&t, 1), 1);
-        assert_int_equal(ia_follow_end(t.follow, complete, &with), IA_OK);
-        assert_int_equal(with, 0);
+        assert_int_equal(ia_follow_end(t.follow, complete, "2026-01-02Z",
+                                       &fin), IA_OK);
+        assert_int_equal(fin, 0);
         rescan_end(&t);
         assert_int_equal(sql_int(t.path, "SELECT count(*) FROM file"
                                          " WHERE scan_id = 2"), 2);
@@ -372,14 +378,48 @@ static void test_trial_rows(void **state)
                                      " WHERE scan_id = 2 AND width = 9"), 0);
 }
 
-/* Sharing needs the same DB file and the same options. */
+/* From another DB: a new DB gets the reused one's tables whole, ids and
+ * all; a DB that holds other scans gets the rows copied (and the scan
+ * then runs its analysis). */
+static void test_other_db(void **state)
+{
+    rescan t;
+    int fin = -1;
+    (void)state;
+    for (int fresh = 1; fresh >= 0; fresh--) {
+        rescan_begin(&t, fresh ? "new.db" : "target.db", "base.db", OPTIONS);
+        assert_non_null(t.follow);
+        for (int i = 0; i < NFILES; i++) {
+            assert_int_equal(follow_file(&t, i), 1);
+            if (i == 2)
+                assert_int_equal(follow_note(&t, "not followed"), 1);
+        }
+        assert_int_equal(ia_follow_end(t.follow, 1, "2026-01-02Z", &fin),
+                         IA_OK);
+        assert_int_equal(fin, fresh);
+        rescan_end(&t);
+        assert_int_equal(sql_int(t.path, "SELECT count(*) FROM file WHERE"
+                                         " scan_id = (SELECT max(id) FROM"
+                                         " scan)"), NFILES);
+        assert_int_equal(sql_int(t.path, "SELECT count(*) FROM finding"
+                                         " WHERE scan_id = (SELECT max(id)"
+                                         " FROM scan) AND stage = 'walk'"),
+                         2);
+    }
+    /* the whole copy kept the dataset-level finding and the totals */
+    ia_bprintf(t.path, sizeof t.path, "%s/new.db", tmpdir);
+    assert_int_equal(sql_int(t.path, "SELECT count(*) FROM finding"
+                                     " WHERE stage = 'analysis'"), 1);
+    assert_int_equal(sql_int(t.path, "SELECT files * 10 + complete FROM scan"
+                                     " WHERE id = 1"), NFILES * 10 + 1);
+    assert_int_equal(sql_int(t.path, "SELECT same_as IS NULL FROM scan"), 1);
+}
+
+/* Following needs the same options. */
 static void test_not_followed(void **state)
 {
     rescan t;
     (void)state;
-    rescan_begin(&t, "target.db", "other.db", OPTIONS);
-    assert_null(t.follow);
-    rescan_end(&t);
     rescan_begin(&t, "opts.db", "opts.db",
                  "{\"follow_symlinks\":false,\"max_file_bytes\":200,"
                  "\"manifest\":\"labels.csv\",\"max_pixels\":100}");
@@ -396,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_short_walk_stores_prefix),
         cmocka_unit_test(test_stat),
         cmocka_unit_test(test_trial_rows),
+        cmocka_unit_test(test_other_db),
         cmocka_unit_test(test_not_followed),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

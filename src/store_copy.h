@@ -1,0 +1,43 @@
+/*
+ * Set copies of a reused scan's rows into the scan being written, for
+ * unchanged rescans (store_follow.h). All run on the written DB's own
+ * connection: the reused rows are in the same file (schema "main") or in
+ * the reused DB attached read-only as "reused" (ia_copy_attach).
+ */
+#ifndef IA_STORE_COPY_H
+#define IA_STORE_COPY_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "imgaudit.h"
+
+/* Attaches the DB at path read-only as "reused"; outside a transaction
+ * only. ia_copy_detach is best effort (the connection's close detaches
+ * anyway). */
+int ia_copy_attach(ia_db *db, const char *path);
+void ia_copy_detach(ia_db *db);
+
+/* Copies the file rows of scan from (in schema) up to id last_file and
+ * their 'walk' findings and notes up to id last_find into scan to, in id
+ * order, each file finding pointed at the copy of its file. Joins the
+ * scan's batched transactions. */
+int ia_copy_prefix(ia_db *db, const char *schema, int64_t to, int64_t from,
+                   int64_t last_file, int64_t last_find);
+
+/* Prepares *same: "SELECT whether file row ?1 (main) equals row ?2 (in
+ * schema)": every column but the ids, the 'walk' findings in order but
+ * their severity (the mode mix re-decides it at finish). *drop deletes
+ * file row ?1 of main, with its findings. */
+int ia_copy_prepare_compare(ia_db *db, const char *schema, sqlite3_stmt **same,
+                            sqlite3_stmt **drop);
+
+/* The written DB holds only scan, with no rows, and the attached reused
+ * DB only a complete scan of the same id: copies every table but scan
+ * whole (SQLite's transfer optimisation copies records as they are,
+ * indexes included) and the totals, and completes scan. *done 0 when
+ * those conditions do not hold (nothing changed then). */
+int ia_copy_all(ia_db *db, int64_t scan, const char *finished_at, int *done);
+
+#endif
