@@ -3,12 +3,12 @@
 # the plain and AddressSanitizer suites:
 #
 #   1. ThreadSanitizer: multi-threaded (-j 4) scans of the fixtures and of
-#      clothing-small/test (when the dataset is there), and the pool's
-#      unit test, must report no race.
+#      clothing-small/test (when the dataset is there), rescans reusing a
+#      scan, and the pool's unit test, must report no race.
 #   2. valgrind (memcheck, leak check on definite and indirect leaks): the
 #      hardening integration tests run every imgaudit command under it
-#      (IA_TEST_WRAPPER), and so do scans, reports, exports and a compare
-#      of the fixtures. Any error or leak fails the stage.
+#      (IA_TEST_WRAPPER), and so do scans, rescans, reports, exports and a
+#      compare of the fixtures. Any error or leak fails the stage.
 #   3. libFuzzer (clang): each fuzz target for FUZZ_SECONDS (default 60)
 #      from the fixture corpus; a crash, leak, timeout or out-of-memory
 #      fails it and leaves the input in build-fuzz/fuzz-run/artifacts.
@@ -93,6 +93,22 @@ if setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false &&
     grep -q "ThreadSanitizer" "$tmp/tsan.err" && { cat "$tmp/tsan.err"; rc=66; }
     result $rc "TSan: scan -j 4 $(basename "$r") has no race"
   done
+  # rescans reusing it, a file touched in the middle: following, then the
+  # index loaded late and handed to the workers (store_follow.h)
+  cp -r fixtures/sample "$tmp/tsan-tree"
+  tsan_db=$tmp/tsan-reuse.db
+  build-tsan/imgaudit scan "$tmp/tsan-tree" --db "$tsan_db" -q -j 2
+  find "$tmp/tsan-tree" -name '*.jpg' | sort | sed -n 5p |
+    xargs touch -d 2001-01-01
+  for extra in "--db $tsan_db --trust-mtime" "--db $tsan_db" \
+               "--db $tmp/tsan-new.db --trust-mtime"; do
+    # shellcheck disable=SC2086 # the words are options
+    "${TSAN_RUN[@]}" build-tsan/imgaudit scan "$tmp/tsan-tree" $extra \
+      --reuse "$tsan_db" -q -j 4 2> "$tmp/tsan.err"
+    rc=$?
+    grep -q "ThreadSanitizer" "$tmp/tsan.err" && { cat "$tmp/tsan.err"; rc=66; }
+    result $rc "TSan: rescan -j 4 ${extra##*/} has no race"
+  done
   "${TSAN_RUN[@]}" build-tsan/tests/test_pool > "$tmp/pool.out" 2>&1
   rc=$?; [ $rc -eq 0 ] || tail -40 "$tmp/pool.out"
   result $rc "TSan: the pool's unit test has no race"
@@ -121,8 +137,17 @@ if setup build-vg -Dbench=false && ninja -C build-vg imgaudit \
     result $rc "valgrind: $1 ($(tail -1 "$tmp/vg.out"))"
   done
   db=$tmp/vg.db
+  # with the rescans: one sharing sample's rows, one copying a one-scan DB
+  # whole into a new DB, one following sample's scan and leaving it at
+  # once (cases are other files)
+  v1=$tmp/vg1.db
+  v2=$tmp/vg2.db
   cmds=("scan fixtures/cases --db $db -q -j 4 --name cases"
         "scan fixtures/sample --db $db -q -j 1 --name sample"
+        "scan fixtures/sample --db $db -q -j 2 --name sample --reuse $db"
+        "scan fixtures/cases --db $v1 -q -j 2"
+        "scan fixtures/cases --db $v2 -q --reuse $v1 --trust-mtime"
+        "scan fixtures/cases --db $db -q --name cases --reuse $db -j 2"
         "report --db $db cases" "report --db $db sample --format md"
         "report --db $db sample --format json"
         "report --db $db sample --format html"
