@@ -152,13 +152,9 @@ static int follow_item(scan_ctx *ctx, const item *j, int *same)
 {
     *same = 0;
     if (is_file_row(j->entry)) {
-        int64_t trial = 0;
-        int rc = IA_OK;
+        int rc;
         if (j->rc == IA_OK && j->res.reuse_id == 0) {
-            rc = ia_store_file(ctx->db, ctx->scan_id, j->entry, &j->res,
-                               &trial);
-            if (rc == IA_OK)
-                rc = ia_follow_stored(ctx->follow, trial, same);
+            rc = ia_follow_stored(ctx->follow, j->entry, &j->res, same);
         } else {
             rc = ia_follow_file(ctx->follow, j->entry,
                                 j->rc == IA_OK ? &j->res : NULL, same);

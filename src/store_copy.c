@@ -9,12 +9,17 @@
  *   - One statement per table, not one per row: SQLite walks the reused
  *     rows in id order and appends them, which is what makes a rescan
  *     that departs late from the reused scan cheap.
- *   - A whole-DB copy (ia_copy_all) is "INSERT INTO t SELECT * FROM
+ *   - A whole-DB copy (ia_copy_job_*) is "INSERT INTO t SELECT * FROM
  *     reused.t" into empty tables with foreign keys off: the form for
  *     which SQLite copies records and index entries without decoding them.
  *     It applies when the written DB is new and the reused one holds just
- *     that scan, the usual "one DB per run" setup; ids are kept.
+ *     that scan, the usual "one DB per run" setup; ids are kept. It is
+ *     made speculatively, on a thread, while the walk checks that nothing
+ *     changed (the walk never touches the written connection meanwhile):
+ *     the two take about as long, and a walk that finds a change rolls
+ *     back an uncommitted transaction on a new DB, which is cheap.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,41 +285,74 @@ static int copy_all_applies(ia_db *db, int64_t scan, const names *t)
     return ok != 0;
 }
 
-static int copy_tables(ia_db *db, int64_t scan, const names *t,
-                       const char *finished_at)
+static int copy_tables(ia_db *db, const names *t)
 {
-    const int64_t v[3] = {scan, 0, 0};
+    const int64_t v[3] = {0, 0, 0};
     int ret = IA_OK;
     for (size_t i = 0; i < t->n && ret == IA_OK; i++)
         ret = run(db, cat("INSERT INTO main.\"", t->v[i],
                           "\" SELECT * FROM reused.\"", t->v[i], "\"", NULL),
                   v, NULL, "copying the reused rows");
+    return ret;
+}
+
+/* The totals of the reused scan, and scan completed. */
+static int copy_totals(ia_db *db, int64_t scan, const char *finished_at)
+{
     sqlite3_stmt *st = NULL;
-    if (ret == IA_OK &&
-        (sqlite3_prepare_v2(ia_store_sqlite(db),
-                            "UPDATE main.scan SET files = o.files,"
-                            " decoded = o.decoded, bytes = o.bytes,"
-                            " pixels = o.pixels, finished_at = ?2,"
-                            " complete = 1 FROM reused.scan AS o"
-                            " WHERE o.id = ?1 AND scan.id = ?1", -1, &st,
-                            NULL) != SQLITE_OK ||
-         sqlite3_bind_int64(st, 1, scan) != SQLITE_OK ||
-         sqlite3_bind_text(st, 2, finished_at, -1, SQLITE_STATIC) !=
-             SQLITE_OK ||
-         sqlite3_step(st) != SQLITE_DONE))
+    int ret = IA_OK;
+    if (sqlite3_prepare_v2(ia_store_sqlite(db),
+                           "UPDATE main.scan SET files = o.files,"
+                           " decoded = o.decoded, bytes = o.bytes,"
+                           " pixels = o.pixels, finished_at = ?2,"
+                           " complete = 1 FROM reused.scan AS o"
+                           " WHERE o.id = ?1 AND scan.id = ?1", -1, &st,
+                           NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, scan) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, finished_at, -1, SQLITE_STATIC) !=
+            SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_DONE)
         ret = ia_store_sqlfail(db, "storing the scan totals");
     sqlite3_finalize(st);
     return ret;
 }
 
-int ia_copy_all(ia_db *db, int64_t scan, const char *finished_at, int *done)
+struct ia_copy_job {
+    ia_db *db;
+    int64_t scan;
+    names tables;
+    pthread_t thread;
+    int started;    /* the thread runs (or ran) */
+    int ret;        /* the thread's result */
+};
+
+static void *copy_thread(void *arg)
 {
-    names t = {0};
-    *done = 0;
+    ia_copy_job *j = arg;
+    j->ret = copy_tables(j->db, &j->tables);
+    return NULL;
+}
+
+/* Puts the connection back as the writer keeps it (store.c). */
+static int restore(ia_db *db)
+{
+    sqlite3_exec(ia_store_sqlite(db), "PRAGMA main.journal_mode = WAL", NULL,
+                 NULL, NULL);
+    return exec(db, "PRAGMA foreign_keys = ON", "configuring");
+}
+
+int ia_copy_job_start(ia_db *db, int64_t scan, ia_copy_job **out)
+{
+    *out = NULL;
     /* foreign keys can only be switched outside a transaction */
     if (!sqlite3_get_autocommit(ia_store_sqlite(db)))
         return IA_OK;
-    int ret = row_tables(db, &t);
+    ia_copy_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return ia_store_fail(db, IA_ERR_NOMEM, "out of memory");
+    j->db = db;
+    j->scan = scan;
+    int ret = row_tables(db, &j->tables);
     if (ret == IA_OK)
         ret = exec(db, "PRAGMA foreign_keys = OFF", "configuring");
     /* A rollback journal for this one transaction: into an empty DB it
@@ -324,21 +362,43 @@ int ia_copy_all(ia_db *db, int64_t scan, const char *finished_at, int *done)
     if (ret == IA_OK)
         sqlite3_exec(ia_store_sqlite(db),
                      "PRAGMA main.journal_mode = DELETE", NULL, NULL, NULL);
-    if (ret == IA_OK &&
-        (ret = exec(db, "BEGIN IMMEDIATE", "starting a transaction")) ==
-            IA_OK) {
-        int applies = copy_all_applies(db, scan, &t);
-        if (applies)
-            ret = copy_tables(db, scan, &t, finished_at);
-        if (applies && ret == IA_OK)
-            ret = exec(db, "COMMIT", "committing");
-        if (!applies || ret != IA_OK)
-            sqlite3_exec(ia_store_sqlite(db), "ROLLBACK", NULL, NULL, NULL);
-        *done = applies && ret == IA_OK;
+    if (ret == IA_OK)
+        ret = exec(db, "BEGIN IMMEDIATE", "starting a transaction");
+    if (ret == IA_OK && copy_all_applies(db, scan, &j->tables) &&
+        pthread_create(&j->thread, NULL, copy_thread, j) == 0) {
+        j->started = 1;
+        *out = j;
+        return IA_OK;
     }
-    sqlite3_exec(ia_store_sqlite(db), "PRAGMA main.journal_mode = WAL", NULL,
-                 NULL, NULL);
-    int ret2 = exec(db, "PRAGMA foreign_keys = ON", "configuring");
-    names_free(&t);
+    if (!sqlite3_get_autocommit(ia_store_sqlite(db)))
+        sqlite3_exec(ia_store_sqlite(db), "ROLLBACK", NULL, NULL, NULL);
+    int ret2 = restore(db);
+    names_free(&j->tables);
+    free(j);
+    return ret != IA_OK ? ret : ret2;
+}
+
+int ia_copy_job_finish(ia_copy_job *j, int keep, const char *finished_at,
+                       int *done)
+{
+    ia_db *db = j->db;
+    int ret = IA_OK;
+    *done = 0;
+    if (j->started)
+        pthread_join(j->thread, NULL);
+    ret = j->ret;
+    if (keep && ret == IA_OK)
+        ret = copy_totals(db, j->scan, finished_at);
+    if (keep && ret == IA_OK)
+        ret = exec(db, "COMMIT", "committing");
+    *done = keep && ret == IA_OK;
+    if (!*done && !sqlite3_get_autocommit(ia_store_sqlite(db)))
+        sqlite3_exec(ia_store_sqlite(db), "ROLLBACK", NULL, NULL, NULL);
+    int ret2 = restore(db);
+    names_free(&j->tables);
+    free(j);
+    /* a copy given up is no failure: the rows are stored the usual way */
+    if (!keep)
+        return ret2;
     return ret != IA_OK ? ret : ret2;
 }

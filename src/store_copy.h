@@ -33,11 +33,19 @@ int ia_copy_prefix(ia_db *db, const char *schema, int64_t to, int64_t from,
 int ia_copy_prepare_compare(ia_db *db, const char *schema, sqlite3_stmt **same,
                             sqlite3_stmt **drop);
 
-/* The written DB holds only scan, with no rows, and the attached reused
- * DB only a complete scan of the same id: copies every table but scan
+/* A whole copy, made while the walk goes on. When the written DB holds
+ * only scan, with no rows, and the attached reused DB only a complete
+ * scan of the same id, ia_copy_job_start copies every table but scan
  * whole (SQLite's transfer optimisation copies records as they are,
- * indexes included) and the totals, and completes scan. *done 0 when
- * those conditions do not hold (nothing changed then). */
-int ia_copy_all(ia_db *db, int64_t scan, const char *finished_at, int *done);
+ * indexes included) on a thread of its own, in a transaction left open;
+ * *out NULL when those conditions do not hold. Until
+ * ia_copy_job_finish, db is the thread's: not to be used. Finishing with
+ * keep commits the copy with the totals and completes scan (*done 1);
+ * without, or when the copy failed, it is rolled back (*done 0). Either
+ * way the connection's settings are restored and the job freed. */
+typedef struct ia_copy_job ia_copy_job;
+int ia_copy_job_start(ia_db *db, int64_t scan, ia_copy_job **out);
+int ia_copy_job_finish(ia_copy_job *j, int keep, const char *finished_at,
+                       int *done);
 
 #endif

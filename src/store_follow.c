@@ -37,6 +37,7 @@ struct ia_follow {
     sqlite3 *src;               /* the reused snapshot */
     int same_file;              /* the reused DB is the one written */
     int attached;               /* else it is attached as "reused" */
+    ia_copy_job *copy;          /* a whole copy made meanwhile, or NULL */
     sqlite3_stmt *files, *finds;
     sqlite3_stmt *count_finds;  /* a file's 'walk' findings */
     sqlite3_stmt *same_rows;    /* on the written DB: a trial row equal? */
@@ -52,6 +53,8 @@ enum { F_ID, F_PATH, F_SPLIT, F_CANON, F_LABEL, F_OUTSIDE, F_SIZE, F_MTIME,
        F_SHA };
 /* finding cursor columns */
 enum { G_ID, G_FILE, G_PATH, G_CODE, G_SEV, G_DETAIL };
+
+static int settle(ia_follow *f);
 
 static int src_fail(ia_follow *f, const char *what)
 {
@@ -135,6 +138,9 @@ int ia_follow_begin(ia_db *db, const ia_reuse *r, const ia_scan_meta *m,
         ret = step(f, f->files, &f->have_file);
     if (ret == IA_OK)
         ret = step(f, f->finds, &f->have_find);
+    /* the whole copy, if it applies, is made while the walk goes on */
+    if (ret == IA_OK && f->attached)
+        ret = ia_copy_job_start(db, scan_id, &f->copy);
     if (ret != IA_OK) {
         ia_follow_free(f);
         return ret;
@@ -152,6 +158,7 @@ void ia_follow_free(ia_follow *f)
     sqlite3_finalize(f->count_finds);
     sqlite3_finalize(f->same_rows);
     sqlite3_finalize(f->drop_row);
+    settle(f);
     if (f->attached)
         ia_copy_detach(f->db);
     free(f);
@@ -180,12 +187,23 @@ static int store_prefix(ia_follow *f)
                           f->last_file, f->last_find);
 }
 
+/* The written connection is the copy job's until it is given up (or
+ * kept, at a complete repeat). */
+static int settle(ia_follow *f)
+{
+    int done;
+    ia_copy_job *j = f->copy;
+    f->copy = NULL;
+    return j ? ia_copy_job_finish(j, 0, NULL, &done) : IA_OK;
+}
+
 /* The walk left the reused scan: store what was followed, stop. */
 static int diverge(ia_follow *f, int *same)
 {
     *same = 0;
     f->active = 0;
-    return store_prefix(f);
+    int ret = settle(f);
+    return ret == IA_OK ? store_prefix(f) : ret;
 }
 
 /* ---- comparing --------------------------------------------------------- */
@@ -318,10 +336,19 @@ static int trial_repeats(ia_follow *f, int64_t id, int *same)
     return ret;
 }
 
-int ia_follow_stored(ia_follow *f, int64_t file_id, int *same)
+int ia_follow_stored(ia_follow *f, const ia_entry *e,
+                     const ia_file_result *res, int *same)
 {
-    int ret = f->active ? trial_repeats(f, file_id, same) : IA_OK;
-    if (ret != IA_OK || !f->active || !*same)
+    int64_t id = 0;
+    *same = 0;
+    if (!f->active)
+        return diverge(f, same);
+    int ret = settle(f);
+    if (ret == IA_OK)
+        ret = ia_store_file(f->db, f->scan_id, e, res, &id);
+    if (ret == IA_OK)
+        ret = trial_repeats(f, id, same);
+    if (ret != IA_OK || !*same)
         return ret != IA_OK ? ret : diverge(f, same);
     return advance(f, same);
 }
@@ -357,6 +384,8 @@ int ia_follow_end(ia_follow *f, int walk_complete, const char *finished_at,
         *finished = ret == IA_OK;
         return ret;
     }
-    int ret = ia_copy_all(f->db, f->scan_id, finished_at, finished);
+    ia_copy_job *j = f->copy;
+    f->copy = NULL;
+    int ret = j ? ia_copy_job_finish(j, 1, finished_at, finished) : IA_OK;
     return ret == IA_OK && !*finished ? store_prefix(f) : ret;
 }

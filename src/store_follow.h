@@ -35,7 +35,9 @@ typedef struct ia_follow ia_follow;
 /* Starts following when the new scan (scan_id, made with m) can take the
  * reused scan's rows: a complete reused scan made with the same options,
  * layout and shard. *out is NULL when it cannot (not an error). Another
- * DB file is attached to db until ia_follow_free. */
+ * DB file is attached to db until ia_follow_free, and when the whole
+ * copy applies (store_copy.h) it starts at once: until the follower
+ * stops, db is not to be used but through it. */
 int ia_follow_begin(ia_db *db, const ia_reuse *r, const ia_scan_meta *m,
                     int64_t scan_id, ia_follow **out);
 
@@ -56,11 +58,12 @@ int ia_follow_file(ia_follow *f, const ia_entry *e, const ia_file_result *res,
 int ia_follow_stat(ia_follow *f, const ia_entry *e, int *same);
 
 /* A file the scan decoded or read itself (nothing to take over: a file
- * that is not JPEG or PNG, say) is compared as stored: the writer stores
- * it as a trial row file_id, which this compares with the reused row
- * (every column, every 'walk' finding in order) and deletes. *same as
- * above; when 0, store the file again, after the prefix. */
-int ia_follow_stored(ia_follow *f, int64_t file_id, int *same);
+ * that is not JPEG or PNG, say) is compared as stored: this stores it as
+ * a trial row, compares that with the reused row (every column, every
+ * 'walk' finding in order) and deletes it. *same as above; when 0, store
+ * the file again, after the prefix. */
+int ia_follow_stored(ia_follow *f, const ia_entry *e,
+                     const ia_file_result *res, int *same);
 int ia_follow_note(ia_follow *f, const ia_entry *e, const char *code,
                    int severity, int *same);
 

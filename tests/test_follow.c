@@ -351,15 +351,13 @@ static void test_trial_rows(void **state)
     char p[64], l[8];
     ia_entry e;
     ia_file_result r;
-    int64_t id = 0;
     int same = -1;
     (void)state;
     rescan_begin(&t, "trial.db", "trial.db", OPTIONS);
     for (int i = 0; i < 2; i++) {
         entry_of(i, p, sizeof p, l, &e);
         result_of(i, 0, &r);
-        assert_int_equal(ia_store_file(t.db, t.scan, &e, &r, &id), IA_OK);
-        assert_int_equal(ia_follow_stored(t.follow, id, &same), IA_OK);
+        assert_int_equal(ia_follow_stored(t.follow, &e, &r, &same), IA_OK);
         assert_int_equal(same, 1);
     }
     assert_int_equal(follow_file(&t, 2), 1);
@@ -367,8 +365,7 @@ static void test_trial_rows(void **state)
     entry_of(3, p, sizeof p, l, &e);
     result_of(3, 0, &r);
     r.width = 9;    /* another decode result */
-    assert_int_equal(ia_store_file(t.db, t.scan, &e, &r, &id), IA_OK);
-    assert_int_equal(ia_follow_stored(t.follow, id, &same), IA_OK);
+    assert_int_equal(ia_follow_stored(t.follow, &e, &r, &same), IA_OK);
     assert_int_equal(same, 0);
     rescan_end(&t);
     /* the trial rows are gone; the prefix (three files) is stored */
@@ -415,6 +412,43 @@ static void test_other_db(void **state)
     assert_int_equal(sql_int(t.path, "SELECT same_as IS NULL FROM scan"), 1);
 }
 
+/* Into a new DB, the whole copy made meanwhile is given up at the first
+ * difference: only the prefix is stored, and the written DB is usable. */
+static void test_other_db_change(void **state)
+{
+    rescan t;
+    char p[64], l[8];
+    ia_entry e;
+    ia_file_result r;
+    int same = -1, fin = -1;
+    int64_t id = 0;
+    (void)state;
+    rescan_begin(&t, "new2.db", "base2.db", OPTIONS);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(follow_file(&t, i), 1);
+    /* a file read here (a trial row) first takes the connection back */
+    entry_of(3, p, sizeof p, l, &e);
+    result_of(3, 0, &r);
+    r.height = 9;
+    assert_int_equal(ia_follow_stored(t.follow, &e, &r, &same), IA_OK);
+    assert_int_equal(same, 0);
+    assert_int_equal(ia_follow_end(t.follow, 1, "2026-01-02Z", &fin), IA_OK);
+    assert_int_equal(fin, 0);
+    /* the connection writes as before: foreign keys on, in a batch */
+    assert_int_equal(ia_store_file(t.db, t.scan, &e, &r, &id), IA_OK);
+    assert_int_equal(ia_store_scan_finish(t.db, t.scan, 1, "2026-01-02Z"),
+                     IA_OK);
+    rescan_end(&t);
+    assert_int_equal(sql_int(t.path, "SELECT count(*) FROM file"), 4);
+    assert_int_equal(sql_int(t.path, "SELECT count(*) FROM finding WHERE"
+                                     " code = 'symlink'"), 0);
+    assert_int_equal(sql_int(t.path, "SELECT count(*) FROM finding WHERE"
+                                     " code = 'grayscale' AND file_id IS"
+                                     " NOT NULL"), 1);
+    assert_int_equal(sql_int(t.path, "SELECT count(*) FROM"
+                                     " pragma_foreign_key_check"), 0);
+}
+
 /* Following needs the same options. */
 static void test_not_followed(void **state)
 {
@@ -437,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_stat),
         cmocka_unit_test(test_trial_rows),
         cmocka_unit_test(test_other_db),
+        cmocka_unit_test(test_other_db_change),
         cmocka_unit_test(test_not_followed),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
