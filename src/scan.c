@@ -515,6 +515,7 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
         rc = ia_resume_prune(ctx->db, ctx->resume);
     if (rc == IA_OK)
         rc = ia_analyze_scan(ctx->db, ctx->scan_id, jobs);
+    ia_utc_now(finished);
     int rc2 = ia_store_scan_finish(ctx->db, ctx->scan_id, rc == IA_OK,
                                    finished);
     return rc != IA_OK ? rc : rc2;

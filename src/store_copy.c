@@ -285,15 +285,25 @@ static int copy_all_applies(ia_db *db, int64_t scan, const names *t)
     return ok != 0;
 }
 
-static int copy_tables(ia_db *db, const names *t)
+/* On the copy's thread: the handle's message is the caller's meanwhile,
+ * so a failure is kept in msg, for ia_copy_job_finish to report. */
+static int copy_tables(ia_db *db, const names *t, char *msg, size_t cap)
 {
-    const int64_t v[3] = {0, 0, 0};
-    int ret = IA_OK;
-    for (size_t i = 0; i < t->n && ret == IA_OK; i++)
-        ret = run(db, cat("INSERT INTO main.\"", t->v[i],
-                          "\" SELECT * FROM reused.\"", t->v[i], "\"", NULL),
-                  v, NULL, "copying the reused rows");
-    return ret;
+    for (size_t i = 0; i < t->n; i++) {
+        char *err = NULL;
+        char *sql = cat("INSERT INTO main.\"", t->v[i],
+                        "\" SELECT * FROM reused.\"", t->v[i], "\"", NULL);
+        int rc = sql ? sqlite3_exec(ia_store_sqlite(db), sql, NULL, NULL, &err)
+                     : SQLITE_NOMEM;
+        free(sql);
+        if (rc != SQLITE_OK) {
+            ia_bprintf(msg, cap, "copying the reused rows: %s",
+                       err ? err : sqlite3_errstr(rc));
+            sqlite3_free(err);
+            return rc == SQLITE_NOMEM ? IA_ERR_NOMEM : IA_ERR_DB;
+        }
+    }
+    return IA_OK;
 }
 
 /* The totals of the reused scan, and scan completed. */
@@ -324,12 +334,13 @@ struct ia_copy_job {
     pthread_t thread;
     int started;    /* the thread runs (or ran) */
     int ret;        /* the thread's result */
+    char msg[512];  /* and its message */
 };
 
 static void *copy_thread(void *arg)
 {
     ia_copy_job *j = arg;
-    j->ret = copy_tables(j->db, &j->tables);
+    j->ret = copy_tables(j->db, &j->tables, j->msg, sizeof j->msg);
     return NULL;
 }
 
@@ -387,6 +398,8 @@ int ia_copy_job_finish(ia_copy_job *j, int keep, const char *finished_at,
     if (j->started)
         pthread_join(j->thread, NULL);
     ret = j->ret;
+    if (keep && ret != IA_OK)
+        ia_store_fail(db, ret, "%s", j->msg);
     if (keep && ret == IA_OK)
         ret = copy_totals(db, j->scan, finished_at);
     if (keep && ret == IA_OK)
