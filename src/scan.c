@@ -436,9 +436,15 @@ static char *options_json(const ia_scan_options *opt, const ia_file_config *cfg)
     return s;
 }
 
-static void default_name(const char *root, char *out, size_t cap)
+/* --name, or the root folder's base name. */
+static void scan_name(const ia_scan_options *opt, const char *root,
+                      char *out, size_t cap)
 {
     char buf[PATH_MAX];
+    if (opt->name && *opt->name) {
+        ia_strlcpy(out, opt->name, cap);
+        return;
+    }
     ia_strlcpy(buf, root, sizeof buf);
     size_t n = strlen(buf);
     while (n > 1 && buf[n - 1] == '/')
@@ -450,10 +456,7 @@ static int begin_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
 {
     char name[256], started[32];
     const ia_scan_options *opt = ctx->opt;
-    if (opt->name && *opt->name)
-        ia_strlcpy(name, opt->name, sizeof name);
-    else
-        default_name(root_abs, name, sizeof name);
+    scan_name(opt, root_abs, name, sizeof name);
     ia_utc_now(started);
     char *options = options_json(opt, &ctx->cfg);
     if (!options)
@@ -550,7 +553,10 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
                              "reuse");
     int rc = IA_OK;
     if (opt->reuse_db) {
-        ia_reuse_params rp = {.max_pixels = ctx.cfg.limits.max_pixels,
+        char name[256];
+        scan_name(opt, root_abs, name, sizeof name);
+        ia_reuse_params rp = {.name = name,
+                              .max_pixels = ctx.cfg.limits.max_pixels,
                               .max_file_bytes = ctx.cfg.max_file_bytes,
                               .follow_symlinks = opt->follow_symlinks};
         rc = ia_reuse_open(db, opt->reuse_db, &rp, &ctx.reuse);

@@ -209,7 +209,8 @@ static int pick_scan(ia_db *target, ia_reuse *r, const char *path,
         " coalesce(json_extract(options, '$.follow_symlinks'), 0), name,"
         " complete, options, layout, shard_k, shard_n,"
         " coalesce(same_as, id)"
-        " FROM scan ORDER BY complete DESC, id DESC LIMIT 1";
+        " FROM scan ORDER BY complete AND name = ?1 DESC, complete DESC,"
+        " id DESC LIMIT 1";
     sqlite3_stmt *st = NULL;
     int ret = IA_OK;
     if (ia_store_schema_version(r->src) != ia_store_schema_latest())
@@ -218,7 +219,9 @@ static int pick_scan(ia_db *target, ia_reuse *r, const char *path,
                              ia_store_schema_version(r->src),
                              ia_store_schema_latest());
     if (sqlite3_prepare_v2(ia_store_sqlite(r->src), sql, -1, &st, NULL) !=
-        SQLITE_OK) {
+            SQLITE_OK ||
+        sqlite3_bind_text(st, 1, p->name ? p->name : "", -1,
+                          SQLITE_STATIC) != SQLITE_OK) {
         ret = ia_store_fail(target, IA_ERR_DB, "--reuse %s: %s", path,
                             sqlite3_errmsg(ia_store_sqlite(r->src)));
         goto out;

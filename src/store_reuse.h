@@ -26,14 +26,16 @@ typedef struct ia_reuse ia_reuse;
 /* The options of this scan that shape a file's decode results: a scan
  * made with other values cannot lend its results. */
 typedef struct ia_reuse_params {
+    const char *name;       /* this scan's name: the scan to reuse */
     uint64_t max_pixels;
     uint64_t max_file_bytes;
     int follow_symlinks;
 } ia_reuse_params;
 
-/* Opens the DB at path read-only and indexes its latest complete scan
- * (the latest scan when none is complete; an empty index when it holds
- * none, so a first scan with --reuse naming its own --db works).
+/* Opens the DB at path read-only and picks the scan to reuse: the
+ * latest complete scan named p->name, else the latest complete scan,
+ * else the latest scan (none: an empty index, so a first scan with
+ * --reuse naming its own --db works).
  * Failures (not an imgaudit DB, another schema or tool version, other
  * decode options) are reported on target's handle. *out set only on
  * success. */

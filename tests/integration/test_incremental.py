@@ -26,6 +26,13 @@ corrupt, decoder warnings, unsupported formats) and fixtures/sample
    so does a scan interrupted with SIGINT and resumed (on a subset of
    ../shared/datasets/clothing-small, skipped when absent or when the scan
    ends before the signal); resuming a complete scan is refused (exit 2).
+6. Unchanged rescans into the DB they reuse share the reused scan's rows
+   (scan.same_as) and add none, with and without --trust-mtime, also
+   after a rescan that shared and after another dataset was scanned into
+   the DB (the scan of the same name is reused); they read and compare as
+   the scan they repeat. A change late in the walk (a touched file, a
+   changed file that is not JPEG or PNG, a new symlink, a removed file)
+   makes the rescan store its own rows, equal to a full scan's.
 
 Standard library only. One line per check, then "N passed, N failed".
 """
@@ -323,6 +330,14 @@ def share_cases(imgaudit, tmp, name, src):
                    None)
     share_step(imgaudit, tmp, name, tree, db, "unchanged after that",
                ["--trust-mtime"], scan_id(db))
+    # another dataset scanned into the same DB since: the rescan reuses
+    # the latest scan of its own name, not the latest scan
+    owner = rows_of(db, scan_id(db))
+    other = os.path.join(tmp, name + "-other")
+    shutil.copytree(CASES_DIR if name == "sample" else SAMPLE_DIR, other)
+    run(imgaudit, "scan", other, "--db", db, "-q")
+    share_step(imgaudit, tmp, name, tree, db, "unchanged, another dataset"
+               " scanned since", ["--trust-mtime"], owner)
     # a file that is not JPEG or PNG (compared as a trial row) changed
     others = sorted(os.path.join(d, f) for d, _, fs in os.walk(tree)
                     for f in fs if not f.endswith((".jpg", ".png")))
