@@ -134,12 +134,6 @@ void ia_fences(const double *sorted, size_t n, double k, double margin,
     *hi = fmax(q3 + k * iqr, q3 + margin);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Exact mean and population std per channel from 128-bit sums: the
  * numerator N*SS - S^2 is an exact integer, rounded once. */
 static int moments(const ia_sums *s, double mean[3], double std[3])
@@ -286,8 +280,7 @@ static size_t gather(actx *c, size_t i0, size_t i1, int k)
     for (size_t i = i0; i < i1; i++)
         if (isfinite(c->im[i].v[k]))
             c->scratch[n++] = c->im[i].v[k];
-    if (n > 1)
-        ia_qsort(c->scratch, n, sizeof *c->scratch, cmp_double);
+    ia_sort_doubles(c->scratch, n);
     return n;
 }
 
@@ -393,7 +386,7 @@ static void make_fence(actx *c, int f, double k, int sides, fence *out)
     }
     if (n < IA_FENCE_MIN_IMAGES)
         return;
-    ia_qsort(c->scratch, n, sizeof *c->scratch, cmp_double);
+    ia_sort_doubles(c->scratch, n);
     ia_fences(c->scratch, n, k, IA_FENCE_MARGIN, &out->lo, &out->hi);
     if (!(sides & LOW))
         out->lo = -INFINITY;

@@ -539,12 +539,6 @@ static int value_cb(void *user, const ia_stat_row *r)
     return IA_OK;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int ia_q_metric_values(ia_db *db, int64_t scan_id, const char *split,
                        const char *label, int m, double **vals, size_t *n)
 {
@@ -568,8 +562,7 @@ int ia_q_metric_values(ia_db *db, int64_t scan_id, const char *split,
         free(c.v);
         return ret;
     }
-    if (c.n > 1)
-        ia_qsort(c.v, c.n, sizeof *c.v, cmp_double);
+    ia_sort_doubles(c.v, c.n);
     *vals = c.v;
     *n = c.n;
     return IA_OK;

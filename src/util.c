@@ -2,6 +2,7 @@
  * Helpers every module shares. ia_mul_size is the one place where a size
  * derived from input is multiplied: callers never write w * h * c.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,4 +132,113 @@ void *ia_grow(void *buf, size_t *cap, size_t need, size_t elem,
         return NULL;
     *cap = c;
     return nb;
+}
+
+/* ---- sorting doubles ------------------------------------------------- */
+
+/* An unsigned key in the doubles' order; both zeros map to +0.0's. */
+static uint64_t double_key(double x)
+{
+    uint64_t u;
+    if (x == 0.0)
+        x = 0.0;
+    memcpy(&u, &x, sizeof u);
+    return u >> 63 ? ~u : u | (UINT64_C(1) << 63);
+}
+
+static double key_double(uint64_t k)
+{
+    uint64_t u = k >> 63 ? k & ~(UINT64_C(1) << 63) : ~k;
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+#define RADIX_BITS 11
+#define RADIX_SIZE (1u << RADIX_BITS)
+#define RADIX_PASSES 6      /* 6 x 11 bits cover 64 */
+
+/* Stable LSD radix sort of keys, using tmp; the sorted keys end in *out
+ * (keys or tmp). Passes whose digit is the same in every key are skipped:
+ * most keys of one metric share their high bits. */
+static void radix_keys(uint64_t *keys, uint64_t *tmp, size_t n,
+                       uint64_t **out)
+{
+    size_t count[RADIX_PASSES][RADIX_SIZE];
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++)
+        for (int p = 0; p < RADIX_PASSES; p++)
+            count[p][(keys[i] >> (p * RADIX_BITS)) & (RADIX_SIZE - 1)]++;
+    uint64_t *src = keys, *dst = tmp;
+    for (int p = 0; p < RADIX_PASSES; p++) {
+        size_t *c = count[p], sum = 0;
+        if (c[(src[0] >> (p * RADIX_BITS)) & (RADIX_SIZE - 1)] == n)
+            continue;
+        for (size_t d = 0; d < RADIX_SIZE; d++) {
+            size_t k = c[d];
+            c[d] = sum;
+            sum += k;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[c[(src[i] >> (p * RADIX_BITS)) & (RADIX_SIZE - 1)]++] =
+                src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    *out = src;
+}
+
+/* Stable insertion sort: short arrays, and the fallback without memory. */
+static void insertion_doubles(double *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        double x = v[i];
+        size_t j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
+static int cmp_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void ia_sort_doubles(double *v, size_t n)
+{
+    uint64_t *keys = NULL, *sorted;
+    size_t bytes;
+    if (n < 2)
+        return;
+    if (n < 64) {
+        insertion_doubles(v, n);
+        return;
+    }
+    if (ia_mul_size(n, 2 * sizeof *keys, &bytes) != 0 ||
+        !(keys = malloc(bytes))) {
+        qsort(v, n, sizeof *v, cmp_doubles);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        keys[i] = double_key(v[i]);
+    radix_keys(keys, keys + n, n, &sorted);
+    /* Equal keys are equal values but for the zeros' signs, which the
+     * keys lose: the input's zeros go back, in their order, where the
+     * zeros landed, as a stable sort would place them. */
+    uint64_t *spare = sorted == keys ? keys + n : keys;
+    size_t nz = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == 0.0)
+            spare[nz++] = signbit(v[i]) != 0;
+    for (size_t i = 0; i < n; i++)
+        v[i] = key_double(sorted[i]);
+    for (size_t i = 0, z = 0; i < n && z < nz; i++)
+        if (v[i] == 0.0)
+            v[i] = spare[z++] ? -0.0 : 0.0;
+    free(keys);
 }

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,68 @@ static void test_hex(void **st)
     char hb[7];
     ia_hex(b, 3, hb);
     assert_string_equal(hb, "00abff");
+}
+
+/* The reference: a stable sort by (value, input position). */
+typedef struct tagged {
+    double v;
+    size_t i;
+} tagged;
+
+static int cmp_tagged(const void *a, const void *b)
+{
+    const tagged *x = a, *y = b;
+    int c = (x->v > y->v) - (x->v < y->v);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* One value of a mix that covers what a radix sort may get wrong: both
+ * zeros, signs, ties, infinities, subnormals, wide and narrow ranges. */
+static double mixed_value(uint64_t *s)
+{
+    uint64_t r = rng_next(s);
+    switch (r % 8) {
+    case 0: return 0.0;
+    case 1: return -0.0;
+    case 2: return (double)(int)(r >> 40 & 15) - 7.5;       /* ties */
+    case 3: return (r >> 20 & 1) ? INFINITY : -INFINITY;
+    case 4: return 5e-324 * (double)(r >> 50);               /* subnormal */
+    case 5: return ((double)(r >> 11) / 9007199254740992.0) * 255.0;
+    case 6: return -((double)(r >> 11)) * 1e300 / 9007199254740992.0;
+    default: return (double)(r >> 11) / 9007199254740992.0 - 0.5;
+    }
+}
+
+static void test_sort_doubles(void **st)
+{
+    (void)st;
+    uint64_t s = 88172645463325252ULL;
+    static const size_t sizes[] = {0, 1, 2, 3, 63, 64, 65, 1000, 100000};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        size_t n = sizes[k];
+        double *v = malloc((n ? n : 1) * sizeof *v);
+        tagged *ref = malloc((n ? n : 1) * sizeof *ref);
+        assert_non_null(v);
+        assert_non_null(ref);
+        for (size_t i = 0; i < n; i++) {
+            v[i] = mixed_value(&s);
+            ref[i] = (tagged){v[i], i};
+        }
+        qsort(ref, n, sizeof *ref, cmp_tagged);
+        ia_sort_doubles(v, n);
+        for (size_t i = 0; i < n; i++)
+            assert_memory_equal(&v[i], &ref[i].v, sizeof v[i]);
+        free(v);
+        free(ref);
+    }
 }
 
 static void test_codes(void **st)
@@ -125,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_mul),
         cmocka_unit_test(test_grow),
         cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_sort_doubles),
         cmocka_unit_test(test_codes),
         cmocka_unit_test(test_split_names),
         cmocka_unit_test(test_result_cap),
