@@ -138,6 +138,11 @@ typedef struct ia_scan_summary {
     uint64_t infos;
     double megapixels;   /* decoded pixels / 1e6 */
     double seconds;      /* wall time */
+    /* --reuse found the tree unchanged and took the reused scan's rows
+     * (docs/performance.md): shared with scan same_as of this DB, or
+     * copied from the reused DB (same_as 0) */
+    int unchanged;
+    int64_t same_as;
 } ia_scan_summary;
 
 /* Scans opt->root into db as a new scan. *out written only on success. */

@@ -60,6 +60,7 @@ typedef struct scan_ctx {
     double avg_pixels;      /* running mean of decoded pixels per file */
     int batch;              /* entries per slot, 1 .. JOB_FILES */
     int cut;                /* an entry was skipped: store nothing after */
+    int taken;              /* the reused scan's rows were taken whole */
     unsigned threads;       /* worker threads (0: inline, -j 1) */
 } scan_ctx;
 
@@ -502,17 +503,16 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
     rc = run_walk(ctx, walker, pool);
     ia_pool_free(pool);
     char finished[32];
-    int taken = 0;
     ia_utc_now(finished);
     if (ctx->follow) {
         /* the walk repeated the reused scan: its rows and analysis hold */
         int rc2 = ia_follow_end(ctx->follow, rc == IA_OK && !ctx->cut,
-                                finished, &taken);
+                                finished, &ctx->taken);
         stop_following(ctx);
         if (rc == IA_OK)
             rc = rc2;
     }
-    if (rc == IA_OK && taken)
+    if (rc == IA_OK && ctx->taken)
         return IA_OK;
     if (rc == IA_OK && ctx->resume)
         rc = ia_resume_prune(ctx->db, ctx->resume);
@@ -583,6 +583,9 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
             return rc2;
         sum.scan_id = ctx.scan_id;
         sum.seconds = ia_now() - ctx.t0;
+        sum.unchanged = ctx.taken;
+        int64_t rows = ia_store_rows_scan(db, ctx.scan_id);
+        sum.same_as = rows != ctx.scan_id ? rows : 0;
         if (out)
             *out = sum;
     }

@@ -308,6 +308,11 @@ def share_cases(imgaudit, tmp, name, src):
     first = scan_id(db)
     for trust in (["--trust-mtime"], []):
         share_step(imgaudit, tmp, name, tree, db, "unchanged", trust, first)
+    p = run(imgaudit, "scan", tree, "--db", db, "--reuse", db)
+    check(p.returncode == 0 and "unchanged since scan %d (its rows are "
+          "shared)" % first in p.stderr,
+          "%s: the summary line says the rescan shares scan %d's rows"
+          % (name, first))
     # the latest scan is now a sharer: sharing goes to the rows' owner
     sid = share_step(imgaudit, tmp, name, tree, db, "unchanged, again",
                      ["--trust-mtime", "-j", "1"], first)
