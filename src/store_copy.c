@@ -395,6 +395,10 @@ int ia_copy_job_finish(ia_copy_job *j, int keep, const char *finished_at,
     ia_db *db = j->db;
     int ret = IA_OK;
     *done = 0;
+    /* given up: stop the copy at once (SQLite allows this call from
+     * another thread; the interrupt dies with the copy's statement) */
+    if (j->started && !keep)
+        sqlite3_interrupt(ia_store_sqlite(db));
     if (j->started)
         pthread_join(j->thread, NULL);
     ret = j->ret;
