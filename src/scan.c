@@ -213,7 +213,9 @@ static int store_item(scan_ctx *ctx, item *j)
             report_progress(ctx);
             return rc2;
         }
-        stop_following(ctx);            /* the prefix is stored */
+        /* the runs followed are stored: this item goes next */
+        if (!ia_follow_active(ctx->follow))
+            stop_following(ctx);
     }
     if (rc != IA_OK)
         return ia_store_fail(ctx->db, rc, "%s: %s", j->entry->relpath,
@@ -321,7 +323,8 @@ static int follow_unread(scan_ctx *ctx, ia_entry *e, int *done)
     if (rc != IA_OK)
         return rc;
     if (!same) {
-        stop_following(ctx);
+        if (!ia_follow_active(ctx->follow))
+            stop_following(ctx);
         return IA_OK;
     }
     if (is_file_row(e))

@@ -76,10 +76,10 @@ static char *columns(ia_db *db, const char *table, const char *skip)
     return out;
 }
 
-/* Runs sql (taken, NULL: out of memory) with ?1..?3 bound to a, b, c as
+/* Runs sql (taken, NULL: out of memory) with ?1..?4 bound to v[0..3] as
  * far as it has parameters; *row gets its first column when it returns
  * one (row may be NULL). */
-static int run(ia_db *db, char *sql, const int64_t v[3], int64_t *row,
+static int run(ia_db *db, char *sql, const int64_t v[4], int64_t *row,
                const char *what)
 {
     sqlite3_stmt *st = NULL;
@@ -91,7 +91,7 @@ static int run(ia_db *db, char *sql, const int64_t v[3], int64_t *row,
         ret = ia_store_sqlfail(db, what);
     } else {
         int np = sqlite3_bind_parameter_count(st);
-        for (int i = 0; i < np && i < 3; i++)
+        for (int i = 0; i < np && i < 4; i++)
             sqlite3_bind_int64(st, i + 1, v[i]);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW && row)
@@ -155,35 +155,36 @@ void ia_copy_detach(ia_db *db)
 
 /* ---- the prefix --------------------------------------------------------- */
 
-int ia_copy_prefix(ia_db *db, const char *schema, int64_t to, int64_t from,
-                   int64_t last_file, int64_t last_find)
+int ia_copy_prepare_runs(ia_db *db, const char *schema, sqlite3_stmt **files,
+                         sqlite3_stmt **finds)
 {
     char *fc = columns(db, "file", NULL), *gc = columns(db, "finding", NULL);
-    int ret = fc && gc ? ia_store_batch_open(db)
-                       : ia_store_fail(db, IA_ERR_NOMEM, "out of memory");
-    if (ret == IA_OK) {
-        const int64_t files[3] = {to, from, last_file};
-        const int64_t finds[3] = {to, from, last_find};
-        /* a file row's path is its own column, hence "path, " */
-        ret = run(db, cat("INSERT INTO main.file(scan_id, path, ", fc,
+    /* a file row's path is its own column, hence "path, " */
+    char *fsql = fc ? cat("INSERT INTO main.file(scan_id, path, ", fc,
                           ") SELECT ?1, path, ", fc, " FROM ", schema,
-                          ".file WHERE scan_id = ?2 AND id <= ?3"
-                          " ORDER BY id", NULL),
-                  files, NULL, "copying the reused files");
-        if (ret == IA_OK)
-            ret = run(db, cat("INSERT INTO main.finding(scan_id, file_id,"
-                              " path, ", gc, ") SELECT ?1, (SELECT n.id FROM ",
-                              schema, ".file o JOIN main.file n"
-                              " ON n.path = o.path WHERE o.id = g.file_id"
-                              " AND n.scan_id = ?1), g.path, ", gc, " FROM ",
-                              schema, ".finding g WHERE g.scan_id = ?2"
-                              " AND g.stage = 'walk' AND g.id <= ?3"
-                              " ORDER BY g.id", NULL),
-                      finds, NULL, "copying the reused findings");
-        int ret2 = ia_store_batch_done(db, ret == IA_OK);
-        if (ret == IA_OK)
-            ret = ret2;
-    }
+                          ".file WHERE id BETWEEN ?3 AND ?4"
+                          " AND +scan_id = ?2 ORDER BY id", NULL)
+                    : NULL;
+    char *gsql = gc ? cat("INSERT INTO main.finding(scan_id, file_id, path, ",
+                          gc, ") SELECT ?1, (SELECT n.id FROM ", schema,
+                          ".file o JOIN main.file n ON n.path = o.path"
+                          " WHERE o.id = g.file_id AND n.scan_id = ?1),"
+                          " g.path, ", gc, " FROM ", schema, ".finding g"
+                          " WHERE g.id BETWEEN ?3 AND ?4 AND +g.scan_id = ?2"
+                          " AND g.stage = 'walk' ORDER BY g.id", NULL)
+                    : NULL;
+    int ret = IA_OK;
+    if (!fsql || !gsql)
+        ret = ia_store_fail(db, IA_ERR_NOMEM, "out of memory");
+    else if (sqlite3_prepare_v3(ia_store_sqlite(db), fsql, -1,
+                                SQLITE_PREPARE_PERSISTENT, files, NULL) !=
+                 SQLITE_OK ||
+             sqlite3_prepare_v3(ia_store_sqlite(db), gsql, -1,
+                                SQLITE_PREPARE_PERSISTENT, finds, NULL) !=
+                 SQLITE_OK)
+        ret = ia_store_sqlfail(db, "copying the reused rows");
+    free(fsql);
+    free(gsql);
     free(fc);
     free(gc);
     return ret;
@@ -269,7 +270,7 @@ static int row_tables(ia_db *db, names *t)
  * only a complete scan of that id with rows of its own. */
 static int copy_all_applies(ia_db *db, int64_t scan, const names *t)
 {
-    const int64_t v[3] = {scan, 0, 0};
+    const int64_t v[4] = {scan, 0, 0, 0};
     int64_t ok = 0;
     if (run(db, cat("SELECT (SELECT count(*) FROM main.scan) = 1"
                     " AND (SELECT count(*) FROM reused.scan) = 1"

@@ -19,12 +19,13 @@
 int ia_copy_attach(ia_db *db, const char *path);
 void ia_copy_detach(ia_db *db);
 
-/* Copies the file rows of scan from (in schema) up to id last_file and
- * their 'walk' findings and notes up to id last_find into scan to, in id
- * order, each file finding pointed at the copy of its file. Joins the
- * scan's batched transactions. */
-int ia_copy_prefix(ia_db *db, const char *schema, int64_t to, int64_t from,
-                   int64_t last_file, int64_t last_find);
+/* Prepares the copies of runs of a reused scan's rows, with ?1 the scan
+ * written, ?2 the reused one (in schema), ?3 and ?4 the first and last
+ * ids: *files copies its file rows, *finds its 'walk' findings and notes
+ * (after the files: each file finding is pointed at the copy of its
+ * file), each in id order. Prepared once, run at every change. */
+int ia_copy_prepare_runs(ia_db *db, const char *schema, sqlite3_stmt **files,
+                         sqlite3_stmt **finds);
 
 /* Prepares *same: "SELECT whether file row ?1 (main) equals row ?2 (in
  * schema)": every column but the ids, the 'walk' findings in order but

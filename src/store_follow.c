@@ -11,13 +11,15 @@
  *     reused decode results (store_reuse.h). The file's 'walk' findings
  *     are written right after it, so they stand together at the findings
  *     cursor; notes stand between files, compared field by field.
- *   - Only the order within each table is observable (ids), so a prefix
- *     followed is stored as two set copies (store_copy.h): the files up to
- *     the last followed id, then the findings up to theirs, each file
- *     finding pointed at the copied row of the same path.
+ *   - Only the order within each table is observable (ids), so a run of
+ *     rows followed is stored as two set copies (store_copy.h): its files,
+ *     then its findings, each file finding pointed at the copied row of
+ *     the same path. A change (a file changed, added or removed; walk
+ *     order is path order, so the cursor tells which) stores the run so
+ *     far, and following resumes after it.
  *   - The end of a complete repeat depends on where the reused rows are:
  *     in the same DB they are shared (scan.same_as), in another they are
- *     copied whole when both DBs hold just that scan, else the prefix is
+ *     copied whole when both DBs hold just that scan, else the runs are
  *     copied and the analysis runs as after any change.
  */
 #include <stdlib.h>
@@ -40,11 +42,16 @@ struct ia_follow {
     ia_copy_job *copy;          /* a whole copy made meanwhile, or NULL */
     sqlite3_stmt *files, *finds;
     sqlite3_stmt *count_finds;  /* a file's 'walk' findings */
+    sqlite3_stmt *copy_files, *copy_finds;  /* on the written DB: runs */
     sqlite3_stmt *same_rows;    /* on the written DB: a trial row equal? */
     sqlite3_stmt *drop_row;     /* ... and removed again */
     int have_file, have_find;   /* the cursor stands on a row */
-    int64_t last_file, last_find;   /* the ids followed so far */
-    uint64_t count;
+    /* the runs followed since the last store: reused ids lo..hi (lo 0:
+     * none), consecutive at their cursor */
+    int64_t file_lo, file_hi, find_lo, find_hi;
+    uint64_t count;             /* files followed */
+    uint64_t diffs;             /* files changed, added or removed */
+    int ordered;                /* walk order is path order (no manifest) */
     int active;
 };
 
@@ -111,6 +118,7 @@ int ia_follow_begin(ia_db *db, const ia_reuse *r, const ia_scan_meta *m,
     f->rows_id = i->rows_id;
     f->src = ia_store_sqlite(i->src);
     f->same_file = i->same_file;
+    f->ordered = strcmp(m->layout, "manifest") != 0;
     f->active = 1;
     int ret = IA_OK;
     /* Another DB: its rows are copied from it attached (outside a
@@ -156,6 +164,8 @@ void ia_follow_free(ia_follow *f)
     sqlite3_finalize(f->files);
     sqlite3_finalize(f->finds);
     sqlite3_finalize(f->count_finds);
+    sqlite3_finalize(f->copy_files);
+    sqlite3_finalize(f->copy_finds);
     sqlite3_finalize(f->same_rows);
     sqlite3_finalize(f->drop_row);
     settle(f);
@@ -169,22 +179,12 @@ uint64_t ia_follow_count(const ia_follow *f)
     return f ? f->count : 0;
 }
 
-/* ---- storing the prefix ------------------------------------------------ */
+/* ---- storing the runs -------------------------------------------------- */
 
 /* Where the reused rows are, for the copies made on the written DB. */
 static const char *schema(const ia_follow *f)
 {
     return f->same_file ? "main" : "reused";
-}
-
-/* The files and 'walk' findings followed so far, as the scan would have
- * stored them one by one. */
-static int store_prefix(ia_follow *f)
-{
-    if (f->last_file == 0 && f->last_find == 0)
-        return IA_OK;
-    return ia_copy_prefix(f->db, schema(f), f->scan_id, f->rows_id,
-                          f->last_file, f->last_find);
 }
 
 /* The written connection is the copy job's until it is given up (or
@@ -197,13 +197,51 @@ static int settle(ia_follow *f)
     return j ? ia_copy_job_finish(j, 0, NULL, &done) : IA_OK;
 }
 
-/* The walk left the reused scan: store what was followed, stop. */
+static int copy_run(ia_follow *f, sqlite3_stmt *st, int64_t lo, int64_t hi)
+{
+    int ret = IA_OK;
+    if (lo <= 0)
+        return IA_OK;
+    if (sqlite3_bind_int64(st, 1, f->scan_id) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, f->rows_id) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 3, lo) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 4, hi) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_DONE)
+        ret = ia_store_sqlfail(f->db, "copying the reused rows");
+    sqlite3_reset(st);
+    return ret;
+}
+
+/* The files and 'walk' findings followed since the last store, as the
+ * scan would have stored them one by one. */
+static int store_runs(ia_follow *f)
+{
+    int ret = settle(f);
+    if (ret != IA_OK || (f->file_lo == 0 && f->find_lo == 0))
+        return ret;
+    if (!f->copy_files)
+        ret = ia_copy_prepare_runs(f->db, schema(f), &f->copy_files,
+                                   &f->copy_finds);
+    if (ret == IA_OK)
+        ret = ia_store_batch_open(f->db);
+    if (ret == IA_OK) {
+        ret = copy_run(f, f->copy_files, f->file_lo, f->file_hi);
+        if (ret == IA_OK)
+            ret = copy_run(f, f->copy_finds, f->find_lo, f->find_hi);
+        int ret2 = ia_store_batch_done(f->db, ret == IA_OK);
+        if (ret == IA_OK)
+            ret = ret2;
+    }
+    f->file_lo = f->file_hi = f->find_lo = f->find_hi = 0;
+    return ret;
+}
+
+/* The walk left the reused scan for good: store what was followed, stop. */
 static int diverge(ia_follow *f, int *same)
 {
     *same = 0;
     f->active = 0;
-    int ret = settle(f);
-    return ret == IA_OK ? store_prefix(f) : ret;
+    return store_runs(f);
 }
 
 /* ---- comparing --------------------------------------------------------- */
@@ -269,41 +307,135 @@ static int file_repeats(const ia_follow *f, const ia_entry *e,
     return walk_repeats(f, e, res->size, res->mtime_ns);
 }
 
-/* The cursor's file row was repeated: past it and its findings. */
-static int advance(ia_follow *f, int *same)
+/* Past the cursor's file row and its findings; keep: they join the runs
+ * (the row was repeated), else they are dropped (removed or changed). */
+static int pass_row(ia_follow *f, int keep)
 {
     int64_t id = sqlite3_column_int64(f->files, F_ID);
-    f->last_file = id;
+    if (keep) {
+        f->file_lo = f->file_lo ? f->file_lo : id;
+        f->file_hi = id;
+    }
     int ret = step(f, f->files, &f->have_file);
     while (ret == IA_OK && f->have_find &&
            sqlite3_column_type(f->finds, G_FILE) != SQLITE_NULL &&
            sqlite3_column_int64(f->finds, G_FILE) == id) {
-        f->last_find = sqlite3_column_int64(f->finds, G_ID);
+        int64_t g = sqlite3_column_int64(f->finds, G_ID);
+        if (keep) {
+            f->find_lo = f->find_lo ? f->find_lo : g;
+            f->find_hi = g;
+        }
         ret = step(f, f->finds, &f->have_find);
     }
+    return ret;
+}
+
+static int advance(ia_follow *f, int *same)
+{
     f->count++;
     *same = 1;
+    return pass_row(f, 1);
+}
+
+/* ---- changes ------------------------------------------------------------- */
+
+/* Walk order: depth first, each folder's names sorted bytewise, i.e. the
+ * paths compared name by name. */
+static int walk_cmp(const char *a, const char *b)
+{
+    for (;;) {
+        size_t na = strcspn(a, "/"), nb = strcspn(b, "/");
+        size_t n = na < nb ? na : nb;
+        int c = memcmp(a, b, n);
+        if (c != 0)
+            return c;
+        if (na != nb)
+            return na < nb ? -1 : 1;
+        if (!a[na] || !b[nb])
+            return (a[na] != 0) - (b[nb] != 0);
+        a += na + 1;
+        b += nb + 1;
+    }
+}
+
+/* A few changes in a large tree are followed around; a tree that changed
+ * much is scanned the usual way (every change costs a store of the runs
+ * and, with --trust-mtime, a file scanned on its own). */
+static int too_different(const ia_follow *f)
+{
+    return !f->ordered || (f->diffs >= 64 && f->diffs * 16 > f->count);
+}
+
+/* Drops the reused row the cursor stands on (its file is gone, or
+ * changed): the runs so far are stored first, for the order. Gives up
+ * following when that cannot be done. */
+static int drop_row(ia_follow *f, int *same)
+{
+    int64_t id = sqlite3_column_int64(f->files, F_ID);
+    if (too_different(f) || !findings_next(f, id))
+        return diverge(f, same);
+    f->diffs++;
+    int ret = store_runs(f);
+    return ret == IA_OK ? pass_row(f, 0) : ret;
+}
+
+/* The reused rows before path in walk order: files removed since. */
+static int drop_removed(ia_follow *f, const char *path, int *same)
+{
+    int ret = IA_OK;
+    while (ret == IA_OK && f->active && f->have_file &&
+           walk_cmp((const char *)sqlite3_column_text(f->files, F_PATH),
+                    path) < 0)
+        ret = drop_row(f, same);
     return ret;
+}
+
+/* e is not the reused scan's next file: added, or changed (its old row
+ * is dropped). The runs so far are stored: e is the caller's to store
+ * next, and following goes on after it. */
+static int differ(ia_follow *f, const ia_entry *e, int *same)
+{
+    *same = 0;
+    if (!f->active || too_different(f))
+        return diverge(f, same);
+    if (f->have_file && text_eq(f->files, F_PATH, e->relpath))
+        return drop_row(f, same);
+    f->diffs++;
+    return store_runs(f);
+}
+
+/* a row without a SHA-256 was not read (unreadable, too big to read):
+ * whether it can be read now, no mtime tells */
+static int stat_repeats(const ia_follow *f, const ia_entry *e)
+{
+    return e->have_stat && f->have_file &&
+           sqlite3_column_bytes(f->files, F_SHA) == 32 &&
+           walk_repeats(f, e, e->size, e->mtime_ns);
 }
 
 int ia_follow_stat(ia_follow *f, const ia_entry *e, int *same)
 {
     *same = 0;
-    /* a row without a SHA-256 was not read (unreadable, too big to
-     * read): whether it can be read now, no mtime tells */
-    if (!f->active || !e->have_stat || !f->have_file ||
-        sqlite3_column_bytes(f->files, F_SHA) != 32 ||
-        !walk_repeats(f, e, e->size, e->mtime_ns))
+    if (!f->active)
         return IA_OK;
-    return advance(f, same);
+    if (stat_repeats(f, e))
+        return advance(f, same);
+    int ret = drop_removed(f, e->relpath, same);
+    if (ret == IA_OK && f->active && stat_repeats(f, e))
+        return advance(f, same);
+    return ret;
 }
 
 int ia_follow_file(ia_follow *f, const ia_entry *e, const ia_file_result *res,
                    int *same)
 {
-    if (!f->active || !file_repeats(f, e, res))
-        return diverge(f, same);
-    return advance(f, same);
+    *same = 0;
+    if (f->active && file_repeats(f, e, res))
+        return advance(f, same);
+    int ret = f->active ? drop_removed(f, e->relpath, same) : IA_OK;
+    if (ret == IA_OK && f->active && file_repeats(f, e, res))
+        return advance(f, same);
+    return ret == IA_OK ? differ(f, e, same) : ret;
 }
 
 /* Whether trial row id equals the reused row the cursor stands on; the
@@ -342,15 +474,19 @@ int ia_follow_stored(ia_follow *f, const ia_entry *e,
     int64_t id = 0;
     *same = 0;
     if (!f->active)
-        return diverge(f, same);
-    int ret = settle(f);
-    if (ret == IA_OK)
+        return IA_OK;
+    /* the rows removed before it go first: the trial row is compared
+     * with the row of its path, if any */
+    int ret = drop_removed(f, e->relpath, same);
+    if (ret == IA_OK && f->active)
+        ret = settle(f);
+    if (ret == IA_OK && f->active)
         ret = ia_store_file(f->db, f->scan_id, e, res, &id);
-    if (ret == IA_OK)
+    if (ret == IA_OK && f->active)
         ret = trial_repeats(f, id, same);
-    if (ret != IA_OK || !*same)
-        return ret != IA_OK ? ret : diverge(f, same);
-    return advance(f, same);
+    if (ret != IA_OK)
+        return ret;
+    return *same ? advance(f, same) : differ(f, e, same);
 }
 
 int ia_follow_note(ia_follow *f, const ia_entry *e, const char *code,
@@ -363,9 +499,15 @@ int ia_follow_note(ia_follow *f, const ia_entry *e, const char *code,
         sqlite3_column_int(st, G_SEV) != severity ||
         !text_eq(st, G_DETAIL, e->detail))
         return diverge(f, same);
-    f->last_find = sqlite3_column_int64(st, G_ID);
+    f->find_lo = f->find_lo ? f->find_lo : sqlite3_column_int64(st, G_ID);
+    f->find_hi = sqlite3_column_int64(st, G_ID);
     *same = 1;
     return step(f, st, &f->have_find);
+}
+
+int ia_follow_active(const ia_follow *f)
+{
+    return f && f->active;
 }
 
 int ia_follow_end(ia_follow *f, int walk_complete, const char *finished_at,
@@ -375,7 +517,8 @@ int ia_follow_end(ia_follow *f, int walk_complete, const char *finished_at,
     *finished = 0;
     if (!f->active)
         return IA_OK;
-    if (!walk_complete || f->have_file || f->have_find)
+    /* rows left at the cursors are files and notes gone since */
+    if (!walk_complete || f->have_file || f->have_find || f->diffs)
         return diverge(f, &same);
     f->active = 0;
     if (f->same_file) {
@@ -387,5 +530,5 @@ int ia_follow_end(ia_follow *f, int walk_complete, const char *finished_at,
     ia_copy_job *j = f->copy;
     f->copy = NULL;
     int ret = j ? ia_copy_job_finish(j, 1, finished_at, finished) : IA_OK;
-    return ret == IA_OK && !*finished ? store_prefix(f) : ret;
+    return ret == IA_OK && !*finished ? store_runs(f) : ret;
 }

@@ -10,10 +10,13 @@
  * without decoding, a note about a path) is compared with the reused
  * scan's next file row or next 'walk' finding, in id (walk) order,
  * through two cursors on the reused DB's read-only snapshot. Nothing is
- * stored while the events match. At the first event that differs, the
- * prefix followed so far is copied in two INSERT ... SELECT statements
- * (the reused DB, if another, attached read-only to the written one) and
- * the scan goes on as a normal reusing rescan. When the walk ends with
+ * stored while the events match. At a file that differs (changed, added,
+ * or after files removed), the runs followed so far are copied in two
+ * INSERT ... SELECT statements (the reused DB, if another, attached
+ * read-only to the written one), the file is stored as usual and
+ * following goes on; a note that differs, a manifest's order or too many
+ * changes stop it for good, and the scan goes on as a normal reusing
+ * rescan. When the walk ends with
  * both cursors exhausted, every row the scan would write equals one of
  * the reused scan, in the same order, so the rows the analysis derives
  * from them would be equal too: the scan takes them and skips the
@@ -43,9 +46,9 @@ int ia_follow_begin(ia_db *db, const ia_reuse *r, const ia_scan_meta *m,
 
 /* The next event of the walk, in walk order: a file entry with its result
  * (res NULL for a failed one), or a note. *same = 1: it repeats the
- * reused scan and nothing is to be stored now. *same = 0: the prefix
- * followed so far has just been stored and the follower is done; store
- * this event and the rest as usual. */
+ * reused scan and nothing is to be stored now. *same = 0: the runs
+ * followed so far have just been stored; store this event as usual (and,
+ * once ia_follow_active says so, every later one). */
 int ia_follow_file(ia_follow *f, const ia_entry *e, const ia_file_result *res,
                    int *same);
 /* --trust-mtime, before any reading: *same = 1 when e, as the walk
@@ -61,7 +64,7 @@ int ia_follow_stat(ia_follow *f, const ia_entry *e, int *same);
  * that is not JPEG or PNG, say) is compared as stored: this stores it as
  * a trial row, compares that with the reused row (every column, every
  * 'walk' finding in order) and deletes it. *same as above; when 0, store
- * the file again, after the prefix. */
+ * the file again, after the runs just stored. */
 int ia_follow_stored(ia_follow *f, const ia_entry *e,
                      const ia_file_result *res, int *same);
 int ia_follow_note(ia_follow *f, const ia_entry *e, const char *code,
@@ -70,13 +73,17 @@ int ia_follow_note(ia_follow *f, const ia_entry *e, const char *code,
 /* At the end of the walk. walk_complete: every entry was seen and
  * followed or stored. *finished 1: the scan repeated the reused scan
  * entirely and has taken its rows, totals and analysis; it is complete.
- * Otherwise the prefix followed has been stored (if not already), and
+ * Otherwise the runs followed have been stored (if not already), and
  * the scan is to be finished as usual. */
 int ia_follow_end(ia_follow *f, int walk_complete, const char *finished_at,
                   int *finished);
 
 /* Files followed so far without storing a row. */
 uint64_t ia_follow_count(const ia_follow *f);
+/* Whether it still follows: after a few changes it does (their files are
+ * stored by the caller, the runs between them copied); after many, or a
+ * change it cannot follow around, it has stopped for good. */
+int ia_follow_active(const ia_follow *f);
 
 void ia_follow_free(ia_follow *f);
 

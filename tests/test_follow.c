@@ -344,6 +344,73 @@ static void test_stat(void **state)
     rescan_end(&t);
 }
 
+/* Changes inside the tree are followed around: a removed file's row is
+ * dropped, an added file is the caller's, the runs between are copied in
+ * order, and the scan then has its own rows. */
+static void test_follow_around(void **state)
+{
+    rescan t;
+    char p[64], l[8];
+    ia_entry e;
+    ia_file_result r;
+    int same = -1, fin = -1;
+    int64_t id = 0;
+    (void)state;
+    rescan_begin(&t, "around.db", "around.db", OPTIONS);
+    assert_int_equal(follow_file(&t, 0), 1);
+    assert_int_equal(follow_file(&t, 1), 1);
+    /* cat/2.jpg is gone: cat/3.jpg follows after its row is dropped */
+    assert_int_equal(follow_file(&t, 3), 1);
+    assert_int_equal(follow_note(&t, "not followed"), 1);
+    /* cat/3b.jpg is new: the runs so far are stored, then the caller's */
+    entry_of(3, p, sizeof p, l, &e);
+    ia_strlcpy(p, "cat/3b.jpg", sizeof p);
+    result_of(3, 0, &r);
+    assert_int_equal(ia_follow_file(t.follow, &e, NULL, &same), IA_OK);
+    assert_int_equal(same, 0);
+    assert_true(ia_follow_active(t.follow));
+    assert_int_equal(ia_store_file(t.db, t.scan, &e, &r, &id), IA_OK);
+    assert_int_equal(follow_file(&t, 4), 1);
+    assert_int_equal(ia_follow_count(t.follow), 4);
+    assert_int_equal(ia_follow_end(t.follow, 1, "2026-01-02Z", &fin), IA_OK);
+    assert_int_equal(fin, 0);
+    rescan_end(&t);
+    assert_int_equal(sql_int(t.path, "SELECT group_concat(path, ',') = "
+                                     "'cat/0.jpg,cat/1.jpg,cat/3.jpg,"
+                                     "cat/3b.jpg,cat/4.jpg' FROM (SELECT path"
+                                     " FROM file WHERE scan_id = 2"
+                                     " ORDER BY id)"), 1);
+    assert_int_equal(sql_int(t.path, "SELECT count(*) FROM finding g JOIN"
+                                     " file f ON f.id = g.file_id WHERE"
+                                     " g.scan_id = 2 AND f.scan_id = 2 AND"
+                                     " f.path = 'cat/1.jpg'"), 1);
+    assert_int_equal(sql_int(t.path, "SELECT count(*) FROM finding WHERE"
+                                     " scan_id = 2 AND code = 'symlink'"), 1);
+}
+
+/* A tree that changed much is not followed around: past 64 changes, when
+ * they are more than one file in 16 followed, following stops for good. */
+static void test_too_different(void **state)
+{
+    rescan t;
+    char p[64], l[8];
+    ia_entry e;
+    int same = -1;
+    (void)state;
+    rescan_begin(&t, "many.db", "many.db", OPTIONS);
+    entry_of(0, p, sizeof p, l, &e);
+    for (int i = 0; i < 64 && ia_follow_active(t.follow); i++) {
+        ia_bprintf(p, sizeof p, "a/%03d.jpg", i);   /* added, before cat/ */
+        assert_int_equal(ia_follow_file(t.follow, &e, NULL, &same), IA_OK);
+        assert_int_equal(same, 0);
+    }
+    assert_true(ia_follow_active(t.follow));
+    ia_strlcpy(p, "a/999.jpg", sizeof p);
+    assert_int_equal(ia_follow_file(t.follow, &e, NULL, &same), IA_OK);
+    assert_false(ia_follow_active(t.follow));
+    rescan_end(&t);
+}
+
 /* A file read here is compared as a trial row, removed again. */
 static void test_trial_rows(void **state)
 {
@@ -469,6 +536,8 @@ int main(void)
         cmocka_unit_test(test_other_note_diverges),
         cmocka_unit_test(test_short_walk_stores_prefix),
         cmocka_unit_test(test_stat),
+        cmocka_unit_test(test_follow_around),
+        cmocka_unit_test(test_too_different),
         cmocka_unit_test(test_trial_rows),
         cmocka_unit_test(test_other_db),
         cmocka_unit_test(test_other_db_change),

@@ -32,7 +32,8 @@ corrupt, decoder warnings, unsupported formats) and fixtures/sample
    the DB (the scan of the same name is reused); they read and compare as
    the scan they repeat. A change late in the walk (a touched file, a
    changed file that is not JPEG or PNG, a new symlink, a removed file)
-   makes the rescan store its own rows, equal to a full scan's.
+   makes the rescan store its own rows, equal to a full scan's; so do
+   changes inside the tree, which the rescan follows around.
 
 Standard library only. One line per check, then "N passed, N failed".
 """
@@ -343,6 +344,23 @@ def share_cases(imgaudit, tmp, name, src):
     run(imgaudit, "scan", other, "--db", db, "-q")
     share_step(imgaudit, tmp, name, tree, db, "unchanged, another dataset"
                " scanned since", ["--trust-mtime"], owner)
+    # changes inside the tree (a file touched, one removed, one added):
+    # followed around, the runs between copied; then another file touched
+    # and rescanned by SHA-256
+    imgs = sorted(os.path.join(d, f) for d, _, fs in os.walk(tree)
+                  for f in fs if f.endswith((".jpg", ".png")))
+    touch = imgs[len(imgs) // 2]
+    st = os.stat(touch)
+    os.utime(touch, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    os.remove(imgs[len(imgs) // 3])
+    shutil.copy(imgs[1], imgs[1][:-4] + "_added" + imgs[1][-4:])
+    share_step(imgaudit, tmp, name, tree, db, "changes inside the tree",
+               ["--trust-mtime"], None)
+    st = os.stat(imgs[len(imgs) // 4])
+    os.utime(imgs[len(imgs) // 4], ns=(st.st_atime_ns,
+                                       st.st_mtime_ns + 10**9))
+    share_step(imgaudit, tmp, name, tree, db, "a file touched inside the"
+               " tree", [], None)
     # a file that is not JPEG or PNG (compared as a trial row) changed
     others = sorted(os.path.join(d, f) for d, _, fs in os.walk(tree)
                     for f in fs if not f.endswith((".jpg", ".png")))
