@@ -37,7 +37,7 @@ typedef struct ia_limits {
     size_t max_chunk_bytes;  /* PNG ancillary chunk memory */
 } ia_limits;
 
-#define IA_DEFAULT_MAX_SCANS 1000
+#define IA_DEFAULT_MAX_SCANS 256
 #define IA_DEFAULT_MAX_WARNINGS 20
 #define IA_DEFAULT_MAX_CHUNK_BYTES (8u << 20)
 

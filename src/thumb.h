@@ -34,7 +34,7 @@ typedef struct ia_thumb_opts {
 #define IA_THUMB_DEFAULT_QUALITY 70
 /* Progressive JPEG scans and libjpeg warnings past which a file is
  * refused, so a hostile file cannot keep the report busy. */
-#define IA_THUMB_MAX_SCANS 1000
+#define IA_THUMB_MAX_SCANS 256
 #define IA_THUMB_MAX_WARNINGS 1000
 
 typedef enum ia_thumb_status {
