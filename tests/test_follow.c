@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "sql_check.h"
 #include "store.h"
 #include "store_follow.h"
 #include "store_reuse.h"
@@ -52,21 +53,6 @@ static int group_teardown(void **state)
         closedir(d);
     rmdir(tmpdir);
     return 0;
-}
-
-static int64_t sql_int(const char *db, const char *sql)
-{
-    sqlite3 *c = NULL;
-    sqlite3_stmt *st = NULL;
-    int64_t v = -999;
-    assert_int_equal(sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(c, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(c);
-    return v;
 }
 
 /* ---- the reused scan ------------------------------------------------- */

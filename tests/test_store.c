@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "sql_check.h"
 #include "store.h"
 #include "store_query.h"
 #include "util.h"
@@ -66,25 +67,6 @@ static int group_teardown(void **state)
 static void tpath(char *out, size_t cap, const char *name)
 {
     ia_bprintf(out, cap, "%s/%s", tmpdir, name);
-}
-
-/* Runs SQL on its own connection and returns the first column of the
- * first row as an integer (-999 when there is no row). */
-static int64_t sql_int(const char *db, const char *sql)
-{
-    sqlite3 *c = NULL;
-    sqlite3_stmt *st = NULL;
-    int64_t v = -999;
-    assert_int_equal(sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(c, sql, -1, &st, NULL), SQLITE_OK);
-    int rc = sqlite3_step(st);
-    assert_true(rc == SQLITE_ROW || rc == SQLITE_DONE);
-    if (rc == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(c);
-    return v;
 }
 
 /* First column of the first row as text, copied into out. */
