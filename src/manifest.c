@@ -28,7 +28,12 @@
  *   empty label means no label (outside_class = 1), an empty split none.
  * - Files are lstat'ed when returned, as the walk does (ia_walk_classify):
  *   missing -> MISSING, FIFO -> SPECIAL, symlinks per follow_symlinks, a
- *   folder -> MANIFEST_ROW.
+ *   folder -> MANIFEST_ROW. The lstat is made in the file's folder, opened
+ *   beneath the root (openat_beneath.h): the text of a path under the
+ *   root says nothing of a symlinked folder on it, which without
+ *   follow_symlinks makes the row a SYMLINK_SKIPPED naming that folder,
+ *   as the walk would have stopped there. (The reader opens the file
+ *   beneath the root again: what changes in between is refused there.)
  */
 #include <csv.h>
 #include <errno.h>
@@ -42,6 +47,7 @@
 
 #include "imgaudit.h"
 #include "manifest.h"
+#include "openat_beneath.h"
 #include "util.h"
 
 #define NONE SIZE_MAX
@@ -68,12 +74,15 @@ typedef struct mrow {
 
 struct ia_manifest {
     char *root;            /* root prefix: fullpath = root + "/" + rel */
+    int rootfd;            /* the root, borrowed from the walker */
     int follow;
     char *arena;
     size_t arena_len, arena_cap;
     mrow *rows;
     size_t nrows, rows_cap;
     size_t next;
+    char *dir;             /* the folder of the row at hand (scratch) */
+    size_t dir_cap;
     const char *run_key;   /* duplicate detection over sorted rows */
     uint64_t run_line;
 };
@@ -521,7 +530,7 @@ static void parse_release(parse *p)
 }
 
 int ia_manifest_open(const char *csv_path, const char *root_prefix,
-                     int follow_symlinks, int allow_outside,
+                     int rootfd, int follow_symlinks, int allow_outside,
                      ia_manifest **out, char *err, size_t errcap)
 {
     parse p;
@@ -537,6 +546,7 @@ int ia_manifest_open(const char *csv_path, const char *root_prefix,
     if (!m || !(m->root = ia_strdup(root_prefix)) ||
         setup_paths(&p, csv_path, root_prefix) != 0)
         goto out;
+    m->rootfd = rootfd;
     m->follow = follow_symlinks;
     fp = fopen(csv_path, "rb");
     if (!fp) {
@@ -573,18 +583,59 @@ static const char *row_str(const ia_manifest *m, size_t off)
     return off == NONE ? NULL : m->arena + off;
 }
 
-/* Kind and detail of a row that names a file. */
-static void classify_row(ia_manifest *m, const mrow *r, ia_entry *e)
+/* The folder of the relative path key, opened beneath the root (the root
+ * itself for a name at the top), copied into m->dir; *name: the file's
+ * name in it. -1 with errno when it cannot be opened (EXDEV, ELOOP: a
+ * symlink on the way); -2 when out of memory. */
+static int open_folder(ia_manifest *m, const char *key, const char **name)
+{
+    const char *slash = strrchr(key, '/');
+    size_t n = slash ? (size_t)(slash - key) : 0;
+    *name = slash ? slash + 1 : key;
+    if (!slash)
+        return m->rootfd;
+    if (ia_walk_grow((void **)&m->dir, &m->dir_cap, n + 1, 1) != 0)
+        return -2;
+    memcpy(m->dir, key, n);
+    m->dir[n] = '\0';
+    return ia_open_beneath(m->rootfd, m->dir, O_PATH | O_DIRECTORY |
+                           O_CLOEXEC, m->follow);
+}
+
+/* m->dir goes through a symlink: the detail names the first one. */
+static void through_link(ia_manifest *m, const mrow *r, ia_entry *e)
+{
+    struct stat st;
+    for (char *c = m->dir;; c++) {
+        char was = *c;
+        if (was != '/' && was != '\0')
+            continue;
+        *c = '\0';
+        int link = fstatat(m->rootfd, m->dir, &st,
+                           AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+        if (link || !was)
+            break;
+        *c = was;
+    }
+    e->kind = IA_ENT_SYMLINK_SKIPPED;
+    ia_bprintf(e->detail, sizeof e->detail, "line %" PRIu64 ": goes "
+               "through the symlink '%s' (not followed without "
+               "--follow-symlinks)", r->line, m->dir);
+}
+
+/* Kind and detail of a row that names a file. 0 or IA_ERR_NOMEM. */
+static int classify_row(ia_manifest *m, const mrow *r, ia_entry *e)
 {
     struct stat st;
     char why[96];
-    int is_dir, via_link, rc;
+    const char *name = e->fullpath;
+    int is_dir, via_link, rc, dirfd = AT_FDCWD;
     if (m->run_key && !strcmp(m->run_key, r->key)) {
         e->kind = IA_ENT_MANIFEST_ROW;
         ia_bprintf(e->detail, sizeof e->detail,
                    "line %" PRIu64 ": listed twice (first at line %" PRIu64
                    ")", r->line, m->run_line);
-        return;
+        return 0;
     }
     m->run_key = r->key;
     m->run_line = r->line;
@@ -592,15 +643,25 @@ static void classify_row(ia_manifest *m, const mrow *r, ia_entry *e)
         e->kind = IA_ENT_OUTSIDE_ROOT;
         ia_bprintf(e->detail, sizeof e->detail,
                    "line %" PRIu64 ": path is outside the root", r->line);
-        return;
+        return 0;
     }
-    rc = ia_walk_classify(AT_FDCWD, e->fullpath, m->follow, e, &st, &is_dir,
-                          &via_link);
+    if (!r->outside && (dirfd = open_folder(m, r->key, &name)) == -2)
+        return IA_ERR_NOMEM;
+    if (dirfd == -1 && !m->follow && (errno == EXDEV || errno == ELOOP)) {
+        through_link(m, r, e);
+        return 0;
+    }
+    rc = dirfd == -1 ? errno
+                     : ia_walk_classify(dirfd, name, m->follow, e, &st,
+                                        &is_dir, &via_link);
+    if (dirfd >= 0 && dirfd != m->rootfd)
+        close(dirfd);
     if (rc == ENOENT || rc == ENOTDIR) {
         e->kind = IA_ENT_MISSING;
         ia_bprintf(e->detail, sizeof e->detail,
                    "line %" PRIu64 ": no such file", r->line);
     } else if (rc != 0) {
+        e->kind = IA_ENT_FILE;
         ia_walk_errstr(rc, why, sizeof why);
         ia_bprintf(e->detail, sizeof e->detail, "lstat failed: %s", why);
     } else if (is_dir) {
@@ -608,6 +669,7 @@ static void classify_row(ia_manifest *m, const mrow *r, ia_entry *e)
         ia_bprintf(e->detail, sizeof e->detail,
                    "line %" PRIu64 ": names a folder, not a file", r->line);
     }
+    return 0;
 }
 
 static void bad_row_detail(const mrow *r, ia_entry *e)
@@ -662,10 +724,12 @@ int ia_manifest_next(ia_manifest *m, ia_entry **out)
     }
     e->split_canonical = ia_split_canonical(split);
     e->outside_class = label == NULL;
-    if (r->path == NONE)
+    if (r->path == NONE) {
         bad_row_detail(r, e);
-    else
-        classify_row(m, r, e);
+    } else if (classify_row(m, r, e) != 0) {
+        ia_entry_free(e);
+        return -IA_ERR_NOMEM;
+    }
     m->next++;
     *out = e;
     return 1;
@@ -678,5 +742,6 @@ void ia_manifest_close(ia_manifest *m)
     free(m->root);
     free(m->arena);
     free(m->rows);
+    free(m->dir);
     free(m);
 }

@@ -18,11 +18,13 @@ typedef struct ia_manifest ia_manifest;
 
 /* Reads the whole CSV (rows are returned sorted by path, so all of them
  * must be seen first). root_prefix is the root as given with trailing
- * slashes removed ("" for "/"); fullpath = root_prefix + "/" + relpath.
+ * slashes removed ("" for "/"); fullpath = root_prefix + "/" + relpath;
+ * rootfd is that folder, open (borrowed: kept open by the caller until
+ * ia_manifest_close), beneath which rows are looked at.
  * Returns 0, IA_ERR_MANIFEST (unreadable, header without path or label)
  * or IA_ERR_NOMEM, with a one-line message in err on failure. */
 int ia_manifest_open(const char *csv_path, const char *root_prefix,
-                     int follow_symlinks, int allow_outside,
+                     int rootfd, int follow_symlinks, int allow_outside,
                      ia_manifest **out, char *err, size_t errcap);
 /* Same contract as ia_walk_next. */
 int ia_manifest_next(ia_manifest *m, ia_entry **out);

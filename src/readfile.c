@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "imgaudit.h"
+#include "openat_beneath.h"
 #include "readfile.h"
 #include "util.h"
 
@@ -97,6 +98,9 @@ static void open_failed(ia_file_result *res, int err)
     else if (err == ELOOP)
         ia_result_status(res, IA_ST_UNREADABLE,
                          "is a symlink (not followed)");
+    else if (err == EXDEV)
+        ia_result_status(res, IA_ST_UNREADABLE,
+                         "path goes through a symlink (not followed)");
     else
         ia_result_status(res, IA_ST_UNREADABLE, "cannot open: %s", msg);
 }
@@ -144,18 +148,16 @@ static void hash_bytes(ia_reader *r, size_t n, ia_file_result *res)
         res->have_sha256 = 1;
 }
 
-int ia_read_file(ia_reader *r, const char *path, int follow,
+int ia_read_file(ia_reader *r, int rootfd, const char *path, int follow,
                  uint64_t max_bytes, ia_file_result *res,
                  const uint8_t **data, size_t *len)
 {
     struct stat st;
     size_t got = 0;
     int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
-    if (!follow)
-        flags |= O_NOFOLLOW;
     if (!max_bytes)
         max_bytes = IA_DEFAULT_MAX_FILE_BYTES;
-    int fd = open(path, flags);
+    int fd = ia_open_beneath(rootfd, path, flags, follow);
     if (fd < 0) {
         open_failed(res, errno);
         return 1;

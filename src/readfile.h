@@ -15,12 +15,13 @@ typedef struct ia_reader ia_reader;
 int ia_reader_new(ia_reader **out);     /* 0, IA_ERR_NOMEM */
 void ia_reader_free(ia_reader *r);
 
-/* Reads path (never blocking on FIFOs; never following a final symlink
- * unless follow) up to max_bytes. Sets res->size, mtime_ns, sha256.
+/* Reads path, relative to the folder rootfd (never blocking on FIFOs;
+ * unless follow, never going through a symlink nor out of rootfd:
+ * ia_open_beneath) up to max_bytes. Sets res->size, mtime_ns, sha256.
  * Returns 0 with data and len set when there are bytes to sniff; 1 when the
  * file already has its final status (empty, unreadable, too large);
  * -IA_ERR_NOMEM when the tool itself ran out of memory. */
-int ia_read_file(ia_reader *r, const char *path, int follow,
+int ia_read_file(ia_reader *r, int rootfd, const char *path, int follow,
                  uint64_t max_bytes, ia_file_result *res,
                  const uint8_t **data, size_t *len);
 

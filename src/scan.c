@@ -14,6 +14,7 @@
 
 #include "analyze.h"
 #include "imgaudit.h"
+#include "openat_beneath.h"
 #include "pool.h"
 #include "scanfile.h"
 #include "shard.h"
@@ -285,8 +286,8 @@ static int already_stored(scan_ctx *ctx, const ia_entry *e, int *skip)
                          e->kind != IA_ENT_MISSING))
         return IA_OK;
     if (e->kind == IA_ENT_FILE &&
-        (ctx->opt->follow_symlinks ? stat(e->fullpath, &st)
-                                   : lstat(e->fullpath, &st)) == 0 &&
+        ia_stat_beneath(ctx->cfg.rootfd, e->relpath,
+                        ctx->opt->follow_symlinks, &st) == 0 &&
         S_ISREG(st.st_mode)) {
         size = (int64_t)st.st_size;
         mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 +
@@ -573,6 +574,7 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
         ia_reuse_free(ctx.reuse);
         return ia_store_fail(db, rc, "%s", err);
     }
+    ctx.cfg.rootfd = ia_walk_rootfd(walker);
     rc = run_scan(&ctx, walker, root_abs);
     ia_walk_close(walker);
     ia_follow_free(ctx.follow);     /* its cursors are on the reused DB */

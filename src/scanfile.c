@@ -10,6 +10,7 @@
 #include "codes.h"
 #include "imgaudit.h"
 #include "measure.h"
+#include "openat_beneath.h"
 #include "readfile.h"
 #include "scanfile.h"
 #include "sniff.h"
@@ -128,16 +129,15 @@ static void status_finding(const ia_entry *e, ia_file_result *res)
 }
 
 /* --trust-mtime: a file stored in the reused scan with this path, size
- * and mtime is taken over without reading it. stat() sees what the read
+ * and mtime is taken over without reading it. The stat sees what the read
  * would (the same file, the symlink rule of readfile). */
 static int reuse_unread(const ia_file_config *cfg, const ia_entry *e,
                         ia_file_result *res)
 {
     struct stat st;
     ia_reuse_hit hit;
-    int got = cfg->follow_symlinks ? stat(e->fullpath, &st)
-                                   : lstat(e->fullpath, &st);
-    if (got != 0 || !S_ISREG(st.st_mode))
+    if (ia_stat_beneath(cfg->rootfd, e->relpath, cfg->follow_symlinks,
+                        &st) != 0 || !S_ISREG(st.st_mode))
         return 0;
     int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 +
                     (int64_t)st.st_mtim.tv_nsec;
@@ -162,7 +162,8 @@ static int scan_regular(ia_worker *w, const ia_file_config *cfg,
     size_t len = 0;
     if (cfg->reuse && cfg->trust_mtime && reuse_unread(cfg, e, res))
         return IA_OK;
-    int rc = ia_read_file(w->reader, e->fullpath, cfg->follow_symlinks,
+    int rc = ia_read_file(w->reader, cfg->rootfd, e->relpath,
+                          cfg->follow_symlinks,
                           cfg->max_file_bytes, res, &data, &len);
     if (rc < 0)
         return -rc;

@@ -14,6 +14,9 @@ struct ia_reuse;
 typedef struct ia_file_config {
     ia_limits limits;
     uint64_t max_file_bytes;
+    /* The walk's root: entries are read by their relpath beneath it,
+     * never through a symlink unless follow_symlinks (openat_beneath.h). */
+    int rootfd;
     int follow_symlinks;
     /* Incremental rescans (store_reuse.h): a read-only index of another
      * scan, or NULL. A JPEG or PNG whose bytes were decoded there is not

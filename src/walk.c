@@ -689,7 +689,7 @@ int ia_walk_open(const ia_walk_options *opt, ia_walker **out,
         goto out;
     if (opt->manifest) {
         w->layout = LAYOUT_MANIFEST;
-        rc = ia_manifest_open(opt->manifest, w->root, w->follow,
+        rc = ia_manifest_open(opt->manifest, w->root, w->rootfd, w->follow,
                               opt->allow_outside, &w->manifest, err, errcap);
         if (rc != 0)
             goto out;
@@ -711,6 +711,11 @@ int ia_walk_next(ia_walker *w, ia_entry **out)
     if (w->layout == LAYOUT_MANIFEST)
         return ia_manifest_next(w->manifest, out);
     return walk_next(w, out);
+}
+
+int ia_walk_rootfd(const ia_walker *w)
+{
+    return w->rootfd;
 }
 
 const char *ia_walk_layout(const ia_walker *w)

@@ -26,6 +26,9 @@ int ia_walk_open(const ia_walk_options *opt, ia_walker **out,
 /* Next entry (caller frees with ia_entry_free): returns 1 with *out set,
  * 0 at the end, or a negative ia_error on a tool failure (out of memory). */
 int ia_walk_next(ia_walker *w, ia_entry **out);
+/* The root folder, open while the walker is: entries are opened by their
+ * relpath beneath it (openat_beneath.h). */
+int ia_walk_rootfd(const ia_walker *w);
 /* "splits", "folders" or "manifest": known after ia_walk_open. */
 const char *ia_walk_layout(const ia_walker *w);
 void ia_walk_close(ia_walker *w);

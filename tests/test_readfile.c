@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,7 @@ static int read_one(const char *name, int follow, uint64_t max,
     assert_int_equal(ia_reader_new(&r), IA_OK);
     ia_result_reset(res);
     *len = 0;
-    int rc = ia_read_file(r, p, follow, max, res, &data, len);
+    int rc = ia_read_file(r, AT_FDCWD, p, follow, max, res, &data, len);
     ia_reader_free(r);
     return rc;
 }
@@ -102,12 +103,14 @@ static void test_big_and_reuse(void **st)
     assert_int_equal(ia_reader_new(&r), IA_OK);
     for (int k = 0; k < 2; k++) {
         ia_result_reset(&res);
-        assert_int_equal(ia_read_file(r, p, 0, 0, &res, &data, &len), 0);
+        assert_int_equal(ia_read_file(r, AT_FDCWD, p, 0, 0, &res, &data,
+                                      &len), 0);
         assert_int_equal(len, n);
         assert_memory_equal(data, buf, n);
     }
     ia_result_reset(&res);
-    assert_int_equal(ia_read_file(r, p, 0, n - 1, &res, &data, &len), 1);
+    assert_int_equal(ia_read_file(r, AT_FDCWD, p, 0, n - 1, &res, &data,
+                                  &len), 1);
     assert_int_equal(res.status, IA_ST_TOO_LARGE);
     ia_reader_free(r);
     free(buf);

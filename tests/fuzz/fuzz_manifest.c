@@ -24,11 +24,15 @@
 #include "manifest.h"
 
 static char dir[64];
+static int rootfd = -1;    /* dir, the root rows are looked at beneath */
 static char csv[96];
 static char *prev;
 
 void ia_fuzz_cleanup(void)
 {
+    if (rootfd >= 0)
+        close(rootfd);
+    rootfd = -1;
     if (csv[0])
         unlink(csv);
     if (dir[0])
@@ -43,6 +47,8 @@ static void setup(void)
     const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(dir, sizeof dir, "%s/ia-fuzz-manifest-XXXXXX", tmp);
     FUZZ_CHECK(mkdtemp(dir) != NULL);
+    rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    FUZZ_CHECK(rootfd >= 0);
     snprintf(csv, sizeof csv, "%s/m.csv", dir);
     /* libFuzzer never calls ia_fuzz_cleanup; it does exit() normally. */
     atexit(ia_fuzz_cleanup);
@@ -104,8 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[512] = "";
     setup();
     write_input(data, size);
-    int rc = ia_manifest_open(csv, dir, follow, allow_outside, &m, err,
-                              sizeof err);
+    int rc = ia_manifest_open(csv, dir, rootfd, follow, allow_outside, &m,
+                              err, sizeof err);
     FUZZ_CHECK(rc == IA_OK || rc == IA_ERR_MANIFEST);
     if (rc != IA_OK) {
         FUZZ_CHECK(err[0] != '\0' && m == NULL);

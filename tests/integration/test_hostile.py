@@ -11,7 +11,11 @@ timeout). Cases:
   symlink loops (with and without --follow-symlinks), a dangling symlink,
   a FIFO and a socket in a class folder, a file that vanishes, turns into a
   FIFO or shrinks between the walk and the read (RACE_SHIM, an LD_PRELOAD
-  shim, makes that happen deterministically), a file and a folder the
+  shim, makes that happen deterministically), a folder replaced by a
+  symlink to outside the root between the walk and the read, manifest
+  rows through a symlinked folder (nothing of the outside files read
+  unless --follow-symlinks, not even with --allow-outside), a file and a
+  folder the
   scanning user may not read (CI runs as root, so the scan then runs as
   nobody through setpriv), names with spaces, newlines, leading dashes and
   invalid UTF-8, a folder of 100,000 files, a tree 200 levels deep (and one
@@ -199,6 +203,106 @@ def case_races(tmp):
         C.eq(codes_at(db, "cat/" + name),
              [("unreadable" if action != "shrink" else "truncated",
                "error")], what + ": one error finding")
+
+
+# ---- symlinked folders: nothing is read from outside the root ---------------
+
+# What lies outside the root: PNG bytes named .jpg, so that a scan that
+# read them would flag the file (extension_mismatch) and the HTML report
+# would show its thumbnail in a gallery.
+SECRET = iatest.tiny_png(4242)
+
+
+def secret_rows(db):
+    digest = hashlib.sha256(SECRET).digest()
+    return sorted(p for p, r in by_path(db).items()
+                  if r.get("sha256") == digest)
+
+
+def html_report(db):
+    rep = iatest.run(iatest.wrap([IMGAUDIT, "report", "--db", db, "--format",
+                                  "html"]), timeout=60)
+    return rep.returncode, rep.stdout.decode("utf-8", "replace")
+
+
+def case_manifest_through_link(tmp):
+    outside = os.path.join(tmp, "etc")
+    iatest.write(os.path.join(outside, "shadow"), b"root:$6$secret:19000::\n")
+    iatest.write(os.path.join(outside, "secret.jpg"), SECRET)
+    root = os.path.join(tmp, "root")
+    iatest.write(os.path.join(root, "a", "real.jpg"), JPEG)
+    os.symlink(outside, os.path.join(root, "a", "etclink"))
+    man = os.path.join(root, "m.csv")
+    with open(man, "w") as f:
+        f.write("path,label\na/etclink/shadow,x\na/etclink/secret.jpg,x\n"
+                "a/real.jpg,x\n")
+    what = "manifest row through a symlinked folder"
+    for extra in ((), ("--allow-outside",)):
+        db = os.path.join(tmp, "through%s.db" % len(extra))
+        label = what + (" (--allow-outside)" if extra else "")
+        if not scanned(label, scan(root, db, "--manifest", man, *extra)):
+            continue
+        C.eq(sorted(by_path(db)), [b"a/real.jpg"],
+             label + ": only the real file is read")
+        C.eq(secret_rows(db), [], label + ": no bytes from outside stored")
+        got = sorted((p, c, s, d) for p, c, s, d in iatest.findings(db)
+                     if p and p.startswith(b"a/etclink/"))
+        why = ("goes through the symlink 'a/etclink' (not followed without "
+               "--follow-symlinks)")
+        C.eq(got, [(b"a/etclink/secret.jpg", "symlink", "info",
+                    "line 3: " + why),
+                   (b"a/etclink/shadow", "symlink", "info",
+                    "line 2: " + why)],
+             label + ": each row is a symlink finding naming the folder")
+        rc, html = html_report(db)
+        C.check(rc == 0 and "thumbnail of a/etclink" not in html,
+                label + ": no thumbnail of the outside file in the HTML "
+                "report")
+    db = os.path.join(tmp, "through-follow.db")
+    if scanned(what + " (--follow-symlinks)",
+               scan(root, db, "--manifest", man, "--follow-symlinks")):
+        C.eq(secret_rows(db), [b"a/etclink/secret.jpg"],
+             what + " (--follow-symlinks): followed, as asked")
+
+
+def case_race_dirlink(tmp):
+    if not SHIM:
+        C.skip("folder replaced by a symlink between walk and read",
+               "no shim given")
+        return
+    outside = os.path.join(tmp, "elsewhere")
+    iatest.write(os.path.join(outside, "b.jpg"), SECRET)
+    iatest.write(os.path.join(outside, "c.jpg"), SECRET)
+    root = os.path.join(tmp, "race-dirlink")
+    for i, name in enumerate(("a.jpg", "b.jpg", "c.jpg")):
+        iatest.write(os.path.join(root, "cat", name), iatest.tiny_png(i + 1))
+    # Just before b.jpg is opened, "cat" becomes a symlink to "elsewhere".
+    env = dict(os.environ, LD_PRELOAD=SHIM, IA_SHIM_TARGET="/cat/b.jpg",
+               IA_SHIM_ACTION="dirlink", IA_SHIM_LINK=outside)
+    env["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
+                           ":verify_asan_link_order=0").lstrip(":")
+    db = os.path.join(tmp, "race-dirlink.db")
+    what = "folder replaced by a symlink between walk and read"
+    if not scanned(what, scan(root, db, "-j", "1", timeout=30, env=env)):
+        return
+    rows = by_path(db)
+    C.eq(secret_rows(db), [], what + ": no bytes from outside stored")
+    C.eq(rows.get(b"cat/a.jpg", {}).get("status"), b"ok",
+         what + ": the file read before is ok")
+    refused = (b"unreadable", b"path goes through a symlink (not followed)")
+    c = rows.get(b"cat/c.jpg", {})
+    C.eq((c.get("status"), c.get("message")), refused,
+         what + ": the file after it is refused")
+    r = rows.get(b"cat/b.jpg", {})
+    got = (r.get("status"), r.get("message"))
+    # Without openat2 (valgrind) the reader walks the path itself, so it
+    # holds "cat" open before the shim swaps it: the file is then read in
+    # the folder that was walked, which is as safe.
+    if iatest.under_valgrind() and got == (b"ok", None):
+        C.eq(r.get("sha256"), hashlib.sha256(iatest.tiny_png(2)).digest(),
+             what + ": the file read is the one walked")
+    else:
+        C.eq(got, refused, what + ": the file is refused")
 
 
 # ---- permissions ------------------------------------------------------------
@@ -534,6 +638,7 @@ def main():
     cwd = os.getcwd()
     try:
         for case in (case_symlinks, case_special, case_races,
+                     case_manifest_through_link, case_race_dirlink,
                      case_unreadable, case_names, case_deep, case_manifest,
                      case_big_folder):
             d = os.path.join(tmp, case.__name__)
