@@ -675,24 +675,13 @@ static ia_html_shot *shot_new(ia_html_shots *s, const char *path,
     return t;
 }
 
-int ia_html_shots_add(ia_html_shots *s, ia_thumbset *set, const char *root,
-                      const char *path, const char *note)
+int ia_html_shots_add(ia_html_shots *s, ia_thumbset *set,
+                      const ia_thumb_src *src, const char *note)
 {
-    ia_html_shot *t = shot_new(s, path, note, NULL);
+    ia_html_shot *t = shot_new(s, src->path, note, NULL);
     if (!t)
         return IA_ERR_NOMEM;
-    if (path[0] == '/' || !root || !*root)
-        return ia_thumbset_add(set, path, &t->id);
-    size_t rl = strlen(root), pl = strlen(path);
-    char *disk = malloc(rl + pl + 2);
-    if (!disk)
-        return IA_ERR_NOMEM;
-    memcpy(disk, root, rl);
-    disk[rl] = '/';
-    memcpy(disk + rl + 1, path, pl + 1);
-    int ret = ia_thumbset_add(set, disk, &t->id);
-    free(disk);
-    return ret;
+    return ia_thumbset_add(set, src, &t->id);
 }
 
 int ia_html_shots_add_text(ia_html_shots *s, const char *path,

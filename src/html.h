@@ -163,8 +163,8 @@ void ia_html_more(FILE *out, uint64_t n, const char *what);
 
 /* A list of images a page will show, gathered before the thumbnails are
  * made (so each file is decoded once, with a progress count) and drawn
- * after. Paths are shown as given; the file read is root/path, or path
- * when it is absolute. */
+ * after. Paths are shown as given; the file read is the one the scan
+ * read, or a placeholder says why not (thumb.h, ia_thumb_src). */
 typedef struct ia_html_shot {
     char *path;     /* as shown */
     char *note;     /* caption note, or NULL */
@@ -177,9 +177,11 @@ typedef struct ia_html_shots {
     size_t n, cap;
 } ia_html_shots;
 
-/* Adds an image and registers its file in set. IA_OK or IA_ERR_NOMEM. */
-int ia_html_shots_add(ia_html_shots *s, ia_thumbset *set, const char *root,
-                      const char *path, const char *note);
+/* Adds an image (src->path shown) and registers its file in set. IA_OK
+ * or IA_ERR_NOMEM. Pages add a scan's files through ia_html_files_add,
+ * which fills src from the DB. */
+int ia_html_shots_add(ia_html_shots *s, ia_thumbset *set,
+                      const ia_thumb_src *src, const char *note);
 /* Adds an entry shown as a placeholder with text (e.g. "replaced on
  * disk"): no file is read. IA_OK or IA_ERR_NOMEM. */
 int ia_html_shots_add_text(ia_html_shots *s, const char *path,
@@ -201,6 +203,18 @@ typedef struct ia_html_scans {
     const char *names[2];
     size_t n;
 } ia_html_scans;
+
+/* The files of one scan as its thumbnails see them (docs/security.md,
+ * "Thumbnails in HTML reports"): the scan's root, its symlink and
+ * outside-the-root rules (its options), and each file's size and SHA-256
+ * as stored, so a thumbnail shows a file only while it is the one
+ * scanned. Errors are ia_error codes with the message on db. */
+typedef struct ia_html_files ia_html_files;
+int ia_html_files_open(ia_db *db, int64_t scan_id, ia_html_files **out);
+/* Adds the scan's file at path (as stored) to s and set, with note. */
+int ia_html_files_add(ia_html_files *f, ia_html_shots *s, ia_thumbset *set,
+                      const char *path, const char *note);
+void ia_html_files_free(ia_html_files *f);
 
 /* Per split, a bar chart of decoded images per label: labels of every
  * scan, in byte order, at most IA_HTML_MAX_LABELS bars per chart (the

@@ -9,10 +9,12 @@
  * relabeled and renamed with where they came from.
  *
  * As in report_html.c the images are gathered first (capped per kind),
- * made once each with a progress count, then the page is written. A base
- * file that was modified in place (both scans of one folder) is no longer
- * on disk as it was: its side of the pair says so instead of showing the
- * new bytes under the old name.
+ * made once each with a progress count, then the page is written. Each
+ * file is opened by the rules of the scan it belongs to and shown only
+ * while it holds the bytes that scan stored (ia_html_files). A base file
+ * that was modified in place (both scans of one folder) is no longer on
+ * disk as it was: its side of the pair says so instead of showing the new
+ * bytes under the old name.
  */
 #include <string.h>
 
@@ -38,9 +40,10 @@ typedef struct cpage {
     ia_compare *c;
     FILE *out;
     ia_thumbset *thumbs;
+    ia_html_files *disk[2];     /* base, new: as thumbnails see them */
     ia_html_shots shots[CMP_KIND_COUNT];
     int kind;               /* the kind being gathered */
-    int nomem;
+    int err;                /* the first error while gathering */
 } cpage;
 
 static const char *or_dash(const char *s)
@@ -50,11 +53,19 @@ static const char *or_dash(const char *s)
 
 /* ---- gathering ------------------------------------------------------- */
 
+/* The DB handle holding scan side (one handle may serve both). */
+static ia_db *side_db(const ia_compare *c, int side)
+{
+    ia_db *db0 = c->scan[0].db ? c->scan[0].db : c->dbs[0];
+    return side == 0 || !c->scan[1].db ? db0 : c->scan[1].db;
+}
+
 static int add(cpage *p, int side, const char *path, const char *note)
 {
-    int ret = ia_html_shots_add(&p->shots[p->kind], p->thumbs,
-                                p->c->scan[side].root, path, note);
-    p->nomem |= ret != IA_OK;
+    int ret = ia_html_files_add(p->disk[side], &p->shots[p->kind],
+                                p->thumbs, path, note);
+    if (ret != IA_OK && !p->err)
+        p->err = ret;
     return ret;
 }
 
@@ -87,7 +98,8 @@ static int gather_cb(ia_compare *c, const cmp_file *f, const cmp_file *o,
                                                "base version replaced on "
                                                "disk")
                       : add(p, 0, o ? o->path : f->path, note);
-        p->nomem |= ret != IA_OK;
+        if (ret != IA_OK && !p->err)
+            p->err = ret;
         ia_bprintf(note, sizeof note, "new: %s", what);
         return ret == IA_OK ? add(p, 1, f->path, note) : ret;
     }
@@ -106,16 +118,30 @@ static int gather_cb(ia_compare *c, const cmp_file *f, const cmp_file *o,
     }
 }
 
+/* err, with the message of whichever DB handle failed, moved onto c. */
+static int db_fail(ia_compare *c, int err)
+{
+    const char *m0 = ia_db_errmsg(side_db(c, 0));
+    const char *m1 = ia_db_errmsg(side_db(c, 1));
+    return ia_cmp_fail(c, err, "%s", *m0 ? m0 : m1);
+}
+
 static int gather(cpage *p)
 {
     ia_thumb_opts topt = {0};
     if (ia_thumbset_new(&topt, 0, &p->thumbs) != IA_OK)
         return IA_ERR_NOMEM;
+    for (int side = 0; side < 2; side++) {
+        int ret = ia_html_files_open(side_db(p->c, side), p->c->scan[side].id,
+                                     &p->disk[side]);
+        if (ret != IA_OK)
+            return db_fail(p->c, ret);
+    }
     for (size_t i = 0; i < IA_ARRAY_LEN(gallery_kinds); i++) {
         p->kind = gallery_kinds[i];
         int ret = ia_cmp_each(p->c, p->kind, gather_cb, p);
-        if (p->nomem)
-            return IA_ERR_NOMEM;
+        if (p->err)
+            return db_fail(p->c, p->err);
         if (ret != IA_OK && ret != 1)
             return ret;
     }
@@ -247,9 +273,7 @@ static void changes(cpage *p)
 static int charts(cpage *p)
 {
     ia_compare *c = p->c;
-    /* Both scans may live in one DB: then one handle serves both. */
-    ia_db *db0 = c->scan[0].db ? c->scan[0].db : c->dbs[0];
-    ia_db *db1 = c->scan[1].db ? c->scan[1].db : db0;
+    ia_db *db0 = side_db(c, 0), *db1 = side_db(c, 1);
     ia_html_scans s = {{db0, db1},
                        {c->scan[0].id, c->scan[1].id},
                        {"base", "new"}, 2};
@@ -266,11 +290,8 @@ static int charts(cpage *p)
         ret = ia_html_measure_charts(out, &s);
         ia_html_section_end(out);
     }
-    if (ret != IA_OK) {
-        /* The message is on whichever handle failed. */
-        const char *m0 = ia_db_errmsg(db0), *m1 = ia_db_errmsg(db1);
-        return ia_cmp_fail(c, ret, "%s", *m0 ? m0 : m1);
-    }
+    if (ret != IA_OK)
+        return db_fail(c, ret);
     return IA_OK;
 }
 
@@ -356,5 +377,7 @@ int ia_html_compare(ia_compare *c, FILE *out, const ia_report_options *opt)
     for (int k = 0; k < CMP_KIND_COUNT; k++)
         ia_html_shots_free(&p.shots[k]);
     ia_thumbset_free(p.thumbs);
+    ia_html_files_free(p.disk[0]);
+    ia_html_files_free(p.disk[1]);
     return ret;
 }

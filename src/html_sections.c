@@ -13,17 +13,95 @@
  * Histograms: one streamed pass over the decoded files of each scan fills
  * fixed bins (the same bins for every scan, so two scans overlay); no
  * per-file memory.
+ *
+ * Files shown as thumbnails: each is described as the scan saw it (the
+ * scan's root and options, the file's size and SHA-256 looked up by path
+ * with one prepared statement), so thumb.c opens it by the same rules and
+ * shows it only while it is the one scanned.
  */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "html.h"
 #include "store.h"
 #include "store_html.h"
 #include "store_query.h"
 #include "util.h"
+
+/* ---- files shown as thumbnails ---------------------------------------- */
+
+struct ia_html_files {
+    ia_db *db;
+    char *root;
+    int follow, allow_outside;
+    ia_q_idents *idents;
+};
+
+/* A true boolean of the scan's options JSON (absent or unreadable: 0,
+ * the strict reading). */
+static int option_on(const char *options, const char *key)
+{
+    json_t *o = options ? json_loads(options, 0, NULL) : NULL;
+    int on = json_is_true(json_object_get(o, key));
+    json_decref(o);
+    return on;
+}
+
+static int files_scan_cb(void *user, const ia_q_scan *s)
+{
+    ia_html_files *f = user;
+    f->root = ia_strdup(s->root ? s->root : "");
+    f->follow = option_on(s->options, "follow_symlinks");
+    f->allow_outside = option_on(s->options, "allow_outside");
+    return f->root ? IA_OK : ia_store_fail(f->db, IA_ERR_NOMEM,
+                                           "out of memory");
+}
+
+int ia_html_files_open(ia_db *db, int64_t scan_id, ia_html_files **out)
+{
+    ia_html_files *f = calloc(1, sizeof *f);
+    if (!f)
+        return ia_store_fail(db, IA_ERR_NOMEM, "out of memory");
+    f->db = db;
+    int ret = ia_q_scan_get(db, scan_id, files_scan_cb, f);
+    if (ret == IA_OK)
+        ret = ia_q_idents_open(db, scan_id, &f->idents);
+    if (ret != IA_OK) {
+        ia_html_files_free(f);
+        return ret;
+    }
+    *out = f;
+    return IA_OK;
+}
+
+int ia_html_files_add(ia_html_files *f, ia_html_shots *s, ia_thumbset *set,
+                      const char *path, const char *note)
+{
+    ia_q_ident id;
+    int ret = ia_q_ident_get(f->idents, path, &id);
+    if (ret != IA_OK)
+        return ret;
+    ia_thumb_src src = {.root = f->root, .path = path, .follow = f->follow,
+                        .allow_outside = f->allow_outside, .size = id.size,
+                        .have_sha256 = id.have_sha256};
+    memcpy(src.sha256, id.sha256, sizeof src.sha256);
+    if (ia_html_shots_add(s, set, &src, note) != IA_OK)
+        return ia_store_fail(f->db, IA_ERR_NOMEM, "out of memory");
+    return IA_OK;
+}
+
+void ia_html_files_free(ia_html_files *f)
+{
+    if (!f)
+        return;
+    free(f->root);
+    ia_q_idents_free(f->idents);
+    free(f);
+}
 
 /* ---- labels ---------------------------------------------------------- */
 

@@ -41,7 +41,7 @@
 
 #include "openat_beneath.h"
 
-static int has_dotdot(const char *p)
+int ia_path_climbs(const char *p)
 {
     for (const char *c = p; (c = strstr(c, "..")) != NULL; c += 2)
         if ((c == p || c[-1] == '/') && (c[2] == '/' || c[2] == '\0'))
@@ -163,7 +163,7 @@ int ia_open_beneath(int rootfd, const char *relpath, int flags, int follow)
         return openat(rootfd, relpath, flags);
     if (relpath[0] == '/')
         return openat(AT_FDCWD, relpath, flags | O_NOFOLLOW);
-    if (has_dotdot(relpath)) {
+    if (ia_path_climbs(relpath)) {
         errno = EXDEV;
         return -1;
     }

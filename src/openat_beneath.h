@@ -24,6 +24,10 @@
  * outside the root (--allow-outside) is one. */
 int ia_open_beneath(int rootfd, const char *relpath, int flags, int follow);
 
+/* Whether relpath has a ".." component (which ia_open_beneath refuses
+ * with EXDEV unless follow). */
+int ia_path_climbs(const char *relpath);
+
 /* lstat(2) of relpath beneath rootfd (stat(2) with follow) by the same
  * rules: the fstat of ia_open_beneath(O_PATH). 0, or -1 with errno. */
 int ia_stat_beneath(int rootfd, const char *relpath, int follow,

@@ -11,8 +11,10 @@
  *      capped (24 images per code, 50 groups of at most 8 images, 50
  *      leaks), and register every image in a thumbnail set, which keeps
  *      one thumbnail per file however often it appears;
- *   2. thumbnails: make them from the files under the scan's root (a file
- *      that moved or vanished gets a placeholder, never an error);
+ *   2. thumbnails: make them from the files under the scan's root, opened
+ *      by the scan's rules and checked to be the bytes scanned (a file
+ *      that moved, vanished or changed gets a placeholder, never an
+ *      error; docs/security.md);
  *   3. render: write the page; the cheap sections (counts, charts) query
  *      the DB again while writing.
  *
@@ -88,6 +90,7 @@ typedef struct page {
     size_t nleaks;
     uint64_t leaks_total;
     ia_thumbset *thumbs;
+    ia_html_files *disk;    /* the scan's files as thumbnails see them */
     uint64_t shown;     /* examples written for the current code */
 } page;
 
@@ -116,15 +119,14 @@ static void page_free(page *p)
         ia_html_shots_free(&p->leaks[i].s);
     free(p->leaks);
     ia_thumbset_free(p->thumbs);
+    ia_html_files_free(p->disk);
 }
 
 /* Adds an image to s and to the thumbnail set. */
 static int shot_add(page *p, ia_html_shots *s, const char *path,
                     const char *note)
 {
-    if (ia_html_shots_add(s, p->thumbs, p->root, path, note) != IA_OK)
-        return nomem(p);
-    return IA_OK;
+    return ia_html_files_add(p->disk, s, p->thumbs, path, note);
 }
 
 static char *dup_or_null(const char *s, int *fail)
@@ -263,6 +265,8 @@ static int plan(page *p)
     if (!p->groups || !p->leaks)
         return nomem(p);
     ret = ia_q_scan_get(p->db, p->scan_id, scan_cb, p);
+    if (ret == IA_OK)
+        ret = ia_html_files_open(p->db, p->scan_id, &p->disk);
     if (ret == IA_OK)
         ret = ia_q_severity_counts(p->db, p->scan_id, p->sev);
     if (ret == IA_OK)

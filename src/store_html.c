@@ -6,6 +6,8 @@
  * constant; galleries ask only for the first few files of a code.
  */
 #include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "store.h"
 #include "store_html.h"
@@ -157,4 +159,56 @@ int ia_q_flagged_files(ia_db *db, int64_t scan_id, const char *code,
     sqlite3_bind_int64(st, 4, limit && limit < INT64_MAX ? (int64_t)limit
                                                         : -1);
     return run(db, st, flagged_row, &c);
+}
+
+/* ---- what thumbnails check a file against ----------------------------- */
+
+struct ia_q_idents {
+    ia_db *db;
+    sqlite3_stmt *st;
+};
+
+int ia_q_idents_open(ia_db *db, int64_t scan_id, ia_q_idents **out)
+{
+    ia_q_idents *q = calloc(1, sizeof *q);
+    if (!q)
+        return ia_store_fail(db, IA_ERR_NOMEM, "out of memory");
+    q->db = db;
+    int ret = prepare(db, "SELECT size, sha256 FROM file"
+                      " WHERE scan_id = ?1 AND path = ?2", scan_id, &q->st);
+    if (ret != IA_OK) {
+        free(q);
+        return ret;
+    }
+    *out = q;
+    return IA_OK;
+}
+
+int ia_q_ident_get(ia_q_idents *q, const char *path, ia_q_ident *out)
+{
+    memset(out, 0, sizeof *out);
+    out->size = -1;
+    sqlite3_bind_text(q->st, 2, path, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q->st);
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(q->st, 0) == SQLITE_INTEGER)
+            out->size = sqlite3_column_int64(q->st, 0);
+        const void *sha = sqlite3_column_blob(q->st, 1);
+        if (sha && sqlite3_column_bytes(q->st, 1) == 32) {
+            memcpy(out->sha256, sha, 32);
+            out->have_sha256 = 1;
+        }
+    }
+    sqlite3_reset(q->st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return ia_store_sqlfail(q->db, "reading the database");
+    return IA_OK;
+}
+
+void ia_q_idents_free(ia_q_idents *q)
+{
+    if (!q)
+        return;
+    sqlite3_finalize(q->st);
+    free(q);
 }

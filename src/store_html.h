@@ -53,4 +53,22 @@ int ia_q_flagged_files(ia_db *db, int64_t scan_id, const char *code,
                        int severity, uint64_t limit, ia_q_flagged_cb cb,
                        void *user);
 
+/* ---- what thumbnails check a file against ----------------------------- */
+
+/* What a scan stored of one file: a thumbnail shows the file only while
+ * it still holds these bytes (docs/security.md, "Thumbnails"). */
+typedef struct ia_q_ident {
+    int64_t size;           /* -1: no such file in the scan, or no size */
+    int have_sha256;        /* 0: the scan did not read the file */
+    uint8_t sha256[32];
+} ia_q_ident;
+
+/* A lookup by path in one scan's files, prepared once. */
+typedef struct ia_q_idents ia_q_idents;
+int ia_q_idents_open(ia_db *db, int64_t scan_id, ia_q_idents **out);
+/* The stored size and SHA-256 of the file at path. IA_OK or an ia_error
+ * (the message on the db handle). */
+int ia_q_ident_get(ia_q_idents *q, const char *path, ia_q_ident *out);
+void ia_q_idents_free(ia_q_idents *q);
+
 #endif

@@ -28,6 +28,15 @@
  * already decoded when a file turns out corrupt are kept; the rest of the
  * thumbnail is gray and the status says so (partial). Warnings and
  * progressive scans are capped as in decode_jpeg.c.
+ *
+ * The file: opened beneath the scan's root by the scan's symlink rule
+ * (ia_open_beneath), refused before any decoding when its size is not the
+ * scanned one. The decoders read it through a stdio stream of our own
+ * (fopencookie) that hashes every byte it hands them; after decoding the
+ * rest of the file is read through it too, and the thumbnail is encoded
+ * only when the SHA-256 of the whole is the scanned one. So the pixels
+ * shown come from exactly the bytes hashed, even if the file is rewritten
+ * while the report runs (no check-then-read window).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,9 +48,11 @@
 #include <unistd.h>
 
 #include <jpeglib.h>
+#include <openssl/evp.h>
 #include <png.h>
 
 #include "imgaudit.h"
+#include "openat_beneath.h"
 #include "thumb.h"
 #include "util.h"
 
@@ -59,6 +70,11 @@ static const char *const status_names[IA_THUMB_STATUS_COUNT] = {
     [IA_THUMB_TOO_LARGE] = "too large",
     [IA_THUMB_UNDECODABLE] = "cannot decode",
     [IA_THUMB_SKIPPED] = "not shown",
+    [IA_THUMB_CHANGED] = "changed since the scan",
+    [IA_THUMB_SYMLINK] = "now a symlink",
+    [IA_THUMB_VIA_SYMLINK] = "path goes through a symlink",
+    [IA_THUMB_OUTSIDE] = "outside the root",
+    [IA_THUMB_UNVERIFIED] = "not read by the scan",
 };
 
 const char *ia_thumb_status_name(int status)
@@ -172,9 +188,18 @@ static void box_push(box *b, const uint8_t *row)
 
 /* ---- the thumber ----------------------------------------------------- */
 
+/* The stream's cookie: the descriptor and the digest of what was read. */
+typedef struct hashed {
+    int fd;
+    EVP_MD_CTX *ctx;        /* the thumber's */
+    uint64_t bytes;
+    int failed;             /* a digest call failed */
+} hashed;
+
 /* Everything about the file at hand; reset per file. */
 typedef struct file_state {
-    FILE *fp;
+    FILE *fp;               /* reads through in */
+    hashed in;
     int status;
     int nomem;
     int png_created;
@@ -195,6 +220,8 @@ typedef struct file_state {
 
 struct ia_thumber {
     ia_thumb_opts opt;
+    EVP_MD *md;             /* SHA-256, fetched once */
+    EVP_MD_CTX *ctx;
     struct jpeg_decompress_struct d;
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr jerr;
@@ -222,6 +249,12 @@ int ia_thumber_new(const ia_thumb_opts *opt, ia_thumber **out)
         t->opt.max_pixels = IA_DEFAULT_MAX_PIXELS;
     if (!t->opt.max_file_bytes)
         t->opt.max_file_bytes = IA_DEFAULT_MAX_FILE_BYTES;
+    t->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    t->ctx = EVP_MD_CTX_new();
+    if (!t->md || !t->ctx) {
+        ia_thumber_free(t);
+        return IA_ERR_NOMEM;
+    }
     *out = t;
     return IA_OK;
 }
@@ -230,6 +263,8 @@ void ia_thumber_free(ia_thumber *t)
 {
     if (!t)
         return;
+    EVP_MD_CTX_free(t->ctx);
+    EVP_MD_free(t->md);
     free(t->row);
     free(t->box.col_a);
     free(t->box.acc);
@@ -628,58 +663,166 @@ static int encode(ia_thumber *t, ia_thumb *out)
 
 /* ---- one file -------------------------------------------------------- */
 
-static int open_file(ia_thumber *t, const char *path, int *is_png)
+static ssize_t hashed_read(void *cookie, char *buf, size_t size)
+{
+    hashed *h = cookie;
+    ssize_t n;
+    do
+        n = read(h->fd, buf, size);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        h->bytes += (uint64_t)n;
+        if (EVP_DigestUpdate(h->ctx, buf, (size_t)n) != 1)
+            h->failed = 1;
+    }
+    return n;
+}
+
+static int hashed_close(void *cookie)
+{
+    hashed *h = cookie;
+    return close(h->fd);
+}
+
+/* The status of a file that could not be opened with errno err. */
+static int open_status(int err)
+{
+    switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+        return IA_THUMB_MISSING;
+    case ELOOP:
+        return IA_THUMB_SYMLINK;
+    case EXDEV:
+        return IA_THUMB_VIA_SYMLINK;
+    default:
+        return IA_THUMB_UNREADABLE;
+    }
+}
+
+/* The file src names, opened as the scan opened it; -1 with the status
+ * set when it cannot be. O_NONBLOCK: a FIFO put where an image was must
+ * not hang the report in open(); it is refused after as not a regular
+ * file. */
+static int open_src(ia_thumber *t, const ia_thumb_src *src)
+{
+    int rootfd = AT_FDCWD, fd, err;
+    if ((src->path[0] == '/' && !src->allow_outside) ||
+        (!src->follow && ia_path_climbs(src->path))) {
+        t->f.status = IA_THUMB_OUTSIDE;
+        return -1;
+    }
+    if (src->path[0] != '/' &&
+        (rootfd = open(src->root && *src->root ? src->root : ".",
+                       O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        t->f.status = open_status(errno);
+        return -1;
+    }
+    fd = ia_open_beneath(rootfd, src->path, O_RDONLY | O_NONBLOCK |
+                         O_NOCTTY | O_CLOEXEC, src->follow);
+    err = errno;
+    if (rootfd >= 0)
+        close(rootfd);
+    if (fd < 0)
+        t->f.status = open_status(err);
+    return fd;
+}
+
+/* What the file's kind and size say before a byte is read: 0 to go on,
+ * else its status. */
+static int check_stat(const ia_thumber *t, const ia_thumb_src *src, int fd)
+{
+    struct stat st;
+    int flags = fcntl(fd, F_GETFL);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || flags < 0 ||
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+        return IA_THUMB_UNREADABLE;
+    if (!src->have_sha256)
+        return IA_THUMB_UNVERIFIED;
+    if ((int64_t)st.st_size != src->size)
+        return IA_THUMB_CHANGED;
+    if ((uint64_t)st.st_size > t->opt.max_file_bytes)
+        return IA_THUMB_TOO_LARGE;
+    return 0;
+}
+
+/* JPEG or PNG by the first bytes (read aside, not through the stream);
+ * 0 with *is_png, else the status. */
+static int check_format(int fd, int *is_png)
 {
     static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a,
                                        0x1a, 0x0a};
     uint8_t head[8];
-    struct stat st;
-    /* O_NONBLOCK: a FIFO put where an image was must not hang the
-     * report in open(); it is refused below as not a regular file. */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        t->f.status = errno == ENOENT || errno == ENOTDIR
-                          ? IA_THUMB_MISSING : IA_THUMB_UNREADABLE;
-        return -1;
-    }
-    int flags = fcntl(fd, F_GETFL);
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || flags < 0 ||
-        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
-        !(t->f.fp = fdopen(fd, "rb"))) {
-        close(fd);
-        t->f.status = IA_THUMB_UNREADABLE;
-        return -1;
-    }
-    if ((uint64_t)st.st_size > t->opt.max_file_bytes) {
-        t->f.status = IA_THUMB_TOO_LARGE;
-        return -1;
-    }
-    size_t n = fread(head, 1, sizeof head, t->f.fp);
-    if (ferror(t->f.fp)) {
-        t->f.status = IA_THUMB_UNREADABLE;
-        return -1;
-    }
-    rewind(t->f.fp);
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    if (n < 0)
+        return IA_THUMB_UNREADABLE;
     *is_png = n == 8 && memcmp(head, png_sig, 8) == 0;
     if (!*is_png && !(n >= 3 && head[0] == 0xff && head[1] == 0xd8 &&
-                      head[2] == 0xff)) {
-        t->f.status = IA_THUMB_FORMAT;
+                      head[2] == 0xff))
+        return IA_THUMB_FORMAT;
+    return 0;
+}
+
+/* Opens the file and, when it may be decoded, the hashing stream the
+ * decoders read (t->f.fp); 0 to decode. */
+static int open_file(ia_thumber *t, const ia_thumb_src *src, int *is_png)
+{
+    cookie_io_functions_t io = {.read = hashed_read, .close = hashed_close};
+    int fd = open_src(t, src);
+    if (fd < 0)
+        return -1;
+    int status = check_stat(t, src, fd);
+    if (status == 0)
+        status = check_format(fd, is_png);
+    if (status != 0) {
+        t->f.status = status;
+        close(fd);
+        return -1;
+    }
+    t->f.in.fd = fd;
+    t->f.in.ctx = t->ctx;
+    if (EVP_DigestInit_ex2(t->ctx, t->md, NULL) != 1 ||
+        !(t->f.fp = fopencookie(&t->f.in, "rb", io))) {
+        close(fd);
+        t->f.nomem = 1;
         return -1;
     }
     return 0;
 }
 
-int ia_thumb_make(ia_thumber *t, const char *path, ia_thumb *out)
+/* After decoding: reads the rest of the file through the stream. 0 when
+ * the whole is the file scanned, else the status to show instead. */
+static int check_bytes(ia_thumber *t, const ia_thumb_src *src)
+{
+    uint8_t buf[8192], md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    while (fread(buf, 1, sizeof buf, t->f.fp) == sizeof buf)
+        ;
+    if (ferror(t->f.fp))
+        return IA_THUMB_UNREADABLE;
+    if (t->f.in.failed || EVP_DigestFinal_ex(t->ctx, md, &len) != 1 ||
+        len != 32 || t->f.in.bytes != (uint64_t)src->size ||
+        memcmp(md, src->sha256, 32) != 0)
+        return IA_THUMB_CHANGED;
+    return 0;
+}
+
+int ia_thumb_make(ia_thumber *t, const ia_thumb_src *src, ia_thumb *out)
 {
     int is_png = 0;
     memset(&t->f, 0, sizeof t->f);
     memset(out, 0, sizeof *out);
     t->box.y = t->box.sh = 0;
-    if (open_file(t, path, &is_png) == 0) {
+    if (open_file(t, src, &is_png) == 0) {
         if (is_png)
             decode_png_file(t);
         else
             decode_jpeg_file(t);
+        if (t->f.status == IA_THUMB_OK || t->f.status == IA_THUMB_PARTIAL) {
+            int bad = check_bytes(t, src);
+            if (bad)
+                t->f.status = bad;
+        }
     }
     if (t->f.fp)
         fclose(t->f.fp);
@@ -701,7 +844,8 @@ int ia_thumb_make(ia_thumber *t, const char *path, ia_thumb *out)
 /* ---- the set --------------------------------------------------------- */
 
 typedef struct item {
-    char *path;
+    char *root, *path;      /* copies, src points at them */
+    ia_thumb_src src;
     ia_thumb thumb;
     int made;
 } item;
@@ -755,6 +899,7 @@ void ia_thumbset_free(ia_thumbset *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->n; i++) {
+        free(s->items[i].root);
         free(s->items[i].path);
         free(s->items[i].thumb.jpeg);
     }
@@ -763,11 +908,37 @@ void ia_thumbset_free(ia_thumbset *s)
     free(s);
 }
 
-int ia_thumbset_add(ia_thumbset *s, const char *path, long *id)
+/* The same file seen the same way. */
+static int same_src(const ia_thumb_src *a, const ia_thumb_src *b)
 {
-    size_t mask = s->nslots - 1, i = (size_t)hash_str(path) & mask;
+    return strcmp(a->path, b->path) == 0 &&
+           strcmp(a->root, b->root ? b->root : "") == 0 &&
+           a->follow == b->follow && a->allow_outside == b->allow_outside &&
+           a->size == b->size && a->have_sha256 == b->have_sha256 &&
+           memcmp(a->sha256, b->sha256, sizeof a->sha256) == 0;
+}
+
+/* it->src: a copy of src. IA_OK or IA_ERR_NOMEM. */
+static int copy_src(item *it, const ia_thumb_src *src)
+{
+    it->root = strdup(src->root ? src->root : "");
+    it->path = strdup(src->path);
+    if (!it->root || !it->path) {
+        free(it->root);
+        free(it->path);
+        return IA_ERR_NOMEM;
+    }
+    it->src = *src;
+    it->src.root = it->root;
+    it->src.path = it->path;
+    return IA_OK;
+}
+
+int ia_thumbset_add(ia_thumbset *s, const ia_thumb_src *src, long *id)
+{
+    size_t mask = s->nslots - 1, i = (size_t)hash_str(src->path) & mask;
     while (s->slots[i] >= 0) {
-        if (strcmp(s->items[s->slots[i]].path, path) == 0) {
+        if (same_src(&s->items[s->slots[i]].src, src)) {
             *id = s->slots[i];
             return IA_OK;
         }
@@ -787,7 +958,7 @@ int ia_thumbset_add(ia_thumbset *s, const char *path, long *id)
     }
     item *it = &s->items[s->n];
     memset(it, 0, sizeof *it);
-    if (!(it->path = strdup(path)))
+    if (copy_src(it, src) != IA_OK)
         return IA_ERR_NOMEM;
     it->thumb.status = IA_THUMB_SKIPPED;
     s->slots[i] = (long)s->n;
@@ -811,7 +982,7 @@ int ia_thumbset_make(ia_thumbset *s, ia_thumb_progress_fn progress,
             break;
         item *it = &s->items[i];
         if (!it->made && !full) {
-            ret = ia_thumb_make(t, it->path, &it->thumb);
+            ret = ia_thumb_make(t, &it->src, &it->thumb);
             it->made = ret == IA_OK;
             if (it->thumb.len > s->max_bytes - s->bytes) {
                 /* Over budget: this one and the rest are not shown. */

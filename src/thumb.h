@@ -14,6 +14,11 @@
  * report shows text instead. Files that are missing, unreadable or not
  * decodable get a status instead of bytes, never an error: a report of a
  * dataset whose files moved still renders.
+ *
+ * A file is opened as the scan opened it and shown only while it still
+ * holds the bytes scanned (ia_thumb_src; docs/security.md, "Thumbnails in
+ * HTML reports"): a report meant to be shared never shows what a symlink
+ * put in a scanned file's place, nor a file rewritten since.
  */
 #ifndef IA_THUMB_H
 #define IA_THUMB_H
@@ -46,6 +51,11 @@ typedef enum ia_thumb_status {
     IA_THUMB_TOO_LARGE,    /* over max_pixels or max_file_bytes */
     IA_THUMB_UNDECODABLE,  /* the decoder gave no pixels */
     IA_THUMB_SKIPPED,      /* not made (cancelled, or the set was full) */
+    IA_THUMB_CHANGED,      /* size or SHA-256 not those scanned */
+    IA_THUMB_SYMLINK,      /* the file is a symlink the scan did not follow */
+    IA_THUMB_VIA_SYMLINK,  /* a folder on its path is such a symlink */
+    IA_THUMB_OUTSIDE,      /* an absolute path the scan did not allow, ".." */
+    IA_THUMB_UNVERIFIED,   /* the scan stored no SHA-256: it read nothing */
     IA_THUMB_STATUS_COUNT
 } ia_thumb_status;
 
@@ -59,6 +69,18 @@ typedef struct ia_thumb {
     size_t len;
 } ia_thumb;
 
+/* A file as a scan saw it. */
+typedef struct ia_thumb_src {
+    const char *root;          /* the scan's root folder */
+    const char *path;          /* relative to root, as stored; absolute for
+                                  a manifest row outside the root */
+    int follow;                /* the scan followed symlinks */
+    int allow_outside;         /* the scan allowed paths outside the root */
+    int64_t size;              /* bytes scanned */
+    int have_sha256;           /* 0: not shown (IA_THUMB_UNVERIFIED) */
+    uint8_t sha256[32];        /* of the bytes scanned */
+} ia_thumb_src;
+
 /* ---- one thumbnail --------------------------------------------------- */
 
 typedef struct ia_thumber ia_thumber;
@@ -67,10 +89,13 @@ typedef struct ia_thumber ia_thumber;
 int ia_thumber_new(const ia_thumb_opts *opt, ia_thumber **out);
 void ia_thumber_free(ia_thumber *t);
 
-/* Makes the thumbnail of the file at path into *out (whose jpeg, when
- * set, is malloc'd and owned by the caller). Returns IA_OK whatever the
- * file is (the verdict is out->status), or IA_ERR_NOMEM. */
-int ia_thumb_make(ia_thumber *t, const char *path, ia_thumb *out);
+/* Makes the thumbnail of the file src names into *out (whose jpeg, when
+ * set, is malloc'd and owned by the caller): opened beneath src->root by
+ * the scan's symlink rule (openat_beneath.h), its size and the SHA-256 of
+ * every byte read (the decoder's and the rest of the file's) checked
+ * against src's. Returns IA_OK whatever the file is (the verdict is
+ * out->status), or IA_ERR_NOMEM. */
+int ia_thumb_make(ia_thumber *t, const ia_thumb_src *src, ia_thumb *out);
 
 /* ---- a set of thumbnails --------------------------------------------- */
 
@@ -91,9 +116,10 @@ void ia_thumbset_free(ia_thumbset *s);
  * KB, of pure noise 9 KB (docs/reports.md, "Size"). */
 #define IA_THUMBSET_MAX_BYTES (6u << 20)
 
-/* Adds the file at path (once: the same path gives the same id). *id is
- * its id, or -1 when the set is full. IA_OK or IA_ERR_NOMEM. */
-int ia_thumbset_add(ia_thumbset *s, const char *path, long *id);
+/* Adds the file src names (copied; once: the same file, root, path and
+ * bytes, gives the same id). *id is its id, or -1 when the set is full.
+ * IA_OK or IA_ERR_NOMEM. */
+int ia_thumbset_add(ia_thumbset *s, const ia_thumb_src *src, long *id);
 size_t ia_thumbset_count(const ia_thumbset *s);
 
 /* Makes every thumbnail not made yet, in the order added, calling

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 #include <jpeglib.h>
+#include <openssl/evp.h>
 #include <png.h>
 
 #include "html.h"
@@ -239,6 +240,46 @@ static void path_in_tmp(char *buf, size_t cap, const char *name)
     ia_bprintf(buf, cap, "%s/%s", tmpdir, name);
 }
 
+/* name in the temporary folder as a scan reading it now would have
+ * stored it (size and SHA-256 of its bytes; a file that cannot be read
+ * gets size -1 and a zero digest, which no thumbnail gets past). */
+static ia_thumb_src src_of(const char *name)
+{
+    ia_thumb_src s = {.root = tmpdir, .path = name, .size = -1,
+                      .have_sha256 = 1};
+    char p[256];
+    if (name[0] == '/')
+        ia_bprintf(p, sizeof p, "%s", name);
+    else
+        path_in_tmp(p, sizeof p, name);
+    FILE *f = fopen(p, "rb");
+    uint8_t buf[4096];
+    size_t n;
+    unsigned int len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    assert_non_null(ctx);
+    assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL), 1);
+    for (s.size = 0; f && (n = fread(buf, 1, sizeof buf, f)) > 0;
+         s.size += (int64_t)n)
+        EVP_DigestUpdate(ctx, buf, n);
+    if (!f || ferror(f))
+        s.size = -1;
+    else
+        assert_int_equal(EVP_DigestFinal_ex(ctx, s.sha256, &len), 1);
+    EVP_MD_CTX_free(ctx);
+    if (f)
+        fclose(f);
+    return s;
+}
+
+/* The thumbnail of name in the temporary folder, checked against its
+ * bytes as they are now. */
+static void make_thumb(ia_thumber *t, const char *name, ia_thumb *th)
+{
+    ia_thumb_src s = src_of(name);
+    assert_int_equal(ia_thumb_make(t, &s, th), IA_OK);
+}
+
 /* ---- writing test images --------------------------------------------- */
 
 typedef void (*pixel_fn)(uint32_t x, uint32_t y, uint8_t *px, int ch);
@@ -394,10 +435,8 @@ typedef struct tcase {
 
 static void check_thumb(ia_thumber *t, const tcase *tc)
 {
-    char path[128];
     ia_thumb th;
-    path_in_tmp(path, sizeof path, tc->name);
-    assert_int_equal(ia_thumb_make(t, path, &th), IA_OK);
+    make_thumb(t, tc->name, &th);
     if (th.status != tc->status)
         fail_msg("%s: status %s, want %s", tc->name,
                  ia_thumb_status_name(th.status),
@@ -522,13 +561,11 @@ static void test_box_filter(void **state)
 {
     ia_thumber *t = NULL;
     ia_thumb th;
-    char p[128];
     uint32_t w, h;
     int ch;
     (void)state;
     assert_int_equal(ia_thumber_new(NULL, &t), IA_OK);
-    path_in_tmp(p, sizeof p, "halves.png");
-    assert_int_equal(ia_thumb_make(t, p, &th), IA_OK);
+    make_thumb(t, "halves.png", &th);
     assert_int_equal(th.status, IA_THUMB_OK);
     uint8_t *px = decode(&th, &w, &h, &ch);
     assert_int_equal(w, 128);
@@ -538,8 +575,7 @@ static void test_box_filter(void **state)
     free(px);
     free(th.jpeg);
     /* The truncated copy keeps its decoded top rows; the rest is gray. */
-    path_in_tmp(p, sizeof p, "cut.png");
-    assert_int_equal(ia_thumb_make(t, p, &th), IA_OK);
+    make_thumb(t, "cut.png", &th);
     assert_int_equal(th.status, IA_THUMB_PARTIAL);
     px = decode(&th, &w, &h, &ch);
     assert_int_equal(h, 128);
@@ -563,25 +599,20 @@ static void test_limits(void **state)
     ia_thumb_opts o = {64, 50, 1000, 0, 0};
     ia_thumber *t = NULL;
     ia_thumb th;
-    char p[128];
     (void)state;
     assert_int_equal(ia_thumber_new(&o, &t), IA_OK);
-    path_in_tmp(p, sizeof p, "rgb.jpg");
-    assert_int_equal(ia_thumb_make(t, p, &th), IA_OK);
+    make_thumb(t, "rgb.jpg", &th);
     assert_int_equal(th.status, IA_THUMB_TOO_LARGE);
     assert_null(th.jpeg);
-    path_in_tmp(p, sizeof p, "small.jpg");   /* 1200 pixels */
-    assert_int_equal(ia_thumb_make(t, p, &th), IA_OK);
+    make_thumb(t, "small.jpg", &th);   /* 1200 pixels */
     assert_int_equal(th.status, IA_THUMB_TOO_LARGE);
-    path_in_tmp(p, sizeof p, "ga.png");      /* 100 pixels */
-    assert_int_equal(ia_thumb_make(t, p, &th), IA_OK);
+    make_thumb(t, "ga.png", &th);      /* 100 pixels */
     assert_int_equal(th.status, IA_THUMB_OK);
     free(th.jpeg);
     ia_thumber_free(t);
     ia_thumb_opts small = {64, 0, 0, 0, 0};
     assert_int_equal(ia_thumber_new(&small, &t), IA_OK);
-    path_in_tmp(p, sizeof p, "rgb.jpg");
-    assert_int_equal(ia_thumb_make(t, p, &th), IA_OK);
+    make_thumb(t, "rgb.jpg", &th);
     assert_int_equal(th.width, 64);
     assert_int_equal(th.height, 32);
     free(th.jpeg);
@@ -604,18 +635,16 @@ static void on_progress(void *user, uint64_t done, uint64_t total)
 static void test_thumbset(void **state)
 {
     ia_thumbset *s = NULL;
-    char a[128], b[128], c[128];
+    ia_thumb_src a = src_of("rgb.jpg"), b = src_of("no-such.jpg");
+    ia_thumb_src c = src_of("gray.jpg");
     long ia, ib, ia2, ic;
     progress_log log = {0, 0, 0};
     (void)state;
-    path_in_tmp(a, sizeof a, "rgb.jpg");
-    path_in_tmp(b, sizeof b, "no-such.jpg");
-    path_in_tmp(c, sizeof c, "gray.jpg");
     assert_int_equal(ia_thumbset_new(NULL, 2, &s), IA_OK);
-    assert_int_equal(ia_thumbset_add(s, a, &ia), IA_OK);
-    assert_int_equal(ia_thumbset_add(s, b, &ib), IA_OK);
-    assert_int_equal(ia_thumbset_add(s, a, &ia2), IA_OK);
-    assert_int_equal(ia_thumbset_add(s, c, &ic), IA_OK);
+    assert_int_equal(ia_thumbset_add(s, &a, &ia), IA_OK);
+    assert_int_equal(ia_thumbset_add(s, &b, &ib), IA_OK);
+    assert_int_equal(ia_thumbset_add(s, &a, &ia2), IA_OK);
+    assert_int_equal(ia_thumbset_add(s, &c, &ic), IA_OK);
     assert_int_equal(ia, 0);
     assert_int_equal(ib, 1);
     assert_int_equal(ia2, 0);   /* the same file once */
@@ -637,14 +666,14 @@ static void test_thumbset(void **state)
     ia_thumb one;
     ia_thumber *t = NULL;
     assert_int_equal(ia_thumber_new(NULL, &t), IA_OK);
-    assert_int_equal(ia_thumb_make(t, a, &one), IA_OK);
+    assert_int_equal(ia_thumb_make(t, &a, &one), IA_OK);
     ia_thumber_free(t);
     tight.max_set_bytes = one.len + 10;
     free(one.jpeg);
     assert_int_equal(ia_thumbset_new(&tight, 0, &s), IA_OK);
-    assert_int_equal(ia_thumbset_add(s, a, &ia), IA_OK);
-    assert_int_equal(ia_thumbset_add(s, c, &ic), IA_OK);
-    assert_int_equal(ia_thumbset_add(s, b, &ib), IA_OK);
+    assert_int_equal(ia_thumbset_add(s, &a, &ia), IA_OK);
+    assert_int_equal(ia_thumbset_add(s, &c, &ic), IA_OK);
+    assert_int_equal(ia_thumbset_add(s, &b, &ib), IA_OK);
     assert_int_equal(ia_thumbset_make(s, NULL, NULL, NULL), IA_OK);
     assert_int_equal(ia_thumbset_get(s, ia)->status, IA_THUMB_OK);
     assert_int_equal(ia_thumbset_get(s, ic)->status, IA_THUMB_SKIPPED);
@@ -655,11 +684,68 @@ static void test_thumbset(void **state)
     /* Cancelled before the start: nothing is made. */
     volatile sig_atomic_t cancel = 1;
     assert_int_equal(ia_thumbset_new(NULL, 0, &s), IA_OK);
-    assert_int_equal(ia_thumbset_add(s, a, &ia), IA_OK);
+    assert_int_equal(ia_thumbset_add(s, &a, &ia), IA_OK);
     assert_int_equal(ia_thumbset_make(s, NULL, NULL, &cancel), IA_OK);
     assert_int_equal(ia_thumbset_get(s, ia)->status, IA_THUMB_SKIPPED);
     ia_thumbset_free(s);
     ia_thumbset_free(NULL);
+}
+
+static void expect_status(ia_thumber *t, const ia_thumb_src *s, int want)
+{
+    ia_thumb th;
+    assert_int_equal(ia_thumb_make(t, s, &th), IA_OK);
+    if (th.status != want)
+        fail_msg("%s: status %s, want %s", s->path,
+                 ia_thumb_status_name(th.status),
+                 ia_thumb_status_name(want));
+    assert_true((th.jpeg != NULL) == (want == IA_THUMB_OK));
+    free(th.jpeg);
+}
+
+/* A file is shown only as its scan saw it: beneath the scan's root, by
+ * its symlink rule, holding the bytes scanned (docs/security.md). */
+static void test_thumb_checks(void **state)
+{
+    ia_thumber *t = NULL;
+    char p[256], q[256];
+    (void)state;
+    assert_int_equal(ia_thumber_new(NULL, &t), IA_OK);
+    ia_thumb_src s = src_of("rgb.jpg");
+    expect_status(t, &s, IA_THUMB_OK);
+    s.size++;
+    expect_status(t, &s, IA_THUMB_CHANGED);
+    s.size--;
+    s.sha256[17] ^= 1;      /* same size, other bytes: decoded, then refused */
+    expect_status(t, &s, IA_THUMB_CHANGED);
+    s.sha256[17] ^= 1;
+    s.have_sha256 = 0;
+    expect_status(t, &s, IA_THUMB_UNVERIFIED);
+
+    /* a symlink, as the file or as a folder on the way */
+    path_in_tmp(p, sizeof p, "link.jpg");
+    assert_int_equal(symlink("rgb.jpg", p), 0);
+    path_in_tmp(p, sizeof p, "linkdir");
+    assert_int_equal(symlink(".", p), 0);
+    const char *links[] = {"link.jpg", "linkdir/rgb.jpg"};
+    const int refused[] = {IA_THUMB_SYMLINK, IA_THUMB_VIA_SYMLINK};
+    for (int i = 0; i < 2; i++) {
+        s = src_of(links[i]);
+        expect_status(t, &s, refused[i]);
+        s.follow = 1;       /* the scan followed them */
+        expect_status(t, &s, IA_THUMB_OK);
+    }
+
+    /* out of the root: an absolute path unless the scan allowed it, ".." */
+    path_in_tmp(q, sizeof q, "rgb.jpg");
+    s = src_of(q);
+    expect_status(t, &s, IA_THUMB_OUTSIDE);
+    s.allow_outside = 1;
+    expect_status(t, &s, IA_THUMB_OK);
+    ia_bprintf(p, sizeof p, "../%s/rgb.jpg", strrchr(tmpdir, '/') + 1);
+    s = src_of(p);
+    expect_status(t, &s, IA_THUMB_OUTSIDE);
+    ia_thumber_free(t);
 }
 
 /* The same file gives the same bytes: reports are reproducible. */
@@ -667,12 +753,10 @@ static void test_deterministic(void **state)
 {
     ia_thumber *t = NULL;
     ia_thumb x, y;
-    char p[128];
     (void)state;
-    path_in_tmp(p, sizeof p, "rgba_adam7.png");
     assert_int_equal(ia_thumber_new(NULL, &t), IA_OK);
-    assert_int_equal(ia_thumb_make(t, p, &x), IA_OK);
-    assert_int_equal(ia_thumb_make(t, p, &y), IA_OK);
+    make_thumb(t, "rgba_adam7.png", &x);
+    make_thumb(t, "rgba_adam7.png", &y);
     assert_int_equal(x.len, y.len);
     assert_memory_equal(x.jpeg, y.jpeg, x.len);
     free(x.jpeg);
@@ -691,15 +775,13 @@ static void test_page(void **state)
     static const char *const titles[] = {"One & two"};
     ia_html_meta meta[] = {{"root", "/data/<x>"}, {"files", "3"}};
     ia_thumbset *set = NULL;
-    char jpg[128], missing[128];
+    ia_thumb_src jpg = src_of(hostile), missing = src_of("gone.jpg");
     long id_ok, id_missing;
     capture c;
     (void)state;
-    path_in_tmp(jpg, sizeof jpg, hostile);
-    path_in_tmp(missing, sizeof missing, "gone.jpg");
     assert_int_equal(ia_thumbset_new(NULL, 0, &set), IA_OK);
-    assert_int_equal(ia_thumbset_add(set, jpg, &id_ok), IA_OK);
-    assert_int_equal(ia_thumbset_add(set, missing, &id_missing), IA_OK);
+    assert_int_equal(ia_thumbset_add(set, &jpg, &id_ok), IA_OK);
+    assert_int_equal(ia_thumbset_add(set, &missing, &id_missing), IA_OK);
     assert_int_equal(ia_thumbset_make(set, NULL, NULL, NULL), IA_OK);
 
     cap_open(&c);
@@ -787,6 +869,7 @@ int main(void)
         cmocka_unit_test(test_box_filter),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_thumbset),
+        cmocka_unit_test(test_thumb_checks),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_page),
     };

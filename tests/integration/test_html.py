@@ -13,16 +13,22 @@
    page, every section present, the hostile names shown as text only.
 3. Content: the planted problems appear in their galleries, duplicate
    groups and leaks with thumbnails; a file deleted after the scan gets a
-   placeholder and the report still succeeds.
+   placeholder and the report still succeeds. Files changed after the
+   scan (docs/security.md, "Thumbnails in HTML reports"): one replaced by
+   a symlink to a JPEG outside the dataset, one whose bytes changed (same
+   size): each gets its placeholder ("now a symlink", "changed since the
+   scan") and no thumbnail of bytes the scan did not read is embedded.
 4. The same DB and files give the same bytes; the DB is not modified;
    a report to an unwritable place fails with exit 1 and leaves nothing.
 5. Markdown: verdict, top findings with counts, labels per split, links
    with percent-encoded relative paths, hostile names escaped.
 6. The compare page of the sample against a changed copy (hostile files
    added, files removed, modified, moved, relabelled): the same structure
-   checks, every section, each change shown with thumbnails. It is made
-   with `imgaudit compare --format html` when the CLI offers it, else
-   with COMPARE_HTML (tests/browser/compare_html.c, the same renderer).
+   checks, every section, each change shown with thumbnails; then, as in
+   3, a shown file of the new scan replaced by a symlink and another
+   rewritten get their placeholders. It is made with `imgaudit compare
+   --format html` when the CLI offers it, else with COMPARE_HTML
+   (tests/browser/compare_html.c, the same renderer).
 
 Standard library only. One line per check, then "N passed, N failed".
 """
@@ -205,6 +211,75 @@ def check_hostile(c, exe, tmp):
     check_markdown(c, exe, db)
 
 
+def thumbs_of(page):
+    return {a.get("src") for a in page.imgs}
+
+
+def html_page(c, exe, db, out, what):
+    r = run([exe, "report", "--db", db, "--format", "html", "-o", out])
+    c.check(r.returncode == 0, what + ": report exits 0", r.stderr)
+    with open(out, encoding="utf-8") as f:
+        return htmlcheck.parse(f.read())
+
+
+def sample_not_shown(page):
+    """A sample image no figure of page shows: the JPEG put outside the
+    dataset, whose thumbnail is none of the page's."""
+    shown = {f["path"] for f in page.figures}
+    for folder, _, names in sorted(os.walk(htmlcheck.SAMPLE_DIR)):
+        for n in sorted(names):
+            rel = os.path.relpath(os.path.join(folder, n), htmlcheck.SAMPLE_DIR)
+            if n.endswith(".jpg") and rel not in shown:
+                return os.path.join(folder, n)
+    raise SystemExit("every sample image is shown")
+
+
+def tamper(ds, link_rel, changed_rel, outside):
+    """link_rel becomes a symlink to outside; changed_rel keeps its size,
+    32 bytes in its middle zeroed (still a JPEG, other pixels)."""
+    os.remove(os.path.join(ds, link_rel))
+    os.symlink(outside, os.path.join(ds, link_rel))
+    path = os.path.join(ds, changed_rel)
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    mid = len(data) // 2
+    data[mid:mid + 32] = bytes(32)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def check_tampered(c, page, before, link_rel, changed_rel, what):
+    for rel, ph in ((link_rel, "now a symlink"),
+                    (changed_rel, "changed since the scan")):
+        figs = [f for f in page.figures if f["path"] == rel]
+        c.check(figs and all(f["img"] is None and f["ph"] == ph
+                             for f in figs),
+                "%s: %s gets the placeholder '%s'" % (what, rel, ph),
+                figs)
+    c.check(thumbs_of(page) <= thumbs_of(before),
+            what + ": no thumbnail of bytes the scan did not read",
+            len(thumbs_of(page) - thumbs_of(before)))
+
+
+def check_replaced(c, exe, tmp):
+    ds = htmlcheck.make_hostile_dataset(os.path.join(tmp, "replaced"))
+    db = os.path.join(tmp, "replaced.db")
+    scan(exe, ds, db)
+    before = html_page(c, exe, db, os.path.join(tmp, "replaced1.html"),
+                       "files changed after the scan")
+    shown = sorted({f["path"] for f in before.figures
+                    if f["img"] is not None and os.path.isfile(
+                        os.path.join(ds, f["path"]))})
+    outside = os.path.join(tmp, "outside.jpg")
+    with open(sample_not_shown(before), "rb") as f, open(outside, "wb") as g:
+        g.write(f.read())
+    tamper(ds, shown[0], shown[1], outside)
+    after = html_page(c, exe, db, os.path.join(tmp, "replaced2.html"),
+                      "files changed after the scan")
+    check_tampered(c, after, before, shown[0], shown[1],
+                   "files changed after the scan")
+
+
 def check_markdown(c, exe, db):
     r = run([exe, "report", "--db", db, "--format", "md"])
     md = r.stdout
@@ -354,6 +429,22 @@ def check_compare(c, exe, tool, tmp):
             "compare: label charts per split and overlaid histograms "
             "with two series", charts)
 
+    # Files of the new scan changed since: placeholders.
+    link_rel = sorted(added)[0]
+    changed_rel = changes["moved"][1]
+    outside = os.path.join(tmp, "cmp-outside.jpg")
+    with open(sample_not_shown(page), "rb") as f, open(outside, "wb") as g:
+        g.write(f.read())
+    tamper(ds, link_rel, changed_rel, outside)
+    out2 = os.path.join(tmp, "compare2.html")
+    how, r = compare_page(exe, tool, base_db, new_db, out2)
+    if c.check(r.returncode == 0, "compare after changes: page written",
+               r.stderr[-2000:]):
+        with open(out2, encoding="utf-8") as f:
+            after = htmlcheck.parse(f.read())
+        check_tampered(c, after, page, link_rel, changed_rel,
+                       "compare after changes")
+
 
 def main():
     if len(sys.argv) != 3:
@@ -362,6 +453,7 @@ def main():
     c = Checks()
     with tempfile.TemporaryDirectory(prefix="imgaudit-html-") as tmp:
         check_hostile(c, exe, tmp)
+        check_replaced(c, exe, tmp)
         check_cases(c, exe, tmp)
         check_sample_size(c, exe, tmp)
         check_progress(c, exe, tmp)
