@@ -585,13 +585,14 @@ static const char *row_str(const ia_manifest *m, size_t off)
 
 /* The folder of the relative path key, opened beneath the root (the root
  * itself for a name at the top), copied into m->dir; *name: the file's
- * name in it. -1 with errno when it cannot be opened (EXDEV, ELOOP: a
- * symlink on the way); -2 when out of memory. */
+ * name in it ("." for the empty key, the root itself). -1 with errno when
+ * it cannot be opened (EXDEV, ELOOP: a symlink on the way); -2 when out
+ * of memory. */
 static int open_folder(ia_manifest *m, const char *key, const char **name)
 {
     const char *slash = strrchr(key, '/');
     size_t n = slash ? (size_t)(slash - key) : 0;
-    *name = slash ? slash + 1 : key;
+    *name = slash ? slash + 1 : *key ? key : ".";
     if (!slash)
         return m->rootfd;
     if (ia_walk_grow((void **)&m->dir, &m->dir_cap, n + 1, 1) != 0)
