@@ -60,6 +60,13 @@ typedef enum ia_error {
 /* A static English description of an ia_error. Never NULL. */
 const char *ia_strerror(int err);
 
+/* Writes s (NULL: nothing) to out with every character that could drive
+ * a terminal shown as '?': control characters (C0, DEL, and C1 whether
+ * raw or UTF-8 encoded) and bytes that are not valid UTF-8. Text reports,
+ * compare, the scan list and the CLI's messages print every string from
+ * a dataset or a DB through it (docs/security.md). */
+void ia_fput_clean(FILE *out, const char *s);
+
 /* ---- Database handle ------------------------------------------------- */
 
 typedef struct ia_db ia_db;

@@ -9,11 +9,13 @@
 #      hardening integration tests run every imgaudit command under it
 #      (IA_TEST_WRAPPER), and so do scans, rescans, reports, exports and a
 #      compare of the fixtures. Any error or leak fails the stage.
-#   3. libFuzzer (clang): each fuzz target for FUZZ_SECONDS (default 60)
-#      from the fixture corpus; a crash, leak, timeout or out-of-memory
-#      fails it and leaves the input in build-fuzz/fuzz-run/artifacts.
-#      Minimize it (FUZZER -minimize_crash=1 -runs=10000 INPUT), add it to
-#      tests/fuzz/crashes/{file,manifest}/ and the normal suite replays it.
+#   3. libFuzzer (clang): each fuzz target (fuzz_file, fuzz_manifest,
+#      fuzz_db) for FUZZ_SECONDS (default 60) from its seed corpus; a
+#      crash, leak, timeout or out-of-memory fails it and leaves the input
+#      in build-fuzz/fuzz-run/artifacts. Minimize it (FUZZER
+#      -minimize_crash=1 -runs=10000 INPUT), add it to
+#      tests/fuzz/crashes/{file,manifest,db}/ and the normal suite replays
+#      it.
 #
 # Usage: scripts/ci-extra.sh [COUNTS_FILE]
 # Prints one line per check and "N passed, N failed"; writes "N N" to
@@ -170,19 +172,21 @@ fi
 echo "== libFuzzer: $FUZZ_SECONDS s per target"
 if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
    ninja -C build-fuzz tests/fuzz/fuzz_file tests/fuzz/fuzz_manifest \
-     >/dev/null; then
+     tests/fuzz/fuzz_db >/dev/null; then
   meson test -C build-fuzz --no-rebuild --suite fuzz --print-errorlogs \
     > "$tmp/fz.out" 2>&1
   rc=$?; [ $rc -eq 0 ] || tail -30 "$tmp/fz.out"
   result $rc "libFuzzer: replay of the corpora and saved crashes"
   run=build-fuzz/fuzz-run
   rm -rf "$run"
-  mkdir -p "$run/artifacts" "$run/corpus/file" "$run/corpus/manifest"
+  mkdir -p "$run/artifacts" "$run/corpus/file" "$run/corpus/manifest" \
+    "$run/corpus/db"
   cp -r fixtures/cases fixtures/sample tests/fuzz/crashes/file \
     "$run/corpus/file/"
   cp -r tests/fuzz/corpus/manifest/. tests/fuzz/crashes/manifest/. \
     "$run/corpus/manifest/"
-  for target in file manifest; do
+  cp -r tests/fuzz/corpus/db/. tests/fuzz/crashes/db/. "$run/corpus/db/"
+  for target in file manifest db; do
     dict=()
     [ -f "tests/fuzz/fuzz_$target.dict" ] &&
       dict=("-dict=tests/fuzz/fuzz_$target.dict")

@@ -701,9 +701,10 @@ static int health_codes(ia_compare *c, json_t *obj)
         i += kb != NULL;
         j += kn != NULL;
         const char *code = kb ? kb->code : kn->code;
-        if (json_object_set_new(obj, code,
-                                json_pack("{s:o,s:o}", "base", code_counts(kb),
-                                          "new", code_counts(kn))))
+        /* codes come from the DBs: ia_json_set makes a key of any bytes */
+        if (ia_json_set(obj, code,
+                        json_pack("{s:o,s:o}", "base", code_counts(kb),
+                                  "new", code_counts(kn))))
             return ia_cmp_nomem(c);
         /* A status finding is judged as the status itself. */
         if (ia_status_parse(code) >= 0)

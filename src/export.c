@@ -275,20 +275,21 @@ static json_t *json_triple(const row_calc *rc, int mean)
     return a;
 }
 
-/* "a;b;c" as ["a","b","c"]; no codes: []. */
+/* "a;b;c" as ["a","b","c"]; no codes: []. Codes come from the DB and
+ * need not be UTF-8, hence ia_json_text on each (on a copy cut at ';'). */
 static json_t *json_codes(const ia_qval *v)
 {
     json_t *a = json_array();
-    int bad = a == NULL;
-    if (v->type == IA_QV_TEXT) {
-        for (const char *p = v->s; *p && !bad;) {
-            size_t n = strcspn(p, ";");
-            bad |= json_array_append_new(a, json_stringn(p, n));
-            p += n;
-            if (*p == ';')
-                p++;
-        }
+    char *codes = v->type == IA_QV_TEXT ? strdup(v->s) : NULL;
+    int bad = a == NULL || (v->type == IA_QV_TEXT && !codes);
+    for (char *p = codes; p && *p && !bad;) {
+        size_t n = strcspn(p, ";");
+        int last = p[n] == '\0';
+        p[n] = '\0';
+        bad |= json_array_append_new(a, ia_json_text(p));
+        p += n + !last;
     }
+    free(codes);
     if (bad) {
         json_decref(a);
         return NULL;

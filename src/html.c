@@ -24,27 +24,6 @@
 
 /* ---- text ------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at p, 0 when invalid (overlongs,
- * surrogates and code points past U+10FFFF are invalid). */
-static size_t utf8_len(const unsigned char *p)
-{
-    unsigned c = p[0];
-    if (c < 0x80)
-        return 1;
-    if (c < 0xC2 || c > 0xF4 || (p[1] & 0xC0) != 0x80)
-        return 0;
-    if (c < 0xE0)
-        return 2;
-    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) ||
-        (p[2] & 0xC0) != 0x80)
-        return 0;
-    if (c < 0xF0)
-        return 3;
-    if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
-        return 0;
-    return (p[3] & 0xC0) == 0x80 ? 4 : 0;
-}
-
 static const char replacement[] = "\xEF\xBF\xBD";   /* U+FFFD */
 
 /* Writes one character at *p and advances; returns 0 at the end. */
@@ -53,7 +32,7 @@ static int put_char(FILE *out, const unsigned char **pp)
     const unsigned char *p = *pp;
     if (!*p)
         return 0;
-    size_t n = utf8_len(p);
+    size_t n = ia_utf8_len(p);
     if (n == 0) {
         fputs(replacement, out);
         *pp = p + 1;

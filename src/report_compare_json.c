@@ -152,11 +152,11 @@ static json_t *drift_json(const ia_compare *c)
     json_t *a = json_array();
     for (size_t i = 0; a && i < c->ndrift; i++) {
         const cmp_drift *d = &c->drift[i];
-        json_t *o = json_pack("{s:s,s:o,s:o,s:s,s:O,s:O,s:o,s:o,s:o}",
+        json_t *o = json_pack("{s:s,s:o,s:o,s:o,s:O,s:O,s:o,s:o,s:o}",
                               "code", ia_cc_name(d->code),
                               "split", split_json(d->split),
                               "label", ia_json_text(d->label),
-                              "metric", d->metric,
+                              "metric", ia_json_text(d->metric),
                               "base", d->base, "new", d->new_,
                               "statistic", ia_json_real(d->statistic),
                               "p_value", ia_json_real(d->p_value),

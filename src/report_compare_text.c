@@ -8,30 +8,23 @@
 #include <string.h>
 
 #include "compare.h"
+#include "util.h"
 
 static int io_fail(ia_compare *c)
 {
     return ia_cmp_fail(c, IA_ERR_IO, "cannot write the comparison");
 }
 
-/* Markdown table cells: '|' and line breaks would end the cell. */
-static void md_cell(FILE *out, const char *s)
+/* Every string from a DB or a dataset (scan names, paths, labels,
+ * splits, statuses, and the details that quote them) goes through the one
+ * sanitiser of its format: nothing can drive the terminal or add markup
+ * (docs/security.md). */
+static void put(FILE *out, int md, const char *s)
 {
-    /* GitHub renders inline HTML in tables: '<', '>' and '&' become
-     * entities so a hostile file name shows as text. */
-    for (; s && *s; s++) {
-        if (*s == '<')
-            fputs("&lt;", out);
-        else if (*s == '>')
-            fputs("&gt;", out);
-        else if (*s == '&')
-            fputs("&amp;", out);
-        else {
-            if (strchr("|\\`*_[]", *s))
-                fputc('\\', out);
-            fputc(*s == '\n' || *s == '\r' ? ' ' : *s, out);
-        }
-    }
+    if (md)
+        ia_fput_md(out, s);
+    else
+        ia_fput_clean(out, s);
 }
 
 static const char *verdict_line(const ia_compare *c, char *buf, size_t cap)
@@ -59,13 +52,16 @@ static void header(const ia_compare *c, FILE *out, int md)
         const cmp_scan *s = &c->scan[i];
         if (md) {
             fprintf(out, "| %s | ", side[i]);
-            md_cell(out, s->name);
+            put(out, md, s->name);
             fprintf(out, " | %lld | ", (long long)s->id);
-            md_cell(out, s->db_path);
+            put(out, md, s->db_path);
             fprintf(out, " | %zu | %s |\n", s->n, s->complete ? "yes" : "no");
         } else {
-            fprintf(out, "  %-5s '%s' (scan %lld in %s): %zu files%s\n",
-                    side[i], s->name, (long long)s->id, s->db_path, s->n,
+            fprintf(out, "  %-5s '", side[i]);
+            put(out, md, s->name);
+            fprintf(out, "' (scan %lld in ", (long long)s->id);
+            put(out, md, s->db_path);
+            fprintf(out, "): %zu files%s\n", s->n,
                     s->complete ? "" : ", INCOMPLETE");
         }
     }
@@ -107,12 +103,8 @@ static void examples(const ia_compare *c, const cmp_finding *f, FILE *out,
     unsigned n = (unsigned)f->nexamples < c->opt.text_examples
                      ? (unsigned)f->nexamples : c->opt.text_examples;
     for (unsigned k = 0; k < n; k++) {
-        if (md) {
-            fputs(k ? "<br>" : "", out);
-            md_cell(out, f->examples[k]);
-        } else {
-            fprintf(out, "%s%s", k ? ", " : "", f->examples[k]);
-        }
+        fputs(!k ? "" : md ? "<br>" : ", ", out);
+        put(out, md, f->examples[k]);
     }
 }
 
@@ -131,14 +123,16 @@ static void findings(const ia_compare *c, FILE *out, int md)
         if (md) {
             fprintf(out, "| %s | %s | ", ia_severity_name(f->severity),
                     ia_cc_name(f->code));
-            md_cell(out, f->detail);
+            put(out, md, f->detail);
             fputs(" | ", out);
             examples(c, f, out, 1);
             fputs(" |\n", out);
             continue;
         }
-        fprintf(out, "  %-8s %-18s %s\n", ia_severity_name(f->severity),
-                ia_cc_name(f->code), f->detail);
+        fprintf(out, "  %-8s %-18s ", ia_severity_name(f->severity),
+                ia_cc_name(f->code));
+        put(out, md, f->detail);
+        fputc('\n', out);
         if (f->nexamples) {
             fputs("  e.g.     ", out);
             examples(c, f, out, 0);
@@ -154,6 +148,16 @@ typedef struct list_ctx {
     unsigned left;
 } list_ctx;
 
+/* "(a -> b)" after a listed file. */
+static void change(const list_ctx *l, const char *a, const char *b)
+{
+    fputs(" (", l->out);
+    put(l->out, l->md, a);
+    fputs(" -> ", l->out);
+    put(l->out, l->md, b);
+    fputc(')', l->out);
+}
+
 static int list_cb(ia_compare *c, const cmp_file *f, const cmp_file *o,
                    void *user)
 {
@@ -163,21 +167,21 @@ static int list_cb(ia_compare *c, const cmp_file *f, const cmp_file *o,
         return 1;
     l->left--;
     fputs(l->md ? "- " : "  ", l->out);
-    if (o && l->kind != CMP_MODIFIED)
-        fprintf(l->out, "%s -> ", o->path);
-    fputs(f->path, l->out);
+    if (o && l->kind != CMP_MODIFIED) {
+        put(l->out, l->md, o->path);
+        fputs(" -> ", l->out);
+    }
+    put(l->out, l->md, f->path);
     if (l->kind == CMP_MODIFIED && o && o->have_pix && f->have_pix)
         fputs(memcmp(o->pix, f->pix, sizeof o->pix) ? " (pixels changed)"
                                                     : " (encoding only)",
               l->out);
     else if (l->kind == CMP_MODIFIED)
-        fprintf(l->out, " (%s -> %s)", o ? o->status : "?", f->status);
+        change(l, o ? o->status : "?", f->status);
     if (l->kind == CMP_MOVED)
-        fprintf(l->out, " (%s -> %s)", ia_cmp_split_name(o->split),
-                ia_cmp_split_name(f->split));
+        change(l, ia_cmp_split_name(o->split), ia_cmp_split_name(f->split));
     if (l->kind == CMP_RELABELED)
-        fprintf(l->out, " (%s -> %s)", o->label ? o->label : "none",
-                f->label ? f->label : "none");
+        change(l, o->label ? o->label : "none", f->label ? f->label : "none");
     fputc('\n', l->out);
     return IA_OK;
 }

@@ -48,30 +48,6 @@ int ia_sums_mean_std(const ia_sums *s, double mean[3], double std[3])
 }
 
 
-/* Length of the valid UTF-8 sequence at p, 0 when invalid (overlongs,
- * surrogates and code points past U+10FFFF are invalid, as in jansson). */
-static size_t utf8_seq(const unsigned char *p)
-{
-    unsigned c = p[0];
-    if (c < 0x80)
-        return 1;
-    if (c < 0xC2 || c > 0xF4)
-        return 0;
-    if ((p[1] & 0xC0) != 0x80)
-        return 0;
-    if (c < 0xE0)
-        return 2;
-    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F))
-        return 0;
-    if ((p[2] & 0xC0) != 0x80)
-        return 0;
-    if (c < 0xF0)
-        return 3;
-    if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
-        return 0;
-    return (p[3] & 0xC0) == 0x80 ? 4 : 0;
-}
-
 /* s as valid UTF-8: s itself, or a malloc'd copy in *tofree. NULL when
  * out of memory. The copy is made only for invalid names, which are
  * rare, so the common path allocates nothing. */
@@ -81,7 +57,7 @@ static const char *utf8_clean(const char *s, char **tofree)
     size_t len = strlen(s), cap;
     size_t i = 0, n;
     *tofree = NULL;
-    while (i < len && (n = utf8_seq(p + i)) != 0)
+    while (i < len && (n = ia_utf8_len(p + i)) != 0)
         i += n;
     if (i == len)
         return s;
@@ -91,7 +67,7 @@ static const char *utf8_clean(const char *s, char **tofree)
     if (!out)
         return NULL;
     for (i = 0; i < len;) {
-        n = utf8_seq(p + i);
+        n = ia_utf8_len(p + i);
         if (n) {
             memcpy(o, p + i, n);
             o += n;

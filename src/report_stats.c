@@ -4,8 +4,8 @@
  * sums, so they read the same from any schema version), and the label
  * balance the analysis stored (schema 4 and later; older DBs show none).
  *
- * Split names come from the dataset: text output replaces control bytes,
- * Markdown escapes what would break a table, as report_text.c does.
+ * Split names come from the dataset: text goes through ia_fput_clean,
+ * Markdown through ia_fput_md, as in report_text.c.
  */
 #include <math.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 #include "report.h"
 #include "store_query.h"
 #include "store_stats.h"
+#include "util.h"
 
 typedef struct sctx {
     FILE *out;
@@ -22,18 +23,13 @@ typedef struct sctx {
 
 static void put_name(const sctx *c, const char *s, int width)
 {
-    int n = 0;
     if (!*s)
         s = "(no split)";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++) {
-        if (*p < 0x20 || *p == 0x7f)
-            fputc(c->md ? ' ' : '?', c->out);
-        else if (c->md && strchr("\\`*_[]<>|#!~", *p))
-            fprintf(c->out, "\\%c", *p);
-        else
-            fputc(*p, c->out);
-    }
-    for (; n < width; n++)
+    if (c->md)
+        ia_fput_md(c->out, s);
+    else
+        ia_fput_clean(c->out, s);
+    for (size_t n = strlen(s); n < (size_t)width; n++)
         fputc(' ', c->out);
 }
 

@@ -9,9 +9,10 @@
  * million findings still gives a report that fits on a screen; the full
  * list is in the JSON report and the export.
  *
- * Dataset strings are untrusted: text output replaces control bytes so a
- * file name cannot move the cursor or clear the terminal, and Markdown
- * output escapes the characters that would break a table or add markup.
+ * Dataset and DB strings are untrusted (file names, labels, scan names,
+ * finding codes and details): text output goes through ia_fput_clean so
+ * that none can move the cursor or clear the terminal, Markdown through
+ * ia_fput_md so that none can break a table or add markup.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,6 @@
 
 /* ---- output helpers -------------------------------------------------- */
 
-/* Writes s with control bytes shown as '?'. */
-static void put_clean(FILE *out, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
-        fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, out);
-}
-
 /* Writes s padded with spaces to width columns (bytes; names are usually
  * ASCII, and a misaligned column is harmless). */
 static void put_pad(FILE *out, const char *s, size_t width, int right)
@@ -43,34 +37,10 @@ static void put_pad(FILE *out, const char *s, size_t width, int right)
     if (right)
         for (size_t i = len; i < width; i++)
             fputc(' ', out);
-    put_clean(out, s);
+    ia_fput_clean(out, s);
     if (!right)
         for (size_t i = len; i < width; i++)
             fputc(' ', out);
-}
-
-/* Markdown: escapes what would end a table cell or start markup. */
-static void put_md(FILE *out, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            fputc(' ', out);
-        else if (strchr("\\`*_[]<>|#!~", *p))
-            fprintf(out, "\\%c", *p);
-        else
-            fputc(*p, out);
-    }
-}
-
-/* Markdown code span: only a backtick, a pipe (inside a table) or a
- * control byte could break out of it. */
-static void put_md_code(FILE *out, const char *s)
-{
-    fputc('`', out);
-    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
-        fputc(*p == '`' || *p == '|' || *p < 0x20 || *p == 0x7f ? '?' : *p,
-              out);
-    fputc('`', out);
 }
 
 /* Markdown link to a file: the path as link text, percent-encoded as the
@@ -80,7 +50,7 @@ static void put_md_code(FILE *out, const char *s)
 static void put_md_link(FILE *out, const char *path)
 {
     fputc('[', out);
-    put_md(out, path);
+    ia_fput_md(out, path);
     fputs("](", out);
     for (const unsigned char *p = (const unsigned char *)path; p && *p; p++)
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
@@ -153,19 +123,19 @@ static int header_text(void *user, const ia_q_scan *s)
     tctx *c = user;
     FILE *out = c->out;
     fputs("imgaudit report: scan '", out);
-    put_clean(out, s->name);
+    ia_fput_clean(out, s->name);
     fprintf(out, "' (id %lld, %s)\n", (long long)s->id,
             s->complete ? "complete" : "INCOMPLETE");
     fputs("  root     ", out);
-    put_clean(out, s->root);
+    ia_fput_clean(out, s->root);
     fprintf(out, "\n  files    %lld (%lld decoded)\n", (long long)s->files,
             (long long)s->decoded);
     fprintf(out, "  size     %.1f MB, %.1f megapixels\n",
             (double)s->bytes / 1e6, (double)s->pixels / 1e6);
     fputs("  time     ", out);
-    put_clean(out, s->started_at);
+    ia_fput_clean(out, s->started_at);
     fputs(" to ", out);
-    put_clean(out, s->finished_at ? s->finished_at : "(unfinished)");
+    ia_fput_clean(out, s->finished_at ? s->finished_at : "(unfinished)");
     int64_t t0, t1;
     if (parse_utc(s->started_at, &t0) == 0 &&
         parse_utc(s->finished_at, &t1) == 0 && t1 >= t0)
@@ -179,14 +149,14 @@ static int header_md(void *user, const ia_q_scan *s)
     tctx *c = user;
     FILE *out = c->out;
     fputs("## imgaudit report: ", out);
-    put_md(out, s->name);
+    ia_fput_md(out, s->name);
     fputs("\n\n", out);
     if (!s->complete)
         fputs("> **The scan is incomplete**: it was interrupted or failed."
               "\n\n", out);
     fputs("| root | files | decoded | MB | megapixels |\n"
           "| --- | ---: | ---: | ---: | ---: |\n| ", out);
-    put_md_code(out, s->root);
+    ia_fput_md(out, s->root);
     fprintf(out, " | %lld | %lld | %.1f | %.1f |\n\n", (long long)s->files,
             (long long)s->decoded, (double)s->bytes / 1e6,
             (double)s->pixels / 1e6);
@@ -225,10 +195,10 @@ static int example_cb(void *user, const ia_q_finding *f)
 {
     tctx *c = user;
     fputs("    ", c->out);
-    put_clean(c->out, f->path ? f->path : "(dataset)");
+    ia_fput_clean(c->out, f->path ? f->path : "(dataset)");
     if (f->detail) {
         fputs(": ", c->out);
-        put_clean(c->out, f->detail);
+        ia_fput_clean(c->out, f->detail);
     }
     fputc('\n', c->out);
     c->shown++;
@@ -245,7 +215,9 @@ static int problem_code_text(void *user, const ia_q_code *q)
         c->severity = q->severity;
         fprintf(c->out, "\n%ss\n", ia_severity_name(q->severity));
     }
-    fprintf(c->out, "  %s (%llu)\n", q->code, (unsigned long long)q->n);
+    fputs("  ", c->out);
+    ia_fput_clean(c->out, q->code);
+    fprintf(c->out, " (%llu)\n", (unsigned long long)q->n);
     c->shown = 0;
     int ret = ia_q_findings(c->db, c->scan_id, q->code, q->severity,
                             EXAMPLES_TEXT, example_cb, c);
@@ -262,7 +234,7 @@ static int md_example_cb(void *user, const ia_q_finding *f)
         put_md_link(c->out, f->path);
     if (f->detail) {
         fputs(f->path ? ": " : "", c->out);
-        put_md(c->out, f->detail);
+        ia_fput_md(c->out, f->detail);
     }
     return IA_OK;
 }
@@ -275,8 +247,9 @@ static int problem_code_md(void *user, const ia_q_code *q)
     if (c->shown++ == 0)
         fputs("### Top findings\n\n| severity | code | count | example |\n"
               "| --- | --- | ---: | --- |\n", c->out);
-    fprintf(c->out, "| %s | %s | %llu | ", ia_severity_name(q->severity),
-            q->code, (unsigned long long)q->n);
+    fprintf(c->out, "| %s | ", ia_severity_name(q->severity));
+    ia_fput_md(c->out, q->code);
+    fprintf(c->out, " | %llu | ", (unsigned long long)q->n);
     int ret = ia_q_findings(c->db, c->scan_id, q->code, q->severity, 1,
                             md_example_cb, c);
     fputs(" |\n", c->out);
@@ -295,7 +268,7 @@ static int leak_summary_cb(void *user, const ia_q_finding *f)
     if (c->shown++ == 0)
         fputs("\nleaks between splits\n", c->out);
     fprintf(c->out, "  %-7s ", ia_severity_name(f->severity));
-    put_clean(c->out, f->detail);
+    ia_fput_clean(c->out, f->detail);
     fputc('\n', c->out);
     return IA_OK;
 }
@@ -306,9 +279,11 @@ static int leak_pair_cb(void *user, const ia_q_leak *l)
     if (c->shown++ >= LEAKS_TEXT)
         return IA_OK;
     fputs("    ", c->out);
-    put_clean(c->out, l->b);
-    fprintf(c->out, ": %s copy of ", l->kind);
-    put_clean(c->out, l->a);
+    ia_fput_clean(c->out, l->b);
+    fputs(": ", c->out);
+    ia_fput_clean(c->out, l->kind);
+    fputs(" copy of ", c->out);
+    ia_fput_clean(c->out, l->a);
     if (strcmp(l->kind, "near") == 0)
         fprintf(c->out, " (distance %d)", l->distance);
     fputc('\n', c->out);
@@ -338,7 +313,9 @@ static int info_code_text(void *user, const ia_q_code *q)
         return IA_OK;
     if (c->shown++ == 0)
         fputs("\ninfo\n", c->out);
-    fprintf(c->out, "  %-24s %llu\n", q->code, (unsigned long long)q->n);
+    fputs("  ", c->out);
+    put_pad(c->out, q->code, 24, 0);
+    fprintf(c->out, " %llu\n", (unsigned long long)q->n);
     return IA_OK;
 }
 
@@ -385,7 +362,7 @@ static void matrix_head(tctx *c)
         fputs("### Labels per split\n\n| label |", c->out);
         for (size_t i = 0; i < c->splits.n; i++) {
             fputc(' ', c->out);
-            put_md(c->out, split_title(c->splits.names[i]));
+            ia_fput_md(c->out, split_title(c->splits.names[i]));
             fputs(" |", c->out);
         }
         fputs("\n| --- |", c->out);
@@ -411,7 +388,7 @@ static void matrix_row(tctx *c, const char *label, const uint64_t *counts,
         if (total)
             fputs("**total**", c->out);
         else
-            put_md(c->out, label);
+            ia_fput_md(c->out, label);
         fputs(" |", c->out);
         for (size_t i = 0; i < c->splits.n; i++)
             fprintf(c->out, " %llu |", (unsigned long long)counts[i]);
@@ -468,9 +445,9 @@ static int long_cb(void *user, const ia_q_label *l)
     tctx *c = user;
     if (c->md) {
         fputs("| ", c->out);
-        put_md(c->out, split_title(l->split));
+        ia_fput_md(c->out, split_title(l->split));
         fputs(" | ", c->out);
-        put_md(c->out, l->label);
+        ia_fput_md(c->out, l->label);
         fprintf(c->out, " | %llu |\n", (unsigned long long)l->images);
     } else {
         fputs("  ", c->out);
@@ -666,10 +643,11 @@ static int scan_line_cb(void *user, const ia_q_scan *s)
     list_ctx *c = user;
     fprintf(c->out, "%6lld  ", (long long)s->id);
     put_pad(c->out, s->name, c->name_width, 0);
-    fprintf(c->out, "  %-8s  %10lld  %10lld  %-20s  ",
-            s->complete ? "yes" : "no", (long long)s->files,
-            (long long)s->decoded, s->started_at);
-    put_clean(c->out, s->root);
+    fprintf(c->out, "  %-8s  %10lld  %10lld  ", s->complete ? "yes" : "no",
+            (long long)s->files, (long long)s->decoded);
+    put_pad(c->out, s->started_at, 20, 0);
+    fputs("  ", c->out);
+    ia_fput_clean(c->out, s->root);
     fputc('\n', c->out);
     return IA_OK;
 }

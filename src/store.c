@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_col.h"
 #include "store_query.h"
 #include "util.h"
 
@@ -519,6 +520,110 @@ static int identify(ia_db *db, const char *path)
     return IA_OK;
 }
 
+/* ---- the schema check -------------------------------------------------- */
+
+/* The objects a DB's schema holds, in a fixed order; the statistics tables
+ * ANALYZE may add (sqlite_stat*) are SQLite's own and left out. */
+#define SCHEMA_ROWS                                                        \
+    "SELECT type, name, tbl_name, sql FROM sqlite_master"                  \
+    " WHERE NOT (type = 'table' AND name IN ('sqlite_stat1',"              \
+    " 'sqlite_stat2', 'sqlite_stat3', 'sqlite_stat4')) ORDER BY type, name"
+
+/* imgaudit's schema at user_version: migrations 1..version applied to an
+ * empty in-memory DB, so that SQLite itself writes the text the DB's own
+ * sqlite_master is compared with (ALTER TABLE rewrites a table's CREATE
+ * statement: no rule of ours has to mimic that, or whitespace). */
+static int expected_schema(ia_db *db, int64_t version, sqlite3 **out)
+{
+    sqlite3 *mem = NULL;
+    int rc = sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE |
+                             SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY |
+                             SQLITE_OPEN_NOMUTEX, NULL);
+    for (int64_t v = 0; rc == SQLITE_OK && v < version; v++)
+        rc = sqlite3_exec(mem, migrations[v], NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        ia_store_fail(db, IA_ERR_DB, "building the expected schema: %s",
+                      mem ? sqlite3_errmsg(mem) : "out of memory");
+        sqlite3_close_v2(mem);
+        return IA_ERR_DB;
+    }
+    *out = mem;
+    return IA_OK;
+}
+
+/* Whether column i holds the same type and bytes in both rows. */
+static int same_col(sqlite3_stmt *a, sqlite3_stmt *b, int i)
+{
+    const void *pa = sqlite3_column_blob(a, i), *pb = sqlite3_column_blob(b, i);
+    int n = sqlite3_column_bytes(a, i);
+    return sqlite3_column_type(a, i) == sqlite3_column_type(b, i) &&
+           n == sqlite3_column_bytes(b, i) &&
+           (n == 0 || memcmp(pa, pb, (size_t)n) == 0);
+}
+
+/* Compares the two schemas' rows in step; the first difference fails. */
+static int compare_schema(ia_db *db, const char *path, sqlite3_stmt *have,
+                          sqlite3_stmt *want)
+{
+    for (;;) {
+        int h = sqlite3_step(have), w = sqlite3_step(want), d;
+        if ((h != SQLITE_ROW && h != SQLITE_DONE) ||
+            (w != SQLITE_ROW && w != SQLITE_DONE))
+            return open_fail(db, path, "cannot read the schema of");
+        if (h == SQLITE_DONE && w == SQLITE_DONE)
+            return IA_OK;
+        if (h == SQLITE_DONE || w == SQLITE_DONE)
+            d = h == SQLITE_DONE ? 1 : -1;
+        else if (!(d = strcmp(ia_col_str(have, 0), ia_col_str(want, 0))))
+            d = strcmp(ia_col_str(have, 1), ia_col_str(want, 1));
+        sqlite3_stmt *at = d > 0 ? want : have;
+        if (d == 0 && same_col(have, want, 2) && same_col(have, want, 3))
+            continue;
+        return ia_store_fail(db, IA_ERR_DB, "'%s': the DB schema was "
+                             "altered: %s %s %s", path, ia_col_str(at, 0),
+                             ia_col_str(at, 1),
+                             d < 0 ? "is not imgaudit's"
+                             : d > 0 ? "is missing"
+                                     : "differs from imgaudit's");
+    }
+}
+
+/* Refuses a DB whose schema is not exactly the one its user_version
+ * promises (docs/security.md): PRAGMA writable_schema can drop a NOT
+ * NULL or a CHECK, retype a column or add a trigger or a view, and every
+ * query of this tool trusts the schema. Version and schema are read in
+ * one transaction, so a writer migrating meanwhile is seen whole or not
+ * at all. */
+static int check_schema(ia_db *db, const char *path)
+{
+    sqlite3 *mem = NULL;
+    sqlite3_stmt *have = NULL, *want = NULL;
+    int64_t version = 0;
+    int ret = exec(db, "BEGIN", "reading the schema");
+    if (ret == IA_OK)
+        ret = pragma_int(db, "PRAGMA user_version", &version);
+    if (ret == IA_OK && (version < 1 || version > SCHEMA_LATEST))
+        ret = ia_store_fail(db, IA_ERR_DB, "'%s' changed while being "
+                            "opened", path);
+    if (ret == IA_OK)
+        ret = expected_schema(db, version, &mem);
+    if (ret == IA_OK &&
+        (sqlite3_prepare_v2(db->conn, SCHEMA_ROWS, -1, &have, NULL) !=
+             SQLITE_OK ||
+         sqlite3_prepare_v2(mem, SCHEMA_ROWS, -1, &want, NULL) != SQLITE_OK))
+        ret = open_fail(db, path, "cannot read the schema of");
+    if (ret == IA_OK)
+        ret = compare_schema(db, path, have, want);
+    sqlite3_finalize(have);
+    sqlite3_finalize(want);
+    sqlite3_close_v2(mem);
+    if (!sqlite3_get_autocommit(db->conn))
+        sqlite3_exec(db->conn, "COMMIT", NULL, NULL, NULL);
+    if (ret == IA_OK)
+        db->schema = (int)version;
+    return ret;
+}
+
 static int migrate(ia_db *db, const char *path)
 {
     char sql[96];
@@ -588,6 +693,8 @@ int ia_db_open(const char *path, int flags, ia_db **out)
     }
     sqlite3_busy_timeout(db->conn, 5000);
     ret = identify(db, path);
+    if (ret == IA_OK && db->schema >= 1)
+        ret = check_schema(db, path);
     if (ret != IA_OK)
         goto out;
     ret = exec(db, "PRAGMA foreign_keys = ON", "configuring");

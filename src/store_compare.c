@@ -17,25 +17,9 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_col.h"
 #include "store_compare.h"
 #include "store_query.h"
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-    return (const char *)sqlite3_column_text(st, i);
-}
-
-static int64_t col_opt(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL
-               ? -1 : sqlite3_column_int64(st, i);
-}
-
-static double col_real(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL
-               ? (double)NAN : sqlite3_column_double(st, i);
-}
 
 static const uint8_t *col_blob(sqlite3_stmt *st, int i, int len)
 {
@@ -86,25 +70,25 @@ static int file_row(sqlite3_stmt *st, void *ctx)
 {
     file_ctx *c = ctx;
     ia_qc_file f;
-    f.path = col_text(st, 0);
-    f.split = col_text(st, 1);
-    f.split_canonical = col_text(st, 2);
-    f.label = col_text(st, 3);
-    f.format = col_text(st, 4);
-    f.status = col_text(st, 5);
-    f.color_space = col_text(st, 6);
-    f.size = col_opt(st, 7);
-    f.width = col_opt(st, 8);
-    f.height = col_opt(st, 9);
-    f.jpeg_quality = col_opt(st, 10);
-    f.brightness = col_real(st, 11);
-    f.contrast = col_real(st, 12);
-    f.sharpness = col_real(st, 13);
-    f.entropy = col_real(st, 14);
-    f.pixels = col_opt(st, 15);
+    f.path = ia_col_text(st, 0);
+    f.split = ia_col_text(st, 1);
+    f.split_canonical = ia_col_text(st, 2);
+    f.label = ia_col_text(st, 3);
+    f.format = ia_col_text(st, 4);
+    f.status = ia_col_text(st, 5);
+    f.color_space = ia_col_text(st, 6);
+    f.size = ia_col_opt(st, 7);
+    f.width = ia_col_opt(st, 8);
+    f.height = ia_col_opt(st, 9);
+    f.jpeg_quality = ia_col_opt(st, 10);
+    f.brightness = ia_col_real(st, 11);
+    f.contrast = ia_col_real(st, 12);
+    f.sharpness = ia_col_real(st, 13);
+    f.entropy = ia_col_real(st, 14);
+    f.pixels = ia_col_opt(st, 15);
     for (int ch = 0; ch < 3; ch++) {
-        f.sum[ch] = col_opt(st, 16 + ch);
-        f.sumsq[ch] = col_opt(st, 19 + ch);
+        f.sum[ch] = ia_col_opt(st, 16 + ch);
+        f.sumsq[ch] = ia_col_opt(st, 19 + ch);
         if (f.sum[ch] < 0 || f.sumsq[ch] < 0)
             f.pixels = -1;
     }
@@ -140,10 +124,10 @@ static int code_row(sqlite3_stmt *st, void *ctx)
 {
     code_ctx *c = ctx;
     ia_qc_code q;
-    q.code = col_text(st, 0);
-    q.files = (uint64_t)sqlite3_column_int64(st, 1);
-    q.other = (uint64_t)sqlite3_column_int64(st, 2);
-    q.max_severity = sqlite3_column_int(st, 3);
+    q.code = ia_col_text(st, 0);
+    q.files = ia_col_count(st, 1);
+    q.other = ia_col_count(st, 2);
+    q.max_severity = ia_col_severity(st, 3);
     return q.code ? c->cb(c->user, &q) : IA_OK;
 }
 
@@ -166,7 +150,7 @@ typedef struct path_ctx {
 static int path_row(sqlite3_stmt *st, void *ctx)
 {
     path_ctx *c = ctx;
-    const char *p = col_text(st, 0);
+    const char *p = ia_col_text(st, 0);
     return p ? c->cb(c->user, p) : IA_OK;
 }
 

@@ -13,7 +13,8 @@
 #include "imgaudit.h"
 
 /* The columns of a file row that compare uses. Unknown integers are -1,
- * unknown reals NaN, unknown strings NULL. */
+ * unknown reals NaN, unknown strings NULL; a row without path, format or
+ * status (a hostile DB, docs/security.md) fails the query. */
 typedef struct ia_qc_file {
     const char *path;
     const char *split;            /* folder name as found; NULL: none */
@@ -39,7 +40,7 @@ typedef struct ia_qc_code {
     const char *code;
     uint64_t files;      /* distinct files with a finding of this code */
     uint64_t other;      /* findings not about a stored file */
-    int max_severity;    /* highest severity among them */
+    int max_severity;    /* highest severity among them, 0..2 */
 } ia_qc_code;
 typedef int (*ia_qc_code_cb)(void *user, const ia_qc_code *c);
 

@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_col.h"
 #include "store_copy.h"
 #include "store_query.h"
 #include "util.h"
@@ -251,7 +252,7 @@ static int row_tables(ia_db *db, names *t)
         return ia_store_sqlfail(db, "reading the schema");
     while (ret == IA_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         char **v = ia_grow(t->v, &t->cap, t->n + 1, sizeof *v, 16);
-        char *name = strdup((const char *)sqlite3_column_text(st, 0));
+        char *name = strdup(ia_col_str(st, 0));
         if (!v || !name) {
             free(name);
             ret = ia_store_fail(db, IA_ERR_NOMEM, "out of memory");

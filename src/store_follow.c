@@ -27,6 +27,7 @@
 
 #include <sqlite3.h>
 
+#include "store_col.h"
 #include "store_copy.h"
 #include "store_follow.h"
 #include "store_query.h"
@@ -384,8 +385,7 @@ static int drop_removed(ia_follow *f, const char *path, int *same)
 {
     int ret = IA_OK;
     while (ret == IA_OK && f->active && f->have_file &&
-           walk_cmp((const char *)sqlite3_column_text(f->files, F_PATH),
-                    path) < 0)
+           walk_cmp(ia_col_str(f->files, F_PATH), path) < 0)
         ret = drop_row(f, same);
     return ret;
 }

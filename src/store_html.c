@@ -10,19 +10,9 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_col.h"
 #include "store_html.h"
 #include "store_query.h"
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-    return (const char *)sqlite3_column_text(st, i);
-}
-
-static uint64_t col_u64(sqlite3_stmt *st, int i)
-{
-    int64_t v = sqlite3_column_int64(st, i);
-    return v > 0 ? (uint64_t)v : 0;
-}
 
 typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
 
@@ -62,19 +52,17 @@ static int measure_row(sqlite3_stmt *st, void *ctx)
 {
     measure_ctx *c = ctx;
     ia_q_measure m;
-    m.split = col_text(st, 0);
-    m.format = col_text(st, 1);
+    m.split = ia_col_str(st, 0);
+    m.format = ia_col_text(st, 1);
     m.has_brightness = sqlite3_column_type(st, 2) != SQLITE_NULL;
     m.brightness = sqlite3_column_double(st, 2);
     m.width = sqlite3_column_int64(st, 3);
     m.height = sqlite3_column_int64(st, 4);
     m.bytes = sqlite3_column_int64(st, 5);
     m.jpeg_quality = sqlite3_column_type(st, 6) == SQLITE_NULL
-                         ? -1 : sqlite3_column_int(st, 6);
+                         ? -1 : ia_col_int(st, 6);
     if (m.jpeg_quality < 1 || m.jpeg_quality > 100)
         m.jpeg_quality = -1;
-    if (!m.split)
-        m.split = "";
     if (!m.format)
         m.format = "unknown";
     return c->cb(c->user, &m);
@@ -104,10 +92,10 @@ static int code_row(sqlite3_stmt *st, void *ctx)
 {
     code_ctx *c = ctx;
     ia_q_code_files q;
-    q.code = col_text(st, 0);
-    q.severity = sqlite3_column_int(st, 1);
-    q.findings = col_u64(st, 2);
-    q.files = col_u64(st, 3);
+    q.code = ia_col_str(st, 0);
+    q.severity = ia_col_severity(st, 1);
+    q.findings = ia_col_count(st, 2);
+    q.files = ia_col_count(st, 3);
     return c->cb(c->user, &q);
 }
 
@@ -132,10 +120,10 @@ static int flagged_row(sqlite3_stmt *st, void *ctx)
 {
     flagged_ctx *c = ctx;
     ia_q_flagged f;
-    f.path = col_text(st, 0);
-    f.split = col_text(st, 1);
-    f.label = col_text(st, 2);
-    f.detail = col_text(st, 3);
+    f.path = ia_col_text(st, 0);
+    f.split = ia_col_text(st, 1);
+    f.label = ia_col_text(st, 2);
+    f.detail = ia_col_text(st, 3);
     if (!f.path)
         return IA_OK;
     return c->cb(c->user, &f);

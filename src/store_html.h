@@ -30,8 +30,8 @@ int ia_q_measures(ia_db *db, int64_t scan_id, ia_q_measure_cb cb,
 /* ---- findings about stored files ------------------------------------- */
 
 typedef struct ia_q_code_files {
-    const char *code;
-    int severity;
+    const char *code;       /* never NULL */
+    int severity;           /* 0..2 */
     uint64_t findings;      /* all findings with this code and severity */
     uint64_t files;         /* of which about a stored file */
 } ia_q_code_files;

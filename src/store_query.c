@@ -14,21 +14,11 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_col.h"
 #include "store_query.h"
 #include "util.h"
 
 /* ---- helpers --------------------------------------------------------- */
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-    return (const char *)sqlite3_column_text(st, i);
-}
-
-static uint64_t col_u64(sqlite3_stmt *st, int i)
-{
-    int64_t v = sqlite3_column_int64(st, i);
-    return v > 0 ? (uint64_t)v : 0;
-}
 
 static int prepare(ia_db *db, const char *sql, sqlite3_stmt **st)
 {
@@ -95,18 +85,18 @@ static int scan_row(ia_db *db, sqlite3_stmt *st, void *ctx)
     ia_q_scan s;
     (void)db;
     s.id = sqlite3_column_int64(st, 0);
-    s.name = col_text(st, 1);
-    s.root = col_text(st, 2);
-    s.layout = col_text(st, 3);
-    s.options = col_text(st, 4);
-    s.tool_version = col_text(st, 5);
-    s.started_at = col_text(st, 6);
-    s.finished_at = col_text(st, 7);
-    s.complete = sqlite3_column_int(st, 8) != 0;
-    s.files = sqlite3_column_int64(st, 9);
-    s.decoded = sqlite3_column_int64(st, 10);
-    s.bytes = sqlite3_column_int64(st, 11);
-    s.pixels = sqlite3_column_int64(st, 12);
+    s.name = ia_col_str(st, 1);
+    s.root = ia_col_str(st, 2);
+    s.layout = ia_col_str(st, 3);
+    s.options = ia_col_str(st, 4);
+    s.tool_version = ia_col_str(st, 5);
+    s.started_at = ia_col_str(st, 6);
+    s.finished_at = ia_col_text(st, 7);
+    s.complete = sqlite3_column_int64(st, 8) != 0;
+    s.files = ia_col_nonneg(st, 9);
+    s.decoded = ia_col_nonneg(st, 10);
+    s.bytes = ia_col_nonneg(st, 11);
+    s.pixels = ia_col_nonneg(st, 12);
     c->rows++;
     return c->cb(c->user, &s);
 }
@@ -133,10 +123,10 @@ int ia_q_scan_list(ia_db *db, ia_q_scan_cb cb, void *user)
 static int status_row(ia_db *db, sqlite3_stmt *st, void *ctx)
 {
     uint64_t *counts = ctx;
-    int s = ia_status_parse(col_text(st, 0));
+    int s = ia_status_parse(ia_col_text(st, 0));
     (void)db;
     if (s >= 0)
-        counts[s] += col_u64(st, 1);
+        counts[s] += ia_col_count(st, 1);
     return IA_OK;
 }
 
@@ -155,13 +145,8 @@ int ia_q_status_counts(ia_db *db, int64_t scan_id,
 static int severity_row(ia_db *db, sqlite3_stmt *st, void *ctx)
 {
     uint64_t *counts = ctx;
-    int sev = sqlite3_column_int(st, 0);
     (void)db;
-    if (sev > IA_SEV_ERROR)
-        sev = IA_SEV_ERROR;
-    if (sev < IA_SEV_INFO)
-        sev = IA_SEV_INFO;
-    counts[sev] += col_u64(st, 1);
+    counts[ia_col_severity(st, 0)] += ia_col_count(st, 1);
     return IA_OK;
 }
 
@@ -205,9 +190,9 @@ static int code_row(ia_db *db, sqlite3_stmt *st, void *ctx)
     code_ctx *c = ctx;
     ia_q_code q;
     (void)db;
-    q.code = col_text(st, 0);
-    q.severity = sqlite3_column_int(st, 1);
-    q.n = col_u64(st, 2);
+    q.code = ia_col_str(st, 0);
+    q.severity = ia_col_severity(st, 1);
+    q.n = ia_col_count(st, 2);
     return c->cb(c->user, &q);
 }
 
@@ -273,33 +258,31 @@ static void split_add_sums(split_ctx *c, sqlite3_stmt *st)
         return;
     ia_sums *s = &c->cur.sums;
     s->images++;
-    s->n += col_u64(st, 4);
+    s->n += ia_col_count(st, 4);
     for (int ch = 0; ch < 3; ch++) {
-        s->sum[ch] += col_u64(st, 5 + ch);
-        s->sumsq[ch] += col_u64(st, 8 + ch);
+        s->sum[ch] += ia_col_count(st, 5 + ch);
+        s->sumsq[ch] += ia_col_count(st, 8 + ch);
     }
 }
 
 static int split_row(ia_db *db, sqlite3_stmt *st, void *ctx)
 {
     split_ctx *c = ctx;
-    const char *name = col_text(st, 0);
+    const char *name = ia_col_str(st, 0);
     int ret = IA_OK;
-    if (!name)
-        name = "";
     if (!c->open || strcmp(name, c->name) != 0) {
         if ((ret = split_flush(c)) != IA_OK ||
             (ret = split_start(db, c, name)) != IA_OK)
             return ret;
     }
-    const char *canonical = col_text(st, 1);
+    const char *canonical = ia_col_text(st, 1);
     if (canonical && !c->have_canonical) {
         ia_strlcpy(c->canonical, canonical, sizeof c->canonical);
         c->have_canonical = 1;
     }
     c->cur.files++;
-    c->cur.labelled += sqlite3_column_int(st, 3) != 0;
-    if (sqlite3_column_int(st, 2)) {
+    c->cur.labelled += sqlite3_column_int64(st, 3) != 0;
+    if (sqlite3_column_int64(st, 2)) {
         c->cur.images++;
         split_add_sums(c, st);
     }
@@ -336,10 +319,10 @@ static int label_row(ia_db *db, sqlite3_stmt *st, void *ctx)
     label_ctx *c = ctx;
     ia_q_label l;
     (void)db;
-    l.split = col_text(st, 0);
-    l.label = col_text(st, 1);
-    l.files = col_u64(st, 2);
-    l.images = col_u64(st, 3);
+    l.split = ia_col_str(st, 0);
+    l.label = ia_col_str(st, 1);
+    l.files = ia_col_count(st, 2);
+    l.images = ia_col_count(st, 3);
     return c->cb(c->user, &l);
 }
 
@@ -371,10 +354,10 @@ static int finding_row(ia_db *db, sqlite3_stmt *st, void *ctx)
     finding_ctx *c = ctx;
     ia_q_finding f;
     (void)db;
-    f.code = col_text(st, 0);
-    f.severity = sqlite3_column_int(st, 1);
-    f.path = col_text(st, 2);
-    f.detail = col_text(st, 3);
+    f.code = ia_col_str(st, 0);
+    f.severity = ia_col_severity(st, 1);
+    f.path = ia_col_text(st, 2);
+    f.detail = ia_col_text(st, 3);
     return c->cb(c->user, &f);
 }
 
@@ -415,12 +398,12 @@ static int member_row(ia_db *db, sqlite3_stmt *st, void *ctx)
     ia_q_member m;
     (void)db;
     m.group_id = sqlite3_column_int64(st, 0);
-    m.kind = col_text(st, 1);
-    m.position = sqlite3_column_int(st, 2);
-    m.distance = sqlite3_column_int(st, 3);
-    m.path = col_text(st, 4);
-    m.split = col_text(st, 5);
-    m.label = col_text(st, 6);
+    m.kind = ia_col_kind(st, 1);
+    m.position = ia_col_int(st, 2);
+    m.distance = ia_col_int(st, 3);
+    m.path = ia_col_str(st, 4);
+    m.split = ia_col_text(st, 5);
+    m.label = ia_col_text(st, 6);
     return c->cb(c->user, &m);
 }
 
@@ -448,12 +431,12 @@ static int leak_row(ia_db *db, sqlite3_stmt *st, void *ctx)
     leak_ctx *c = ctx;
     ia_q_leak l;
     (void)db;
-    l.kind = col_text(st, 0);
-    l.a = col_text(st, 1);
-    l.b = col_text(st, 2);
-    l.a_split = col_text(st, 3);
-    l.b_split = col_text(st, 4);
-    l.distance = sqlite3_column_int(st, 5);
+    l.kind = ia_col_kind(st, 0);
+    l.a = ia_col_str(st, 1);
+    l.b = ia_col_str(st, 2);
+    l.a_split = ia_col_text(st, 3);
+    l.b_split = ia_col_text(st, 4);
+    l.distance = ia_col_int(st, 5);
     return c->cb(c->user, &l);
 }
 
@@ -553,7 +536,7 @@ static void read_value(sqlite3_stmt *st, int i, ia_qval *v)
         break;
     case SQLITE_TEXT:
         v->type = IA_QV_TEXT;
-        v->s = col_text(st, i);
+        v->s = ia_col_str(st, i);
         v->len = (size_t)sqlite3_column_bytes(st, i);
         break;
     case SQLITE_BLOB:

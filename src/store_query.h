@@ -6,6 +6,13 @@
  * returns IA_OK to go on or an ia_error to stop (that code is returned by
  * the query; the callback sets the handle's message with ia_store_fail).
  *
+ * A DB may be hostile (docs/security.md): whatever its rows hold, the
+ * structs below hold what they promise (store_col.h): strings not marked
+ * "may be NULL" are never NULL ("" for a NULL in the row), severities are
+ * IA_SEV_INFO..IA_SEV_ERROR, counts are never negative, kinds are
+ * "exact", "pixel", "near" or "unknown". Strings are any bytes otherwise:
+ * writers sanitise them for their format.
+ *
  * Sums of pixel values are kept in 128-bit integers so means and
  * standard deviations over millions of images are computed exactly
  * (ia_sums_mean_std in report.h), never from floats accumulated row by
@@ -39,7 +46,7 @@ typedef struct ia_q_scan {
     const char *started_at;
     const char *finished_at;   /* NULL while unfinished */
     int complete;
-    int64_t files, decoded, bytes, pixels;
+    int64_t files, decoded, bytes, pixels;    /* >= 0 */
 } ia_q_scan;
 
 typedef int (*ia_q_scan_cb)(void *user, const ia_q_scan *s);
@@ -113,7 +120,7 @@ int ia_q_findings(ia_db *db, int64_t scan_id, const char *code,
 
 typedef struct ia_q_member {
     int64_t group_id;
-    const char *kind;       /* "exact", "pixel", "near" */
+    const char *kind;       /* "exact", "pixel", "near" ("unknown") */
     int position;           /* 0: the group's anchor */
     int distance;           /* phash distance to the anchor (0 exact) */
     const char *path;

@@ -37,6 +37,7 @@
 
 #include "codes.h"
 #include "store.h"
+#include "store_col.h"
 #include "store_query.h"
 #include "store_reuse.h"
 #include "util.h"
@@ -181,8 +182,6 @@ static int fmt_of(const unsigned char *name)
     return IA_FMT_UNKNOWN;
 }
 
-static int64_t col_int_or_minus1(sqlite3_stmt *st, int col);
-
 /* Columns 6.. of pick_scan's row: what ia_follow_begin compares. */
 static int keep_info(ia_reuse *r, sqlite3_stmt *st)
 {
@@ -193,8 +192,8 @@ static int keep_info(ia_reuse *r, sqlite3_stmt *st)
     i->complete = sqlite3_column_int(st, 6) != 0;
     i->options = strdup(options ? options : "");
     i->layout = strdup(layout ? layout : "");
-    i->shard_k = col_int_or_minus1(st, 9);
-    i->shard_n = col_int_or_minus1(st, 10);
+    i->shard_k = ia_col_opt(st, 9);
+    i->shard_n = ia_col_opt(st, 10);
     i->rows_id = sqlite3_column_int64(st, 11);
     return i->options && i->layout ? IA_OK : IA_ERR_NOMEM;
 }
@@ -274,17 +273,12 @@ static int arena_add(char **arena, size_t *len, size_t *cap,
     return IA_OK;
 }
 
-/* An integer column, -1 when NULL (size and mtime of rows without them). */
-static int64_t col_int_or_minus1(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL
-               ? -1 : sqlite3_column_int64(st, col);
-}
-
 static int add_stat(ia_reuse *r, sqlite3_stmt *st)
 {
     const char *path = (const char *)sqlite3_column_text(st, 1);
-    if (!path)
+    const void *sha = sqlite3_column_blob(st, 4);
+    /* length(sha256) = 32 in SQL counts characters, not bytes */
+    if (!path || !sha || sqlite3_column_bytes(st, 4) != 32)
         return IA_OK;
     stat_ent *v = ia_grow(r->st, &r->st_cap, r->nst + 1, sizeof *v, 1024);
     if (!v)
@@ -296,9 +290,9 @@ static int add_stat(ia_reuse *r, sqlite3_stmt *st)
         return IA_ERR_NOMEM;
     r->nst++;
     s->id = sqlite3_column_int64(st, 0);
-    s->size = col_int_or_minus1(st, 2);
-    s->mtime = col_int_or_minus1(st, 3);
-    memcpy(s->sha, sqlite3_column_blob(st, 4), 32);
+    s->size = ia_col_opt(st, 2);
+    s->mtime = ia_col_opt(st, 3);
+    memcpy(s->sha, sha, 32);
     s->format = fmt_of(sqlite3_column_text(st, 5));
     return IA_OK;
 }
@@ -839,8 +833,8 @@ static int add_done(ia_resume *rs, sqlite3_stmt *st)
         return IA_ERR_NOMEM;
     rs->n++;
     d->id = sqlite3_column_int64(st, 0);
-    d->size = col_int_or_minus1(st, 2);
-    d->mtime = col_int_or_minus1(st, 3);
+    d->size = ia_col_opt(st, 2);
+    d->mtime = ia_col_opt(st, 3);
     d->seen = 0;
     return IA_OK;
 }

@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_col.h"
 #include "store_query.h"
 #include "store_stats.h"
 #include "util.h"
@@ -98,12 +99,6 @@ double ia_metric_of(const ia_stat_row *r, int m)
     " brightness, contrast, sharpness, entropy, coalesce(jpeg_quality, -1)" \
     " FROM file WHERE scan_id = ?1"
 
-static uint64_t col_u64(sqlite3_stmt *st, int i)
-{
-    int64_t v = sqlite3_column_int64(st, i);
-    return v > 0 ? (uint64_t)v : 0;
-}
-
 static void read_stat_row(sqlite3_stmt *st, ia_stat_row *r)
 {
     memset(r, 0, sizeof *r);
@@ -121,10 +116,10 @@ static void read_stat_row(sqlite3_stmt *st, ia_stat_row *r)
         return;
     r->width = sqlite3_column_int64(st, 5);
     r->height = sqlite3_column_int64(st, 6);
-    r->pixels = col_u64(st, 7);
+    r->pixels = ia_col_count(st, 7);
     for (int c = 0; c < 3; c++) {
-        r->sum[c] = col_u64(st, 8 + c);
-        r->sumsq[c] = col_u64(st, 11 + c);
+        r->sum[c] = ia_col_count(st, 8 + c);
+        r->sumsq[c] = ia_col_count(st, 11 + c);
     }
     r->brightness = sqlite3_column_double(st, 14);
     r->contrast = sqlite3_column_double(st, 15);
@@ -425,13 +420,6 @@ int ia_store_has_stats(const ia_db *db)
     return ia_store_schema_version(db) >= IA_SCHEMA_STATS;
 }
 
-static double col_real(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL
-               ? DNAN
-               : sqlite3_column_double(st, i);
-}
-
 static int prepare_scan(ia_db *db, const char *sql, int64_t scan_id,
                         sqlite3_stmt **st)
 {
@@ -449,21 +437,21 @@ static void read_group(sqlite3_stmt *st, ia_q_stat_group *g)
     memset(g, 0, sizeof *g);
     g->split = (const char *)sqlite3_column_text(st, 0);
     g->label = (const char *)sqlite3_column_text(st, 1);
-    g->files = col_u64(st, 2);
-    g->images = col_u64(st, 3);
-    g->bytes = col_u64(st, 4);
-    g->pixels = col_u64(st, 5);
+    g->files = ia_col_count(st, 2);
+    g->images = ia_col_count(st, 3);
+    g->bytes = ia_col_count(st, 4);
+    g->pixels = ia_col_count(st, 5);
     g->have_moments = sqlite3_column_type(st, 6) != SQLITE_NULL;
     for (int c = 0; c < 3; c++) {
-        g->mean[c] = col_real(st, 6 + c);
-        g->std[c] = col_real(st, 9 + c);
+        g->mean[c] = ia_col_real(st, 6 + c);
+        g->std[c] = ia_col_real(st, 9 + c);
     }
     g->labels = sqlite3_column_type(st, 12) == SQLITE_NULL
                     ? -1
                     : sqlite3_column_int64(st, 12);
-    g->imbalance = col_real(st, 13);
-    g->label_entropy = col_real(st, 14);
-    g->share = col_real(st, 15);
+    g->imbalance = ia_col_real(st, 13);
+    g->label_entropy = ia_col_real(st, 14);
+    g->share = ia_col_real(st, 15);
 }
 
 int ia_q_stat_groups(ia_db *db, int64_t scan_id, ia_q_stat_group_cb cb,
@@ -501,8 +489,7 @@ int ia_q_class_index(ia_db *db, int64_t scan_id, ia_q_class_cb cb,
                            scan_id, &st);
     int rc;
     while (ret == IA_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        ia_q_class c = {(const char *)sqlite3_column_text(st, 0),
-                        (const char *)sqlite3_column_text(st, 1),
+        ia_q_class c = {ia_col_str(st, 0), ia_col_str(st, 1),
                         sqlite3_column_int64(st, 2)};
         ret = cb(user, &c);
     }

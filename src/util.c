@@ -1,6 +1,8 @@
 /*
  * Helpers every module shares. ia_mul_size is the one place where a size
  * derived from input is multiplied: callers never write w * h * c.
+ * ia_fput_clean and ia_fput_md are the one place where a string from a
+ * dataset or a DB is made safe for a terminal or a Markdown page.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "imgaudit.h"
 #include "util.h"
 
 int ia_mul_size(size_t a, size_t b, size_t *out)
@@ -90,6 +93,84 @@ void ia_hex64(uint64_t v, char out[17])
     for (int i = 0; i < 8; i++)
         b[i] = (uint8_t)(v >> (56 - 8 * i));
     ia_hex(b, 8, out);
+}
+
+/* ---- text for terminals and Markdown -------------------------------- */
+
+size_t ia_utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    if (c < 0x80)
+        return 1;
+    if (c < 0xC2 || c > 0xF4 || (p[1] & 0xC0) != 0x80)
+        return 0;
+    if (c < 0xE0)
+        return 2;
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) ||
+        (p[2] & 0xC0) != 0x80)
+        return 0;
+    if (c < 0xF0)
+        return 3;
+    if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
+        return 0;
+    return (p[3] & 0xC0) == 0x80 ? 4 : 0;
+}
+
+/* Bytes of the character at p (non-empty); *ok 0 when it must be shown
+ * as '?'. A terminal acts on C0 and DEL, on C1 (CSI is U+009B) when
+ * UTF-8 encoded, and, in a Latin-1 locale, on raw 0x80-0x9F: a byte
+ * that is not UTF-8 is never written. */
+static size_t text_char(const unsigned char *p, int *ok)
+{
+    size_t n = ia_utf8_len(p);
+    *ok = !(n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) ||
+            (n == 2 && p[0] == 0xC2 && p[1] < 0xA0));
+    return n ? n : 1;
+}
+
+void ia_fput_clean(FILE *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (p && *p) {
+        int ok;
+        size_t n = text_char(p, &ok);
+        if (ok)
+            fwrite(p, 1, n, out);
+        else
+            fputc('?', out);
+        p += n;
+    }
+}
+
+/* The offset of the character that would make s, at the start of a
+ * line, a list item ("- x", "+ x", "1. x", "2) x") or a setext heading
+ * underline ("="); SIZE_MAX when there is none. */
+static size_t md_marker(const char *s)
+{
+    size_t i = 0;
+    if (*s == '-' || *s == '+' || *s == '=')
+        return 0;
+    while (s[i] >= '0' && s[i] <= '9')
+        i++;
+    return i > 0 && (s[i] == '.' || s[i] == ')') ? i : SIZE_MAX;
+}
+
+void ia_fput_md(FILE *out, const char *s)
+{
+    const unsigned char *start = (const unsigned char *)s, *p = start;
+    size_t marker = s ? md_marker(s) : SIZE_MAX;
+    while (p && *p) {
+        int ok;
+        size_t n = text_char(p, &ok);
+        if (!ok)
+            fputc('?', out);
+        else if (n == 1 && (strchr("\\`*_[]<>|#!~", *p) ||
+                            (size_t)(p - start) == marker))
+            fprintf(out, "\\%c", *p);
+        else
+            fwrite(p, 1, n, out);
+        p += n;
+    }
 }
 
 int ia_strcaseeq(const char *a, const char *b)

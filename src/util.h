@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define IA_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -33,6 +34,20 @@ void ia_utc_now(char out[32]);
 void ia_hex(const uint8_t *bytes, size_t n, char *out);
 /* 16 hex digits, most significant first, as imagehash's str() prints. */
 void ia_hex64(uint64_t v, char out[17]);
+
+/* Length of the valid UTF-8 sequence at p (NUL-terminated), 0 when it is
+ * invalid: overlongs, surrogates and code points past U+10FFFF are
+ * invalid, as in jansson. */
+size_t ia_utf8_len(const unsigned char *p);
+
+/* Writes s (NULL: nothing) as Markdown text, safe in a table cell, a
+ * link text or a list item: what ia_fput_clean replaces is replaced, the
+ * characters that start markup or end a cell (\ ` * _ [ ] < > | # ! ~)
+ * are backslash-escaped, and so is what would make s, at the start of a
+ * line, a list item or a heading underline (a leading - + =, the . or )
+ * after leading digits). The one Markdown escaper of the report and
+ * compare writers (docs/security.md). */
+void ia_fput_md(FILE *out, const char *s);
 
 /* Case-insensitive ASCII compare. */
 int ia_strcaseeq(const char *a, const char *b);

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,64 @@ static void test_sort_doubles(void **st)
     }
 }
 
+/* What s becomes through ia_fput_clean (md 0) or ia_fput_md (md 1). */
+static char *sanitized(const char *s, int md)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    if (md)
+        ia_fput_md(f, s);
+    else
+        ia_fput_clean(f, s);
+    assert_int_equal(fclose(f), 0);
+    return buf;
+}
+
+/* Two, three and four byte characters, printable: kept as they are. */
+#define UTF8_OK "caf\xc3\xa9 \xe7\x8c\xab \xf0\x9f\x90\x88"
+
+/* The one sanitiser of terminal text and the one Markdown escaper: no
+ * byte that drives a terminal (C0, DEL, C1 raw or UTF-8 encoded, bytes
+ * that are not UTF-8) and no markup gets through. */
+static void test_sanitize(void **st)
+{
+    static const struct {
+        const char *in, *text, *md;
+    } cases[] = {
+        {"cat_001.jpg", "cat_001.jpg", "cat\\_001.jpg"},
+        {"\x1b[2J\x1b]0;pwned\x07", "?[2J?]0;pwned?", "?\\[2J?\\]0;pwned?"},
+        {"a\nb\rc\td\x7f", "a?b?c?d?", "a?b?c?d?"},
+        {"\xc2\x9b" "31m \x9b" "31m", "?31m ?31m", "?31m ?31m"},
+        {UTF8_OK, UTF8_OK, UTF8_OK},
+        {"\xc0\xaf \xed\xa0\x80 \xff", "?? ??? ?", "?? ??? ?"},
+        {"\xc2\xa0nbsp", "\xc2\xa0nbsp", "\xc2\xa0nbsp"},
+        {"<b onmouseover=x>|`*[]#!~\\", "<b onmouseover=x>|`*[]#!~\\",
+         "\\<b onmouseover=x\\>\\|\\`\\*\\[\\]\\#\\!\\~\\\\"},
+        {"- item", "- item", "\\- item"},
+        {"+=", "+=", "\\+="},
+        {"12. x 3.4", "12. x 3.4", "12\\. x 3.4"},
+        {"7) x", "7) x", "7\\) x"},
+        {"x-1. 2", "x-1. 2", "x-1. 2"},
+        {"", "", ""},
+    };
+    (void)st;
+    for (size_t i = 0; i < IA_ARRAY_LEN(cases); i++) {
+        for (int md = 0; md < 2; md++) {
+            char *got = sanitized(cases[i].in, md);
+            const char *want = md ? cases[i].md : cases[i].text;
+            if (strcmp(got, want) != 0)
+                fail_msg("case %zu (%s): got '%s', want '%s'", i,
+                         md ? "md" : "text", got, want);
+            free(got);
+        }
+    }
+    char *none = sanitized(NULL, 0);
+    assert_string_equal(none, "");
+    free(none);
+}
+
 static void test_codes(void **st)
 {
     (void)st;
@@ -189,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_grow),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_sort_doubles),
+        cmocka_unit_test(test_sanitize),
         cmocka_unit_test(test_codes),
         cmocka_unit_test(test_split_names),
         cmocka_unit_test(test_result_cap),

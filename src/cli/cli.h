@@ -29,6 +29,10 @@ int cmd_scans(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 
+/* Prints "imgaudit CMD: <message>" (cmd NULL: "imgaudit: <message>") and
+ * a newline to stderr, the message through ia_fput_clean. */
+void cli_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Prints "imgaudit CMD: <message>" and "Try 'imgaudit CMD --help'." to
  * stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -2,7 +2,8 @@
  * What every subcommand shares: one-line usage errors, mapping library
  * errors to exit codes in one place, and writing -o files atomically
  * (temporary name, flush, fsync, rename) so a reader never sees half a
- * report.
+ * report. Every message goes through ia_fput_clean: it may quote a path,
+ * an argument or a string from a DB, and none may drive the terminal.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,12 +23,36 @@ struct cli_output {
     const char *cmd;
 };
 
+/* Writes the formatted message through ia_fput_clean. */
+static void put_message(const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (msg)
+        vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    ia_fput_clean(stderr, msg ? msg : "out of memory");
+    free(msg);
+}
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "imgaudit%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    put_message(fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "imgaudit %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    put_message(fmt, ap);
     va_end(ap);
     fprintf(stderr, "\nTry 'imgaudit %s --help'.\n", cmd);
     return CLI_EXIT_USAGE;
@@ -36,8 +61,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 int cli_fail(const char *cmd, ia_db *db, int err, const char *what)
 {
     const char *detail = db ? ia_db_errmsg(db) : "";
-    fprintf(stderr, "imgaudit %s: %s%s%s%s%s\n", cmd, what ? what : "",
-            what ? ": " : "", ia_strerror(err), *detail ? ": " : "", detail);
+    cli_error(cmd, "%s%s%s%s%s", what ? what : "", what ? ": " : "",
+              ia_strerror(err), *detail ? ": " : "", detail);
     if (err == IA_ERR_INTERRUPTED)
         return CLI_EXIT_INTERRUPTED;
     if (err == IA_ERR_ARG || err == IA_ERR_NOT_FOUND ||
@@ -50,7 +75,7 @@ int cli_open_db(const char *cmd, const char *path, int flags, ia_db **out)
 {
     ia_db *db = NULL;
     if (flags == IA_DB_READONLY && access(path, F_OK) != 0) {
-        fprintf(stderr, "imgaudit %s: %s: no such database\n", cmd, path);
+        cli_error(cmd, "%s: no such database", path);
         return CLI_EXIT_FAILURE;
     }
     int rc = ia_db_open(path, flags, &db);
@@ -144,8 +169,7 @@ int cli_output_open(const char *cmd, const char *path, cli_output **out,
             fchmod(fd, 0666 & ~mask);
     }
     if (fd < 0 || !(o->fp = fdopen(fd, "w"))) {
-        fprintf(stderr, "imgaudit %s: %s: cannot write: %s\n", cmd, path,
-                strerror(errno));
+        cli_error(cmd, "%s: cannot write: %s", path, strerror(errno));
         if (fd >= 0) {
             close(fd);
             unlink(o->tmp);
@@ -181,8 +205,8 @@ int cli_output_close(cli_output *o, int ok)
         ok = 0;
     if (!ok) {
         if (caller_ok)
-            fprintf(stderr, "imgaudit %s: %s: write failed: %s\n", o->cmd,
-                    o->path, strerror(errno));
+            cli_error(o->cmd, "%s: write failed: %s", o->path,
+                      strerror(errno));
         unlink(o->tmp);
         code = CLI_EXIT_FAILURE;
     }

@@ -128,8 +128,8 @@ int cmd_compare(int argc, char **argv)
      * reference or policy leaves no half-written file behind. */
     int rc = ia_compare_open(a.refs[0], a.refs[1], &a.opt, &cmp);
     if (rc != IA_OK) {
-        fprintf(stderr, "imgaudit compare: %s: %s\n", ia_strerror(rc),
-                ia_compare_errmsg(cmp));
+        cli_error("compare", "%s: %s", ia_strerror(rc),
+                  ia_compare_errmsg(cmp));
         code = rc == IA_ERR_ARG || rc == IA_ERR_NOT_FOUND ? CLI_EXIT_USAGE
                                                           : CLI_EXIT_FAILURE;
         goto out;
@@ -139,8 +139,8 @@ int cmd_compare(int argc, char **argv)
         goto out;
     rc = ia_compare_write(cmp, a.format, fp);
     if (rc != IA_OK) {
-        fprintf(stderr, "imgaudit compare: %s: %s\n", ia_strerror(rc),
-                ia_compare_errmsg(cmp));
+        cli_error("compare", "%s: %s", ia_strerror(rc),
+                  ia_compare_errmsg(cmp));
         code = CLI_EXIT_FAILURE;
     }
     if (cli_output_close(o, rc == IA_OK) != CLI_EXIT_OK &&

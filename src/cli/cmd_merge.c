@@ -91,7 +91,7 @@ static int parse_args(int argc, char **argv, merge_args *a)
 static void on_note(void *user, const char *msg)
 {
     (void)user;
-    fprintf(stderr, "imgaudit merge: warning: %s\n", msg);
+    cli_error("merge", "warning: %s", msg);
 }
 
 static void print_summary(const ia_merge_summary *m)

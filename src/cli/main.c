@@ -63,7 +63,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "imgaudit: '%s' is not a command.\n"
-                    "Try 'imgaudit --help'.\n", name);
+    cli_error(NULL, "'%s' is not a command.", name);
+    fputs("Try 'imgaudit --help'.\n", stderr);
     return CLI_EXIT_USAGE;
 }
