@@ -20,6 +20,7 @@
 #include <jpeglib.h>
 
 #include "codes.h"
+#include "count_gate.h"
 #include "decode.h"
 #include "imgaudit.h"
 #include "result.h"
@@ -876,35 +877,6 @@ static void test_too_large(void **state)
     free(jpg);
 }
 
-/* A gate that counts what decoders reserve and release. */
-typedef struct count_gate {
-    uint64_t reserved, released;
-    int reserves, releases;
-} count_gate;
-
-static int count_reserve(void *ctx, uint64_t bytes)
-{
-    count_gate *g = ctx;
-    g->reserves++;
-    g->reserved += bytes;
-    return 0;
-}
-
-static void count_release(void *ctx, uint64_t bytes)
-{
-    count_gate *g = ctx;
-    g->releases++;
-    g->released += bytes;
-}
-
-static int refuse_reserve(void *ctx, uint64_t bytes)
-{
-    count_gate *g = ctx;
-    (void)bytes;
-    g->reserves++;
-    return -1;
-}
-
 /* The coefficient buffer of a progressive file is reserved before the
  * decode and released after it; a baseline file streams and reserves
  * nothing; a buffer the file's bytes cannot justify, or the gate refuses,
@@ -918,7 +890,7 @@ static void test_coefficient_budget(void **state)
     size_t nb, np;
     decoded d;
     count_gate g = {0};
-    ia_memgate gate = {&g, count_reserve, count_release, 1u << 20};
+    ia_memgate gate = count_gate_of(&g, 1u << 20);
     ia_limits lim = {0};
     lim.gate = &gate;
     encode(&o, &base, &nb);
@@ -938,7 +910,7 @@ static void test_coefficient_budget(void **state)
     assert_int_equal(g.releases, 1);
     assert_int_equal(g.released, g.reserved);
 
-    gate.reserve = refuse_reserve;
+    g.refuse = 1;
     memset(&d, 0, sizeof d);
     decode_lim(prog, np, &lim, &d);
     assert_int_equal(d.res.status, IA_ST_TOO_LARGE);
@@ -950,7 +922,7 @@ static void test_coefficient_budget(void **state)
 
     /* 13000 x 13000 at 4:4:4: 1625^2 blocks x 3 x 128 bytes = 967 MB,
      * over 1024 x the file's few KB: refused before the gate is asked. */
-    gate.reserve = count_reserve;
+    g.refuse = 0;
     g.reserves = 0;
     set_sof_size(prog, np, 13000, 13000);
     memset(&d, 0, sizeof d);
