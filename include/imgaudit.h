@@ -100,6 +100,11 @@ typedef struct ia_scan_options {
     unsigned jobs;             /* worker threads; 0: online CPUs */
     uint64_t max_pixels;       /* 0: IA_DEFAULT_MAX_PIXELS */
     uint64_t max_file_bytes;   /* 0: IA_DEFAULT_MAX_FILE_BYTES */
+    /* Decoder buffers (a progressive JPEG's coefficients, an interlaced
+     * PNG's pixels) all workers together may hold; a file that alone
+     * needs more is too_large, others wait their turn. 0: the larger of
+     * IA_DEFAULT_MAX_MEMORY and 9 bytes per max_pixels (docs/security.md) */
+    uint64_t max_memory;
     int follow_symlinks;       /* follow symlinked files and folders */
     /* Called from the calling thread after each stored file (at most a few
      * times per second is the caller's business). May be NULL. */
@@ -134,6 +139,7 @@ typedef struct ia_scan_options {
 
 #define IA_DEFAULT_MAX_PIXELS 178956970ULL   /* Pillow's MAX_IMAGE_PIXELS */
 #define IA_DEFAULT_MAX_FILE_BYTES (1ULL << 30)
+#define IA_DEFAULT_MAX_MEMORY (1ULL << 30)
 
 typedef struct ia_scan_summary {
     int64_t scan_id;

@@ -30,16 +30,51 @@ typedef struct ia_rowsink {
     void (*row)(void *ctx, const uint8_t *row);
 } ia_rowsink;
 
+/* Memory shared by the workers of a scan (docs/security.md). A decoder
+ * that needs a whole-image buffer reserves its size before allocating it
+ * and releases it after the file, so N workers together never hold more
+ * than the budget. reserve may wait for other workers' releases; it
+ * refuses (non-zero, nothing reserved) only a request larger than the
+ * whole budget, so whether a file is refused never depends on timing. */
+typedef struct ia_memgate {
+    void *ctx;
+    int (*reserve)(void *ctx, uint64_t bytes);
+    void (*release)(void *ctx, uint64_t bytes);
+    uint64_t total;          /* the budget, for messages */
+} ia_memgate;
+
 typedef struct ia_limits {
     uint64_t max_pixels;     /* width*height above: too_large, no allocation */
     unsigned max_scans;      /* progressive JPEG scans above: corrupt */
     unsigned max_warnings;   /* decoder warnings kept per file */
     size_t max_chunk_bytes;  /* PNG ancillary chunk memory */
+    const ia_memgate *gate;  /* NULL: no budget shared with other workers */
 } ia_limits;
 
 #define IA_DEFAULT_MAX_SCANS 256
 #define IA_DEFAULT_MAX_WARNINGS 20
 #define IA_DEFAULT_MAX_CHUNK_BYTES (8u << 20)
+
+/* What a file's bytes justify (docs/security.md). A whole-image buffer
+ * (a multi-scan JPEG's coefficients, an interlaced PNG's pixels) larger
+ * than both IA_BUFFER_FLOOR and its ratio times the file's size is
+ * refused as too_large before it is allocated: a Huffman-coded JPEG needs
+ * at least one bit per 8x8 block and component, so a complete one never
+ * has more than 1024 coefficient bytes (128 per block) per file byte;
+ * deflate expands at most ~1032 times, but real interlaced images stay
+ * far below 256 (both measured in security.md). */
+#define IA_BUFFER_FLOOR ((uint64_t)64 << 20)
+#define IA_JPEG_COEF_RATIO 1024u
+#define IA_PNG_PIXEL_RATIO 256u
+/* The scans of a multi-scan JPEG may together pass over at most this many
+ * times its coefficient buffer (each scan counted for the components it
+ * holds), or IA_SCAN_WORK_FLOOR bytes when that is more; libjpeg's own
+ * progression passes 4.7 to 6 times. */
+#define IA_SCAN_PASSES 16u
+#define IA_SCAN_WORK_FLOOR ((uint64_t)4 << 30)
+
+/* Whether a buffer of need bytes is more than ratio times len justify. */
+int ia_buffer_unjustified(uint64_t need, size_t len, unsigned ratio);
 
 /* Fills zero fields of *lim with the defaults. */
 void ia_limits_defaults(ia_limits *lim, uint64_t max_pixels);

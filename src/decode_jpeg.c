@@ -17,6 +17,14 @@
  * libjpeg-turbo's turbojpeg.c does, and the warning count is capped too:
  * both longjmp out, so a hostile file cannot keep a worker busy.
  *
+ * Cost: a multi-scan (progressive) file is decoded into a whole-image
+ * coefficient buffer, which libjpeg allocates and touches however few
+ * bytes the file holds. Before jpeg_start_decompress we compute its size
+ * as libjpeg will (jdcoefct.c), refuse it when the file's bytes cannot
+ * justify it (decode.h) and reserve it from the scan's memory budget;
+ * the progress monitor also adds up the coefficient bytes each scan
+ * passes over and stops the file past IA_SCAN_PASSES times the buffer.
+ *
  * Truncation: jpeg_mem_src answers the end of the buffer with a warning
  * (JWRN_JPEG_EOF) and a fake EOI marker, again on every further read.
  * What libjpeg reports after that point happens on those fake bytes, so
@@ -71,6 +79,7 @@ enum abort_reason {
     ABORT_FATAL,      /* libjpeg error_exit */
     ABORT_WARNINGS,   /* more than lim->max_warnings */
     ABORT_SCANS,      /* more than lim->max_scans progressive scans */
+    ABORT_WORK,       /* the scans pass over the buffer too often */
 };
 
 enum stop_reason {
@@ -79,6 +88,8 @@ enum stop_reason {
     STOP_LAYOUT,      /* component count Pillow cannot load either */
     STOP_MEASURE,     /* the sink's begin refused */
     STOP_NOMEM,       /* our own allocation failed */
+    STOP_UNJUSTIFIED, /* coefficient buffer over what the bytes justify */
+    STOP_BUDGET,      /* coefficient buffer over the scan's whole budget */
 };
 
 typedef struct jpeg_problem {
@@ -114,6 +125,12 @@ typedef struct file_state {
     jpeg_problem corrupt;      /* the first corrupt-data warning */
     jpeg_problem first_warning;
     unsigned char benign_seen[JMSG_LASTMSGCODE];
+    uint64_t coef_bytes;       /* whole-image buffer; 0 for one scan */
+    uint64_t comp_bytes[MAX_COMPONENTS];
+    uint64_t reserved;         /* from lim->gate, released after the file */
+    uint64_t work;             /* coefficient bytes the scans pass over */
+    uint64_t work_max;
+    int scan_seen;             /* the last scan counted in work */
 } file_state;
 
 struct ia_jpeg_decoder {
@@ -238,15 +255,28 @@ static void on_emit_message(j_common_ptr ci, int msg_level)
 }
 
 /* Like turbojpeg.c: a progressive file may hold any number of tiny scans,
- * each costing a pass over the coefficient buffer. */
+ * each costing a pass over the coefficient arrays of its components. The
+ * monitor runs before each iMCU row is consumed, so it sees a new scan
+ * before any of its work is done. */
 static void on_progress(j_common_ptr ci)
 {
     ia_jpeg_decoder *d = ci->client_data;
-    if (ci->is_decompressor &&
-        ((j_decompress_ptr)ci)->input_scan_number > 0 &&
-        (unsigned)((j_decompress_ptr)ci)->input_scan_number >
-            d->f.lim->max_scans)
+    if (!ci->is_decompressor)
+        return;
+    j_decompress_ptr di = (j_decompress_ptr)ci;
+    int scan = di->input_scan_number;
+    if (scan <= 0 || scan == d->f.scan_seen)
+        return;
+    d->f.scan_seen = scan;
+    if ((unsigned)scan > d->f.lim->max_scans)
         bail(d, ABORT_SCANS);
+    for (int i = 0; i < di->comps_in_scan; i++) {
+        int c = di->cur_comp_info[i]->component_index;
+        if (c >= 0 && c < MAX_COMPONENTS)
+            d->f.work += d->f.comp_bytes[c];
+    }
+    if (d->f.work > d->f.work_max)
+        bail(d, ABORT_WORK);
 }
 
 /* The one place that calls setjmp. fn keeps its state in d. */
@@ -541,6 +571,54 @@ static int ensure_row(ia_jpeg_decoder *d, size_t need)
     return 0;
 }
 
+static uint64_t round_up(uint64_t v, int to)
+{
+    return to > 1 ? (v + (uint64_t)to - 1) / (uint64_t)to * (uint64_t)to : v;
+}
+
+/* The whole-image coefficient buffer libjpeg allocates for a file of
+ * several scans (jdcoefct.c: per component, its blocks rounded up to its
+ * sampling factors, 128 bytes each); 0 when the file streams. */
+static uint64_t coefficient_bytes(ia_jpeg_decoder *d)
+{
+    struct jpeg_decompress_struct *ci = &d->cinfo;
+    uint64_t total = 0;
+    if (!jpeg_has_multiple_scans(ci))
+        return 0;
+    for (int c = 0; c < ci->num_components && c < MAX_COMPONENTS; c++) {
+        const jpeg_component_info *k = &ci->comp_info[c];
+        d->f.comp_bytes[c] = round_up(k->width_in_blocks, k->h_samp_factor) *
+                             round_up(k->height_in_blocks, k->v_samp_factor) *
+                             sizeof(JBLOCK);
+        total += d->f.comp_bytes[c];
+    }
+    return total;
+}
+
+/* The coefficient buffer: justified by the file's size, reserved from
+ * the scan's budget, and the scans' work bounded by its size. */
+static int budget_buffer(ia_jpeg_decoder *d)
+{
+    const ia_memgate *gate = d->f.lim->gate;
+    uint64_t need = coefficient_bytes(d);
+    d->f.coef_bytes = need;
+    if (need == 0)
+        return 0;
+    if (ia_buffer_unjustified(need, d->f.len, IA_JPEG_COEF_RATIO)) {
+        d->f.stop = STOP_UNJUSTIFIED;
+        return -1;
+    }
+    if (gate && gate->reserve(gate->ctx, need) != 0) {
+        d->f.stop = STOP_BUDGET;
+        return -1;
+    }
+    d->f.reserved = gate ? need : 0;
+    d->f.work_max = need * IA_SCAN_PASSES > IA_SCAN_WORK_FLOOR
+                        ? need * IA_SCAN_PASSES
+                        : IA_SCAN_WORK_FLOOR;
+    return 0;
+}
+
 /* Everything up to the first pixel allocation; 0 to go on decoding. */
 static int prepare(ia_jpeg_decoder *d)
 {
@@ -555,6 +633,8 @@ static int prepare(ia_jpeg_decoder *d)
         d->f.stop = STOP_LAYOUT;
         return -1;
     }
+    if (budget_buffer(d) != 0)
+        return -1;
     ci->dct_method = JDCT_ISLOW;
     ci->do_fancy_upsampling = TRUE;
     size_t bytes_per_pixel = d->f.cmyk ? 4 : (size_t)d->f.out_channels;
@@ -655,6 +735,24 @@ static void set_corrupt(ia_file_result *res, const char *what,
                      p->text, jmsg_name(p->code), p->code);
 }
 
+static void refuse_buffer(const ia_jpeg_decoder *d, ia_file_result *res)
+{
+    const char *kind = res->progressive ? "progressive" : "multi-scan";
+    unsigned long long mb = d->f.coef_bytes >> 20;
+    if (d->f.stop == STOP_UNJUSTIFIED)
+        ia_result_status(res, IA_ST_TOO_LARGE,
+                         "%s JPEG of %d x %d: its %llu MB coefficient buffer "
+                         "is more than %u times the file's %zu bytes",
+                         kind, res->width, res->height, mb,
+                         IA_JPEG_COEF_RATIO, d->f.len);
+    else
+        ia_result_status(res, IA_ST_TOO_LARGE,
+                         "%s JPEG of %d x %d: its %llu MB coefficient buffer "
+                         "is over the scan's memory budget of %llu MB",
+                         kind, res->width, res->height, mb,
+                         (unsigned long long)(d->f.lim->gate->total >> 20));
+}
+
 /* The most severe problem names the status: limits, then fatal errors,
  * then corrupt data, then truncation (which also explains a fatal error
  * met in the fake data after the end). */
@@ -674,10 +772,20 @@ static void classify(ia_jpeg_decoder *d, ia_file_result *res)
                          "too many warnings: more than %u (first: %s, %s)",
                          d->f.lim->max_warnings, d->f.first_warning.text,
                          jmsg_name(d->f.first_warning.code));
+    } else if (d->f.stop == STOP_UNJUSTIFIED || d->f.stop == STOP_BUDGET) {
+        refuse_buffer(d, res);
     } else if (d->f.abort == ABORT_SCANS) {
         ia_result_status(res, IA_ST_CORRUPT,
                          "too many progressive scans: more than %u",
                          d->f.lim->max_scans);
+    } else if (d->f.abort == ABORT_WORK) {
+        ia_result_status(res, IA_ST_CORRUPT,
+                         "too many progressive scans for the image size: "
+                         "scan %d would pass over the %llu MB coefficient "
+                         "buffer more than %u times in all",
+                         d->f.scan_seen,
+                         (unsigned long long)(d->f.coef_bytes >> 20),
+                         IA_SCAN_PASSES);
     } else if (d->f.abort == ABORT_FATAL && !d->f.fatal_after_eof) {
         set_corrupt(res, "fatal error", &d->f.fatal);
     } else if (d->f.corrupt_warnings > 0) {
@@ -719,6 +827,8 @@ int ia_decode_jpeg(ia_jpeg_decoder *d, const uint8_t *buf, size_t len,
     /* Safe from any point, including after error_exit and a failed
      * create (it frees nothing when the memory manager never came up). */
     jpeg_destroy_decompress(&d->cinfo);
+    if (d->f.reserved)
+        d->f.lim->gate->release(d->f.lim->gate->ctx, d->f.reserved);
     /* jpeg_create_decompress fails only when memory runs out. */
     int nomem = d->f.stop == STOP_NOMEM || !d->f.created;
     if (!nomem)

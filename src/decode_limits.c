@@ -15,3 +15,9 @@ void ia_limits_defaults(ia_limits *lim, uint64_t max_pixels)
     if (!lim->max_chunk_bytes)
         lim->max_chunk_bytes = IA_DEFAULT_MAX_CHUNK_BYTES;
 }
+
+int ia_buffer_unjustified(uint64_t need, size_t len, unsigned ratio)
+{
+    /* divided, not multiplied: no overflow whatever the claim */
+    return need > IA_BUFFER_FLOOR && need / ratio > (uint64_t)len;
+}

@@ -21,7 +21,9 @@
  * - Memory: non-interlaced images stream through one row buffer; Adam7
  *   images need every pass before a row is final, so they are decoded into
  *   a whole-image buffer (bounded by max_pixels). The buffer belongs to the
- *   decoder and is reused across files.
+ *   decoder and is reused across files. Its size must be justified by the
+ *   file's bytes (IA_PNG_PIXEL_RATIO, decode.h) and is reserved from the
+ *   scan's memory budget (lim->gate) for as long as the file is decoded.
  * - APNG: libpng (as packaged) may not know acTL, so we walk the chunk list
  *   ourselves before libpng runs; up to the first IDAT the walk also notes
  *   iCCP and the eXIf orientation, and everywhere oversized chunks.
@@ -79,6 +81,7 @@ struct ia_png_decoder {
     int lib_oom;       /* a libpng allocation failed */
     int own_oom;       /* our pixel buffer could not be allocated */
     int too_large;
+    uint64_t reserved; /* from lim.gate, released after the file */
     int sink_failed;
     int data_error;    /* an image-data problem libpng only warned about */
     uint64_t rows_expected; /* rows libpng inflates (all passes) */
@@ -364,6 +367,35 @@ static int check_size(ia_png_decoder *d)
     return -1;
 }
 
+/* An interlaced image's whole-image buffer of need bytes: refused when
+ * the file's bytes cannot justify it or the scan's budget cannot hold
+ * it, else reserved from that budget. */
+static int budget_image(ia_png_decoder *d, size_t need)
+{
+    const ia_memgate *gate = d->lim.gate;
+    unsigned long long mb = (unsigned long long)(need >> 20);
+    if (ia_buffer_unjustified(need, d->len, IA_PNG_PIXEL_RATIO)) {
+        d->too_large = 1;
+        ia_result_status(d->res, IA_ST_TOO_LARGE,
+                         "interlaced PNG of %d x %d: its %llu MB image buffer "
+                         "is more than %u times the file's %zu bytes",
+                         d->res->width, d->res->height, mb,
+                         IA_PNG_PIXEL_RATIO, d->len);
+        return -1;
+    }
+    if (gate && gate->reserve(gate->ctx, need) != 0) {
+        d->too_large = 1;
+        ia_result_status(d->res, IA_ST_TOO_LARGE,
+                         "interlaced PNG of %d x %d: its %llu MB image buffer "
+                         "is over the scan's memory budget of %llu MB",
+                         d->res->width, d->res->height, mb,
+                         (unsigned long long)(gate->total >> 20));
+        return -1;
+    }
+    d->reserved = gate ? need : 0;
+    return 0;
+}
+
 /* The user transform: changes nothing, counts rows (see PNG_TAIL_MAX). */
 static void png_row_cb(png_structp png, png_row_infop info, png_bytep row)
 {
@@ -458,6 +490,8 @@ static void decode_body(ia_png_decoder *d)
         d->own_oom = 1;   /* unreachable below max_pixels */
         return;
     }
+    if (d->passes > 1 && budget_image(d, need) != 0)
+        return;
     if (reserve(d, need) != 0) {
         d->own_oom = 1;
         return;
@@ -550,6 +584,7 @@ static void start_file(ia_png_decoder *d, const uint8_t *buf, size_t len,
     d->sink = sink;
     d->res = res;
     d->eof = d->lib_oom = d->own_oom = d->too_large = 0;
+    d->reserved = 0;
     d->sink_failed = d->data_error = 0;
     d->rows_expected = d->rows_seen = 0;
     d->rows_done = 0;
@@ -600,5 +635,8 @@ out:
         d->pixels = NULL;
         d->cap = 0;
     }
+    if (d->reserved)
+        d->lim.gate->release(d->lim.gate->ctx, d->reserved);
+    d->reserved = 0;
     return rc;
 }

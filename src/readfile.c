@@ -4,7 +4,14 @@
  * once per reader, the context reused). Opening never blocks: O_NONBLOCK
  * keeps a FIFO that replaced a file since the walk from hanging us, and
  * fstat on the opened descriptor decides what it really is.
+ *
+ * Only files the caller decodes are held whole (ia_reader_set_keep): the
+ * first window is read, its first IA_READ_HEAD bytes decide, and any
+ * other file is hashed through that window to its end, so a huge or
+ * sparse file that is not an image costs one window of memory and time
+ * in proportion to its size (its SHA-256 still finds its duplicates).
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -22,12 +29,15 @@
 /* A buffer grown past this by one big file is released afterwards, so one
  * huge file does not pin memory for the rest of the scan. */
 #define KEEP_BUFFER_BYTES (64u << 20)
+/* Read before deciding; the rest of a file not kept streams through it. */
+#define WINDOW_BYTES (1u << 20)
 
 struct ia_reader {
     EVP_MD *md;
     EVP_MD_CTX *ctx;
     uint8_t *buf;
     size_t cap;
+    ia_read_keep_fn keep;
 };
 
 int ia_reader_new(ia_reader **out)
@@ -105,47 +115,116 @@ static void open_failed(ia_file_result *res, int err)
         ia_result_status(res, IA_ST_UNREADABLE, "cannot open: %s", msg);
 }
 
-/* Reads until EOF: the file may have grown or shrunk since fstat. */
-static int read_all(ia_reader *r, int fd, size_t expect, uint64_t max,
-                    size_t *got, ia_file_result *res)
+void ia_reader_set_keep(ia_reader *r, ia_read_keep_fn keep)
 {
-    size_t n = 0;
-    int rc = reserve(r, expect + 1);
-    while (rc == IA_OK) {
-        if (n == r->cap) {
-            if (n >= max) {
-                ia_result_status(res, IA_ST_TOO_LARGE,
-                                 "file grew past the %llu-byte limit",
-                                 (unsigned long long)max);
-                return 1;
-            }
-            rc = reserve(r, r->cap + 1);
-            continue;
-        }
-        ssize_t k = read(fd, r->buf + n, r->cap - n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
+    r->keep = keep;
+}
+
+/* One read(), retried on EINTR: bytes read, 0 at EOF, -1 on failure
+ * (the status set). */
+static ssize_t read_some(int fd, uint8_t *dst, size_t n, ia_file_result *res)
+{
+    for (;;) {
+        ssize_t k = read(fd, dst, n);
+        if (k >= 0)
+            return k;
+        if (errno != EINTR) {
             char buf[128];
             ia_result_status(res, IA_ST_UNREADABLE, "read failed: %s",
                              errstr(errno, buf, sizeof buf));
-            return 1;
+            return -1;
         }
-        if (k == 0)
-            break;
-        n += (size_t)k;
     }
-    *got = n;
+}
+
+static int grew_past(uint64_t max, ia_file_result *res)
+{
+    ia_result_status(res, IA_ST_TOO_LARGE, "file grew past the %llu-byte limit",
+                     (unsigned long long)max);
+    return 1;
+}
+
+/* Reads into r->buf from *n on until EOF (*eof set) or until it holds
+ * until bytes, growing the buffer: the file may have grown or shrunk
+ * since fstat. 0, 1 (final status set) or -IA_ERR_NOMEM. */
+static int read_until(ia_reader *r, int fd, size_t until, uint64_t max,
+                      size_t *n, int *eof, ia_file_result *res)
+{
+    int rc = IA_OK;
+    while (rc == IA_OK && *n < until) {
+        if (*n == r->cap) {
+            if (*n >= max)
+                return grew_past(max, res);
+            rc = reserve(r, r->cap + 1);
+            continue;
+        }
+        size_t end = r->cap < until ? r->cap : until;
+        ssize_t k = read_some(fd, r->buf + *n, end - *n, res);
+        if (k < 0)
+            return 1;
+        if (k == 0) {
+            *eof = 1;
+            break;
+        }
+        *n += (size_t)k;
+    }
     return rc == IA_OK ? 0 : -rc;
 }
 
-static void hash_bytes(ia_reader *r, size_t n, ia_file_result *res)
+/* Hashes the n bytes in the buffer and the rest of the file, read into
+ * the buffer after its first IA_READ_HEAD bytes, which stay as they are.
+ * *total counts every byte. 0, or 1 with the final status set. */
+static int hash_rest(ia_reader *r, int fd, size_t n, uint64_t max,
+                     uint64_t *total, int *hashed, ia_file_result *res)
 {
-    unsigned int len = 0;
-    if (EVP_DigestInit_ex2(r->ctx, r->md, NULL) == 1 &&
-        EVP_DigestUpdate(r->ctx, r->buf, n) == 1 &&
-        EVP_DigestFinal_ex(r->ctx, res->sha256, &len) == 1 && len == 32)
+    assert(r->cap >= WINDOW_BYTES && WINDOW_BYTES > 2 * IA_READ_HEAD);
+    uint8_t *win = r->buf + IA_READ_HEAD;
+    size_t cap = r->cap - IA_READ_HEAD;
+    *hashed = EVP_DigestUpdate(r->ctx, r->buf, n) == 1;
+    *total = n;
+    for (;;) {
+        ssize_t k = read_some(fd, win, cap, res);
+        if (k <= 0)
+            return k < 0;
+        *hashed = *hashed && EVP_DigestUpdate(r->ctx, win, (size_t)k) == 1;
+        *total += (uint64_t)k;
+        if (*total > max)
+            return grew_past(max, res);
+    }
+}
+
+/* The file's bytes: all of them in r->buf (*len == *total), or for a file
+ * the reader does not keep its first IA_READ_HEAD (*len < *total), with
+ * the SHA-256 of all of them in res. 0, 1 (final status set) or
+ * -IA_ERR_NOMEM. */
+static int read_bytes(ia_reader *r, int fd, size_t expect, uint64_t max,
+                      size_t *len, uint64_t *total, ia_file_result *res)
+{
+    size_t n = 0;
+    int eof = 0, hashed = 0;
+    unsigned int dlen = 0;
+    int rc = reserve(r, expect < WINDOW_BYTES ? expect + 1 : WINDOW_BYTES);
+    if (rc != IA_OK)
+        return -rc;
+    hashed = EVP_DigestInit_ex2(r->ctx, r->md, NULL) == 1;
+    rc = read_until(r, fd, WINDOW_BYTES, max, &n, &eof, res);
+    if (rc == 0 && !eof && r->keep &&
+        !r->keep(r->buf, n < IA_READ_HEAD ? n : IA_READ_HEAD)) {
+        rc = hash_rest(r, fd, n, max, total, &hashed, res);
+        *len = IA_READ_HEAD;
+    } else if (rc == 0) {
+        if (!eof && (rc = reserve(r, expect + 1)) != IA_OK)
+            return -rc;
+        if (!eof)
+            rc = read_until(r, fd, SIZE_MAX, max, &n, &eof, res);
+        hashed = hashed && EVP_DigestUpdate(r->ctx, r->buf, n) == 1;
+        *len = n;
+        *total = n;
+    }
+    if (rc == 0 && hashed &&
+        EVP_DigestFinal_ex(r->ctx, res->sha256, &dlen) == 1 && dlen == 32)
         res->have_sha256 = 1;
+    return rc;
 }
 
 int ia_read_file(ia_reader *r, int rootfd, const char *path, int follow,
@@ -154,6 +233,7 @@ int ia_read_file(ia_reader *r, int rootfd, const char *path, int follow,
 {
     struct stat st;
     size_t got = 0;
+    uint64_t total = 0;
     int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
     if (!max_bytes)
         max_bytes = IA_DEFAULT_MAX_FILE_BYTES;
@@ -177,12 +257,11 @@ int ia_read_file(ia_reader *r, int rootfd, const char *path, int follow,
                          (long long)st.st_size, (unsigned long long)max_bytes);
         goto out;
     }
-    rc = read_all(r, fd, (size_t)st.st_size, max_bytes, &got, res);
+    rc = read_bytes(r, fd, (size_t)st.st_size, max_bytes, &got, &total, res);
     if (rc != 0)
         goto out;
-    res->size = (int64_t)got;
-    hash_bytes(r, got, res);
-    if (got == 0) {
+    res->size = (int64_t)total;
+    if (total == 0) {
         ia_result_status(res, IA_ST_EMPTY, "empty file");
         rc = 1;
         goto out;

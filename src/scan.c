@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "analyze.h"
+#include "budget.h"
 #include "imgaudit.h"
 #include "openat_beneath.h"
 #include "pool.h"
@@ -56,6 +57,7 @@ typedef struct scan_ctx {
     double t0;
     ia_reuse *reuse;        /* --reuse: the other scan's index */
     ia_resume *resume;      /* --resume: the files already stored */
+    ia_budget *budget;      /* decoder memory shared by the workers */
     ia_follow *follow;      /* an unchanged rescan so far (store_follow.h) */
     ia_follow *followed;    /* the follower once it stopped: freed last */
     double avg_pixels;      /* running mean of decoded pixels per file */
@@ -499,13 +501,21 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
     /* -j 1 runs inline: no thread, no locks. Slots: enough to keep every
      * worker busy while the writer commits. */
     ctx->threads = jobs > 1 ? jobs : 0;
-    rc = ia_pool_create(ctx->threads, sizeof(job), (size_t)jobs * 8,
-                        &ops, ctx, &pool);
-    if (rc != IA_OK)
+    rc = ia_budget_new(ctx->opt->max_memory, ctx->cfg.limits.max_pixels,
+                       &ctx->budget);
+    if (rc == IA_OK) {
+        ctx->cfg.limits.gate = ia_budget_gate(ctx->budget);
+        rc = ia_pool_create(ctx->threads, sizeof(job), (size_t)jobs * 8,
+                            &ops, ctx, &pool);
+    }
+    if (rc != IA_OK) {
+        ia_budget_free(ctx->budget);
         return ia_store_fail(ctx->db, rc, "cannot start workers: %s",
                              ia_strerror(rc));
+    }
     rc = run_walk(ctx, walker, pool);
     ia_pool_free(pool);
+    ia_budget_free(ctx->budget);
     char finished[32];
     ia_utc_now(finished);
     if (ctx->follow) {

@@ -24,6 +24,13 @@ struct ia_worker {
     ia_measure *measure;
 };
 
+/* Only what is decoded is held whole; the rest is hashed in passing. */
+static int decoded_format(const uint8_t *head, size_t len)
+{
+    int fmt = ia_sniff(head, len);
+    return fmt == IA_FMT_JPEG || fmt == IA_FMT_PNG;
+}
+
 int ia_worker_new(ia_worker **out)
 {
     ia_worker *w = calloc(1, sizeof *w);
@@ -36,6 +43,7 @@ int ia_worker_new(ia_worker **out)
         ia_worker_free(w);
         return IA_ERR_NOMEM;
     }
+    ia_reader_set_keep(w->reader, decoded_format);
     *out = w;
     return IA_OK;
 }
@@ -170,7 +178,8 @@ static int scan_regular(ia_worker *w, const ia_file_config *cfg,
     res->ext_format = ia_ext_format(e->relpath);
     if (rc > 0)
         return IA_OK;
-    res->format = ia_sniff(data, len);
+    /* the bytes the reader decided on, whole file or not */
+    res->format = ia_sniff(data, len < IA_READ_HEAD ? len : IA_READ_HEAD);
     check_extension(e, res);
     switch (res->format) {
     case IA_FMT_JPEG:

@@ -20,6 +20,7 @@
 #include <jpeglib.h>
 
 #include "codes.h"
+#include "count_gate.h"
 #include "decode.h"
 #include "imgaudit.h"
 #include "result.h"
@@ -876,6 +877,68 @@ static void test_too_large(void **state)
     free(jpg);
 }
 
+/* The coefficient buffer of a progressive file is reserved before the
+ * decode and released after it; a baseline file streams and reserves
+ * nothing; a buffer the file's bytes cannot justify, or the gate refuses,
+ * makes the file too_large before any row. */
+static void test_coefficient_budget(void **state)
+{
+    (void)state;
+    enc_opts o = rgb_opts(64, 64, 90);
+    o.sampling_444 = 1;
+    uint8_t *base, *prog;
+    size_t nb, np;
+    decoded d;
+    count_gate g = {0};
+    ia_memgate gate = count_gate_of(&g, 1u << 20);
+    ia_limits lim = {0};
+    lim.gate = &gate;
+    encode(&o, &base, &nb);
+    o.progressive = 1;
+    encode(&o, &prog, &np);
+
+    memset(&d, 0, sizeof d);
+    decode_lim(base, nb, &lim, &d);
+    assert_int_equal(d.res.status, IA_ST_OK);
+    assert_int_equal(g.reserves, 0);
+
+    memset(&d, 0, sizeof d);
+    decode_lim(prog, np, &lim, &d);
+    assert_int_equal(d.res.status, IA_ST_OK);
+    assert_int_equal(g.reserves, 1);
+    assert_int_equal(g.reserved, 3 * 8 * 8 * 128); /* 3 x 64 blocks */
+    assert_int_equal(g.releases, 1);
+    assert_int_equal(g.released, g.reserved);
+
+    g.refuse = 1;
+    memset(&d, 0, sizeof d);
+    decode_lim(prog, np, &lim, &d);
+    assert_int_equal(d.res.status, IA_ST_TOO_LARGE);
+    assert_string_equal(d.res.message,
+                        "progressive JPEG of 64 x 64: its 0 MB coefficient "
+                        "buffer is over the scan's memory budget of 1 MB");
+    assert_int_equal(d.sink.begins, 0);
+    assert_int_equal(g.releases, 1);
+
+    /* 13000 x 13000 at 4:4:4: 1625^2 blocks x 3 x 128 bytes = 967 MB,
+     * over 1024 x the file's few KB: refused before the gate is asked. */
+    g.refuse = 0;
+    g.reserves = 0;
+    set_sof_size(prog, np, 13000, 13000);
+    memset(&d, 0, sizeof d);
+    decode_lim(prog, np, &lim, &d);
+    assert_int_equal(d.res.status, IA_ST_TOO_LARGE);
+    char want[160];
+    snprintf(want, sizeof want, "progressive JPEG of 13000 x 13000: its 967 "
+             "MB coefficient buffer is more than 1024 times the file's %zu "
+             "bytes", np);
+    assert_string_equal(d.res.message, want);
+    assert_int_equal(g.reserves, 0);
+    assert_int_equal(d.sink.begins, 0);
+    free(base);
+    free(prog);
+}
+
 static void test_zero_height(void **state)
 {
     (void)state;
@@ -1132,6 +1195,7 @@ int main(void)
         cmocka_unit_test(test_warnings_cap),
         cmocka_unit_test(test_scans_cap),
         cmocka_unit_test(test_too_large),
+        cmocka_unit_test(test_coefficient_budget),
         cmocka_unit_test(test_zero_height),
         cmocka_unit_test(test_garbage_after_soi),
         cmocka_unit_test(test_not_jpeg),

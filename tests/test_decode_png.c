@@ -18,6 +18,7 @@
 #include <png.h>
 
 #include "codes.h"
+#include "count_gate.h"
 #include "decode.h"
 #include "imgaudit.h"
 #include "result.h"
@@ -562,6 +563,72 @@ static void test_interlaced_equals_plain(void **state)
     free(b.p);
 }
 
+/* An interlaced image's whole-image buffer is reserved from the gate for
+ * the decode; a plain one streams; a buffer the gate refuses, or that the
+ * file's bytes cannot justify, makes the file too_large before a row. */
+static void test_interlaced_budget(void **state)
+{
+    (void)state;
+    png_spec plain = {29, 23, 8, RGBA, 0, -1, 0, 0, 0, 0};
+    png_spec adam7 = plain;
+    adam7.interlace = A7;
+    membuf a = build_png(&plain), b = build_png(&adam7);
+    count_gate g = {0};
+    ia_memgate gate = count_gate_of(&g, 1u << 20);
+    ia_limits lim = {0};
+    ia_limits_defaults(&lim, 0);
+    lim.gate = &gate;
+    ia_png_decoder *d = NULL;
+    assert_int_equal(ia_png_decoder_new(&d), 0);
+    run r;
+    memset(&r, 0, sizeof r);
+    decode_with(d, a.p, a.n, &lim, &r);
+    assert_int_equal(r.res.status, IA_ST_OK);
+    assert_int_equal(g.reserves, 0);
+    run_free(&r);
+    memset(&r, 0, sizeof r);
+    decode_with(d, b.p, b.n, &lim, &r);
+    assert_int_equal(r.res.status, IA_ST_OK);
+    assert_int_equal(g.reserves, 1);
+    assert_int_equal(g.reserved, 29 * 23 * 4);
+    assert_int_equal(g.releases, 1);
+    assert_int_equal(g.released, g.reserved);
+
+    g.refuse = 1;
+    run_free(&r);
+    memset(&r, 0, sizeof r);
+    decode_with(d, b.p, b.n, &lim, &r);
+    assert_int_equal(r.res.status, IA_ST_TOO_LARGE);
+    assert_string_equal(r.res.message, "interlaced PNG of 29 x 23: its 0 MB "
+                        "image buffer is over the scan's memory budget of "
+                        "1 MB");
+    assert_int_equal(r.sink.begin_calls, 0);
+    assert_int_equal(g.releases, 1);
+
+    /* 13000 x 13000 RGBA: 644 MB, over 256 x the file's few hundred
+     * bytes: refused before the gate is asked. */
+    g.refuse = 0;
+    g.reserves = 0;
+    size_t ihdr = find_chunk(&b, "IHDR", 0);
+    put32(b.p + ihdr + 8, 13000);
+    put32(b.p + ihdr + 12, 13000);
+    fix_crc(&b, ihdr);
+    run_free(&r);
+    memset(&r, 0, sizeof r);
+    decode_with(d, b.p, b.n, &lim, &r);
+    assert_int_equal(r.res.status, IA_ST_TOO_LARGE);
+    char want[160];
+    snprintf(want, sizeof want, "interlaced PNG of 13000 x 13000: its 644 MB "
+             "image buffer is more than 256 times the file's %zu bytes", b.n);
+    assert_string_equal(r.res.message, want);
+    assert_int_equal(g.reserves, 0);
+    assert_int_equal(r.sink.begin_calls, 0);
+    ia_png_decoder_free(d);
+    run_free(&r);
+    free(a.p);
+    free(b.p);
+}
+
 /* One decoder across files of growing and shrinking sizes. */
 static void test_decoder_reuse(void **state)
 {
@@ -1017,6 +1084,7 @@ int main(void)
         cmocka_unit_test(test_chunk_limit),
         cmocka_unit_test(test_sink_refuses),
         cmocka_unit_test(test_free_null),
+        cmocka_unit_test(test_interlaced_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

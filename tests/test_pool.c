@@ -9,9 +9,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "budget.h"
 #include "imgaudit.h"
 #include "pool.h"
 
@@ -143,6 +145,54 @@ static void test_init_failure(void **st)
                      IA_ERR_NOMEM);
 }
 
+typedef struct waiter {
+    const ia_memgate *gate;
+    uint64_t bytes;
+    int rc;
+} waiter;
+
+static void *reserve_thread(void *arg)
+{
+    waiter *w = arg;
+    w->rc = w->gate->reserve(w->gate->ctx, w->bytes);
+    return NULL;
+}
+
+/* A request over the whole budget is refused at once, whatever is held;
+ * one that does not fit now waits for the release that makes it fit. */
+static void test_budget(void **st)
+{
+    (void)st;
+    ia_budget *b = NULL;
+    pthread_t t;
+    assert_int_equal(ia_budget_new(100, 0, &b), IA_OK);
+    const ia_memgate *g = ia_budget_gate(b);
+    assert_int_equal(g->total, 100);
+    assert_int_equal(g->reserve(g->ctx, 60), 0);
+    assert_int_not_equal(g->reserve(g->ctx, 101), 0);
+    waiter w = {g, 50, -1};
+    assert_int_equal(pthread_create(&t, NULL, reserve_thread, &w), 0);
+    struct timespec ms50 = {0, 50 * 1000 * 1000};
+    nanosleep(&ms50, NULL);
+    assert_int_equal(ia_budget_used(b), 60); /* still waiting */
+    g->release(g->ctx, 60);
+    pthread_join(t, NULL);
+    assert_int_equal(w.rc, 0);
+    assert_int_equal(ia_budget_used(b), 50);
+    g->release(g->ctx, 50);
+    assert_int_equal(ia_budget_used(b), 0);
+    ia_budget_free(b);
+
+    /* The default admits one image at the pixel limit: 9 bytes a pixel,
+     * never under 1 GiB. */
+    assert_int_equal(ia_budget_new(0, 0, &b), IA_OK);
+    assert_int_equal(ia_budget_gate(b)->total, 9 * IA_DEFAULT_MAX_PIXELS);
+    ia_budget_free(b);
+    assert_int_equal(ia_budget_new(0, 1000, &b), IA_OK);
+    assert_int_equal(ia_budget_gate(b)->total, IA_DEFAULT_MAX_MEMORY);
+    ia_budget_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_threads_order),
         cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_init_failure),
+        cmocka_unit_test(test_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

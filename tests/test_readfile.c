@@ -116,6 +116,61 @@ static void test_big_and_reuse(void **st)
     free(buf);
 }
 
+static size_t keep_seen;
+
+static int keep_none(const uint8_t *head, size_t len)
+{
+    (void)head;
+    keep_seen = len;
+    return 0;
+}
+
+/* A file the keep function turns down is hashed through a window: only
+ * its head comes back, with the size and SHA-256 of all its bytes. */
+static void test_not_kept(void **st)
+{
+    (void)st;
+    size_t n = (5u << 20) + 123;
+    unsigned char *buf = malloc(n);
+    assert_non_null(buf);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (unsigned char)(i * 13 + (i >> 12));
+    write_file("junk", buf, n);
+    ia_reader *r = NULL;
+    ia_file_result whole, part;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    char p[256];
+    path_of("junk", p, sizeof p);
+    assert_int_equal(ia_reader_new(&r), IA_OK);
+    ia_result_reset(&whole);
+    assert_int_equal(ia_read_file(r, AT_FDCWD, p, 0, 0, &whole, &data, &len), 0);
+    assert_int_equal(len, n);
+    ia_reader_set_keep(r, keep_none);
+    ia_result_reset(&part);
+    assert_int_equal(ia_read_file(r, AT_FDCWD, p, 0, 0, &part, &data, &len), 0);
+    assert_int_equal(keep_seen, IA_READ_HEAD);
+    assert_int_equal(len, IA_READ_HEAD);
+    assert_memory_equal(data, buf, IA_READ_HEAD);
+    assert_int_equal(part.size, (int64_t)n);
+    assert_true(part.have_sha256 && whole.have_sha256);
+    assert_memory_equal(part.sha256, whole.sha256, 32);
+    /* over the limit: too_large as before, never read */
+    ia_result_reset(&part);
+    assert_int_equal(ia_read_file(r, AT_FDCWD, p, 0, n - 1, &part, &data, &len), 1);
+    assert_int_equal(part.status, IA_ST_TOO_LARGE);
+    /* a file within the first window is read whole without asking */
+    keep_seen = 0;
+    write_file("small", buf, 1000);
+    path_of("small", p, sizeof p);
+    ia_result_reset(&part);
+    assert_int_equal(ia_read_file(r, AT_FDCWD, p, 0, 0, &part, &data, &len), 0);
+    assert_int_equal(len, 1000);
+    assert_int_equal(keep_seen, 0);
+    ia_reader_free(r);
+    free(buf);
+}
+
 static void test_statuses(void **st)
 {
     (void)st;
@@ -159,6 +214,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_big_and_reuse),
+        cmocka_unit_test(test_not_kept),
         cmocka_unit_test(test_statuses),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

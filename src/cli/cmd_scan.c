@@ -36,6 +36,10 @@ static const char usage_text[] =
     "  -j, --jobs N         worker threads (default: online CPUs)\n"
     "  --max-pixels N       images with more pixels are too_large, refused\n"
     "                       before decoding (default 178956970; k/M/G ok)\n"
+    "  --max-memory BYTES   decoder buffers all workers may hold together;\n"
+    "                       a file needing more alone is too_large\n"
+    "                       (default 1 GiB, at least 9 bytes per\n"
+    "                       --max-pixels; k/M/G ok)\n"
     "  --follow-symlinks    follow symlinked files and folders (loops are\n"
     "                       detected and reported)\n"
     "  --shard K/N          scan only shard K (0 to N-1) of N: the files whose\n"
@@ -63,7 +67,7 @@ typedef struct scan_args {
 
 enum { OPT_DB = 256, OPT_NAME, OPT_MANIFEST, OPT_MAX_PIXELS, OPT_FOLLOW,
        OPT_FAIL_ON, OPT_ALLOW_OUTSIDE, OPT_SHARD, OPT_REUSE,
-       OPT_TRUST_MTIME, OPT_RESUME };
+       OPT_TRUST_MTIME, OPT_RESUME, OPT_MAX_MEMORY };
 
 static int parse_args(int argc, char **argv, scan_args *a)
 {
@@ -74,6 +78,7 @@ static int parse_args(int argc, char **argv, scan_args *a)
         {"allow-outside", no_argument, NULL, OPT_ALLOW_OUTSIDE},
         {"jobs", required_argument, NULL, 'j'},
         {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+        {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
         {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
         {"shard", required_argument, NULL, OPT_SHARD},
@@ -111,6 +116,13 @@ static int parse_args(int argc, char **argv, scan_args *a)
                                                "positive number, not '%s'",
                                        optarg);
             a->opt.max_pixels = v;
+            break;
+        case OPT_MAX_MEMORY:
+            if (cli_parse_u64(optarg, &v) || v < 1)
+                return cli_usage_error("scan", "--max-memory needs a "
+                                               "positive number of bytes, "
+                                               "not '%s'", optarg);
+            a->opt.max_memory = v;
             break;
         case OPT_FAIL_ON:
             a->fail_on = cli_parse_fail_on(optarg);

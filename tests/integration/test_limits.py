@@ -28,6 +28,23 @@ it (a child forked by this Python process would start from its RSS).
     buffer: RSS < BASE + 4 x 16M)
   a file over the 1 GiB read limit (sparse): too_large, never read
 
+What a file's bytes justify (issue 13; docs/security.md, "Memory per
+worker and per scan"), each case failing on the code before it:
+  a 4:4:4 progressive JPEG of ~700 bytes claiming 13000x13000: its 967 MB
+    coefficient buffer is over 1024 x its bytes: too_large at once,
+    RSS < BASE + 16 MB (was: decoded from padding, 1.0 GB, 4-6 s)
+  two 6000x6000 flat progressive JPEGs (216 MB of coefficients each,
+    justified by their ~210 KB) at -j 2 with --max-memory 300M: both ok,
+    one after the other: RSS < BASE + 216 + 64 MB (was ~440 MB); alone
+    under --max-memory 100M: too_large, over the scan's budget
+  a flat 12000x12000 progressive JPEG with 2080 scans (1.4 MB): stopped
+    after 16 passes over its buffer, < 9 s of CPU (was 256 scans, 14 s)
+  an Adam7 RGBA PNG of 13000x13000 in 657 KB: its 644 MB image buffer is
+    over 256 x its bytes: too_large, RSS < BASE + 16 MB (was ok, 671 MB)
+  1 GiB sparse files named .jpg and .png: not_image, hashed through a
+    window, never held: RSS < BASE + 16 MB, < 10 s of CPU for both (was
+    2.1 GB and 18 s of CPU)
+
 Time and memory bounds are checked on plain builds; under AddressSanitizer
 (shadow memory) or valgrind (IA_TEST_WRAPPER) only the verdicts are.
 Standard library only; one line per check, then "N passed, N failed".
@@ -51,16 +68,19 @@ HARDENING_CODES = {"truncated", "corrupt", "unsupported", "not_image",
                    "empty", "unreadable", "too_large", "decoder_warning"}
 
 
-def scan_one(tmp, name, data, *extra, timeout=300):
-    """Scans a folder holding only name (bytes, or a callable writing the
-    file); returns (Result, file row, findings of that file)."""
+def scan_dir(tmp, name, files, *extra, timeout=300):
+    """Scans a folder holding files ({name: bytes, or a callable writing
+    the file}) in folder cls; returns (Result, {name: file row}, {name:
+    findings}). The options (extra) come after "-j 1", so they may set
+    -j again."""
     root = os.path.join(tmp, name.replace("/", "_") + ".d")
-    path = os.path.join(root, "cls", name)
-    os.makedirs(os.path.dirname(path))
-    if callable(data):
-        data(path)
-    else:
-        iatest.write(path, data)
+    os.makedirs(os.path.join(root, "cls"))
+    for fname, data in files.items():
+        path = os.path.join(root, "cls", fname)
+        if callable(data):
+            data(path)
+        else:
+            iatest.write(path, data)
     db = root + ".db"
     rss = root + ".rss"
     res = iatest.run([MKHOSTILE, "rusage", rss] + iatest.wrap(
@@ -68,28 +88,46 @@ def scan_one(tmp, name, data, *extra, timeout=300):
         timeout=timeout)
     try:
         with open(rss) as f:
-            res.maxrss_kb = int(f.read())
+            kb, cpu = f.read().split()
+        res.maxrss_kb, res.cpu = int(kb), float(cpu)
     except (OSError, ValueError):
-        res.maxrss_kb = 1 << 40
+        res.maxrss_kb, res.cpu = 1 << 40, 1e9
     if res.returncode != 0:
-        return res, {}, []
-    row = iatest.files(db).get(("cls/" + name).encode(), {})
+        return res, {}, {}
+    rows, finds = {}, {}
+    found = iatest.files(db)
     # Quality findings (blank, ...) on these synthetic images are another
     # module's business: only the status and decoder findings count here.
-    finds = [(c, s, d) for p, c, s, d in iatest.findings(db)
-             if p == ("cls/" + name).encode() and c in HARDENING_CODES]
+    allf = iatest.findings(db)
+    for fname in files:
+        key = ("cls/" + fname).encode()
+        rows[fname] = found.get(key, {})
+        finds[fname] = [(c, s, d) for p, c, s, d in allf
+                        if p == key and c in HARDENING_CODES]
     shutil.rmtree(root, ignore_errors=True)
-    return res, row, finds
+    return res, rows, finds
+
+
+def scan_one(tmp, name, data, *extra, timeout=300):
+    """Scans a folder holding only name (bytes, or a callable writing the
+    file); returns (Result, file row, findings of that file)."""
+    res, rows, finds = scan_dir(tmp, name, {name: data}, *extra,
+                                timeout=timeout)
+    return res, rows.get(name, {}), finds.get(name, [])
 
 
 def verdict(row):
     return (iatest.text(row.get("status")), iatest.text(row.get("message")))
 
 
-def bounded(res, what, rss_mb=None, seconds=None):
-    """Checks the scan's peak RSS over BASE and its wall time."""
+def bounded(res, what, rss_mb=None, seconds=None, cpu=None):
+    """Checks the scan's peak RSS over BASE, its wall time and its CPU
+    time (user + system: what a loaded machine stretches least)."""
     if not BOUNDS:
         return
+    if cpu is not None:
+        C.check(res.cpu < cpu, "%s: %.2f s of CPU, bound %d s"
+                % (what, res.cpu, cpu), "%.2f s" % res.cpu)
     if rss_mb is not None:
         over = max(0.0, (res.maxrss_kb - BASE_KB) / 1024.0)
         C.check(over < rss_mb, "%s: peak RSS %.0f MB over base, bound %d MB"
@@ -113,12 +151,12 @@ def patch_sof(jpeg, width, height):
     raise ValueError("no SOF marker")
 
 
-def mkhostile(tmp, scans, w, h):
-    out = os.path.join(tmp, "scans-%d-%dx%d.jpg" % (scans, w, h))
-    r = iatest.run([MKHOSTILE, "scans", str(scans), str(w), str(h), out],
+def mkhostile(tmp, scans, w, h, kind="scans"):
+    out = os.path.join(tmp, "%s-%d-%dx%d.jpg" % (kind, scans, w, h))
+    r = iatest.run([MKHOSTILE, kind, str(scans), str(w), str(h), out],
                    timeout=300)
     if r.returncode != 0:
-        C.check(False, "mkhostile scans %d" % scans, r.why())
+        C.check(False, "mkhostile %s %d" % (kind, scans), r.why())
         return None
     with open(out, "rb") as f:
         return f.read()
@@ -285,26 +323,108 @@ def case_idat(tmp):
             "PNG with 8 GB of extra IDAT data: not inflated", verdict(row))
     bounded(res, "PNG with 8 GB of extra IDAT data", rss_mb=16, seconds=3)
 
-    def adam7_raw(w, h, bpp):
-        total = 0
-        for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8),
-                               (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
-                               (0, 1, 1, 2)):
-            pw = (w - x0 + dx - 1) // dx
-            ph = (h - y0 + dy - 1) // dy
-            if pw and ph:
-                total += ph * (1 + pw * bpp)
-        return total
-    n = adam7_raw(4000, 4000, 4)
-    co = zlib.compressobj(9)
-    z = b"".join(co.compress(b"\0" * MB) for _ in range(n // MB))
-    z += co.compress(b"\0" * (n % MB)) + co.flush()
-    res, row, _ = scan_one(tmp, "adam7_4000.png",
-                           p(4000, 4000, color_type=6, idat=z, interlace=1),
+    res, row, _ = scan_one(tmp, "adam7_4000.png", adam7_zeros(4000),
                            "--max-pixels", "16M")
     C.eq(verdict(row)[0], "ok",
          "PNG Adam7 4000x4000 RGBA under --max-pixels 16M: ok")
     bounded(res, "PNG Adam7 4000x4000 RGBA", rss_mb=4 * 16 + 16, seconds=20)
+
+
+def adam7_raw(w, h, bpp):
+    """Bytes of filtered Adam7 data (a filter byte per pass row)."""
+    total = 0
+    for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8),
+                           (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+                           (0, 1, 1, 2)):
+        pw = (w - x0 + dx - 1) // dx
+        ph = (h - y0 + dy - 1) // dy
+        if pw and ph:
+            total += ph * (1 + pw * bpp)
+    return total
+
+
+def adam7_zeros(side):
+    """A valid black, transparent side x side RGBA Adam7 PNG."""
+    n = adam7_raw(side, side, 4)
+    co = zlib.compressobj(9)
+    seg = 16 * MB
+    z = b"".join(co.compress(b"\0" * seg) for _ in range(n // seg))
+    z += co.compress(b"\0" * (n % seg)) + co.flush()
+    return iatest.png_bytes(side, side, color_type=6, idat=z, interlace=1)
+
+
+# ---- What a file's bytes justify (issue 13) --------------------------------
+
+def case_cost_jpeg(tmp):
+    small = mkhostile(tmp, 10, 64, 64)
+    if small is not None:
+        claim = patch_sof(small, 13000, 13000)
+        res, row, _ = scan_one(tmp, "claim13000_prog.jpg", claim)
+        C.eq(verdict(row), ("too_large", "progressive JPEG of 13000 x 13000: "
+                            "its 967 MB coefficient buffer is more than "
+                            "1024 times the file's %d bytes" % len(claim)),
+             "progressive JPEG of %d bytes claiming 13000x13000: too_large"
+             % len(claim))
+        bounded(res, "progressive JPEG of %d bytes claiming 13000x13000"
+                % len(claim), rss_mb=16, seconds=5)
+
+    flat = mkhostile(tmp, 10, 6000, 6000, kind="flat")
+    if flat is not None:
+        two = {"a.jpg": flat, "b.jpg": flat}
+        res, rows, _ = scan_dir(tmp, "two_flat", two, "-j", "2",
+                                "--max-memory", "300M")
+        C.eq([verdict(rows.get(n, {}))[0] for n in two], ["ok", "ok"],
+             "two 6000x6000 progressive JPEGs at -j 2, --max-memory 300M: ok")
+        bounded(res, "two 216 MB coefficient buffers at -j 2 under "
+                "--max-memory 300M", rss_mb=216 + 64, seconds=60)
+        res, row, _ = scan_one(tmp, "flat6000.jpg", flat,
+                               "--max-memory", "100M")
+        C.eq(verdict(row), ("too_large", "progressive JPEG of 6000 x 6000: "
+                            "its 205 MB coefficient buffer is over the "
+                            "scan's memory budget of 95 MB"),
+             "a 216 MB coefficient buffer under --max-memory 100M: too_large")
+
+    many = mkhostile(tmp, 2080, 12000, 12000, kind="flat")
+    if many is not None:
+        res, row, _ = scan_one(tmp, "flat2080.jpg", many)
+        C.eq(verdict(row), ("corrupt", "too many progressive scans for the "
+                            "image size: scan 47 would pass over the 823 MB "
+                            "coefficient buffer more than 16 times in all"),
+             "12000x12000 progressive JPEG with 2080 scans: stopped at "
+             "16 passes")
+        bounded(res, "12000x12000 progressive JPEG with 2080 scans",
+                rss_mb=824 + 64, cpu=9)
+
+
+def case_cost_png(tmp):
+    data = adam7_zeros(13000)
+    res, row, _ = scan_one(tmp, "adam7_13000.png", data)
+    C.eq(verdict(row), ("too_large", "interlaced PNG of 13000 x 13000: its "
+                        "644 MB image buffer is more than 256 times the "
+                        "file's %d bytes" % len(data)),
+         "Adam7 PNG 13000x13000 RGBA in %d bytes: too_large" % len(data))
+    bounded(res, "Adam7 PNG 13000x13000 in %d bytes" % len(data), rss_mb=16,
+            seconds=5)
+
+
+def case_cost_sparse(tmp):
+    def sparse(path):
+        with open(path, "wb") as f:
+            f.truncate(1 << 30)
+    zeros_sha = ("49bc20df15e412a64472421e13fe86ff"
+                 "1c5165e18b2afccf160d4dc19fe68a14")  # hashlib, 1 GiB of 0
+    res, rows, _ = scan_dir(tmp, "sparse", {"a.jpg": sparse,
+                                            "b.png": sparse}, "-j", "2")
+    for name, ext in (("a.jpg", "jpeg"), ("b.png", "png")):
+        row = rows.get(name, {})
+        sha = (row.get("sha256") or b"").hex()
+        C.eq((verdict(row), sha, row.get("size")),
+             (("not_image", "no image signature although named .%s" % ext),
+              zeros_sha, 1 << 30),
+             "1 GiB sparse %s: not_image, hashed whole" % name)
+    # Reading holes the page cache has not seen costs the kernel ~2 s of
+    # CPU a GiB: the files were just made.
+    bounded(res, "two 1 GiB sparse non-images at -j 2", rss_mb=16, cpu=10)
 
 
 def case_file_size(tmp):
@@ -335,7 +455,8 @@ def main():
         C.eq(verdict(row)[0], "ok", "base: a small JPEG scans ok")
         BASE_KB = res.maxrss_kb
         print("     (base RSS %d MB)" % (BASE_KB // 1024))
-        for case in (case_jpeg, case_png, case_idat, case_file_size):
+        for case in (case_jpeg, case_png, case_idat, case_file_size,
+                     case_cost_jpeg, case_cost_png, case_cost_sparse):
             d = os.path.join(tmp, case.__name__)
             os.makedirs(d)
             case(d)
