@@ -55,6 +55,7 @@ typedef enum ia_error {
     IA_ERR_INTERRUPTED = 9,  /* cancelled through ia_scan_options.cancel */
     IA_ERR_NOT_DB = 10,      /* the file is not an imgaudit database */
     IA_ERR_SHARDS = 11,      /* merge: shards missing, failed or mismatched */
+    IA_ERR_BUSY = 12,        /* another handle is writing the DB */
 } ia_error;
 
 /* A static English description of an ia_error. Never NULL. */
@@ -77,7 +78,15 @@ enum {
 };
 
 /* Opens path. On failure *out is still set when a handle could be made, so
- * ia_db_errmsg() can tell why; close it with ia_db_close(). */
+ * ia_db_errmsg() can tell why; close it with ia_db_close().
+ *
+ * One writer at a time: IA_DB_CREATE first takes the DB's writer lock (an
+ * flock on the file path + ".lock", held until ia_db_close; docs/cli.md).
+ * When another handle, in this or another process, holds it, the open
+ * returns IA_ERR_BUSY at once, having written nothing; the caller may
+ * retry. Read-only handles never take it and are never blocked by a
+ * writer. A DB file that IA_DB_CREATE creates is removed again when the
+ * open fails (a full disk), with its -wal and -shm. */
 int ia_db_open(const char *path, int flags, ia_db **out);
 void ia_db_close(ia_db *db);
 /* The message of the last failure on this handle ("" when none). */

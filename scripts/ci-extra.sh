@@ -128,7 +128,7 @@ if setup build-vg -Dbench=false && ninja -C build-vg imgaudit \
   bin=$ROOT/build-vg/imgaudit
   shim=$ROOT/build-vg/tests/race_shim.so
   for t in "test_hostile.py $bin $shim" "test_interrupt.py $bin $shim" \
-           "test_db_failures.py $bin" \
+           "test_writers.py $bin $shim" "test_db_failures.py $bin" \
            "test_limits.py $bin $ROOT/build-vg/tests/mkhostile"; do
     # shellcheck disable=SC2086 # the words are the command line
     set -- $t

@@ -84,6 +84,7 @@ const char *ia_strerror(int err)
     case IA_ERR_INTERRUPTED: return "interrupted";
     case IA_ERR_NOT_DB: return "not an imgaudit database";
     case IA_ERR_SHARDS: return "shards missing, failed or mismatched";
+    case IA_ERR_BUSY: return "database in use by another writer";
     default: return "unknown error";
     }
 }

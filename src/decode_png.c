@@ -158,15 +158,45 @@ static int32_t exif_orientation(const uint8_t *p, size_t n)
     return -1;
 }
 
-static void note_chunk(ia_file_result *res, const uint8_t *type,
-                       const uint8_t *data, uint32_t n)
+/* APNG frames: acTL's num_frames is only a claim (2^31 - 1 costs four
+ * bytes); each frame has its own fcTL chunk, and those are counted. */
+typedef struct apng_count {
+    int actl;              /* an acTL came before the first IDAT */
+    int finding;           /* index of its animated finding, or -1 */
+    uint32_t claimed;      /* its num_frames */
+    uint32_t fctl;         /* fcTL chunks in the whole file */
+} apng_count;
+
+/* After the walk: frames stores the frames the file holds, and the
+ * animated finding (added at the acTL, so it is kept before any
+ * warnings) says how many; a claim that differs is named too, since
+ * loaders that trust it (Pillow's n_frames) fail on the missing ones. */
+static void note_frames(ia_file_result *res, const apng_count *a)
 {
-    if (memcmp(type, "acTL", 4) == 0 && n >= 8) {
-        uint32_t frames = be32(data);
+    if (!a->actl)
+        return;
+    res->frames = a->fctl > INT32_MAX ? INT32_MAX : (int32_t)a->fctl;
+    if (a->finding < 0)
+        return;
+    char *detail = res->findings[a->finding].detail;
+    size_t cap = sizeof res->findings[a->finding].detail;
+    if (a->claimed == a->fctl)
+        ia_bprintf(detail, cap, "APNG, %lu frames", (unsigned long)a->fctl);
+    else
+        ia_bprintf(detail, cap, "APNG, %lu frames (its acTL claims %lu)",
+                   (unsigned long)a->fctl, (unsigned long)a->claimed);
+}
+
+static void note_chunk(ia_file_result *res, apng_count *a,
+                       const uint8_t *type, const uint8_t *data, uint32_t n)
+{
+    if (memcmp(type, "acTL", 4) == 0 && n >= 8 && !a->actl) {
+        a->actl = 1;
+        a->claimed = be32(data);
         res->animated = 1;
-        res->frames = frames > INT32_MAX ? INT32_MAX : (int32_t)frames;
-        ia_result_add(res, "animated", IA_SEV_INFO, "APNG, %lu frames",
-                      (unsigned long)frames);
+        a->finding = res->nfindings < IA_MAX_FILE_FINDINGS ? res->nfindings
+                                                            : -1;
+        ia_result_add(res, "animated", IA_SEV_INFO, "APNG");
     } else if (memcmp(type, "iCCP", 4) == 0) {
         res->icc = 1;
     } else if (memcmp(type, "eXIf", 4) == 0) {
@@ -207,30 +237,34 @@ static void skip_oversized(ia_png_decoder *d, const uint8_t *type, uint32_t n)
 }
 
 /* Walks the length/type/data/CRC records, never past the buffer: notes
- * acTL, iCCP and eXIf before the first IDAT, and oversized ancillary
+ * acTL, iCCP and eXIf before the first IDAT, fcTL and oversized ancillary
  * chunks anywhere. Damage is left for libpng to report. */
 static void scan_chunks(ia_png_decoder *d)
 {
     const uint8_t *buf = d->buf;
     size_t len = d->len, pos = PNG_SIG_BYTES;
     int before_idat = 1;
+    apng_count apng = {0, -1, 0, 0};
     if (len < PNG_SIG_BYTES || png_sig_cmp(buf, 0, PNG_SIG_BYTES) != 0)
         return;
     while (len - pos >= 8) {
         uint32_t n = be32(buf + pos);
         const uint8_t *type = buf + pos + 4;
         if (n > PNG_UINT_31_MAX)
-            return;
+            break;
         if ((type[0] & 0x20) && n > d->lim.max_chunk_bytes)
             skip_oversized(d, type, n);
         if ((size_t)n + 12 > len - pos)
-            return;
+            break;
         if (memcmp(type, "IDAT", 4) == 0)
             before_idat = 0;
+        else if (memcmp(type, "fcTL", 4) == 0)
+            apng.fctl++;
         else if (before_idat)
-            note_chunk(d->res, type, buf + pos + 8, n);
+            note_chunk(d->res, &apng, type, buf + pos + 8, n);
         pos += (size_t)n + 12;
     }
+    note_frames(d->res, &apng);
 }
 
 /* ---- libpng callbacks --------------------------------------------------- */

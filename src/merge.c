@@ -17,7 +17,9 @@
  * A partial merge is marked incomplete and carries one shard_missing
  * finding (error) per shard missing or unfinished, so no report of it
  * can pass for a full audit. A merge that fails half way deletes its
- * scan again: nothing is lost, the shards hold every row.
+ * scan again: nothing is lost, the shards hold every row. One killed half
+ * way (SIGKILL, a power cut) cannot, so the next run of the same merge
+ * deletes that unfinished scan before it begins its own.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -210,7 +212,12 @@ static int begin_merged(merge_ctx *c, int64_t *scan_id)
         .root = r->root, .layout = r->layout, .options_json = r->options,
         .tool_version = r->tool_version, .started_at = started,
     };
-    return ia_store_scan_begin(c->db, &meta, scan_id);
+    int64_t removed = 0;
+    int rc = ia_store_merge_orphans(c->db, &meta, &removed);
+    if (rc == IA_OK && removed > 0)
+        note(c, "removed %lld unfinished scan(s) left by a killed run of "
+             "this merge", (long long)removed);
+    return rc == IA_OK ? ia_store_scan_begin(c->db, &meta, scan_id) : rc;
 }
 
 static int copy_rows(merge_ctx *c, int64_t scan_id, unsigned *merged)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "imgaudit.h"
+#include "store.h"
 
 /* The scan row of a shard DB that merge needs. Strings are owned. */
 typedef struct ia_shard_scan {
@@ -41,6 +42,12 @@ typedef struct ia_merge_src {
  * in walk order, is IA_ERR_SHARDS with a message. *files: rows copied. */
 int ia_store_merge_rows(ia_db *db, int64_t scan_id, const ia_merge_src *src,
                         size_t nsrc, int manifest_order, uint64_t *files);
+
+/* Deletes the scans a killed run of the merge described by m left
+ * unfinished (docs/scale-out.md); *removed: how many. The caller holds
+ * the DB's writer lock. */
+int ia_store_merge_orphans(ia_db *db, const ia_scan_meta *m,
+                           int64_t *removed);
 
 /* Deletes a half-merged scan and everything that refers to it (the
  * error message on db is kept). */

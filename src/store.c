@@ -21,15 +21,19 @@
  *     batch, so the DB stays consistent (the scan row, committed at
  *     begin, remains with complete = 0).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "store.h"
 #include "store_col.h"
+#include "store_lock.h"
 #include "store_query.h"
 #include "util.h"
 
@@ -253,6 +257,8 @@ struct ia_db {
     int ready;          /* opened, identified and migrated */
     int schema;         /* user_version of the open DB */
     unsigned batch;     /* files stored in the open transaction */
+    ia_dblock lock;     /* a writer's lock (store_lock.h) */
+    int created;        /* the DB file did not exist before this open */
     sqlite3_stmt *stmt[ST_COUNT];
     char errmsg[1024];
 };
@@ -668,6 +674,38 @@ static int configure_writer(ia_db *db)
     return exec(db, "PRAGMA synchronous = NORMAL", "configuring");
 }
 
+/* A writer takes the DB's writer lock before it touches the file, so a
+ * second writer is turned away (IA_ERR_BUSY) having written nothing, and
+ * notes whether the file exists: one this open creates is removed again
+ * if the open fails (discard_new). Holding the lock, no other imgaudit
+ * can create the file in between. */
+static int lock_writer(ia_db *db, const char *path)
+{
+    char why[512];
+    struct stat st;
+    int rc = ia_dblock_take(path, &db->lock, why, sizeof why);
+    if (rc != IA_OK)
+        return ia_store_fail(db, rc, "%s", why);
+    db->created = lstat(path, &st) != 0 && errno == ENOENT;
+    return IA_OK;
+}
+
+/* Creating a new DB failed (a full disk, say): the files this open made
+ * go, so no empty DB is left behind. The message stays. */
+static void discard_new(ia_db *db, const char *path)
+{
+    static const char *const sidecars[] = {"", "-wal", "-shm", "-journal"};
+    size_t cap = strlen(path) + sizeof "-journal";
+    char *name = malloc(cap);
+    sqlite3_close_v2(db->conn);
+    db->conn = NULL;
+    for (size_t i = 0; name && i < IA_ARRAY_LEN(sidecars); i++) {
+        ia_bprintf(name, cap, "%s%s", path, sidecars[i]);
+        unlink(name);
+    }
+    free(name);
+}
+
 int ia_db_open(const char *path, int flags, ia_db **out)
 {
     int ret = IA_ERR_DB;
@@ -677,11 +715,14 @@ int ia_db_open(const char *path, int flags, ia_db **out)
     ia_db *db = calloc(1, sizeof *db);
     if (!db)
         return IA_ERR_NOMEM;
+    db->lock.fd = -1;
     if (!path || !*path) {
         ret = ia_store_fail(db, IA_ERR_ARG, "no database path given");
         goto out;
     }
     db->writable = (flags & IA_DB_CREATE) != 0;
+    if (db->writable && (ret = lock_writer(db, path)) != IA_OK)
+        goto out;
     /* NOMUTEX: a handle is used by one thread at a time, so SQLite's
      * per-call connection mutex is pure cost (a few percent of a
      * reusing rescan). */
@@ -691,6 +732,9 @@ int ia_db_open(const char *path, int flags, ia_db **out)
         ret = open_fail(db, path, "cannot open");
         goto out;
     }
+    /* Writers never wait for each other here (the writer lock); this
+     * covers a reader's short moments (a WAL checkpoint, the switch back
+     * to journal_mode DELETE at a writer's close). */
     sqlite3_busy_timeout(db->conn, 5000);
     ret = identify(db, path);
     if (ret == IA_OK && db->schema >= 1)
@@ -707,6 +751,8 @@ int ia_db_open(const char *path, int flags, ia_db **out)
         db->errmsg[0] = '\0';
     }
 out:
+    if (ret != IA_OK && db->created)
+        discard_new(db, path);
     *out = db;
     return ret;
 }
@@ -732,6 +778,8 @@ void ia_db_close(ia_db *db)
         }
         sqlite3_close_v2(db->conn);
     }
+    /* After the close: the next writer finds the DB closed. */
+    ia_dblock_release(&db->lock);
     free(db);
 }
 

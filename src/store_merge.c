@@ -542,6 +542,35 @@ static void merger_release(merger *m)
     free(m->last.p);
 }
 
+/* A scan a merge begins is identified by what it is made of: the shard
+ * set's root, layout, options, tool version and earliest started_at; it
+ * is not a shard itself. Unfinished (finished_at NULL) it can only be
+ * what a killed run left, since the caller holds the writer lock. */
+int ia_store_merge_orphans(ia_db *db, const ia_scan_meta *m, int64_t *removed)
+{
+    static const char sql[] =
+        "DELETE FROM scan WHERE complete = 0 AND finished_at IS NULL"
+        " AND shard_n IS NULL AND root = ?1 AND layout = ?2"
+        " AND options = ?3 AND tool_version = ?4 AND started_at = ?5";
+    sqlite3 *conn = ia_store_sqlite(db);
+    sqlite3_stmt *st = NULL;
+    const char *const vals[] = {m->root, m->layout, m->options_json,
+                                m->tool_version, m->started_at};
+    int ret = IA_OK;
+    *removed = 0;
+    if (sqlite3_prepare_v2(conn, sql, -1, &st, NULL) != SQLITE_OK)
+        return ia_store_sqlfail(db, "removing an unfinished merge");
+    for (int i = 0; i < 5; i++)
+        sqlite3_bind_text(st, i + 1, vals[i], -1, SQLITE_STATIC);
+    /* foreign_keys is on: the scan's rows in every table go with it. */
+    if (sqlite3_step(st) != SQLITE_DONE)
+        ret = ia_store_sqlfail(db, "removing an unfinished merge");
+    else
+        *removed = sqlite3_changes64(conn);
+    sqlite3_finalize(st);
+    return ret;
+}
+
 int ia_store_merge_discard(ia_db *db, int64_t scan_id)
 {
     sqlite3 *conn = ia_store_sqlite(db);

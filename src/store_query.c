@@ -69,9 +69,22 @@ static int query(ia_db *db, const char *sql, int64_t scan_id, row_fn row,
 
 /* ---- scans ----------------------------------------------------------- */
 
+/* The totals of an incomplete scan are counted from its rows: a scan
+ * killed (SIGKILL, power loss) never stored them, and one still running
+ * shows what it has committed so far. A complete scan's are stored
+ * (ia_store_scan_finish; an unchanged rescan's are its reused scan's). */
+#define LIVE_TOTAL(col, expr, where) \
+    " CASE WHEN complete THEN " col " ELSE (SELECT " expr " FROM file f" \
+    " WHERE f.scan_id = scan.id" where ") END"
 #define SCAN_COLUMNS \
     "SELECT id, name, root, layout, options, tool_version, started_at," \
-    " finished_at, complete, files, decoded, bytes, pixels FROM scan"
+    " finished_at, complete," \
+    LIVE_TOTAL("files", "count(*)", "") "," \
+    LIVE_TOTAL("decoded", "count(*)", " AND f.status = 'ok'") "," \
+    LIVE_TOTAL("bytes", "coalesce(sum(f.size), 0)", "") "," \
+    LIVE_TOTAL("pixels", "coalesce(sum(f.width * f.height), 0)", \
+               " AND f.status = 'ok'") \
+    " FROM scan"
 
 typedef struct scan_ctx {
     ia_q_scan_cb cb;

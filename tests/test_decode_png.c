@@ -659,17 +659,35 @@ static void test_decoder_reuse(void **state)
 
 /* ---- Metadata ----------------------------------------------------------- */
 
+/* An 8x8 APNG whose acTL claims `claimed` frames and that holds `frames`
+ * fcTL chunks: the first before IDAT (the default image is frame 1), the
+ * rest after it. Only the chunk walk reads them; libpng skips both. */
+static membuf apng_of(const png_spec *s, uint32_t claimed, int frames)
+{
+    membuf m = build_png(s);
+    uint8_t actl[8], fctl[26] = {0};
+    put32(actl, claimed);   /* num_frames */
+    put32(actl + 4, 0);     /* num_plays: forever */
+    put32(fctl + 4, 8);     /* width */
+    put32(fctl + 8, 8);     /* height */
+    for (int i = frames - 1; i >= 1; i--) {
+        put32(fctl, (uint32_t)(2 * i - 1));     /* sequence number */
+        insert_chunk(&m, find_chunk(&m, "IEND", 0), "fcTL", fctl, 26);
+    }
+    size_t idat = find_chunk(&m, "IDAT", 0);
+    assert_true(idat > 0);
+    if (frames > 0)
+        insert_chunk(&m, idat, "fcTL", fctl, 26);
+    insert_chunk(&m, find_chunk(&m, frames > 0 ? "fcTL" : "IDAT", 0),
+                 "acTL", actl, 8);
+    return m;
+}
+
 static void test_apng(void **state)
 {
     (void)state;
     png_spec s = {8, 8, 8, RGB, 0, -1, 0, 0, 0, 0};
-    membuf m = build_png(&s);
-    size_t idat = find_chunk(&m, "IDAT", 0);
-    assert_true(idat > 0);
-    uint8_t actl[8];
-    put32(actl, 3);      /* num_frames */
-    put32(actl + 4, 0);  /* num_plays: forever */
-    insert_chunk(&m, idat, "acTL", actl, 8);
+    membuf m = apng_of(&s, 3, 3);
     run r;
     decode(m.p, m.n, &r);
     assert_int_equal(r.res.status, IA_ST_OK);
@@ -677,10 +695,40 @@ static void test_apng(void **state)
     assert_int_equal(r.res.frames, 3);
     const ia_finding_rec *f = need_finding(&r.res, "animated");
     assert_int_equal(f->severity, IA_SEV_INFO);
-    assert_non_null(strstr(f->detail, "3 frames"));
+    assert_string_equal(f->detail, "APNG, 3 frames");
     assert_rows(&s, &r.sink, 8);
     run_free(&r);
     free(m.p);
+}
+
+/* acTL's num_frames is a claim: frames stores the fcTL chunks present,
+ * and the finding names the claim that differs. */
+static void test_apng_lying_actl(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t claimed;
+        int frames;
+        const char *detail;
+    } cases[] = {
+        {2147483647u, 2, "APNG, 2 frames (its acTL claims 2147483647)"},
+        {4294967295u, 1, "APNG, 1 frames (its acTL claims 4294967295)"},
+        {5, 0, "APNG, 0 frames (its acTL claims 5)"},
+        {1, 3, "APNG, 3 frames (its acTL claims 1)"},
+    };
+    png_spec s = {8, 8, 8, RGB, 0, -1, 0, 0, 0, 0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        membuf m = apng_of(&s, cases[i].claimed, cases[i].frames);
+        run r;
+        decode(m.p, m.n, &r);
+        assert_int_equal(r.res.status, IA_ST_OK);
+        assert_int_equal(r.res.animated, 1);
+        assert_int_equal(r.res.frames, cases[i].frames);
+        assert_string_equal(need_finding(&r.res, "animated")->detail,
+                            cases[i].detail);
+        run_free(&r);
+        free(m.p);
+    }
 }
 
 static void test_iccp_present(void **state)
@@ -1066,6 +1114,7 @@ int main(void)
         cmocka_unit_test(test_interlaced_equals_plain),
         cmocka_unit_test(test_decoder_reuse),
         cmocka_unit_test(test_apng),
+        cmocka_unit_test(test_apng_lying_actl),
         cmocka_unit_test(test_iccp_present),
         cmocka_unit_test(test_text_crc_is_warning),
         cmocka_unit_test(test_warning_cap),

@@ -720,6 +720,37 @@ static void test_readonly_folder(void **state)
     assert_int_equal(chmod(dir, 0700), 0);
 }
 
+/* One writer at a time: a second writable handle, even in the same
+ * process, is refused at once (IA_ERR_BUSY, naming the holder's pid) and
+ * writes nothing; a reader opens and reads meanwhile; the lock file goes
+ * with the holder, and the next writer gets in. */
+static void test_one_writer(void **state)
+{
+    char path[256], lock[280], pid[32];
+    int64_t id = 0;
+    ia_db *b = NULL;
+    (void)state;
+    tpath(path, sizeof path, "writers.db");
+    ia_bprintf(lock, sizeof lock, "%s.lock", path);
+    make_small_db(path);
+    assert_false(exists(lock));
+    ia_db *a = open_ok(path, IA_DB_CREATE);
+    assert_true(exists(lock));
+    assert_int_equal(ia_db_open(path, IA_DB_CREATE, &b), IA_ERR_BUSY);
+    ia_bprintf(pid, sizeof pid, "(pid %ld)", (long)getpid());
+    assert_non_null(strstr(ia_db_errmsg(b), pid));
+    ia_db_close(b);
+    assert_true(exists(lock));
+    ia_db *r = open_ok(path, IA_DB_READONLY);
+    assert_int_equal(ia_store_resolve_scan(r, NULL, &id), IA_OK);
+    ia_db_close(r);
+    ia_db_close(a);
+    assert_false(exists(lock));
+    b = open_ok(path, IA_DB_CREATE);
+    ia_db_close(b);
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM scan"), 1);
+}
+
 /* ---- failures -------------------------------------------------------- */
 
 /* A full disk (simulated with max_page_count) gives a clean IA_ERR_DB,
@@ -811,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_resolve_scan),
         cmocka_unit_test(test_readonly_never_writes),
         cmocka_unit_test(test_readonly_folder),
+        cmocka_unit_test(test_one_writer),
         cmocka_unit_test(test_full_disk),
         cmocka_unit_test(test_bad_arguments),
     };

@@ -7,6 +7,7 @@
 #ifndef IA_CLI_H
 #define IA_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "imgaudit.h"
@@ -43,6 +44,14 @@ int cli_fail(const char *cmd, ia_db *db, int err, const char *what);
 /* Opens the DB (flags as ia_db_open); on failure reports and returns the
  * exit code, else 0. */
 int cli_open_db(const char *cmd, const char *path, int flags, ia_db **out);
+/* cli_open_db for a writer (scan, merge): when another process writes
+ * the DB, says so on stderr and waits for it, at most wait seconds
+ * (negative: no limit; 0: refuse at once, exit 1), or until *cancel
+ * (may be NULL) is set (exit 130). Nothing is written while waiting. */
+int cli_open_writer(const char *cmd, const char *path, long wait,
+                    const volatile sig_atomic_t *cancel, ia_db **out);
+/* Parses --wait SECONDS into *wait; 0, or the usage error's exit code. */
+int cli_parse_wait(const char *cmd, const char *s, long *wait);
 /* The usage error for what getopt_long returned as ':' (a missing value)
  * or '?' (an unknown option); returns CLI_EXIT_USAGE. */
 int cli_bad_option(const char *cmd, int c, char **argv);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -71,6 +72,20 @@ int cli_fail(const char *cmd, ia_db *db, int err, const char *what)
     return CLI_EXIT_FAILURE;
 }
 
+/* The end of an open: *out = db on success, else the failure reported
+ * (a DB that cannot be opened is a runtime failure, never a usage one). */
+static int opened(const char *cmd, const char *path, int rc, ia_db *db,
+                  ia_db **out)
+{
+    if (rc != IA_OK) {
+        int code = cli_fail(cmd, db, rc, path);
+        ia_db_close(db);
+        return code == CLI_EXIT_USAGE ? CLI_EXIT_FAILURE : code;
+    }
+    *out = db;
+    return CLI_EXIT_OK;
+}
+
 int cli_open_db(const char *cmd, const char *path, int flags, ia_db **out)
 {
     ia_db *db = NULL;
@@ -79,13 +94,65 @@ int cli_open_db(const char *cmd, const char *path, int flags, ia_db **out)
         return CLI_EXIT_FAILURE;
     }
     int rc = ia_db_open(path, flags, &db);
-    if (rc != IA_OK) {
-        int code = cli_fail(cmd, db, rc, path);
-        ia_db_close(db);
-        return code == CLI_EXIT_USAGE ? CLI_EXIT_FAILURE : code;
+    return opened(cmd, path, rc, db, out);
+}
+
+/* Seconds on a clock that never jumps. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Another writer holds the DB (IA_ERR_BUSY): says so once, then tries
+ * again every 100 ms. Polling, not a blocking flock, so that the limit
+ * and Ctrl-C (cancel) are checked; a try costs one open and one flock. */
+static int wait_writer(const char *cmd, const char *path, long limit,
+                       const volatile sig_atomic_t *cancel, ia_db **db)
+{
+    const struct timespec tick = {0, 100 * 1000 * 1000};
+    double t0 = now_s();
+    int rc = IA_ERR_BUSY;
+    fprintf(stderr, "imgaudit %s: waiting for %s: %s\n", cmd, path,
+            ia_db_errmsg(*db));
+    while (rc == IA_ERR_BUSY && (limit < 0 || now_s() - t0 < (double)limit)) {
+        nanosleep(&tick, NULL);
+        /* checked before the next try: a writer stopped while waiting
+         * must not begin a scan it would stop at once */
+        if (cancel && *cancel)
+            return IA_ERR_INTERRUPTED;
+        ia_db_close(*db);
+        *db = NULL;
+        rc = ia_db_open(path, IA_DB_CREATE, db);
     }
-    *out = db;
-    return CLI_EXIT_OK;
+    return rc;
+}
+
+int cli_open_writer(const char *cmd, const char *path, long wait,
+                    const volatile sig_atomic_t *cancel, ia_db **out)
+{
+    ia_db *db = NULL;
+    int rc = ia_db_open(path, IA_DB_CREATE, &db);
+    if (rc == IA_ERR_BUSY && wait != 0)
+        rc = wait_writer(cmd, path, wait, cancel, &db);
+    if (rc == IA_ERR_INTERRUPTED) {
+        fprintf(stderr, "imgaudit %s: %s: interrupted while waiting for "
+                "the other writer\n", cmd, path);
+        ia_db_close(db);
+        return CLI_EXIT_INTERRUPTED;
+    }
+    return opened(cmd, path, rc, db, out);
+}
+
+int cli_parse_wait(const char *cmd, const char *s, long *wait)
+{
+    unsigned long long v;
+    if (cli_parse_u64(s, &v) || v > 31536000ULL)
+        return cli_usage_error(cmd, "--wait needs a number of seconds "
+                                    "from 0 to 31536000, not '%s'", s);
+    *wait = (long)v;
+    return 0;
 }
 
 int cli_bad_option(const char *cmd, int c, char **argv)
@@ -154,7 +221,18 @@ int cli_output_open(const char *cmd, const char *path, cli_output **out,
         *fp = stdout;
         return CLI_EXIT_OK;
     }
-    size_t n = strlen(path) + 16;
+    /* A folder (or a name ending in '/', which can only be one) is no
+     * file to write: said at once, before any work or temporary file. */
+    struct stat st;
+    size_t len = strlen(path);
+    if ((len > 0 && path[len - 1] == '/') ||
+        (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "imgaudit %s: %s: is a folder, not a file\n", cmd,
+                path);
+        free(o);
+        return CLI_EXIT_FAILURE;
+    }
+    size_t n = len + 16;
     o->path = strdup(path);
     o->tmp = malloc(n);
     int fd = -1;

@@ -28,6 +28,9 @@ static const char usage_text[] =
     "  -j, --jobs N         threads for the analysis (default: online CPUs)\n"
     "  --fail-on LEVEL      exit 3 when a finding is at or above LEVEL:\n"
     "                       error, warning or never (default never)\n"
+    "  --wait SECONDS       while another scan or merge writes OUT.db, wait\n"
+    "                       at most this long for it (default: until it\n"
+    "                       ends; 0: exit 1 at once, nothing written)\n"
     "  -q, --quiet          no summary line\n"
     "  -h, --help           show this help\n";
 
@@ -37,10 +40,11 @@ typedef struct merge_args {
     size_t nshards;
     int quiet;
     int fail_on;
+    long wait;
     ia_merge_options opt;
 } merge_args;
 
-enum { OPT_NAME = 256, OPT_PARTIAL, OPT_FAIL_ON };
+enum { OPT_NAME = 256, OPT_PARTIAL, OPT_FAIL_ON, OPT_WAIT };
 
 static int parse_args(int argc, char **argv, merge_args *a)
 {
@@ -49,6 +53,7 @@ static int parse_args(int argc, char **argv, merge_args *a)
         {"allow-partial", no_argument, NULL, OPT_PARTIAL},
         {"jobs", required_argument, NULL, 'j'},
         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+        {"wait", required_argument, NULL, OPT_WAIT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -67,6 +72,10 @@ static int parse_args(int argc, char **argv, merge_args *a)
                 return cli_usage_error("merge", "-j needs a number from 1 "
                                                 "to 1024, not '%s'", optarg);
             a->opt.jobs = (unsigned)v;
+            break;
+        case OPT_WAIT:
+            if (cli_parse_wait("merge", optarg, &a->wait))
+                return CLI_EXIT_USAGE;
             break;
         case OPT_FAIL_ON:
             a->fail_on = cli_parse_fail_on(optarg);
@@ -108,14 +117,14 @@ static void print_summary(const ia_merge_summary *m)
 
 int cmd_merge(int argc, char **argv)
 {
-    merge_args a = {.fail_on = -1};
+    merge_args a = {.fail_on = -1, .wait = -1};
     ia_merge_summary sum;
     ia_db *db = NULL;
     int code = parse_args(argc, argv, &a);
     if (code != 0)
         return code < 0 ? CLI_EXIT_OK : code;
     a.opt.note = on_note;
-    code = cli_open_db("merge", a.out, IA_DB_CREATE, &db);
+    code = cli_open_writer("merge", a.out, a.wait, NULL, &db);
     if (code != CLI_EXIT_OK)
         return code;
     int rc = ia_merge(db, a.shards, a.nshards, &a.opt, &sum);

@@ -55,6 +55,9 @@ static const char usage_text[] =
     "                       (same DIR and options): files it stored are kept\n"
     "  --fail-on LEVEL      exit 3 when a finding is at or above LEVEL:\n"
     "                       error, warning or never (default never)\n"
+    "  --wait SECONDS       while another scan or merge writes --db, wait\n"
+    "                       at most this long for it (default: until it\n"
+    "                       ends; 0: exit 1 at once, nothing written)\n"
     "  -q, --quiet          no progress line and no summary\n"
     "  -h, --help           show this help\n";
 
@@ -62,12 +65,13 @@ typedef struct scan_args {
     const char *db;
     int quiet;
     int fail_on;
+    long wait;
     ia_scan_options opt;
 } scan_args;
 
 enum { OPT_DB = 256, OPT_NAME, OPT_MANIFEST, OPT_MAX_PIXELS, OPT_FOLLOW,
        OPT_FAIL_ON, OPT_ALLOW_OUTSIDE, OPT_SHARD, OPT_REUSE,
-       OPT_TRUST_MTIME, OPT_RESUME, OPT_MAX_MEMORY };
+       OPT_TRUST_MTIME, OPT_RESUME, OPT_MAX_MEMORY, OPT_WAIT };
 
 static int parse_args(int argc, char **argv, scan_args *a)
 {
@@ -85,6 +89,7 @@ static int parse_args(int argc, char **argv, scan_args *a)
         {"reuse", required_argument, NULL, OPT_REUSE},
         {"trust-mtime", no_argument, NULL, OPT_TRUST_MTIME},
         {"resume", no_argument, NULL, OPT_RESUME},
+        {"wait", required_argument, NULL, OPT_WAIT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -129,6 +134,10 @@ static int parse_args(int argc, char **argv, scan_args *a)
             if (a->fail_on == -2)
                 return cli_usage_error("scan", "--fail-on must be error, "
                                                "warning or never");
+            break;
+        case OPT_WAIT:
+            if (cli_parse_wait("scan", optarg, &a->wait))
+                return CLI_EXIT_USAGE;
             break;
         case OPT_SHARD:
             if (ia_shard_parse(optarg, &a->opt.shard_k, &a->opt.shard_n))
@@ -198,17 +207,18 @@ static void install_handlers(void)
 
 int cmd_scan(int argc, char **argv)
 {
-    scan_args a = {.db = CLI_DEFAULT_DB, .fail_on = -1};
+    scan_args a = {.db = CLI_DEFAULT_DB, .fail_on = -1, .wait = -1};
     progress_state ps = {0};
     ia_scan_summary sum = {0};
     ia_db *db = NULL;
     int code = parse_args(argc, argv, &a);
     if (code != 0)
         return code < 0 ? CLI_EXIT_OK : code;
-    code = cli_open_db("scan", a.db, IA_DB_CREATE, &db);
+    /* Before the open: Ctrl-C also ends a wait for another writer. */
+    install_handlers();
+    code = cli_open_writer("scan", a.db, a.wait, &interrupted, &db);
     if (code != CLI_EXIT_OK)
         return code;
-    install_handlers();
     a.opt.cancel = &interrupted;
     int show = !a.quiet && isatty(STDERR_FILENO);
     if (show) {

@@ -123,6 +123,43 @@ def wrap(cmd):
     return w + list(cmd)
 
 
+def store_batch():
+    """IA_STORE_BATCH from src/store_query.h: files per transaction."""
+    import re
+    path = os.path.join(SOURCE_ROOT, "src", "store_query.h")
+    with open(path) as f:
+        m = re.search(r"#define IA_STORE_BATCH\s+(\d+)", f.read())
+    return int(m.group(1)) if m else 2000
+
+
+def start_paused(shim, cmd, tmp, target, stderr=subprocess.PIPE):
+    """Starts cmd (an imgaudit command line) under the race shim, action
+    "pause": it stops in the open() of the file whose path ends in
+    /target, until the returned release path exists. Returns (Popen,
+    release) once it is stopped there, or (None, why) when it exited or
+    took more than 300 s to get there."""
+    ready = os.path.join(tmp, "ready")
+    release = os.path.join(tmp, "release")
+    for p in (ready, release):
+        if os.path.exists(p):
+            os.unlink(p)
+    env = dict(os.environ, LD_PRELOAD=shim, IA_SHIM_ACTION="pause",
+               IA_SHIM_TARGET="/" + target, IA_SHIM_READY=ready,
+               IA_SHIM_RELEASE=release)
+    env["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
+                           ":verify_asan_link_order=0").lstrip(":")
+    p = subprocess.Popen(wrap(cmd), env=env, stdout=subprocess.PIPE,
+                         stderr=stderr)
+    deadline = time.monotonic() + 300
+    while not os.path.exists(ready):
+        if p.poll() is not None or time.monotonic() > deadline:
+            p.kill()
+            out, err = p.communicate()
+            return None, "exit %s: %s" % (p.returncode, (err or b"")[-300:])
+        time.sleep(0.02)
+    return p, release
+
+
 # ---- files -----------------------------------------------------------------
 
 def png_chunk(kind, data):

@@ -13,6 +13,12 @@
     DB passes PRAGMA integrity_check; the complete scan stored before is
     untouched; the failed scan is marked incomplete with a file count equal
     to its rows; a later scan with room succeeds.
+  - A new DB on a full disk (file-size limit; a 64 KB tmpfs where
+    mounting is allowed): exit 1, and the files the scan made (DB, -wal,
+    -shm, DB.lock) are removed; an empty DB file that was there before
+    stays.
+  - -o naming a folder (DIR or DIR/) for report, export and compare: exit
+    1 with one line "DIR/: is a folder", nothing written into DIR.
   - A DB written by a newer schema (user_version 99) is refused by every
     command, unchanged; an SQLite file of another program and a file of
     random bytes are refused as not imgaudit databases, unchanged.
@@ -96,11 +102,22 @@ def case_read_only(tmp):
     os.chmod(db, 0o444)
     os.chmod(base, 0o555)
     before = fingerprint(db)
+    # In a folder it may not write, a writer cannot even take the DB's
+    # writer lock (DB.lock), so that is what it says.
     res = imgaudit("scan", SAMPLE, "--db", db, "-q", preexec=drop)
-    C.check(one_line_error(res, db, "readonly"),
+    C.check(one_line_error(res, db, "folder is not writable"),
             "read-only DB file: scan exits 1 with one line naming it",
             res.why())
     C.eq(fingerprint(db), before, "read-only DB file: unchanged")
+    os.chmod(base, 0o777)
+    res = imgaudit("scan", SAMPLE, "--db", db, "-q", preexec=drop)
+    C.check(one_line_error(res, db, "readonly"),
+            "read-only DB file in a writable folder: scan exits 1 with one "
+            "line naming it", res.why())
+    C.eq((fingerprint(db), sorted(os.listdir(base))), (before, ["ro.db"]),
+         "read-only DB file in a writable folder: unchanged, and no lock "
+         "file or other file left")
+    os.chmod(base, 0o555)
     for args in (["report", "--db", db], ["export", "--db", db],
                  ["scans", "--db", db]):
         res = imgaudit(*args, preexec=drop)
@@ -109,7 +126,7 @@ def case_read_only(tmp):
     C.eq(fingerprint(db), before, "read-only DB file: still unchanged")
     missing = os.path.join(base, "new.db")
     res = imgaudit("scan", SAMPLE, "--db", missing, "-q", preexec=drop)
-    C.check(one_line_error(res, missing, "unable to open"),
+    C.check(one_line_error(res, missing, "folder is not writable"),
             "DB in a read-only folder: scan exits 1 with one line",
             res.why())
     C.check(not os.path.exists(missing),
@@ -176,6 +193,32 @@ def can_mount():
     return t.returncode == 0
 
 
+def on_tmpfs(tmp, size, body, *args):
+    """Runs the sh commands body in a private mount namespace with a tmpfs
+    of size mounted at $1 (the tmpfs disappears with the namespace), $2 the
+    imgaudit command (with IA_TEST_WRAPPER), $3 a folder for what body
+    saves, $4... args. body saves the scan's stderr in $3/err and its exit
+    code in $3/rc; returns (rc, stderr lines), or None (a failed check)."""
+    mnt = os.path.join(tmp, "mnt")
+    out = os.path.join(tmp, "out")
+    os.makedirs(mnt)
+    os.makedirs(out)
+    script = 'mount -t tmpfs -o size=%s tmpfs "$1" || exit 99; %s' % (size,
+                                                                      body)
+    subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", mnt,
+                    " ".join(iatest.wrap([IMGAUDIT])), out] + list(args),
+                   timeout=600)
+    try:
+        with open(os.path.join(out, "rc")) as f:
+            rc = int(f.read())
+        with open(os.path.join(out, "err"), "rb") as f:
+            err = f.read().decode("utf-8", "replace").strip().splitlines()
+    except (OSError, ValueError) as e:
+        C.check(False, "the scan on a tmpfs ran", e)
+        return None
+    return rc, err
+
+
 def case_enospc(tmp):
     what = "full disk (512 KB file system)"
     if not can_mount():
@@ -189,32 +232,93 @@ def case_enospc(tmp):
     first = iatest.files(seed, 1)
     big = os.path.join(tmp, "enospc-tree")
     fill_tree(big, 3000)
-    mnt = os.path.join(tmp, "mnt")
-    out = os.path.join(tmp, "out")
-    os.makedirs(mnt)
-    os.makedirs(out)
-    wrapper = " ".join(iatest.wrap([]))
-    # Everything inside one private mount namespace: the tmpfs disappears
-    # with it, after the DB is copied out for inspection.
-    script = ('mount -t tmpfs -o size=512k tmpfs "$1" || exit 99; '
-              'cp "$2" "$1/full.db"; '
-              '%s "$3" scan "$4" --db "$1/full.db" -q 2>"$5/err"; '
-              'echo $? > "$5/rc"; cp "$1"/full.db* "$5/"'
-              % wrapper)
-    subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", mnt, seed,
-                    IMGAUDIT, big, out], timeout=600)
-    try:
-        with open(os.path.join(out, "rc")) as f:
-            rc = int(f.read())
-        with open(os.path.join(out, "err"), "rb") as f:
-            err = f.read().decode("utf-8", "replace").strip().splitlines()
-    except (OSError, ValueError) as e:
-        C.check(False, what + ": the scan ran", e)
+    # The DB is copied out for inspection before the tmpfs goes.
+    got = on_tmpfs(tmp, "512k", 'cp "$4" "$1/full.db"; '
+                   '$2 scan "$5" --db "$1/full.db" -q 2>"$3/err"; '
+                   'echo $? > "$3/rc"; cp "$1"/full.db* "$3/"', seed, big)
+    if not got:
         return
+    rc, err = got
+    out = os.path.join(tmp, "out")
     C.check(rc == 1 and len(err) == 1 and "full" in err[0],
             what + ": scan exits 1 with one line saying the disk is full",
             "exit %d: %s" % (rc, err))
     check_after_full(os.path.join(out, "full.db"), first, what)
+
+
+# ---- a new DB that cannot be created -----------------------------------------
+
+def file_cap(limit):
+    def cap():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return cap
+
+
+def case_new_db_full(tmp):
+    """A new DB on a full disk: the scan fails at creation and removes the
+    files it made (DB, -wal, -shm, DB.lock), never a file it found."""
+    what = "new DB on a full disk (file-size limit)"
+    folder = os.path.join(tmp, "fsize")
+    os.makedirs(folder)
+    db = os.path.join(folder, "new.db")
+    res = imgaudit("scan", SAMPLE, "--db", db, "-q",
+                   preexec=file_cap(16 * 1024))
+    C.check(one_line_error(res, db, "database error"),
+            what + ": scan exits 1 with one line naming the DB", res.why())
+    C.eq(os.listdir(folder), [], what + ": no DB file (0-byte or other), "
+                                    "-wal, -shm or lock file is left")
+    # A file that was there before is never removed, even an empty one.
+    with open(db, "wb"):
+        pass
+    res = imgaudit("scan", SAMPLE, "--db", db, "-q",
+                   preexec=file_cap(16 * 1024))
+    C.eq((res.returncode, os.path.exists(db), "new.db.lock" in
+          os.listdir(folder)), (1, True, False),
+         what + ": an empty DB file made by someone else fails the same "
+                "way and stays")
+    if not can_mount():
+        C.skip("new DB on a full 64 KB file system",
+               "cannot mount a tmpfs here (needs root and mount namespaces)")
+        return
+    what = "new DB on a full 64 KB file system"
+    got = on_tmpfs(tmp, "64k", '$2 scan "$4" --db "$1/new.db" -q '
+                   '2>"$3/err"; echo $? > "$3/rc"; ls -A "$1" > "$3/ls"',
+                   SAMPLE)
+    if not got:
+        return
+    rc, err = got
+    with open(os.path.join(tmp, "out", "ls")) as f:
+        left = f.read().split()
+    C.check(rc == 1 and len(err) == 1 and "full" in err[0],
+            what + ": scan exits 1 with one line saying the disk is full",
+            "exit %d: %s" % (rc, err))
+    C.eq(left, [], what + ": no DB file (0-byte or other), -wal, -shm or "
+                         "lock file is left")
+
+
+# ---- -o that names a folder ----------------------------------------------------
+
+def case_output_folder(tmp):
+    """-o DIR or -o DIR/: one clear line, exit 1 (an output file that
+    cannot be written), and nothing written into DIR."""
+    db = os.path.join(tmp, "o.db")
+    if not C.check(scan_db(db).returncode == 0, "-o a folder: a scan"):
+        return
+    folder = os.path.join(tmp, "reports")
+    os.makedirs(folder)
+    runs = [["report", "--db", db], ["report", "--db", db, "--format",
+                                     "html"],
+            ["report", "--db", db, "--format", "json"],
+            ["export", "--db", db], ["compare", db, db]]
+    for args in runs:
+        for target in (folder + "/", folder):
+            res = imgaudit(*(args + ["-o", target]))
+            C.check(one_line_error(res, target + ": is a folder"),
+                    "-o %s: %s exits 1 saying it is a folder"
+                    % ("DIR/" if target.endswith("/") else "DIR",
+                       " ".join(args[:1] + args[3:])), res.why())
+    C.eq(os.listdir(folder), [], "-o a folder: nothing is left in it")
 
 
 # ---- foreign, newer and corrupted DBs ---------------------------------------
@@ -342,7 +446,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="ia-dbfail-")
     os.chmod(tmp, 0o755)
     try:
-        for case in (case_read_only, case_fsize, case_enospc, case_refused,
+        for case in (case_read_only, case_fsize, case_enospc,
+                     case_new_db_full, case_output_folder, case_refused,
                      case_corrupt, case_readers):
             d = os.path.join(tmp, case.__name__)
             os.makedirs(d)

@@ -21,7 +21,8 @@ timeout). Cases:
   invalid UTF-8, a folder of 100,000 files, a tree 200 levels deep (and one
   past PATH_MAX), and manifests with quoted fields, embedded newlines,
   missing columns, paths outside the root (refused unless
-  --allow-outside) and labels full of SQL and HTML metacharacters.
+  --allow-outside) and labels full of SQL and HTML metacharacters, and an
+  APNG whose acTL claims 2^31 - 1 frames (the frames present are stored).
 
 IA_TEST_QUICK=1 skips the 100,000-file folder (used under valgrind).
 Standard library only; prints one line per check, then "N passed,
@@ -626,6 +627,54 @@ def case_manifest(tmp):
                           "the outside file is 'listed twice'")
 
 
+# ---- APNG frame counts --------------------------------------------------------
+
+def apng(claimed, frames):
+    """A valid 4x4 APNG of `frames` frames (the default image is the
+    first) whose acTL claims `claimed`."""
+    import struct
+    import zlib
+    rows = [b"\x00" + bytes((40, 80, 120)) * 4] * 4
+    seq = [0]
+
+    def fctl():
+        data = struct.pack(">IIIIIHHBB", seq[0], 4, 4, 0, 0, 1, 10, 0, 0)
+        seq[0] += 1
+        return data
+    head = [(b"acTL", struct.pack(">II", claimed, 0)), (b"fcTL", fctl())]
+    png = iatest.png_bytes(4, 4, rows=rows, extra=head)
+    tail = b""
+    for _ in range(frames - 1):
+        tail += iatest.png_chunk(b"fcTL", fctl())
+        fdat = struct.pack(">I", seq[0]) + zlib.compress(b"".join(rows))
+        seq[0] += 1
+        tail += iatest.png_chunk(b"fdAT", fdat)
+    return png[:-12] + tail + png[-12:]
+
+
+def case_apng(tmp):
+    """acTL's num_frames is a claim: the file row stores the frames the
+    file holds (fcTL chunks), and the finding names a claim that lies."""
+    root = os.path.join(tmp, "tree")
+    iatest.write(os.path.join(root, "cls", "honest.png"), apng(3, 3))
+    iatest.write(os.path.join(root, "cls", "lying.png"), apng(2147483647, 2))
+    db = os.path.join(tmp, "apng.db")
+    if not scanned("APNG frames", scan(root, db)):
+        return
+    rows = by_path(db)
+    got = {p: (r["status"], r["animated"], r["frames"])
+           for p, r in rows.items()}
+    C.eq(got, {b"cls/honest.png": (b"ok", 1, 3),
+               b"cls/lying.png": (b"ok", 1, 2)},
+         "APNG: frames stores the frames present, not acTL's claim")
+    details = {p: d for p, code, _, d in iatest.findings(db)
+               if code == "animated" and p}
+    C.eq(details, {b"cls/honest.png": "APNG, 3 frames",
+                   b"cls/lying.png": "APNG, 2 frames (its acTL claims "
+                                     "2147483647)"},
+         "APNG: the animated finding names a claim that differs")
+
+
 def main():
     global IMGAUDIT, SHIM
     if len(sys.argv) < 2:
@@ -640,7 +689,7 @@ def main():
         for case in (case_symlinks, case_special, case_races,
                      case_manifest_through_link, case_race_dirlink,
                      case_unreadable, case_names, case_deep, case_manifest,
-                     case_big_folder):
+                     case_apng, case_big_folder):
             d = os.path.join(tmp, case.__name__)
             os.makedirs(d)
             os.chmod(d, 0o755)

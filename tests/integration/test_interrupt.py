@@ -15,7 +15,12 @@ never by timing luck. Files are tiny distinct PNGs, stored in walk order.
   SIGKILL mid-scan, after the first batch of IA_STORE_BATCH files (read
   from src/store_query.h) was committed: the DB opens and passes PRAGMA integrity_check, holds
   exactly that batch, the scan row is incomplete, imgaudit can still
-  report it, and a new scan into the same DB completes.
+  report it (every format, and `scans`, counting the batch's rows although
+  the scan's totals were never stored), and a new scan into the same DB
+  completes.
+  SIGKILL mid-merge: the merged scan is left unfinished; running the same
+  merge again removes it and merges (one complete merged scan, the DB's
+  other scan untouched).
   If `imgaudit scan --resume` exists: a scan stopped by SIGINT, and one
   killed by SIGKILL, resumed, end with the same files and findings as an
   uninterrupted scan, and the files already stored are not opened again
@@ -39,16 +44,7 @@ IMGAUDIT = SHIM = None
 C = iatest.Checks()
 
 
-def store_batch():
-    """IA_STORE_BATCH from src/store_query.h: files per transaction."""
-    import re
-    path = os.path.join(iatest.SOURCE_ROOT, "src", "store_query.h")
-    with open(path) as f:
-        m = re.search(r"#define IA_STORE_BATCH\s+(\d+)", f.read())
-    return int(m.group(1)) if m else 2000
-
-
-BATCH = store_batch()
+BATCH = iatest.store_batch()
 
 
 def make_tree(root, n):
@@ -66,29 +62,12 @@ def make_tree(root, n):
 def start_paused(tmp, root, db, target, jobs, extra=()):
     """Starts a scan that pauses in the open() of target; returns the
     Popen and the release path, once the pause is reached (or None)."""
-    ready = os.path.join(tmp, "ready")
-    release = os.path.join(tmp, "release")
-    for p in (ready, release):
-        if os.path.exists(p):
-            os.unlink(p)
-    env = dict(os.environ, LD_PRELOAD=SHIM, IA_SHIM_ACTION="pause",
-               IA_SHIM_TARGET="/" + target, IA_SHIM_READY=ready,
-               IA_SHIM_RELEASE=release)
-    env["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
-                           ":verify_asan_link_order=0").lstrip(":")
-    cmd = iatest.wrap([IMGAUDIT, "scan", root, "--db", db, "-q", "-j",
-                       str(jobs)] + list(extra))
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while not os.path.exists(ready):
-        if p.poll() is not None or time.monotonic() > deadline:
-            p.kill()
-            out, err = p.communicate()
-            C.check(False, "the scan reaches %s" % target,
-                    "exit %s: %s" % (p.returncode, err[-300:]))
-            return None, None
-        time.sleep(0.02)
+    p, release = iatest.start_paused(SHIM, [IMGAUDIT, "scan", root, "--db",
+                                            db, "-q", "-j", str(jobs)] +
+                                     list(extra), tmp, target)
+    if not p:
+        C.check(False, "the scan reaches %s" % target, release)
+        return None, None
     return p, release
 
 
@@ -202,11 +181,119 @@ def case_sigkill(tmp, names):
     C.check(iatest.files(db, 1) == before,
             what + ": the earlier complete scan is untouched")
     check_readable(db, what, "killed")
+    check_counts(db, "killed", BATCH, what)
     again = iatest.run(iatest.wrap([IMGAUDIT, "scan", root, "--db", db, "-q",
                                     "--name", "after"]), timeout=600)
     C.check(again.returncode == 0, what + ": a new scan into the same DB "
                                           "completes", again.why())
     C.eq(iatest.integrity(db), "ok", what + ": integrity after the new scan")
+
+
+def check_counts(db, scan, n, what):
+    """Every report format and the scan list give the n stored rows of an
+    incomplete scan (its totals were never stored: it was killed)."""
+    import re
+
+    def report(fmt):
+        return iatest.run(iatest.wrap([IMGAUDIT, "report", "--db", db, scan,
+                                       "--format", fmt]), timeout=120)
+    try:
+        doc = json.loads(report("json").stdout)["scan"]
+        got = (doc["files"], doc["decoded"])
+    except (ValueError, KeyError, TypeError) as e:
+        got = "unparsable: %s" % e
+    C.eq(got, (n, n), what + ": report --format json counts the stored rows")
+    text = report("text").stdout.decode("utf-8", "replace")
+    C.check(re.search(r"files +%d \(%d decoded\)" % (n, n), text),
+            what + ": report (text) counts the stored rows",
+            [ln for ln in text.splitlines() if "files" in ln][:1])
+    md = report("md").stdout.decode("utf-8", "replace")
+    C.check("| %d | %d |" % (n, n) in md,
+            what + ": report --format md counts the stored rows")
+    page = report("html").stdout.decode("utf-8", "replace")
+    C.check("%d files, %d decoded" % (n, n) in page,
+            what + ": report --format html counts the stored rows")
+    lst = iatest.run(iatest.wrap([IMGAUDIT, "scans", "--db", db]),
+                     timeout=60).stdout.decode("utf-8", "replace")
+    line = [ln.split() for ln in lst.splitlines() if " %s " % scan in ln]
+    C.check(line and line[0][2:5] == ["no", str(n), str(n)],
+            what + ": scans counts the stored rows", line)
+
+
+def case_killed_merge(tmp, names):
+    """A merge killed half way leaves its scan unfinished; running the same
+    merge again removes it and merges anew. The kill comes as soon as the
+    merged scan row is seen (the merge takes a fraction of a second), so
+    a merge that finished first is simply run again."""
+    what = "SIGKILL mid-merge"
+    root = os.path.join(tmp, "tree")
+    shards = [os.path.join(tmp, "m-shard%d.db" % k) for k in range(2)]
+    for k, sdb in enumerate(shards):
+        res = iatest.run(iatest.wrap([IMGAUDIT, "scan", root, "--db", sdb,
+                                      "-q", "--shard", "%d/2" % k]),
+                         timeout=600)
+        if not C.check(res.returncode == 0, what + ": shard %d/2" % k,
+                       res.why()):
+            return
+    out = os.path.join(tmp, "merged.db")
+    orphan = None
+    for _ in range(10):
+        if os.path.exists(out):
+            os.unlink(out)
+        # An existing DB with a scan of its own, which must survive.
+        iatest.run([IMGAUDIT, "scan", os.path.join(iatest.SOURCE_ROOT,
+                                                   "fixtures", "sample"),
+                    "--db", out, "-q", "--name", "other"], timeout=300)
+        orphan = kill_merge(out, shards)
+        if orphan:
+            break
+    if not C.check(orphan, what + ": the merge was killed while its scan "
+                                  "was unfinished"):
+        return
+    res = iatest.run(iatest.wrap([IMGAUDIT, "merge", out] + shards),
+                     timeout=600)
+    C.check(res.returncode == 0 and b"unfinished" in res.stderr,
+            what + ": the rerun merges and says it removed the unfinished "
+                   "scan", res.why())
+    con = iatest.connect_ro(out)
+    try:
+        rows = con.execute("SELECT name, complete, (SELECT count(*) FROM "
+                           "file f WHERE f.scan_id = s.id) FROM scan s "
+                           "ORDER BY id").fetchall()
+    finally:
+        con.close()
+    C.eq([(r[0].decode(), r[1], r[2]) for r in rows][1:],
+         [("tree", 1, len(names))],
+         what + ": after the rerun, one complete merged scan and no orphan")
+    C.eq(rows[0][:2], (b"other", 1), what + ": the DB's other scan stays")
+    C.eq(iatest.integrity(out), "ok", what + ": PRAGMA integrity_check")
+
+
+def kill_merge(out, shards):
+    """Starts merge OUT SHARDS and kills it once its scan row is committed
+    and unfinished; the orphan's id, or None if the merge ended first."""
+    p = subprocess.Popen(iatest.wrap([IMGAUDIT, "merge", out, "-q"] +
+                                     shards),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    found = None
+    while p.poll() is None and not found:
+        try:
+            con = iatest.connect_ro(out)
+            try:
+                found = con.execute("SELECT id FROM scan WHERE complete = 0"
+                                    " AND finished_at IS NULL").fetchone()
+            finally:
+                con.close()
+        except Exception:  # noqa: BLE001 (the DB may be mid-switch)
+            pass
+        if found:
+            p.send_signal(signal.SIGKILL)
+        else:
+            time.sleep(0.001)
+    p.wait()
+    if not found or p.returncode != -signal.SIGKILL:
+        return None
+    return found[0]
 
 
 def has_resume():
@@ -290,6 +377,7 @@ def main():
         case_sigkill(tmp, names)
         case_resume(tmp, names, signal.SIGINT)
         case_resume(tmp, names, signal.SIGKILL)
+        case_killed_merge(tmp, names)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return C.finish()
