@@ -20,11 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "entry.h"
+#include "core/core.h"
 #include "imgaudit.h"
-#include "result.h"
-#include "store.h"
-#include "util.h"
+#include "store/store.h"
 
 static uint64_t mix64(uint64_t z)
 {

@@ -162,7 +162,7 @@ static int read_file(worker *w, const char *path, size_t *len)
     return 0;
 }
 
-/* The row buffer is placed as src/decode_jpeg.c places it, 8 bytes into
+/* The row buffer is placed as src/decode/jpeg.c places it, 8 bytes into
  * a 64-byte aligned block: libjpeg-turbo writes an aligned row with
  * non-temporal stores, a different (slower) path. */
 static int ensure_row(worker *w, size_t need)

@@ -48,12 +48,11 @@
 #include <jpeglib.h>
 #include <png.h>
 
-#include "decode.h"
-#include "hash.h"
+#include "decode/decode.h"
+#include "measure/hash.h"
 #include "imgaudit.h"
-#include "measure.h"
-#include "result.h"
-#include "sniff.h"
+#include "measure/measure.h"
+#include "core/core.h"
 
 enum {
     V_ORIG, V_Q30, V_Q50, V_Q90, V_HALF, V_3Q, V_PNG, V_CROP2, V_CROP5,

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "imgaudit.h"
-#include "nearindex.h"
+#include "analyze/nearindex.h"
 
 static uint64_t state = 42;
 

@@ -63,7 +63,7 @@ python3 "$here/bench/measure.py" "$build" "small-image corpus" "$corpus" \
     --repeat "$repeat" --rescan
 
 echo "== near-duplicate index (bench/near_index $near_n 4 and 8)"
-# 4 is the default phash radius (src/analyze.h); 8, twice as wide, shows
+# 4 is the default phash radius (src/analyze/analyze.h); 8, twice as wide, shows
 # how the index scales with the radius.
 "$build/bench/near_index" "$near_n" 4 | sed 's/^/  /'
 "$build/bench/near_index" "$near_n" 8 | sed 's/^/  /'

@@ -96,7 +96,7 @@ if setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false &&
     result $rc "TSan: scan -j 4 $(basename "$r") has no race"
   done
   # rescans reusing it, a file touched in the middle: following, then the
-  # index loaded late and handed to the workers (store_follow.h)
+  # index loaded late and handed to the workers (store/store.h)
   cp -r fixtures/sample "$tmp/tsan-tree"
   tsan_db=$tmp/tsan-reuse.db
   build-tsan/imgaudit scan "$tmp/tsan-tree" --db "$tsan_db" -q -j 2

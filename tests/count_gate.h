@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 
 typedef struct count_gate {
     uint64_t reserved, released;

@@ -1,5 +1,5 @@
 /*
- * Tests of the dataset statistics (analyze_stats.c, store_stats.c): file
+ * Tests of the dataset statistics (analyze/stats.c, store/stats.c): file
  * rows with chosen measures are stored directly (no decoding), the
  * analysis runs, and the stat tables and findings are checked with SQL
  * against answers worked out by hand in the comments: exact group sums
@@ -19,11 +19,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "analyze_stats.h"
-#include "store.h"
-#include "store_query.h"
-#include "store_stats.h"
-#include "util.h"
+#include "analyze/stats.h"
+#include "store/store.h"
+#include "core/core.h"
 
 static char tmpdir[64];
 static int dbseq;

@@ -1,5 +1,5 @@
 /*
- * Unit tests of compare (src/compare*.c, src/policy.c) on small scans
+ * Unit tests of compare (src/compare*.c, src/compare/policy.c) on small scans
  * written through the store API: the policy file (every error names its
  * key), scan references, file matching (each kind of change, duplicate
  * contents paired in path order, pixel-only matches), class renumbering,
@@ -22,9 +22,9 @@
 #include <jansson.h>
 
 #include "imgaudit.h"
-#include "policy.h"
-#include "store.h"
-#include "util.h"
+#include "compare/policy.h"
+#include "store/store.h"
+#include "core/core.h"
 
 static char tmpdir[64];
 

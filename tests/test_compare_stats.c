@@ -1,5 +1,5 @@
 /*
- * The statistics of compare (src/compare_stats.c) against scipy 1.10.1:
+ * The statistics of compare (src/compare/stats.c) against scipy 1.10.1:
  * every expected value below was computed by
  * tests/reference/compare_stats_reference.py with Debian 12's
  * python3-scipy 1.10.1 / numpy 1.24.2 (scipy.stats.ks_2samp with
@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "compare_stats.h"
+#include "compare/stats.h"
 
 #define PHI 0.6180339887498949
 #define PLASTIC 0.7548776662466927

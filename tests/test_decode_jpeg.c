@@ -19,11 +19,10 @@
 
 #include <jpeglib.h>
 
-#include "codes.h"
+#include "core/core.h"
 #include "count_gate.h"
-#include "decode.h"
+#include "decode/decode.h"
 #include "imgaudit.h"
-#include "result.h"
 
 /* ---- Synthetic images --------------------------------------------------- */
 
@@ -481,7 +480,7 @@ static void test_grayscale(void **state)
 static const uint8_t cmyk_quad[4][4] = {
     {30, 100, 200, 60}, {0, 0, 0, 0}, {255, 255, 255, 255}, {128, 64, 32, 200},
 };
-/* By hand from Pillow's path (decode_jpeg.c, cmyk_row_to_rgb):
+/* By hand from Pillow's path (decode/jpeg.c, cmyk_row_to_rgb):
  * R = k - MULDIV255(255 - c, k), MULDIV255(a, b) = (t = a*b + 128,
  * ((t >> 8) + t) >> 8). (30,100,200,60): t = 225*60+128 = 13628 ->
  * (53 + 13628) >> 8 = 53, R = 7; 155*60+128 = 9428 -> 36, G = 24;

@@ -17,11 +17,10 @@
 
 #include <png.h>
 
-#include "codes.h"
+#include "core/core.h"
 #include "count_gate.h"
-#include "decode.h"
+#include "decode/decode.h"
 #include "imgaudit.h"
-#include "result.h"
 
 /* ---- Growable byte buffer and chunk editing ----------------------------- */
 

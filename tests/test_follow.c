@@ -1,5 +1,5 @@
 /*
- * Tests of unchanged rescans (store_follow.h): a scan that repeats the
+ * Tests of unchanged rescans (store/store.h): a scan that repeats the
  * reused scan of its own DB shares its rows; one that departs from it
  * stores the prefix it followed, in order, with each finding pointed at
  * the copied row; what cannot share (another DB file, other options) is
@@ -20,10 +20,8 @@
 #include <sqlite3.h>
 
 #include "sql_check.h"
-#include "store.h"
-#include "store_follow.h"
-#include "store_reuse.h"
-#include "util.h"
+#include "store/store.h"
+#include "core/core.h"
 
 #define NFILES 5
 #define OPTIONS "{\"follow_symlinks\":false,\"max_file_bytes\":200," \

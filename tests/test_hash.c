@@ -21,9 +21,9 @@
 #include <jpeglib.h>
 #include <xxhash.h>
 
-#include "hash.h"
+#include "measure/hash.h"
 #include "imgaudit.h"
-#include "stats.h"
+#include "measure/stats.h"
 
 #define DATASET_ROOT IA_SOURCE_ROOT "/../shared/datasets"
 #define QUICK_LIMIT 100

@@ -22,9 +22,8 @@
 #include <openssl/evp.h>
 #include <png.h>
 
-#include "html.h"
-#include "thumb.h"
-#include "util.h"
+#include "html/html.h"
+#include "core/core.h"
 
 static char tmpdir[64];
 

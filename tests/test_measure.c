@@ -23,9 +23,9 @@
 
 #include <cmocka.h>
 
-#include "hash.h"
-#include "measure.h"
-#include "stats.h"
+#include "measure/hash.h"
+#include "measure/measure.h"
+#include "measure/stats.h"
 
 static uint64_t rng_state = 7;
 

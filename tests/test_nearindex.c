@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "imgaudit.h"
-#include "nearindex.h"
+#include "analyze/nearindex.h"
 
 static uint64_t rng_state;
 

@@ -1,5 +1,5 @@
 /*
- * ia_open_beneath and ia_stat_beneath (src/openat_beneath.c): a file
+ * ia_open_beneath and ia_stat_beneath (src/core/beneath.c): a file
  * beneath the root opens; a symlink, as the file or as a folder on the
  * way (pointing outside the root or inside it), "..", and a path too long
  * are refused with the documented errno; with follow the links are
@@ -30,7 +30,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
-#include "openat_beneath.h"
+#include "core/core.h"
 
 /* tmp/root/{top.txt, a/in.txt, a/file, a/link -> ../outside,
  *           a/inlink -> ../b, b/in.txt, a/flink -> in.txt}

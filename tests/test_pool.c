@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "budget.h"
+#include "scan/budget.h"
 #include "imgaudit.h"
-#include "pool.h"
+#include "scan/pool.h"
 
 typedef struct slot {
     unsigned seq;

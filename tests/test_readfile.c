@@ -15,10 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "codes.h"
+#include "core/core.h"
 #include "imgaudit.h"
-#include "readfile.h"
-#include "util.h"
+#include "read/read.h"
 
 static char dir[64];
 

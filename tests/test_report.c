@@ -20,10 +20,9 @@
 #include <csv.h>
 #include <jansson.h>
 
-#include "report.h"
-#include "store.h"
-#include "store_query.h"
-#include "util.h"
+#include "report/report.h"
+#include "store/store.h"
+#include "core/core.h"
 
 static char tmpdir[64];
 static char db_path[128];

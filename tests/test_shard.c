@@ -23,8 +23,8 @@
 #include <cmocka.h>
 
 #include "imgaudit.h"
-#include "shard.h"
-#include "walk.h"
+#include "shard/shard.h"
+#include "walk/walk.h"
 
 /* ---- hash vectors ------------------------------------------------------- */
 

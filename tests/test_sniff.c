@@ -8,8 +8,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "codes.h"
-#include "sniff.h"
+#include "core/core.h"
+#include "decode/decode.h"
 
 typedef struct {
     const char *what;

@@ -27,8 +27,8 @@
 #include <jpeglib.h>
 
 #include "imgaudit.h"
-#include "stats.h"
-#include "util.h"
+#include "measure/stats.h"
+#include "core/core.h"
 
 #define DATASETS IA_SOURCE_ROOT "/../shared/datasets"
 

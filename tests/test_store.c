@@ -19,9 +19,8 @@
 #include <sqlite3.h>
 
 #include "sql_check.h"
-#include "store.h"
-#include "store_query.h"
-#include "util.h"
+#include "store/store.h"
+#include "core/core.h"
 
 static char tmpdir[64];
 

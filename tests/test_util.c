@@ -12,11 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codes.h"
-#include "entry.h"
+#include "core/core.h"
 #include "imgaudit.h"
-#include "result.h"
-#include "util.h"
 
 static void test_mul(void **st)
 {

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "imgaudit.h"
-#include "walk.h"
+#include "walk/walk.h"
 
 typedef struct fixture {
     char tmp[64];

@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include "html.h"
+#include "compare/writers.h"
 #include "imgaudit.h"
 
 int main(int argc, char **argv)

@@ -8,7 +8,7 @@
  * and problems only), compare against the intact DB and against itself
  * in all formats, merge into a new DB, a scan reusing it (with or
  * without trust in mtimes), a resumed scan writing into it and a rescan
- * into it that follows its scan (store_follow.c).
+ * into it that follows its scan (store/follow.c).
  *
  * The program first lifts every NOT NULL and CHECK through PRAGMA
  * writable_schema, so that NULLs and other values the schema forbids can
@@ -16,7 +16,7 @@
  * integer, a real, text or a blob; delete a row; point a row's id column
  * somewhere else; swap two schema texts), then puts the schema back
  * unless the input keeps it altered: rows that break an intact schema
- * are what the readers' own checks face (store_col.h); an altered schema
+ * are what the readers' own checks face (store/col.h); an altered schema
  * is what ia_db_open refuses.
  *
  * Besides crashes, leaks and sanitizer reports, the checks are the
@@ -40,7 +40,7 @@
 
 #include "fuzz.h"
 #include "imgaudit.h"
-#include "util.h"
+#include "core/core.h"
 
 #define SAMPLE IA_SOURCE_ROOT "/fixtures/sample"
 #define CASES IA_SOURCE_ROOT "/fixtures/cases"

@@ -1,8 +1,8 @@
 /*
  * Fuzz target: the per-file path on a memory buffer, as a worker runs it
- * (src/scanfile.c) minus the read: sniff, decode (JPEG or PNG) into the
+ * (src/scan/file.c) minus the read: sniff, decode (JPEG or PNG) into the
  * measuring row sink, measure. Any crash, leak, sanitizer report or hang
- * is a bug; so is a result that breaks the contract of result.h, which
+ * is a bug; so is a result that breaks the contract of core/core.h, which
  * the checks below spell out (a verdict the store would mis-record is as
  * bad as a crash).
  *
@@ -16,13 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codes.h"
-#include "decode.h"
+#include "core/core.h"
+#include "decode/decode.h"
 #include "fuzz.h"
 #include "imgaudit.h"
-#include "measure.h"
-#include "result.h"
-#include "sniff.h"
+#include "measure/measure.h"
 
 #define FUZZ_MAX_PIXELS (1u << 22)
 

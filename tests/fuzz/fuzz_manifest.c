@@ -1,5 +1,5 @@
 /*
- * Fuzz target: the CSV manifest reader (src/manifest.c, behind
+ * Fuzz target: the CSV manifest reader (src/walk/manifest.c, behind
  * ia_walk_open with --manifest). The reader takes a file name, so each
  * input is written to a file in a private temporary folder, which is also
  * the dataset root; rows are then read to the end as the scan reads them.
@@ -18,10 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "entry.h"
+#include "core/core.h"
 #include "fuzz.h"
 #include "imgaudit.h"
-#include "manifest.h"
+#include "walk/source.h"
 
 static char dir[64];
 static int rootfd = -1;    /* dir, the root rows are looked at beneath */
@@ -106,7 +106,7 @@ static void check_entry(const ia_entry *e, int allow_outside)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int allow_outside = (int)(size & 1), follow = (int)((size >> 1) & 1);
-    ia_manifest *m = NULL;
+    ia_source m = {NULL, NULL};
     char err[512] = "";
     setup();
     write_input(data, size);
@@ -114,11 +114,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                               err, sizeof err);
     FUZZ_CHECK(rc == IA_OK || rc == IA_ERR_MANIFEST);
     if (rc != IA_OK) {
-        FUZZ_CHECK(err[0] != '\0' && m == NULL);
+        FUZZ_CHECK(err[0] != '\0' && m.self == NULL);
         return 0;
     }
     ia_entry *e = NULL;
-    while ((rc = ia_manifest_next(m, &e)) == 1) {
+    while ((rc = m.ops->next(m.self, &e)) == 1) {
         check_entry(e, allow_outside);
         free(prev);
         prev = e->relpath;
@@ -128,6 +128,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(rc == 0);
     free(prev);
     prev = NULL;
-    ia_manifest_close(m);
+    m.ops->close(m.self);
     return 0;
 }

@@ -124,9 +124,9 @@ def wrap(cmd):
 
 
 def store_batch():
-    """IA_STORE_BATCH from src/store_query.h: files per transaction."""
+    """IA_STORE_BATCH from src/store/store.h: files per transaction."""
     import re
-    path = os.path.join(SOURCE_ROOT, "src", "store_query.h")
+    path = os.path.join(SOURCE_ROOT, "src", "store", "store.h")
     with open(path) as f:
         m = re.search(r"#define IA_STORE_BATCH\s+(\d+)", f.read())
     return int(m.group(1)) if m else 2000

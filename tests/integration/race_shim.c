@@ -18,7 +18,7 @@
  *
  * The reader opens a path relative to the root's descriptor with
  * openat2() (through syscall()) or, one component at a time, openat()
- * (src/openat_beneath.c): so open/open64, openat/openat64, syscall
+ * (src/core/beneath.c): so open/open64, openat/openat64, syscall
  * (SYS_openat2 only) and fstat/fstat64 are wrapped, and a path relative
  * to a descriptor is made absolute through /proc/self/fd to be matched.
  * An O_PATH open is a stat, not a read, and is let through. Everything

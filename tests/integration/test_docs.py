@@ -64,18 +64,20 @@ def check_options(c, imgaudit):
             c.check(opt in cli_doc, "docs/cli.md documents %s %s" % (cmd, opt))
 
 
-def source_codes():
+def source_codes(c):
     """String literals passed as the code of a finding in src/."""
     codes = set()
     pats = [r'ia_result_add\([^,]+,\s*"([a-z_]+)"',
             r'\{IA_ENT_[A-Z_]+,\s*"([a-z_]+)"',
             r'"[a-z]+",\s*"([a-z_]+)",\s*IA_SEV_']
     srcdir = os.path.join(ROOT, "src")
-    for name in os.listdir(srcdir):
-        if name.endswith(".c"):
-            text = read(os.path.join("src", name))
-            for p in pats:
-                codes.update(re.findall(p, text))
+    for folder, _, names in os.walk(srcdir):
+        for name in names:
+            if name.endswith(".c"):
+                text = read(os.path.relpath(os.path.join(folder, name), ROOT))
+                for p in pats:
+                    codes.update(re.findall(p, text))
+    c.check(len(codes) > 10, "finding codes found in src/ (%d)" % len(codes))
     return codes
 
 
@@ -97,7 +99,7 @@ def check_codes(c, imgaudit, mkfixtures):
             con.close()
     c.check(len(stored) >= 10, "the fixture scans produce findings",
             str(sorted(stored)))
-    for code in sorted(stored | source_codes()):
+    for code in sorted(stored | source_codes(c)):
         c.check("`%s`" % code in doc, "docs/findings.md documents " + code)
 
 

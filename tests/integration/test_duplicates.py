@@ -30,7 +30,7 @@ SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 CLOTHING = os.path.join(os.path.dirname(SOURCE_ROOT), "shared", "datasets",
                         "clothing-small")
 
-PHASH_RADIUS = 4    # src/analyze.h, the documented defaults
+PHASH_RADIUS = 4    # src/analyze/analyze.h, the documented defaults
 
 # The planted groups: kind -> set of member path sets.
 GROUPS = {

@@ -13,7 +13,7 @@ never by timing luck. Files are tiny distinct PNGs, stored in walk order.
   PRAGMA integrity_check, is back in rollback-journal mode (no -wal left),
   and report/scans still read it.
   SIGKILL mid-scan, after the first batch of IA_STORE_BATCH files (read
-  from src/store_query.h) was committed: the DB opens and passes PRAGMA integrity_check, holds
+  from src/store/store.h) was committed: the DB opens and passes PRAGMA integrity_check, holds
   exactly that batch, the scan row is incomplete, imgaudit can still
   report it (every format, and `scans`, counting the batch's rows although
   the scan's totals were never stored), and a new scan into the same DB

@@ -294,7 +294,7 @@ def check_text_report(c, imgaudit, db, files):
 
 
 def case_modes(c, imgaudit, tmp):
-    """The mode mix (store.c): a minority is a warning, a majority info;
+    """The mode mix (store/write.c): a minority is a warning, a majority info;
     alpha counts the mode, transparent pixels or not."""
     root = os.path.join(tmp, "modes")
     files = {"a/gray%d.png" % i: Image(16, 16, lambda x, y, i=i: 16 * x + i)

@@ -1,0 +1,521 @@
+/*
+ * Duplicate groups, split leaks and label conflicts.
+ *
+ * Three kinds of group, each a connected component:
+ *   exact  - equal SHA-256 of the bytes;
+ *   pixel  - equal pixel_hash (same decoded pixels), counted only when the
+ *            group holds at least two different files' bytes (otherwise it
+ *            is just an exact group);
+ *   near   - phash within the phash radius AND dhash within the dhash
+ *            radius, joined by union-find, counted only when the component
+ *            holds at least two different pixel contents. Images marked
+ *            uniform (blank frames) never join near groups.
+ * Members are ordered by split (train, val, test, others) then walk order;
+ * the first is the anchor, so the anchor is a training copy whenever the
+ * group has one and a leak is reported on the evaluation file. Each other
+ * member gets: a duplicate finding when it shares a split with the first
+ * member of its split; a split_leak (and a leak row) when its split
+ * differs from the anchor's; a label_conflict when its label differs from
+ * the anchor's. A pair already reported by a stricter kind (a pixel pair
+ * with equal bytes, a near pair with equal pixels) gets nothing more.
+ * Last, one dataset-level split_leak per (split, anchor split) counts the
+ * leaking images of that split, each under the strictest kind it leaks by.
+ * The radii and the reasons for them: docs/duplicates.md.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/analyze.h"
+#include "analyze/stats.h"
+#include "core/core.h"
+#include "analyze/nearindex.h"
+#include "store/store.h"
+
+/* One leaking file of one group, kept for the per-split summary. */
+typedef struct leak_rec {
+    uint32_t from, to;  /* split of the leaking file, split of the anchor */
+    size_t file;        /* row of the leaking file */
+    int rank;           /* kind: 0 exact, 1 pixel, 2 near */
+} leak_rec;
+
+typedef struct dup_ctx {
+    ia_db *db;
+    int64_t scan_id;
+    ia_hash_rows h;
+    int phash_radius, dhash_radius;
+    unsigned threads;
+    /* scratch for one group */
+    int64_t *ids;
+    int *dist;
+    size_t *members;
+    size_t cap;
+    /* every leak, for the summary */
+    leak_rec *leaks;
+    size_t nleaks, leaks_cap;
+} dup_ctx;
+
+typedef struct kind_info {
+    const char *kind;
+    const char *dup_code;
+    int leak_severity;
+    int rank;           /* strictest first */
+} kind_info;
+
+#define NKINDS 3
+static const kind_info EXACT = {"exact", "exact_duplicate", IA_SEV_ERROR, 0};
+static const kind_info PIXEL = {"pixel", "pixel_duplicate", IA_SEV_ERROR, 1};
+static const kind_info NEAR = {"near", "near_duplicate", IA_SEV_WARNING, 2};
+
+static const char *name_of(char **names, uint32_t idx)
+{
+    return idx ? names[idx - 1] : NULL;
+}
+
+static int reserve(dup_ctx *c, size_t n)
+{
+    if (n <= c->cap)
+        return IA_OK;
+    size_t cap = c->cap ? c->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    int64_t *ids = realloc(c->ids, cap * sizeof *ids);
+    if (ids)
+        c->ids = ids;
+    int *dist = realloc(c->dist, cap * sizeof *dist);
+    if (dist)
+        c->dist = dist;
+    size_t *mem = realloc(c->members, cap * sizeof *mem);
+    if (mem)
+        c->members = mem;
+    if (!ids || !dist || !mem)
+        return IA_ERR_NOMEM;
+    c->cap = cap;
+    return IA_OK;
+}
+
+static int member_distance(const dup_ctx *c, const kind_info *k, size_t a,
+                           size_t b)
+{
+    if (k != &NEAR)
+        return 0;
+    return ia_hamming64(c->h.rows[a].phash, c->h.rows[b].phash);
+}
+
+static int finding(dup_ctx *c, size_t m, const char *code, int sev,
+                   size_t other, const kind_info *k, int d)
+{
+    char other_path[1024], path[1024], detail[1400];
+    int rc = ia_store_file_path(c->db, c->h.rows[other].file_id, other_path,
+                                sizeof other_path);
+    if (rc == IA_OK)
+        rc = ia_store_file_path(c->db, c->h.rows[m].file_id, path,
+                                sizeof path);
+    if (rc != IA_OK)
+        return rc;
+    const ia_hash_row *a = &c->h.rows[other], *b = &c->h.rows[m];
+    if (strcmp(code, "label_conflict") == 0)
+        ia_bprintf(detail, sizeof detail,
+                   "%s copy of %s: labelled '%s' here, '%s' there "
+                   "(distance %d)", k->kind, other_path,
+                   name_of(c->h.labels, b->label),
+                   name_of(c->h.labels, a->label), d);
+    else if (strcmp(code, "split_leak") == 0)
+        ia_bprintf(detail, sizeof detail,
+                   "%s copy of %s: in split '%s' and '%s' (distance %d)",
+                   k->kind, other_path, name_of(c->h.splits, b->split),
+                   name_of(c->h.splits, a->split), d);
+    else
+        ia_bprintf(detail, sizeof detail, "%s copy of %s (distance %d)",
+                   k->kind, other_path, d);
+    return ia_store_finding(c->db, c->scan_id, c->h.rows[m].file_id, path,
+                            code, sev, detail);
+}
+
+/* The first member of m's split, among members[0 .. i). */
+static size_t first_in_split(const dup_ctx *c, size_t i)
+{
+    uint32_t s = c->h.rows[c->members[i]].split;
+    for (size_t k = 0; k < i; k++)
+        if (c->h.rows[c->members[k]].split == s)
+            return c->members[k];
+    return c->members[i];
+}
+
+/* A pixel (near) pair whose two files also have equal bytes (pixels) is
+ * already reported by the stricter kind. */
+static int redundant(const dup_ctx *c, const kind_info *k, size_t a, size_t b)
+{
+    const ia_hash_row *x = &c->h.rows[a], *y = &c->h.rows[b];
+    if (k == &PIXEL)
+        return memcmp(x->sha256, y->sha256, 32) == 0;
+    if (k == &NEAR)
+        return memcmp(x->pixel_hash, y->pixel_hash, 16) == 0;
+    return 0;
+}
+
+static int note_leak(dup_ctx *c, const kind_info *k, size_t anchor,
+                     size_t m)
+{
+    if (c->nleaks == c->leaks_cap) {
+        size_t cap = c->leaks_cap ? c->leaks_cap * 2 : 64;
+        leak_rec *v = realloc(c->leaks, cap * sizeof *v);
+        if (!v)
+            return IA_ERR_NOMEM;
+        c->leaks = v;
+        c->leaks_cap = cap;
+    }
+    c->leaks[c->nleaks++] = (leak_rec){c->h.rows[m].split,
+                                       c->h.rows[anchor].split, m, k->rank};
+    return IA_OK;
+}
+
+static int group_findings(dup_ctx *c, const kind_info *k, size_t n,
+                          int64_t gid)
+{
+    size_t anchor = c->members[0];
+    const ia_hash_row *a = &c->h.rows[anchor];
+    int rc = IA_OK;
+    for (size_t i = 1; i < n && rc == IA_OK; i++) {
+        size_t m = c->members[i];
+        const ia_hash_row *r = &c->h.rows[m];
+        size_t first = first_in_split(c, i);
+        if (first != m && !redundant(c, k, first, m))
+            rc = finding(c, m, k->dup_code, IA_SEV_WARNING, first, k,
+                         member_distance(c, k, first, m));
+        if (redundant(c, k, anchor, m))
+            continue;
+        if (rc == IA_OK && r->split != a->split) {
+            int d = member_distance(c, k, anchor, m);
+            rc = ia_store_leak(c->db, c->scan_id, gid, k->kind, a->file_id,
+                               r->file_id, d);
+            if (rc == IA_OK)
+                rc = note_leak(c, k, anchor, m);
+            if (rc == IA_OK)
+                rc = finding(c, m, "split_leak", k->leak_severity, anchor, k,
+                             d);
+        }
+        if (rc == IA_OK && r->label != a->label && r->label && a->label)
+            rc = finding(c, m, "label_conflict", k->leak_severity, anchor, k,
+                         member_distance(c, k, anchor, m));
+    }
+    return rc;
+}
+
+static int cmp_member(const void *pa, const void *pb, void *arg)
+{
+    const ia_hash_rows *h = arg;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    int ra = h->rows[a].split_rank, rb = h->rows[b].split_rank;
+    if (ra != rb)
+        return ra < rb ? -1 : 1;
+    return (a > b) - (a < b);
+}
+
+/* Members in split order (train, val, test, others), then walk order: the
+ * anchor is the training copy, so a leak is reported on the evaluation
+ * file that should not be there. */
+static int emit_group(dup_ctx *c, const kind_info *k, size_t n)
+{
+    int64_t gid = 0;
+    ia_qsort_r(c->members, n, sizeof *c->members, cmp_member, &c->h);
+    for (size_t i = 0; i < n; i++) {
+        c->ids[i] = c->h.rows[c->members[i]].file_id;
+        c->dist[i] = member_distance(c, k, c->members[0], c->members[i]);
+    }
+    int rc = ia_store_group(c->db, c->scan_id, k->kind, c->ids, c->dist, n,
+                            &gid);
+    return rc == IA_OK ? group_findings(c, k, n, gid) : rc;
+}
+
+/* ---- exact and pixel groups: sort indexes by key, then runs ---------- */
+
+typedef struct sort_ref {
+    const ia_hash_rows *h;
+    int pixel;
+} sort_ref;
+
+static int cmp_idx(const void *pa, const void *pb, void *arg)
+{
+    const sort_ref *s = arg;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    const ia_hash_row *x = &s->h->rows[a], *y = &s->h->rows[b];
+    int d = s->pixel ? memcmp(x->pixel_hash, y->pixel_hash, 16)
+                     : memcmp(x->sha256, y->sha256, 32);
+    if (d)
+        return d;
+    return (a > b) - (a < b);
+}
+
+static int same_key(const ia_hash_row *x, const ia_hash_row *y, int pixel)
+{
+    return pixel ? memcmp(x->pixel_hash, y->pixel_hash, 16) == 0
+                 : memcmp(x->sha256, y->sha256, 32) == 0;
+}
+
+/* A pixel group whose members all have the same bytes adds nothing. */
+static int distinct_bytes(const dup_ctx *c, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (memcmp(c->h.rows[c->members[i]].sha256,
+                   c->h.rows[c->members[0]].sha256, 32) != 0)
+            return 1;
+    return 0;
+}
+
+static int key_groups(dup_ctx *c, int pixel)
+{
+    size_t n = 0, *idx = malloc((c->h.n ? c->h.n : 1) * sizeof *idx);
+    if (!idx)
+        return IA_ERR_NOMEM;
+    for (size_t i = 0; i < c->h.n; i++)
+        if (pixel ? c->h.rows[i].have_pixel && c->h.rows[i].status_ok
+                  : c->h.rows[i].have_sha)
+            idx[n++] = i;
+    sort_ref ref = {&c->h, pixel};
+    ia_qsort_r(idx, n, sizeof *idx, cmp_idx, &ref);
+    int rc = IA_OK;
+    for (size_t i = 0; i < n && rc == IA_OK;) {
+        size_t j = i + 1;
+        while (j < n && same_key(&c->h.rows[idx[i]], &c->h.rows[idx[j]],
+                                 pixel))
+            j++;
+        if (j - i >= 2 && (rc = reserve(c, j - i)) == IA_OK) {
+            memcpy(c->members, idx + i, (j - i) * sizeof *idx);
+            if (!pixel || distinct_bytes(c, j - i))
+                rc = emit_group(c, pixel ? &PIXEL : &EXACT, j - i);
+        }
+        i = j;
+    }
+    free(idx);
+    return rc;
+}
+
+/* ---- near groups: multi-index search + union-find -------------------- */
+
+static size_t uf_find(size_t *parent, size_t x)
+{
+    while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    return x;
+}
+
+/* The root is always the smaller index, so a component's root is its
+ * first member in walk order. */
+static void uf_union(size_t *parent, size_t a, size_t b)
+{
+    a = uf_find(parent, a);
+    b = uf_find(parent, b);
+    if (a < b)
+        parent[b] = a;
+    else if (b < a)
+        parent[a] = b;
+}
+
+static int near_candidate(const ia_hash_row *r)
+{
+    return r->status_ok && r->have_phash && !r->uniform;
+}
+
+static int near_pairs(dup_ctx *c, const size_t *cand, size_t n,
+                      size_t *parent)
+{
+    uint64_t *ph = malloc((n ? n : 1) * sizeof *ph);
+    ia_near_pair *pairs = NULL;
+    size_t np = 0;
+    if (!ph)
+        return IA_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        ph[i] = c->h.rows[cand[i]].phash;
+    int rc = ia_near_pairs(ph, n, c->phash_radius, c->threads, &pairs, &np);
+    for (size_t k = 0; rc == IA_OK && k < np; k++) {
+        const ia_hash_row *a = &c->h.rows[cand[pairs[k].i]];
+        const ia_hash_row *b = &c->h.rows[cand[pairs[k].j]];
+        if (ia_hamming64(a->dhash, b->dhash) <= c->dhash_radius)
+            uf_union(parent, cand[pairs[k].i], cand[pairs[k].j]);
+    }
+    free(pairs);
+    free(ph);
+    return rc;
+}
+
+static int distinct_pixels(const dup_ctx *c, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (memcmp(c->h.rows[c->members[i]].pixel_hash,
+                   c->h.rows[c->members[0]].pixel_hash, 16) != 0)
+            return 1;
+    return 0;
+}
+
+/* Components in walk order of their roots; members in walk order. */
+static int emit_components(dup_ctx *c, size_t *parent)
+{
+    size_t n = c->h.n;
+    size_t *count = calloc(n ? n : 1, sizeof *count);
+    int rc = count ? IA_OK : IA_ERR_NOMEM;
+    for (size_t i = 0; rc == IA_OK && i < n; i++)
+        count[uf_find(parent, i)]++;
+    for (size_t root = 0; rc == IA_OK && root < n; root++) {
+        if (count[root] < 2 || (rc = reserve(c, count[root])) != IA_OK)
+            continue;
+        size_t m = 0;
+        for (size_t i = root; i < n && m < count[root]; i++)
+            if (uf_find(parent, i) == root)
+                c->members[m++] = i;
+        if (distinct_pixels(c, m))
+            rc = emit_group(c, &NEAR, m);
+    }
+    free(count);
+    return rc;
+}
+
+static int near_groups(dup_ctx *c)
+{
+    size_t n = c->h.n, nc = 0;
+    size_t *parent = malloc((n ? n : 1) * sizeof *parent);
+    size_t *cand = malloc((n ? n : 1) * sizeof *cand);
+    int rc = parent && cand ? IA_OK : IA_ERR_NOMEM;
+    for (size_t i = 0; rc == IA_OK && i < n; i++) {
+        parent[i] = i;
+        if (near_candidate(&c->h.rows[i]))
+            cand[nc++] = i;
+    }
+    if (rc == IA_OK)
+        rc = near_pairs(c, cand, nc, parent);
+    if (rc == IA_OK)
+        rc = emit_components(c, parent);
+    free(parent);
+    free(cand);
+    return rc;
+}
+
+/* ---- per split pair summary of the leaks ----------------------------- */
+
+/* Splits in canonical order (train, val, test, others), then by name. */
+static int cmp_split(const ia_hash_rows *h, const int *rank, uint32_t a,
+                     uint32_t b)
+{
+    if (rank[a] != rank[b])
+        return rank[a] < rank[b] ? -1 : 1;
+    if (a == b || !a || !b)
+        return (a > b) - (a < b);
+    return strcmp(h->splits[a - 1], h->splits[b - 1]);
+}
+
+typedef struct leak_order {
+    const ia_hash_rows *h;
+    const int *rank;
+} leak_order;
+
+static int cmp_leak(const void *pa, const void *pb, void *arg)
+{
+    const leak_order *o = arg;
+    const leak_rec *x = pa, *y = pb;
+    int d = cmp_split(o->h, o->rank, x->from, y->from);
+    if (!d)
+        d = cmp_split(o->h, o->rank, x->to, y->to);
+    if (!d)
+        d = (x->file > y->file) - (x->file < y->file);
+    return d ? d : (x->rank > y->rank) - (x->rank < y->rank);
+}
+
+static const char *split_name(const dup_ctx *c, uint32_t s)
+{
+    const char *n = name_of(c->h.splits, s);
+    return n ? n : "(no split)";
+}
+
+/* One dataset-level split_leak per (split, anchor split): "12 of 372 test
+ * images also appear in train (exact 3, pixel 1, near 8)", each leaking
+ * image counted once, under the strictest kind of its leaks; an error
+ * when an exact or pixel copy leaks, else a warning. */
+static int leak_pair_finding(dup_ctx *c, const leak_rec *v, size_t n)
+{
+    uint64_t per_kind[NKINDS] = {0}, files = 0, images = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || v[i].file != v[i - 1].file) {
+            per_kind[v[i].rank]++;
+            files++;
+        }
+    for (size_t i = 0; i < c->h.n; i++)
+        images += c->h.rows[i].status_ok && c->h.rows[i].split == v[0].from;
+    char detail[512];
+    ia_bprintf(detail, sizeof detail, "%llu of %llu %s images also appear "
+               "in %s (exact %llu, pixel %llu, near %llu)",
+               (unsigned long long)files, (unsigned long long)images,
+               split_name(c, v[0].from), split_name(c, v[0].to),
+               (unsigned long long)per_kind[0],
+               (unsigned long long)per_kind[1],
+               (unsigned long long)per_kind[2]);
+    int sev = per_kind[0] + per_kind[1] ? IA_SEV_ERROR : IA_SEV_WARNING;
+    return ia_store_finding(c->db, c->scan_id, 0, NULL, "split_leak", sev,
+                            detail);
+}
+
+static int leak_summary(dup_ctx *c)
+{
+    if (c->nleaks == 0)
+        return IA_OK;
+    size_t nranks = c->h.nsplits + 1;
+    int *rank = malloc(nranks * sizeof *rank);
+    if (!rank)
+        return IA_ERR_NOMEM;
+    for (size_t i = 0; i < nranks; i++)
+        rank[i] = 3;
+    for (size_t i = 0; i < c->h.n; i++)
+        rank[c->h.rows[i].split] = c->h.rows[i].split_rank;
+    leak_order o = {&c->h, rank};
+    ia_qsort_r(c->leaks, c->nleaks, sizeof *c->leaks, cmp_leak, &o);
+    int rc = IA_OK;
+    for (size_t i = 0; i < c->nleaks && rc == IA_OK;) {
+        size_t j = i + 1;
+        while (j < c->nleaks && c->leaks[j].from == c->leaks[i].from &&
+               c->leaks[j].to == c->leaks[i].to)
+            j++;
+        rc = leak_pair_finding(c, c->leaks + i, j - i);
+        i = j;
+    }
+    free(rank);
+    return rc;
+}
+
+int ia_analyze_duplicates(ia_db *db, int64_t scan_id,
+                          const ia_dup_options *opt)
+{
+    dup_ctx c = {.db = db, .scan_id = scan_id,
+                 .phash_radius = IA_NEAR_PHASH_RADIUS,
+                 .dhash_radius = IA_NEAR_DHASH_RADIUS, .threads = 1};
+    if (opt && opt->phash_radius >= 0)
+        c.phash_radius = opt->phash_radius;
+    if (opt && opt->dhash_radius >= 0)
+        c.dhash_radius = opt->dhash_radius;
+    if (opt && opt->threads)
+        c.threads = opt->threads;
+    int rc = ia_store_load_hash_rows(db, scan_id, &c.h);
+    if (rc == IA_OK)
+        rc = key_groups(&c, 0);
+    if (rc == IA_OK)
+        rc = key_groups(&c, 1);
+    if (rc == IA_OK)
+        rc = near_groups(&c);
+    if (rc == IA_OK)
+        rc = leak_summary(&c);
+    ia_hash_rows_free(&c.h);
+    free(c.leaks);
+    free(c.ids);
+    free(c.dist);
+    free(c.members);
+    return rc;
+}
+
+int ia_analyze_scan(ia_db *db, int64_t scan_id, unsigned threads)
+{
+    ia_dup_options dup = {.phash_radius = -1, .dhash_radius = -1,
+                          .threads = threads};
+    int rc = ia_analyze_duplicates(db, scan_id, &dup);
+    if (rc == IA_OK)
+        rc = ia_analyze_stats(db, scan_id);
+    return rc;
+}

@@ -1,0 +1,823 @@
+/*
+ * Content hashes of one image, fed row by row as the decoder emits them.
+ *
+ * pixel_hash: XXH3-128 over a 24-byte header ("IAPX", then version,
+ * width, height, channels, bit depth as little-endian uint32) and every
+ * row's width*channels bytes; the streaming state lives in the hasher.
+ *
+ * phash and dhash reproduce imagehash 4.3 on Pillow 9.4 bit for bit:
+ * luma (Pillow's L, given by the caller) is resized with LANCZOS to 32x32
+ * and 9x8 exactly as libImaging/Resample.c does for 8-bit images
+ * (precompute_coeffs, normalize_coeffs_8bpc, ImagingResampleHorizontal_8bpc
+ * then ImagingResampleVertical_8bpc, both in fixed point with
+ * PRECISION_BITS = 22). The horizontal pass runs on each row as it
+ * arrives (its output is clipped to 8 bits, as Pillow stores it in an
+ * intermediate image); the vertical pass is a sum of integer products, so
+ * instead of keeping a window of rows each row adds its contribution to
+ * the output rows whose window covers it. Integer addition is exact, so
+ * the order does not change the sum, and the result equals Pillow's.
+ * Sums are kept modulo 2^32 (unsigned, no overflow UB): Pillow's own sums
+ * fit an int, so the residue identifies them.
+ *
+ * Cost: the horizontal pass is about 12 multiply-adds per pixel, the bulk
+ * of the work, so it has SSE2 and AVX2 kernels (pmaddwd on coefficients
+ * split into two 16-bit halves, windows zero-padded to 16 taps) chosen
+ * once per hasher; the scalar kernel is the reference, and a test runs
+ * every kernel against a whole-image oracle. The AVX2 kernel reduces
+ * eight outputs at once and clips them on the vector; the vertical pass
+ * is built for AVX2 and the baseline (target_clones); XXH3 runs through
+ * libxxhash's run-time dispatch. Per image, the DCT runs its sums in the
+ * same order as the plain loops (so the same doubles) and the median is
+ * found by selection, not a sort. An AVX-512 Lanczos kernel was measured
+ * and gained nothing (docs/performance.md).
+ *
+ * Memory is O(width): coefficients are built once per (input size,
+ * output size) and cached for a few sizes (each costs two sin() per tap);
+ * horizontal ones are about 6 * width per output size; vertical ones
+ * (about 6 * height) are tabulated up to VTAB_MAX_TAPS and, for taller
+ * images, recomputed per row from each window's center and weight sum by
+ * the same double-precision expression Pillow uses, hence the same value.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+/* libxxhash's entry points that pick SSE2, AVX2 or AVX-512 at run time
+ * (the plain ones are built for the baseline); XXH3 is defined by its
+ * specification, so the digest is the same whichever runs. */
+#include <xxh_x86dispatch.h>
+#endif
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HASH_X86 1
+#endif
+
+#include "measure/hash.h"
+#include "imgaudit.h"
+#include "core/core.h"
+
+/* Pillow Resample.c: 8 bits of result, 2 for overflow, in an int. */
+#define PRECISION_BITS (32 - 8 - 2)
+#define HALF (1u << (PRECISION_BITS - 1))
+#define LANCZOS_SUPPORT 3.0
+/* The SIMD kernels split each coefficient k = kh * 2^11 + kl so both
+ * halves fit the 16-bit multiplies of pmaddwd. */
+#define SPLIT_BITS 11
+/* SIMD windows are widened with zero coefficients to a multiple of this
+ * many taps, so the kernels need no scalar tail. */
+#define SIMD_TAPS 16
+
+#define RS_MAX 32         /* largest output side: phash's 32x32 */
+#define PHASH_SIZE 32     /* imagehash: hash_size 8 * highfreq_factor 4 */
+#define HASH_SIDE 8
+#define DHASH_W 9
+#define DHASH_H 8
+#define PIXEL_HASH_VERSION 1u
+#define HEADER_BYTES 24
+/* Coefficient tables kept per axis and output size: datasets repeat a
+ * few widths and heights, and building a table costs two sin() per tap
+ * (for a small image, as much as decoding it). Sixteen sizes per axis
+ * cover the usual mix of a dataset; each table is O(width). */
+#define AXIS_CACHE 16
+/* Vertical coefficients are tabulated up to this many (1 MB); taller
+ * images recompute each when its row arrives, so memory stays bounded by
+ * the width whatever the height. */
+#define VTAB_MAX_TAPS ((size_t)1 << 18)
+
+/* One output sample of Pillow's precompute_coeffs along one axis. */
+typedef struct rs_window {
+    double center;
+    double ww;        /* sum of the raw filter taps (the normalizer) */
+    int64_t xmin;     /* first input index */
+    int64_t n;        /* number of taps (Pillow's xmax after xmax -= xmin) */
+} rs_window;
+
+/* One axis of the resize for one input size: the windows, Pillow's
+ * fixed-point coefficients (out * ksize, unless recompute), and for the
+ * horizontal SIMD kernels (simd_ok) their split halves (out * kstride)
+ * over windows widened to [sx, sx + sn). */
+typedef struct rs_table {
+    uint32_t in_size;       /* 0: empty slot */
+    uint32_t out_size;
+    uint64_t used;          /* LRU stamp */
+    double scale, support;
+    double ss;              /* 1 / filterscale */
+    size_t ksize;           /* Pillow's ksize: ceil(support) * 2 + 1 */
+    rs_window win[RS_MAX];
+    int32_t *k;
+    size_t k_cap;
+    int recompute;          /* too many to tabulate: see coeff_at */
+    int16_t *kh, *kl;
+    size_t kh_cap, kl_cap, kstride;
+    int64_t sx[RS_MAX], sn[RS_MAX];
+    int simd_ok;
+} rs_table;
+
+/* A Lanczos resize of a streamed 8-bit plane to out_w x out_h. */
+typedef struct resampler {
+    uint32_t out_w, out_h;
+    int need_h, need_v;     /* ImagingResampleInner skips unchanged axes */
+    uint64_t clock;
+    rs_table hcache[AXIS_CACHE], vcache[AXIS_CACHE];
+    const rs_table *tx, *ty;  /* this image's */
+    uint32_t first;         /* first output row whose window is not past */
+    uint8_t hrow[RS_MAX];   /* horizontal pass output of the current row */
+    uint32_t acc[RS_MAX * RS_MAX];   /* vertical sums, modulo 2^32 */
+    uint8_t pix[RS_MAX * RS_MAX];
+} resampler;
+
+typedef void (*hrow_fn)(const rs_table *t, const uint8_t *luma,
+                        uint8_t *out);
+
+struct ia_hasher {
+    XXH3_state_t *xxh;
+    uint32_t width, height;
+    uint32_t y;             /* rows received */
+    size_t row_bytes;
+    int active;             /* between a successful begin and end */
+    hrow_fn hrow;           /* horizontal kernel for this CPU */
+    resampler ph;           /* 32x32 for phash */
+    resampler dh;           /* 9x8 for dhash */
+    double *tmp;            /* raw taps of one window (ksize doubles) */
+    size_t tmp_cap;
+    double dct_cos[HASH_SIDE][PHASH_SIZE]; /* cos(pi k (2n+1) / 2N) */
+    double dct_cos_t[PHASH_SIZE][HASH_SIDE];  /* the same, transposed */
+};
+
+/* Pillow Resample.c sinc_filter and lanczos_filter (support 3). */
+static double sinc(double x)
+{
+    if (x == 0.0)
+        return 1.0;
+    x = x * M_PI;
+    return sin(x) / x;
+}
+
+static double lanczos(double x)
+{
+    if (-3.0 <= x && x < 3.0)
+        return sinc(x) * sinc(x / 3);
+    return 0.0;
+}
+
+/* Raw filter tap of input index x for a window, as precompute_coeffs
+ * evaluates it: filter((x + xmin - center + 0.5) * ss). */
+static double raw_tap(const rs_window *w, double ss, int64_t x)
+{
+    return lanczos(((double)x - w->center + 0.5) * ss);
+}
+
+/* precompute_coeffs' normalization (k /= ww when ww != 0), then
+ * normalize_coeffs_8bpc's rounding to fixed point. */
+static int32_t fixed_coeff(double k, double ww)
+{
+    if (ww != 0.0)
+        k /= ww;
+    if (k < 0)
+        return (int32_t)(-0.5 + k * (1 << PRECISION_BITS));
+    return (int32_t)(0.5 + k * (1 << PRECISION_BITS));
+}
+
+/* Pillow's clip8 (in >> PRECISION_BITS clamped to 0..255) of an int sum
+ * kept modulo 2^32: Pillow's sums fit an int, so the residue names it. */
+static uint8_t clip8_u32(uint32_t u)
+{
+    if (u >= 0x80000000u)
+        return 0;
+    u >>= PRECISION_BITS;
+    return u > 255 ? 255 : (uint8_t)u;
+}
+
+/* Grows the array whose pointer is at pp (any object pointer type, moved
+ * with memcpy so no type is aliased) to hold need elements of elem bytes,
+ * geometrically. On failure the array is unchanged. */
+static int grow(void *pp, size_t *cap, size_t need, size_t elem)
+{
+    size_t n = *cap ? *cap : 64, bytes;
+    void *p, *q;
+
+    if (need <= *cap)
+        return 0;
+    while (n < need)
+        n = n > SIZE_MAX / 2 ? need : n * 2;
+    if (ia_mul_size(n, elem, &bytes) != 0)
+        return IA_ERR_NOMEM;
+    memcpy(&p, pp, sizeof p);
+    q = realloc(p, bytes);
+    if (!q)
+        return IA_ERR_NOMEM;
+    memcpy(pp, &q, sizeof q);
+    *cap = n;
+    return 0;
+}
+
+/* The scalar constants of Pillow's precompute_coeffs for box
+ * (0, in_size): the box reaches Pillow as floats, hence the float
+ * conversion of in_size. */
+static void table_params(rs_table *t, uint32_t in_size, uint32_t out_size)
+{
+    double filterscale;
+
+    t->in_size = 0;
+    t->out_size = out_size;
+    t->scale = (double)(float)in_size / out_size;
+    filterscale = t->scale < 1.0 ? 1.0 : t->scale;
+    t->support = LANCZOS_SUPPORT * filterscale;
+    t->ss = 1.0 / filterscale;
+    t->ksize = (size_t)ceil(t->support) * 2 + 1;
+}
+
+/* The rest of precompute_coeffs: each output's window and weight sum,
+ * and unless t->recompute normalize_coeffs_8bpc's fixed-point
+ * coefficients (tmp holds ksize doubles). Window bounds are clamped
+ * before conversion to integers, which equals Pillow's truncate-then-clamp
+ * and cannot overflow. */
+static void table_windows(rs_table *t, uint32_t in_size, double *tmp)
+{
+    for (uint32_t xx = 0; xx < t->out_size; xx++) {
+        rs_window *w = &t->win[xx];
+        double lo, hi;
+        w->center = (xx + 0.5) * t->scale;
+        lo = w->center - t->support + 0.5;
+        hi = w->center + t->support + 0.5;
+        w->xmin = lo <= 0.0 ? 0 : (int64_t)lo;
+        w->n = (hi >= (double)in_size ? (int64_t)in_size : (int64_t)hi) -
+               w->xmin;
+        w->ww = 0.0;
+        for (int64_t x = 0; x < w->n; x++) {
+            double v = raw_tap(w, t->ss, w->xmin + x);
+            if (!t->recompute)
+                tmp[x] = v;
+            w->ww += v;
+        }
+        if (t->recompute)
+            continue;
+        for (int64_t x = 0; x < w->n; x++)
+            t->k[xx * t->ksize + (size_t)x] = fixed_coeff(tmp[x], w->ww);
+    }
+}
+
+/* The coefficient of input index x in output xx's window. */
+static int32_t coeff_at(const rs_table *t, uint32_t xx, int64_t x)
+{
+    const rs_window *w = &t->win[xx];
+    if (!t->recompute)
+        return t->k[xx * t->ksize + (size_t)(x - w->xmin)];
+    return fixed_coeff(raw_tap(w, t->ss, x), w->ww);
+}
+
+/* k = kh * 2^11 + kl with 0 <= kl < 2^11; 0 when kh overflows int16. */
+static int split_coeff(int32_t k, int16_t *kh, int16_t *kl)
+{
+    int32_t lo = (int32_t)((uint32_t)k & ((1u << SPLIT_BITS) - 1));
+    int32_t hi = (k - lo) / (1 << SPLIT_BITS);
+
+    *kl = (int16_t)lo;
+    if (hi < INT16_MIN || hi > INT16_MAX)
+        return 0;
+    *kh = (int16_t)hi;
+    return 1;
+}
+
+/* The SIMD layout: each window widened with zero coefficients to a
+ * multiple of SIMD_TAPS, rightwards while it stays in the row, then
+ * leftwards; the sum is unchanged. 0 when a row is too narrow for that or
+ * a coefficient does not split (the scalar kernel then runs). */
+static int simd_layout(rs_table *t, uint32_t width)
+{
+    for (uint32_t xx = 0; xx < t->out_size; xx++) {
+        const rs_window *w = &t->win[xx];
+        int64_t np = (w->n + SIMD_TAPS - 1) / SIMD_TAPS * SIMD_TAPS;
+        int16_t *kh = t->kh + xx * t->kstride;
+        int16_t *kl = t->kl + xx * t->kstride;
+        if (np > (int64_t)width)
+            return 0;
+        t->sx[xx] = w->xmin + np <= (int64_t)width ? w->xmin : width - np;
+        t->sn[xx] = np;
+        memset(kh, 0, (size_t)np * sizeof *kh);
+        memset(kl, 0, (size_t)np * sizeof *kl);
+        kh += w->xmin - t->sx[xx];
+        kl += w->xmin - t->sx[xx];
+        for (int64_t x = 0; x < w->n; x++)
+            if (!split_coeff(t->k[xx * t->ksize + (size_t)x], &kh[x], &kl[x]))
+                return 0;
+    }
+    return 1;
+}
+
+/* Builds t for in_size -> out_size; horizontal tables also get the SIMD
+ * layout, vertical ones past VTAB_MAX_TAPS are recomputed per row. On
+ * failure t stays an empty slot. */
+static int table_build(ia_hasher *h, rs_table *t, uint32_t in_size,
+                       uint32_t out_size, int horizontal)
+{
+    size_t need;
+    int rc = 0;
+
+    table_params(t, in_size, out_size);
+    if (ia_mul_size(out_size, t->ksize, &need) != 0)
+        return IA_ERR_NOMEM;
+    t->recompute = !horizontal && need > VTAB_MAX_TAPS;
+    if (!t->recompute) {
+        rc = grow(&t->k, &t->k_cap, need, sizeof *t->k);
+        if (rc == 0)
+            rc = grow(&h->tmp, &h->tmp_cap, t->ksize, sizeof *h->tmp);
+    }
+    if (rc != 0)
+        return rc;
+    table_windows(t, in_size, h->tmp);
+    t->simd_ok = 0;
+    if (horizontal) {
+        t->kstride = (t->ksize + SIMD_TAPS - 1) / SIMD_TAPS * SIMD_TAPS;
+        if (ia_mul_size(out_size, t->kstride, &need) != 0)
+            return IA_ERR_NOMEM;
+        rc = grow(&t->kh, &t->kh_cap, need, sizeof *t->kh);
+        if (rc == 0)
+            rc = grow(&t->kl, &t->kl_cap, need, sizeof *t->kl);
+        if (rc != 0)
+            return rc;
+        t->simd_ok = simd_layout(t, in_size);
+    }
+    t->in_size = in_size;
+    return 0;
+}
+
+/* The table for in_size from cache, built in the least recently used
+ * slot when missing. */
+static int table_get(ia_hasher *h, resampler *r, rs_table *cache,
+                     uint32_t in_size, uint32_t out_size, int horizontal,
+                     const rs_table **out)
+{
+    rs_table *t = &cache[0];
+    int rc = 0;
+
+    for (size_t i = 0; i < AXIS_CACHE; i++) {
+        if (cache[i].in_size == in_size) {
+            t = &cache[i];
+            break;
+        }
+        if (cache[i].used < t->used)
+            t = &cache[i];
+    }
+    if (t->in_size != in_size)
+        rc = table_build(h, t, in_size, out_size, horizontal);
+    if (rc != 0)
+        return rc;
+    t->used = ++r->clock;
+    *out = t;
+    return 0;
+}
+
+static void table_free(rs_table *t)
+{
+    free(t->k);
+    free(t->kh);
+    free(t->kl);
+}
+
+static int resampler_begin(ia_hasher *h, resampler *r, uint32_t width,
+                           uint32_t height)
+{
+    int rc = 0;
+
+    /* ImagingResampleInner: a pass runs only when its size changes. */
+    r->need_h = width != r->out_w;
+    r->need_v = height != r->out_h;
+    if (r->need_h)
+        rc = table_get(h, r, r->hcache, width, r->out_w, 1, &r->tx);
+    if (rc == 0 && r->need_v)
+        rc = table_get(h, r, r->vcache, height, r->out_h, 0, &r->ty);
+    if (rc != 0)
+        return rc;
+    r->first = 0;
+    for (size_t i = 0; i < (size_t)r->out_w * r->out_h; i++)
+        r->acc[i] = HALF;
+    memset(r->pix, 0, sizeof r->pix);
+    return 0;
+}
+
+/* ImagingResampleHorizontal_8bpc for one row. Sums are kept modulo 2^32,
+ * see clip8_u32. */
+static void hrow_scalar(const rs_table *t, const uint8_t *luma, uint8_t *out)
+{
+    for (uint32_t xx = 0; xx < t->out_size; xx++) {
+        const rs_window *w = &t->win[xx];
+        const int32_t *k = t->k + (size_t)xx * t->ksize;
+        const uint8_t *src = luma + w->xmin;
+        uint32_t ss0 = HALF;
+        for (int64_t x = 0; x < w->n; x++)
+            ss0 += src[x] * (uint32_t)k[x];
+        out[xx] = clip8_u32(ss0);
+    }
+}
+
+#ifdef HASH_X86
+static uint32_t hsum_epi32(__m128i v)
+{
+    v = _mm_add_epi32(v, _mm_srli_si128(v, 8));
+    v = _mm_add_epi32(v, _mm_srli_si128(v, 4));
+    return (uint32_t)_mm_cvtsi128_si32(v);
+}
+
+/* The same on the widened windows, 8 taps at a time: pixels widened to
+ * 16 bits, pmaddwd with both halves of the coefficients, recombined as
+ * sh * 2^11 + sl (mod 2^32). */
+static void hrow_sse2(const rs_table *t, const uint8_t *luma, uint8_t *out)
+{
+    const __m128i zero = _mm_setzero_si128();
+
+    for (uint32_t xx = 0; xx < t->out_size; xx++) {
+        const uint8_t *src = luma + t->sx[xx];
+        const int16_t *kh = t->kh + xx * t->kstride;
+        const int16_t *kl = t->kl + xx * t->kstride;
+        __m128i sh = zero, sl = zero;
+        for (int64_t x = 0; x < t->sn[xx]; x += 8) {
+            __m128i v = _mm_unpacklo_epi8(
+                _mm_loadl_epi64((const __m128i *)(const void *)(src + x)),
+                zero);
+            sh = _mm_add_epi32(sh, _mm_madd_epi16(v, _mm_loadu_si128(
+                     (const __m128i *)(const void *)(kh + x))));
+            sl = _mm_add_epi32(sl, _mm_madd_epi16(v, _mm_loadu_si128(
+                     (const __m128i *)(const void *)(kl + x))));
+        }
+        out[xx] = clip8_u32(HALF + (hsum_epi32(sh) << SPLIT_BITS) +
+                            hsum_epi32(sl));
+    }
+}
+
+/* One output of the AVX2 kernel, still spread over eight 32-bit lanes:
+ * sh * 2^11 + sl lane by lane, which sums to the same residue. */
+__attribute__((target("avx2"))) static inline __m256i
+hwin_avx2(const rs_table *t, const uint8_t *luma, uint32_t xx)
+{
+    const uint8_t *src = luma + t->sx[xx];
+    const int16_t *kh = t->kh + xx * t->kstride;
+    const int16_t *kl = t->kl + xx * t->kstride;
+    __m256i sh = _mm256_setzero_si256(), sl = _mm256_setzero_si256();
+    for (int64_t x = 0; x < t->sn[xx]; x += 16) {
+        __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128(
+            (const __m128i *)(const void *)(src + x)));
+        sh = _mm256_add_epi32(sh, _mm256_madd_epi16(v, _mm256_loadu_si256(
+                 (const __m256i *)(const void *)(kh + x))));
+        sl = _mm256_add_epi32(sl, _mm256_madd_epi16(v, _mm256_loadu_si256(
+                 (const __m256i *)(const void *)(kl + x))));
+    }
+    return _mm256_add_epi32(_mm256_slli_epi32(sh, SPLIT_BITS), sl);
+}
+
+/* The same, 16 taps at a time. Outputs are reduced eight at once (a tree
+ * of phaddd), and clip8 is done on the vector: an arithmetic shift makes
+ * the sums Pillow's int would call negative negative, and the two
+ * saturating packs clamp to 0..255, exactly clip8_u32. */
+__attribute__((target("avx2"))) static void
+hrow_avx2(const rs_table *t, const uint8_t *luma, uint8_t *out)
+{
+    const __m256i half = _mm256_set1_epi32((int)HALF);
+    uint32_t xx = 0;
+    for (; xx + 8 <= t->out_size; xx += 8) {
+        __m256i v[8];
+        for (uint32_t i = 0; i < 8; i++)
+            v[i] = hwin_avx2(t, luma, xx + i);
+        __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]),
+                                      _mm256_hadd_epi32(v[2], v[3]));
+        __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]),
+                                      _mm256_hadd_epi32(v[6], v[7]));
+        __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
+                                       _mm256_permute2x128_si256(a, b, 0x31));
+        sum = _mm256_srai_epi32(_mm256_add_epi32(sum, half), PRECISION_BITS);
+        __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(sum),
+                                     _mm256_extracti128_si256(sum, 1));
+        _mm_storel_epi64((__m128i *)(void *)(out + xx),
+                         _mm_packus_epi16(w, w));
+    }
+    for (; xx < t->out_size; xx++) {
+        __m256i v = hwin_avx2(t, luma, xx);
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(v),
+                                   _mm256_extracti128_si256(v, 1));
+        out[xx] = clip8_u32(HALF + hsum_epi32(s4));
+    }
+}
+#endif
+
+/* Row y's share of ImagingResampleVertical_8bpc: adds coefficient * value
+ * to every output row whose window holds y. out_w is a constant at each
+ * call, so the inner loop is unrolled and vectorized. */
+static inline void vertical_add(resampler *r, uint32_t y,
+                                const uint8_t *restrict hv, uint32_t out_w)
+{
+    for (uint32_t yy = r->first; yy < r->out_h; yy++) {
+        if (r->ty->win[yy].xmin > (int64_t)y)
+            break;
+        uint32_t k = (uint32_t)coeff_at(r->ty, yy, y);
+        uint32_t *restrict acc = r->acc + (size_t)yy * out_w;
+        for (uint32_t xx = 0; xx < out_w; xx++)
+            acc[xx] += hv[xx] * k;
+    }
+}
+
+/* Built for AVX2 and the baseline (gcc's target_clones picks one when the
+ * program loads): vertical_add's 32-bit multiplies need pmulld, which
+ * the baseline lacks. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__linux__) && !defined(__SANITIZE_THREAD__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void resampler_row(const ia_hasher *h, resampler *r, uint32_t y,
+                          const uint8_t *luma)
+{
+    const uint8_t *hv = luma;
+
+    if (r->need_v) {
+        /* Windows only move forward; rows no window holds cost nothing. */
+        const rs_window *win = r->ty->win;
+        while (r->first < r->out_h &&
+               win[r->first].xmin + win[r->first].n <= (int64_t)y)
+            r->first++;
+        if (r->first == r->out_h || win[r->first].xmin > (int64_t)y)
+            return;
+    }
+    if (r->need_h) {
+        (r->tx->simd_ok ? h->hrow : hrow_scalar)(r->tx, luma, r->hrow);
+        hv = r->hrow;
+    }
+    if (!r->need_v) {
+        if (y < r->out_h)
+            memcpy(r->pix + (size_t)y * r->out_w, hv, r->out_w);
+    } else if (r->out_w == PHASH_SIZE) {
+        vertical_add(r, y, hv, PHASH_SIZE);
+    } else {
+        vertical_add(r, y, hv, DHASH_W);
+    }
+}
+
+static void resampler_end(resampler *r)
+{
+    if (!r->need_v)
+        return;
+    for (size_t i = 0; i < (size_t)r->out_w * r->out_h; i++)
+        r->pix[i] = clip8_u32(r->acc[i]);
+}
+
+/* scipy.fftpack.dct type II, unnormalized, along axis 0 then axis 1,
+ * keeping only the top-left 8x8: y_k = 2 sum_n x_n cos(pi k (2n+1) / 2N).
+ * Each sum adds its terms in n order from 0.0, as the plain loops would;
+ * the loops run across the independent sums (c, then l) innermost so they
+ * vectorize, which changes no operation of any one sum. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__linux__) && !defined(__SANITIZE_THREAD__)
+/* AVX2 without FMA: multiplies and adds stay separate, as in the
+ * baseline build, so the doubles are the same. */
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void phash_dct(const ia_hasher *h, const uint8_t *pix,
+                      double out[HASH_SIDE * HASH_SIDE])
+{
+    double cols[HASH_SIDE][PHASH_SIZE];
+    double px[PHASH_SIZE];
+
+    for (int k = 0; k < HASH_SIDE; k++)
+        for (int c = 0; c < PHASH_SIZE; c++)
+            cols[k][c] = 0.0;
+    for (int n = 0; n < PHASH_SIZE; n++) {
+        for (int c = 0; c < PHASH_SIZE; c++)
+            px[c] = pix[n * PHASH_SIZE + c];
+        for (int k = 0; k < HASH_SIDE; k++) {
+            double w = h->dct_cos[k][n];
+            for (int c = 0; c < PHASH_SIZE; c++)
+                cols[k][c] += px[c] * w;
+        }
+    }
+    for (int k = 0; k < HASH_SIDE; k++) {
+        double acc[HASH_SIDE] = {0.0};
+        for (int n = 0; n < PHASH_SIZE; n++) {
+            double v = 2.0 * cols[k][n];
+            for (int l = 0; l < HASH_SIDE; l++)
+                acc[l] += v * h->dct_cos_t[n][l];
+        }
+        for (int l = 0; l < HASH_SIDE; l++)
+            out[k * HASH_SIDE + l] = 2.0 * acc[l];
+    }
+}
+
+/* The k-th smallest of v[0..n) (k < n), by quickselect; v is reordered.
+ * The value is the same whatever the algorithm, so numpy's sort-based
+ * median is matched exactly. */
+static double select_kth(double *v, int n, int k)
+{
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
+}
+
+/* numpy.median of 64 values: the mean of the two middle ones. */
+static double median64(const double v[HASH_SIDE * HASH_SIDE])
+{
+    double s[HASH_SIDE * HASH_SIDE];
+    memcpy(s, v, sizeof s);
+    double a = select_kth(s, HASH_SIDE * HASH_SIDE, 31);
+    /* after selecting the 32nd, s[32..63] hold the values above it */
+    double b = s[32];
+    for (int i = 33; i < HASH_SIDE * HASH_SIDE; i++)
+        b = s[i] < b ? s[i] : b;
+    return (a + b) / 2;
+}
+
+static uint64_t phash_bits(const ia_hasher *h)
+{
+    double d[HASH_SIDE * HASH_SIDE];
+    uint64_t bits = 0;
+
+    phash_dct(h, h->ph.pix, d);
+    double med = median64(d);
+    /* imagehash's str(): row-major, first element most significant. */
+    for (size_t i = 0; i < IA_ARRAY_LEN(d); i++)
+        bits = bits << 1 | (d[i] > med);
+    return bits;
+}
+
+static uint64_t dhash_bits(const uint8_t *pix)
+{
+    uint64_t bits = 0;
+    for (int r = 0; r < DHASH_H; r++) {
+        const uint8_t *p = pix + r * DHASH_W;
+        for (int c = 0; c < DHASH_W - 1; c++)
+            bits = bits << 1 | (p[c + 1] > p[c]);
+    }
+    return bits;
+}
+
+/* Population variance of the 32x32 luma below 1.0 (docs/hashes.md),
+ * decided exactly in integers: n * sumsq - sum^2 < n^2. */
+static int too_uniform(const uint8_t *pix)
+{
+    const uint64_t n = PHASH_SIZE * PHASH_SIZE;
+    uint64_t sum = 0, sumsq = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        sum += pix[i];
+        sumsq += (uint64_t)pix[i] * pix[i];
+    }
+    return n * sumsq - sum * sum < n * n;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+int ia_hasher_new(ia_hasher **out)
+{
+    int rc = IA_ERR_NOMEM;
+    ia_hasher *h = calloc(1, sizeof *h);
+
+    if (!h)
+        goto out;
+    h->xxh = XXH3_createState();
+    if (!h->xxh)
+        goto out;
+    /* the best kernel this CPU runs; level 0 always does */
+    for (int level = 2; ia_hasher_kernel(h, level) != 0; level--)
+        continue;
+    h->ph.out_w = h->ph.out_h = PHASH_SIZE;
+    h->dh.out_w = DHASH_W;
+    h->dh.out_h = DHASH_H;
+    for (int k = 0; k < HASH_SIDE; k++)
+        for (int n = 0; n < PHASH_SIZE; n++)
+            h->dct_cos[k][n] = h->dct_cos_t[n][k] =
+                cos(M_PI * k * (2 * n + 1) / (2 * PHASH_SIZE));
+    *out = h;
+    h = NULL;
+    rc = 0;
+out:
+    ia_hasher_free(h);
+    return rc;
+}
+
+void ia_hasher_free(ia_hasher *h)
+{
+    if (!h)
+        return;
+    if (h->xxh)
+        XXH3_freeState(h->xxh);
+    for (size_t i = 0; i < AXIS_CACHE; i++) {
+        table_free(&h->ph.hcache[i]);
+        table_free(&h->ph.vcache[i]);
+        table_free(&h->dh.hcache[i]);
+        table_free(&h->dh.vcache[i]);
+    }
+    free(h->tmp);
+    free(h);
+}
+
+int ia_hasher_begin(ia_hasher *h, uint32_t width, uint32_t height,
+                    int channels, int bit_depth)
+{
+    int rc = IA_ERR_ARG;
+    uint8_t hdr[HEADER_BYTES];
+
+    h->active = 0;
+    if (width == 0 || height == 0 || channels < 1 || channels > 4 ||
+        bit_depth < 0)
+        goto out;
+    if (ia_mul_size(width, (size_t)channels, &h->row_bytes) != 0)
+        goto out;
+    rc = resampler_begin(h, &h->ph, width, height);
+    if (rc == 0)
+        rc = resampler_begin(h, &h->dh, width, height);
+    if (rc != 0)
+        goto out;
+    memcpy(hdr, "IAPX", 4);
+    put_le32(hdr + 4, PIXEL_HASH_VERSION);
+    put_le32(hdr + 8, width);
+    put_le32(hdr + 12, height);
+    put_le32(hdr + 16, (uint32_t)channels);
+    put_le32(hdr + 20, (uint32_t)bit_depth);
+    XXH3_128bits_reset(h->xxh);
+    XXH3_128bits_update(h->xxh, hdr, sizeof hdr);
+    h->width = width;
+    h->height = height;
+    h->y = 0;
+    h->active = 1;
+out:
+    return rc;
+}
+
+void ia_hasher_row(ia_hasher *h, const uint8_t *row, const uint8_t *luma)
+{
+    if (!h->active || h->y >= h->height)
+        return;
+    XXH3_128bits_update(h->xxh, row, h->row_bytes);
+    resampler_row(h, &h->ph, h->y, luma);
+    resampler_row(h, &h->dh, h->y, luma);
+    h->y++;
+}
+
+void ia_hasher_end(ia_hasher *h, ia_hashes *out)
+{
+    XXH128_canonical_t canon;
+
+    memset(out, 0, sizeof *out);
+    if (!h->active) {
+        out->uniform = 1;
+        return;
+    }
+    XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(h->xxh));
+    memcpy(out->pixel_hash, canon.digest, sizeof out->pixel_hash);
+    resampler_end(&h->ph);
+    resampler_end(&h->dh);
+    out->phash = phash_bits(h);
+    out->dhash = dhash_bits(h->dh.pix);
+    out->uniform = too_uniform(h->ph.pix);
+    h->active = 0;
+}
+
+const uint8_t *ia_hasher_resized(const ia_hasher *h, int dhash)
+{
+    return dhash ? h->dh.pix : h->ph.pix;
+}
+
+int ia_hasher_kernel(ia_hasher *h, int level)
+{
+    switch (level) {
+    case 0:
+        h->hrow = hrow_scalar;
+        return 0;
+#ifdef HASH_X86
+    case 1:
+        h->hrow = hrow_sse2;
+        return 0;
+    case 2:
+        if (!__builtin_cpu_supports("avx2"))
+            return -1;
+        h->hrow = hrow_avx2;
+        return 0;
+#endif
+    default:
+        return -1;
+    }
+}

@@ -1,0 +1,33 @@
+/*
+ * Content hashes streamed row by row: pixel_hash (XXH3-128 over a header
+ * and the 8-bit pixels) and imagehash's phash and dhash (Pillow Lanczos
+ * resampling of the luma rows to 32x32 and 9x8, in Pillow's fixed point).
+ * Memory O(width).
+ */
+#ifndef IA_HASH_H
+#define IA_HASH_H
+
+#include <stdint.h>
+
+#include "core/core.h"
+
+typedef struct ia_hasher ia_hasher;
+
+int ia_hasher_new(ia_hasher **out);     /* 0 or IA_ERR_NOMEM */
+void ia_hasher_free(ia_hasher *h);
+/* bit_depth: of the file (recorded in the pixel_hash header). */
+int ia_hasher_begin(ia_hasher *h, uint32_t width, uint32_t height,
+                    int channels, int bit_depth);
+void ia_hasher_row(ia_hasher *h, const uint8_t *row, const uint8_t *luma);
+void ia_hasher_end(ia_hasher *h, ia_hashes *out);
+/* For tests and diagnostics: after ia_hasher_end, the Lanczos-resized luma
+ * of that image, row-major: 32x32 (phash) or, when dhash is non-zero,
+ * 9 wide x 8 high. Valid until the next ia_hasher_begin. */
+const uint8_t *ia_hasher_resized(const ia_hasher *h, int dhash);
+/* For tests: caps the horizontal resampling kernel at level (0 scalar,
+ * 1 SSE2, 2 AVX2; by default the best the CPU has). Results never depend
+ * on it. Returns 0, or -1 when the CPU lacks that level. */
+int ia_hasher_kernel(ia_hasher *h, int level);
+
+
+#endif

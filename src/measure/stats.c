@@ -1,0 +1,732 @@
+/*
+ * Per-image pixel statistics, fed row by row as the decoder emits them.
+ *
+ * Exactness: every statistic comes from integer sums; doubles appear only
+ * in the final divisions of ia_stats_end. Per row, channel sums are kept in
+ * 32-bit partials over chunks short enough never to overflow, then added to
+ * the 64-bit totals, so the hot loops stay 32-bit wide (twice the lanes).
+ *
+ * Luma (Pillow's L, computed once per row by the caller) feeds a 256-bin
+ * histogram, from which brightness, contrast, entropy and the black/white
+ * fractions all follow at the end: the per-pixel work for those five
+ * statistics is one increment.
+ *
+ * Sharpness is the population variance of the 3x3 Laplacian
+ * [[0,1,0],[1,-4,1],[0,1,0]] of L over the interior pixels only
+ * (x in 1..w-2, y in 1..h-2; 0 when w < 3 or h < 3), from exact integer
+ * sums of the response and its square. A ring of three luma rows keeps
+ * memory O(width). How it compares with common tools:
+ *   - OpenCV's cv2.Laplacian(gray, cv2.CV_64F).var() uses the same kernel
+ *     (ksize=1) but also evaluates the border pixels with
+ *     BORDER_REFLECT_101, so its value differs from ours by the border
+ *     rows and columns; on large images the difference is small, on tiny
+ *     ones it can dominate. Ours is interior-only by design: no invented
+ *     pixels, and the value is exact.
+ *   - CleanVision's blurriness is a different measure (it mixes the
+ *     maximum edge strength with the gray std and a resized image), so the
+ *     numbers are not comparable; thresholds are ours, documented in docs/.
+ *
+ * Hot loops are plain C, branch-free (conditional expressions that gcc
+ * turns into min/max), over fixed-size blocks of byte lanes so that gcc's
+ * vectoriser takes them at -O2 (-fopt-info-vec-optimized lists them);
+ * nothing is allocated per row, and the ring grows geometrically across
+ * images.
+ *
+ * The fused path (ia_stats_row_fused, what measure.c calls): luma and the
+ * channel statistics come out of one pass over the row. On CPUs with AVX2
+ * (checked once, at ia_stats_new) RGB rows, nearly every photo, go
+ * through an explicit kernel that gathers the channels of 32 pixels with
+ * pshufb, sums with psadbw, squares with pmaddwd into 32-bit lanes
+ * flushed before they can wrap, and makes luma with pmaddwd, exactly
+ * Pillow's integer formula; the row's last partial block is its last 32
+ * pixels with the ones already counted masked out. The Laplacian has an
+ * AVX2 loop too, the gray and channel loops are built for AVX2 and the
+ * baseline (target_clones). Every kernel gives the same integers: the
+ * portable one is the reference, and tests/test_measure.c checks each
+ * against it (all 2^24 RGB values for luma). docs/performance.md has the
+ * measurements.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define STATS_X86 1
+#endif
+
+#include "imgaudit.h"
+#include "measure/stats.h"
+#include "core/core.h"
+
+/* 65536 * 255^2 = 4,261,478,400 < 2^32: the sum of squares of 65536 8-bit
+ * samples fits in uint32. Each byte lane takes one sample per block, so a
+ * chunk is 65536 blocks. */
+#define CHAN_CHUNK 65536u
+/* Byte lanes per block: 16 (one SSE vector) for 1, 2 and 4 channels, 48
+ * (16 RGB pixels) for 3. */
+#define MAX_LANES 48
+/* |response| <= 4 * 255 = 1020, square <= 1,040,400;
+ * 4096 * 1,040,400 = 4,261,478,400 < 2^32: a lane takes one response per
+ * block, so a chunk is 4096 blocks. */
+#define LAP_CHUNK 4096u
+#define LAP_LANES 16
+/* Independent histogram tables break the store-to-load dependency when
+ * neighbouring pixels fall into the same bin (flat backgrounds). */
+#define HIST_WAYS 4
+
+/* Loops that gain from wider vectors are built twice, for AVX2 and the
+ * baseline, and the loader picks one for this CPU (gcc's target_clones;
+ * an ifunc, so none under the sanitizers' static builds of some
+ * toolchains, nor under ThreadSanitizer, whose instrumented resolver runs
+ * before its runtime exists). Same source, same integer results. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__linux__) && !defined(__SANITIZE_THREAD__)
+#define IA_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define IA_CLONES
+#endif
+
+/* The lane loops below touch distinct locals per iteration; gcc cannot
+ * prove the input bytes do not alias them and, at -O2, will not add a
+ * runtime check, so tell it. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define IA_IVDEP _Pragma("GCC ivdep")
+#else
+#define IA_IVDEP
+#endif
+
+typedef struct chan_acc {
+    uint64_t sum;
+    uint64_t sumsq;
+    uint8_t min;
+    uint8_t max;
+} chan_acc;
+
+struct ia_stats {
+    uint32_t width;
+    uint32_t height;
+    int channels;
+    uint32_t rows;          /* rows fed so far */
+    int ready;              /* begin succeeded */
+    chan_acc chan[4];       /* per channel in row order; alpha is the last */
+    uint64_t hist[HIST_WAYS][256];
+    int64_t lap_sum;
+    uint64_t lap_sumsq;
+    uint64_t lap_n;
+    uint8_t *ring;          /* three luma rows, then a scratch row */
+    size_t ring_cap;
+    uint8_t *line[3];       /* y-2, y-1, y */
+    uint8_t *scratch;       /* luma the kernel makes for ia_stats_row */
+    /* luma and channel statistics of one row (see ia_stats_kernel) */
+    void (*kernel)(struct ia_stats *s, const uint8_t *row, uint8_t *luma);
+    int avx2;               /* the Laplacian's AVX2 loop too */
+};
+
+int ia_stats_new(ia_stats **out)
+{
+    ia_stats *s = calloc(1, sizeof(*s));
+    if (!s)
+        return IA_ERR_NOMEM;
+    /* the best kernel this CPU runs; level 0 always does */
+    for (int level = 2; ia_stats_kernel(s, level) != 0; level--)
+        continue;
+    *out = s;
+    return 0;
+}
+
+void ia_stats_free(ia_stats *s)
+{
+    if (!s)
+        return;
+    free(s->ring);
+    free(s);
+}
+
+static int ring_reserve(ia_stats *s, size_t need)
+{
+    if (need <= s->ring_cap)
+        return 0;
+    size_t cap = s->ring_cap * 2;
+    if (cap < need)
+        cap = need;
+    uint8_t *p = realloc(s->ring, cap);
+    if (!p)
+        return IA_ERR_NOMEM;
+    s->ring = p;
+    s->ring_cap = cap;
+    return 0;
+}
+
+int ia_stats_begin(ia_stats *s, uint32_t width, uint32_t height, int channels)
+{
+    int rc = IA_ERR_ARG;
+    s->ready = 0;
+    if (channels < 1 || channels > 4)
+        goto out;
+    rc = IA_ERR_NOMEM;
+    size_t need = 0;
+    if (ia_mul_size(4, width, &need) != 0 || ring_reserve(s, need) != 0)
+        goto out;
+    for (int i = 0; i < 3; i++)
+        s->line[i] = s->ring + (size_t)i * width;
+    s->scratch = s->ring + (size_t)3 * width;
+    s->width = width;
+    s->height = height;
+    s->channels = channels;
+    s->rows = 0;
+    for (int c = 0; c < 4; c++)
+        s->chan[c] = (chan_acc){.sum = 0, .sumsq = 0, .min = 255, .max = 0};
+    memset(s->hist, 0, sizeof(s->hist));
+    s->lap_sum = 0;
+    s->lap_sumsq = 0;
+    s->lap_n = 0;
+    s->ready = 1;
+    rc = 0;
+out:
+    return rc;
+}
+
+/* Sum, sum of squares, min and max of every channel of npix interleaved
+ * pixels of ch channels (acc[0..ch-1]). The bytes are walked contiguously
+ * in blocks of 16 or 48 bytes (whole 16-byte vectors and whole pixels),
+ * one accumulator per byte lane; lane j always holds channel j % ch, so
+ * the lanes fold into the channels after the loop. This avoids strided
+ * gathers (slow without SSSE3 shuffles), and the fixed inner trip count
+ * lets gcc vectorise even at -O2, whose very-cheap cost model refuses
+ * loops that need a scalar epilogue (measured: 2.5x the strided loop).
+ * Inlined with a constant ch so each layout gets its own loop. */
+static inline __attribute__((always_inline)) void
+chan_run(const uint8_t *p, uint32_t npix, uint32_t ch, chan_acc *acc)
+{
+    const uint32_t lanes = ch == 3 ? 48 : 16;
+    const uint32_t per_block = lanes / ch;
+    uint32_t nblocks = npix / per_block;
+    for (uint32_t b0 = 0; b0 < nblocks; b0 += CHAN_CHUNK) {
+        uint32_t m = nblocks - b0 < CHAN_CHUNK ? nblocks - b0 : CHAN_CHUNK;
+        const uint8_t *q = p + (size_t)b0 * lanes;
+        uint32_t sum[MAX_LANES] = {0}, sq[MAX_LANES] = {0};
+        uint8_t mn[MAX_LANES], mx[MAX_LANES];
+        memset(mn, 255, sizeof(mn));
+        memset(mx, 0, sizeof(mx));
+        for (uint32_t b = 0; b < m; b++, q += lanes) {
+            IA_IVDEP
+            for (uint32_t j = 0; j < lanes; j++) {
+                uint32_t v = q[j];
+                sum[j] += v;
+                sq[j] += v * v;
+                mn[j] = (uint8_t)(v < mn[j] ? v : mn[j]);
+                mx[j] = (uint8_t)(v > mx[j] ? v : mx[j]);
+            }
+        }
+        for (uint32_t j = 0; j < lanes; j++) {
+            chan_acc *a = &acc[j % ch];
+            a->sum += sum[j];
+            a->sumsq += sq[j];
+            a->min = mn[j] < a->min ? mn[j] : a->min;
+            a->max = mx[j] > a->max ? mx[j] : a->max;
+        }
+    }
+    /* The last pixels that do not fill a block. */
+    const uint8_t *t = p + (size_t)nblocks * lanes;
+    uint32_t tail = (npix - nblocks * per_block) * ch;
+    for (uint32_t i = 0; i < tail; i++) {
+        chan_acc *a = &acc[i % ch];
+        uint8_t v = t[i];
+        a->sum += v;
+        a->sumsq += (uint32_t)v * v;
+        a->min = v < a->min ? v : a->min;
+        a->max = v > a->max ? v : a->max;
+    }
+}
+
+#ifdef STATS_X86
+/* Pixels per AVX2 iteration of the RGB kernel, and iterations per chunk:
+ * a 32-bit square lane takes four squares per iteration, 4 * 255^2 *
+ * 16384 < 2^32. */
+#define RGB_BLOCK 32u
+#define RGB_CHUNK 16384u
+
+/* pshufb masks gathering one channel of 16 RGB pixels (48 bytes in three
+ * 16-byte vectors) into one vector: index 0x80 writes zero. */
+#define Z (char)0x80
+static const char rgb_mask[3][3][16] = {
+    {{0, 3, 6, 9, 12, 15, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z},
+     {Z, Z, Z, Z, Z, Z, 2, 5, 8, 11, 14, Z, Z, Z, Z, Z},
+     {Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, 1, 4, 7, 10, 13}},
+    {{1, 4, 7, 10, 13, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z},
+     {Z, Z, Z, Z, Z, 0, 3, 6, 9, 12, 15, Z, Z, Z, Z, Z},
+     {Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, 2, 5, 8, 11, 14}},
+    {{2, 5, 8, 11, 14, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z},
+     {Z, Z, Z, Z, Z, 1, 4, 7, 10, 13, Z, Z, Z, Z, Z, Z},
+     {Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, 0, 3, 6, 9, 12, 15}},
+};
+#undef Z
+
+/* Pillow's L of 8 pixels per 32-bit half-lane pair: rg holds (R, G) and
+ * bk (B, 2) as 16-bit pairs. pmaddwd multiplies signed 16-bit values, so
+ * G's weight 38470 enters as 38470 - 65536 and the missing 65536 G is
+ * added back from rg's high halves: the sum is exact in 32 bits. */
+__attribute__((target("avx2"))) static inline __m256i
+luma8_avx2(__m256i rg, __m256i bk)
+{
+    const __m256i w_rg = _mm256_set1_epi32((int)(19595u | (38470u << 16)));
+    const __m256i w_bk = _mm256_set1_epi32((int)(7471u | (16384u << 16)));
+    const __m256i g_hi = _mm256_set1_epi32((int)0xffff0000u);
+    __m256i v = _mm256_add_epi32(_mm256_madd_epi16(rg, w_rg),
+                                 _mm256_madd_epi16(bk, w_bk));
+    v = _mm256_add_epi32(v, _mm256_and_si256(rg, g_hi));
+    return _mm256_srli_epi32(v, 16);
+}
+
+/* One channel of 32 pixels (two groups of 16, one per 128-bit lane). */
+__attribute__((target("avx2"))) static inline __m256i
+gather_avx2(__m256i x0, __m256i x1, __m256i x2, int c)
+{
+    __m256i m0 = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128((const __m128i *)(const void *)rgb_mask[c][0]));
+    __m256i m1 = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128((const __m128i *)(const void *)rgb_mask[c][1]));
+    __m256i m2 = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128((const __m128i *)(const void *)rgb_mask[c][2]));
+    return _mm256_or_si256(_mm256_or_si256(_mm256_shuffle_epi8(x0, m0),
+                                           _mm256_shuffle_epi8(x1, m1)),
+                           _mm256_shuffle_epi8(x2, m2));
+}
+
+__attribute__((target("avx2"))) static inline __m256i
+load2_avx2(const uint8_t *lo, const uint8_t *hi)
+{
+    return _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(const void *)hi),
+                            _mm_loadu_si128((const __m128i *)(const void *)lo));
+}
+
+__attribute__((target("avx2"))) static inline uint64_t
+hsum_epi64_avx2(__m256i v)
+{
+    __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v),
+                              _mm256_extracti128_si256(v, 1));
+    return (uint64_t)_mm_cvtsi128_si64(s) +
+           (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s));
+}
+
+__attribute__((target("avx2"))) static inline uint64_t
+hsum_epi32_avx2(__m256i v)
+{
+    /* widen to 64 bits first: eight lanes of up to 2^32 - 1 */
+    const __m256i zero = _mm256_setzero_si256();
+    return hsum_epi64_avx2(_mm256_add_epi64(_mm256_unpacklo_epi32(v, zero),
+                                            _mm256_unpackhi_epi32(v, zero)));
+}
+
+__attribute__((target("avx2"))) static inline uint8_t
+hmin_epu8_avx2(__m256i v)
+{
+    __m128i m = _mm_min_epu8(_mm256_castsi256_si128(v),
+                             _mm256_extracti128_si256(v, 1));
+    m = _mm_min_epu8(m, _mm_srli_si128(m, 8));
+    m = _mm_min_epu8(m, _mm_srli_si128(m, 4));
+    m = _mm_min_epu8(m, _mm_srli_si128(m, 2));
+    m = _mm_min_epu8(m, _mm_srli_si128(m, 1));
+    return (uint8_t)_mm_cvtsi128_si32(m);
+}
+
+__attribute__((target("avx2"))) static inline uint8_t
+hmax_epu8_avx2(__m256i v)
+{
+    __m128i m = _mm_max_epu8(_mm256_castsi256_si128(v),
+                             _mm256_extracti128_si256(v, 1));
+    m = _mm_max_epu8(m, _mm_srli_si128(m, 8));
+    m = _mm_max_epu8(m, _mm_srli_si128(m, 4));
+    m = _mm_max_epu8(m, _mm_srli_si128(m, 2));
+    m = _mm_max_epu8(m, _mm_srli_si128(m, 1));
+    return (uint8_t)_mm_cvtsi128_si32(m);
+}
+
+/* The running sums of the RGB kernel: psadbw sums in 64-bit lanes,
+ * pmaddwd squares in 32-bit lanes (flushed into acc every RGB_CHUNK
+ * blocks), bytewise min and max. */
+typedef struct rgb_acc {
+    __m256i sum[3], sq[3], mn[3], mx[3];
+} rgb_acc;
+
+/* One block of 32 pixels at q: luma to o (32 bytes), statistics into a.
+ * With keep (tail blocks), only the pixels whose bytes are 0xff in keep
+ * count in the statistics; luma is written for all 32. */
+__attribute__((target("avx2"))) static inline __attribute__((always_inline))
+void rgb_step(const uint8_t *q, uint8_t *o, rgb_acc *a, const __m256i *keep)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i two = _mm256_set1_epi16(2);
+    __m256i x0 = load2_avx2(q, q + 48);
+    __m256i x1 = load2_avx2(q + 16, q + 64);
+    __m256i x2 = load2_avx2(q + 32, q + 80);
+    __m256i lo[3], hi[3];
+    for (int c = 0; c < 3; c++) {
+        __m256i ch = gather_avx2(x0, x1, x2, c);
+        lo[c] = _mm256_unpacklo_epi8(ch, zero);
+        hi[c] = _mm256_unpackhi_epi8(ch, zero);
+        __m256i v = ch, vlo = lo[c], vhi = hi[c], vmin = ch;
+        if (keep) {
+            /* dropped pixels: 0 for sums and max, 255 for min */
+            v = _mm256_and_si256(ch, *keep);
+            vmin = _mm256_or_si256(ch, _mm256_andnot_si256(
+                                           *keep, _mm256_set1_epi8(-1)));
+            vlo = _mm256_unpacklo_epi8(v, zero);
+            vhi = _mm256_unpackhi_epi8(v, zero);
+        }
+        a->sum[c] = _mm256_add_epi64(a->sum[c], _mm256_sad_epu8(v, zero));
+        a->mn[c] = _mm256_min_epu8(a->mn[c], vmin);
+        a->mx[c] = _mm256_max_epu8(a->mx[c], v);
+        a->sq[c] = _mm256_add_epi32(a->sq[c], _mm256_add_epi32(
+                       _mm256_madd_epi16(vlo, vlo),
+                       _mm256_madd_epi16(vhi, vhi)));
+    }
+    __m256i l0 = _mm256_packus_epi32(
+        luma8_avx2(_mm256_unpacklo_epi16(lo[0], lo[1]),
+                   _mm256_unpacklo_epi16(lo[2], two)),
+        luma8_avx2(_mm256_unpackhi_epi16(lo[0], lo[1]),
+                   _mm256_unpackhi_epi16(lo[2], two)));
+    __m256i l1 = _mm256_packus_epi32(
+        luma8_avx2(_mm256_unpacklo_epi16(hi[0], hi[1]),
+                   _mm256_unpacklo_epi16(hi[2], two)),
+        luma8_avx2(_mm256_unpackhi_epi16(hi[0], hi[1]),
+                   _mm256_unpackhi_epi16(hi[2], two)));
+    __m256i l8 = _mm256_packus_epi16(l0, l1);
+    _mm_storeu_si128((__m128i *)(void *)o, _mm256_castsi256_si128(l8));
+    _mm_storeu_si128((__m128i *)(void *)(o + 16),
+                     _mm256_extracti128_si256(l8, 1));
+}
+
+__attribute__((target("avx2"))) static void rgb_flush(rgb_acc *a,
+                                                      chan_acc *acc)
+{
+    for (int c = 0; c < 3; c++) {
+        acc[c].sum += hsum_epi64_avx2(a->sum[c]);
+        acc[c].sumsq += hsum_epi32_avx2(a->sq[c]);
+        a->sum[c] = a->sq[c] = _mm256_setzero_si256();
+    }
+}
+
+/* Luma and channel statistics of a row of width >= 32 RGB pixels in one
+ * pass: the three channels are gathered with pshufb, summed with psadbw,
+ * squared with pmaddwd, min/maxed bytewise, and combined into luma with
+ * pmaddwd; luma is packed back to bytes in pixel order. The last partial
+ * block is the row's last 32 pixels, with the ones already counted masked
+ * out of the statistics (their luma is written again, the same). */
+__attribute__((target("avx2"))) static void
+rgb_row_avx2(const uint8_t *p, uint32_t width, chan_acc *acc, uint8_t *luma)
+{
+    rgb_acc a;
+    uint32_t nblk = width / RGB_BLOCK, tail = width % RGB_BLOCK;
+    for (int c = 0; c < 3; c++) {
+        a.sum[c] = a.sq[c] = _mm256_setzero_si256();
+        a.mn[c] = _mm256_set1_epi8((char)acc[c].min);
+        a.mx[c] = _mm256_set1_epi8((char)acc[c].max);
+    }
+    for (uint32_t b = 0; b < nblk; b++) {
+        rgb_step(p + (size_t)b * (RGB_BLOCK * 3), luma + (size_t)b * RGB_BLOCK,
+                 &a, NULL);
+        if ((b + 1) % RGB_CHUNK == 0)
+            rgb_flush(&a, acc);
+    }
+    if (tail) {
+        /* byte i of a channel vector is pixel i % 16 of group i / 16 */
+        static const int8_t idx[32] = {
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+            16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+        __m256i keep = _mm256_cmpgt_epi8(
+            _mm256_loadu_si256((const __m256i *)(const void *)idx),
+            _mm256_set1_epi8((char)(RGB_BLOCK - tail - 1)));
+        size_t first = (size_t)width - RGB_BLOCK;
+        rgb_step(p + first * 3, luma + first, &a, &keep);
+    }
+    rgb_flush(&a, acc);
+    for (int c = 0; c < 3; c++) {
+        acc[c].min = hmin_epu8_avx2(a.mn[c]);
+        acc[c].max = hmax_epu8_avx2(a.mx[c]);
+    }
+}
+#endif
+
+IA_CLONES static void channel_row(ia_stats *s, const uint8_t *row)
+{
+    /* Alpha lanes are summed too (free in the vector loop) and ignored. */
+    switch (s->channels) {
+    case 1: chan_run(row, s->width, 1, s->chan); break;
+    case 2: chan_run(row, s->width, 2, s->chan); break;
+    case 3: chan_run(row, s->width, 3, s->chan); break;
+    default: chan_run(row, s->width, 4, s->chan); break;
+    }
+}
+
+/* Four pixels per step, each into its own table. The bins are read into
+ * locals first: the byte pointer may alias the tables, and without the
+ * copies the compiler reloads luma after every increment. */
+static void hist_row(ia_stats *s, const uint8_t *luma)
+{
+    _Static_assert(HIST_WAYS == 4, "hist_row is unrolled for 4 ways");
+    uint32_t w = s->width, x = 0;
+    uint64_t *h0 = s->hist[0], *h1 = s->hist[1], *h2 = s->hist[2],
+             *h3 = s->hist[3];
+    for (; x + 4 <= w; x += 4) {
+        unsigned v0 = luma[x], v1 = luma[x + 1], v2 = luma[x + 2],
+                 v3 = luma[x + 3];
+        h0[v0]++;
+        h1[v1]++;
+        h2[v2]++;
+        h3[v3]++;
+    }
+    for (; x < w; x++)
+        h0[luma[x]]++;
+}
+
+/* Laplacian responses of row b (between a above and c below), interior
+ * columns only. Same lane scheme as chan_run: LAP_LANES accumulators, a
+ * fixed inner trip count, a scalar tail. */
+IA_CLONES static void laplacian_row(ia_stats *s, const uint8_t *a,
+                                    const uint8_t *b, const uint8_t *c)
+{
+    uint32_t n = s->width - 2;  /* interior columns 1..w-2 */
+    const uint8_t *up = a + 1, *down = c + 1, *mid = b + 1;
+    const uint8_t *left = b, *right = b + 2;
+    uint32_t nblocks = n / LAP_LANES;
+    for (uint32_t b0 = 0; b0 < nblocks; b0 += LAP_CHUNK) {
+        uint32_t m = nblocks - b0 < LAP_CHUNK ? nblocks - b0 : LAP_CHUNK;
+        int32_t sum[LAP_LANES] = {0};
+        uint32_t sq[LAP_LANES] = {0};
+        for (uint32_t k = b0; k < b0 + m; k++) {
+            size_t o = (size_t)k * LAP_LANES;
+            IA_IVDEP
+            for (uint32_t j = 0; j < LAP_LANES; j++) {
+                int32_t r = up[o + j] + down[o + j] + left[o + j] +
+                            right[o + j] - 4 * mid[o + j];
+                sum[j] += r;
+                sq[j] += (uint32_t)(r * r);
+            }
+        }
+        for (uint32_t j = 0; j < LAP_LANES; j++) {
+            s->lap_sum += sum[j];
+            s->lap_sumsq += sq[j];
+        }
+    }
+    for (uint32_t x = nblocks * LAP_LANES; x < n; x++) {
+        int32_t r = up[x] + down[x] + left[x] + right[x] - 4 * mid[x];
+        s->lap_sum += r;
+        s->lap_sumsq += (uint32_t)(r * r);
+    }
+    s->lap_n += n;
+}
+
+#ifdef STATS_X86
+/* Iterations (16 responses each) per chunk of the AVX2 Laplacian: a
+ * 32-bit square lane takes two squares per iteration,
+ * 2048 * 2 * 1020^2 < 2^32. */
+#define LAP_AVX2_CHUNK 2048u
+
+__attribute__((target("avx2"))) static inline __m256i
+widen16_avx2(const uint8_t *p)
+{
+    return _mm256_cvtepu8_epi16(
+        _mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
+/* laplacian_row with explicit AVX2: 16 responses per iteration in 16-bit
+ * lanes (|r| <= 1020), summed and squared with pmaddwd into 32-bit lanes
+ * flushed every LAP_AVX2_CHUNK iterations; the same sums exactly. */
+__attribute__((target("avx2"))) static void
+laplacian_row_avx2(ia_stats *s, const uint8_t *a, const uint8_t *b,
+                   const uint8_t *c)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    uint32_t n = s->width - 2, nblk = n / 16;
+    for (uint32_t b0 = 0; b0 < nblk; b0 += LAP_AVX2_CHUNK) {
+        uint32_t m = nblk - b0 < LAP_AVX2_CHUNK ? nblk - b0 : LAP_AVX2_CHUNK;
+        __m256i sum = _mm256_setzero_si256(), sq = _mm256_setzero_si256();
+        for (uint32_t k = b0; k < b0 + m; k++) {
+            size_t o = (size_t)k * 16;
+            __m256i r = _mm256_add_epi16(
+                _mm256_add_epi16(widen16_avx2(a + 1 + o),
+                                 widen16_avx2(c + 1 + o)),
+                _mm256_add_epi16(widen16_avx2(b + o), widen16_avx2(b + 2 + o)));
+            r = _mm256_sub_epi16(r, _mm256_slli_epi16(widen16_avx2(b + 1 + o),
+                                                      2));
+            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(r, ones));
+            sq = _mm256_add_epi32(sq, _mm256_madd_epi16(r, r));
+        }
+        /* sum lanes are signed, square lanes unsigned: widen accordingly */
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum),
+                                   _mm256_extracti128_si256(sum, 1));
+        int32_t sl[4];
+        _mm_storeu_si128((__m128i *)(void *)sl, s4);
+        s->lap_sum += (int64_t)sl[0] + sl[1] + sl[2] + sl[3];
+        s->lap_sumsq += hsum_epi32_avx2(sq);
+    }
+    for (uint32_t x = nblk * 16; x < n; x++) {
+        int32_t r = a[x + 1] + c[x + 1] + b[x] + b[x + 2] - 4 * b[x + 1];
+        s->lap_sum += r;
+        s->lap_sumsq += (uint32_t)(r * r);
+    }
+    s->lap_n += n;
+}
+#endif
+
+static void ring_push(ia_stats *s, const uint8_t *luma)
+{
+    uint8_t *oldest = s->line[0];
+    s->line[0] = s->line[1];
+    s->line[1] = s->line[2];
+    s->line[2] = oldest;
+    memcpy(oldest, luma, s->width);
+    if (s->rows < 2)
+        return;
+#ifdef STATS_X86
+    if (s->avx2) {
+        laplacian_row_avx2(s, s->line[0], s->line[1], s->line[2]);
+        return;
+    }
+#endif
+    laplacian_row(s, s->line[0], s->line[1], s->line[2]);
+}
+
+/* ---- the row kernels ---------------------------------------------------- */
+
+static void kernel_portable(ia_stats *s, const uint8_t *row, uint8_t *luma)
+{
+    channel_row(s, row);
+    ia_luma_row(row, s->width, s->channels, luma);
+}
+
+#ifdef STATS_X86
+/* RGB rows of 32 pixels or more through the AVX2 kernel; other layouts
+ * are cheap already (gray: luma is a copy). */
+static void kernel_avx2(ia_stats *s, const uint8_t *row, uint8_t *luma)
+{
+    if (s->channels == 3 && s->width >= RGB_BLOCK)
+        rgb_row_avx2(row, s->width, s->chan, luma);
+    else
+        kernel_portable(s, row, luma);
+}
+#endif
+
+int ia_stats_kernel(ia_stats *s, int level)
+{
+    switch (level) {
+    case 0:
+        s->kernel = kernel_portable;
+        s->avx2 = 0;
+        return 0;
+#ifdef STATS_X86
+    case 2:
+        if (!__builtin_cpu_supports("avx2"))
+            return -1;
+        s->kernel = kernel_avx2;
+        s->avx2 = 1;
+        return 0;
+#endif
+    default:
+        return -1;
+    }
+}
+
+/* What follows the kernel: histogram and Laplacian over the luma row. */
+static void luma_row(ia_stats *s, const uint8_t *luma)
+{
+    hist_row(s, luma);
+    if (s->width >= 3 && s->height >= 3)
+        ring_push(s, luma);
+    s->rows++;
+}
+
+void ia_stats_row(ia_stats *s, const uint8_t *row, const uint8_t *luma)
+{
+    /* Rows past the announced height (a misbehaving caller) are ignored
+     * rather than overrunning the accounting. */
+    if (!s->ready || s->rows >= s->height)
+        return;
+    /* The same kernel as the fused path, so tests of this entry point
+     * check it; the luma it makes is not used here. */
+    s->kernel(s, row, s->scratch);
+    luma_row(s, luma);
+}
+
+void ia_stats_row_fused(ia_stats *s, const uint8_t *row, uint8_t *luma)
+{
+    if (!s->ready || s->rows >= s->height)
+        return;
+    s->kernel(s, row, luma);
+    luma_row(s, luma);
+}
+
+/* Population variance from exact sums: (n*Q - S^2) / n^2. The numerator
+ * is formed in 128 bits so it is exact (and never negative) before the one
+ * rounding to double. */
+static double exact_variance(uint64_t n, int64_t sum, uint64_t sumsq)
+{
+    __extension__ typedef unsigned __int128 u128;
+    if (n == 0)
+        return 0.0;
+    uint64_t mag = sum < 0 ? (uint64_t)0 - (uint64_t)sum : (uint64_t)sum;
+    u128 num = (u128)n * sumsq - (u128)mag * mag;
+    double dn = (double)n;
+    return (double)num / (dn * dn);
+}
+
+static void luma_stats(const ia_stats *s, uint64_t n, ia_pixel_stats *o)
+{
+    uint64_t hist[256], sum = 0, sumsq = 0;
+    for (int v = 0; v < 256; v++) {
+        hist[v] = 0;
+        for (int k = 0; k < HIST_WAYS; k++)
+            hist[v] += s->hist[k][v];
+        sum += hist[v] * (uint64_t)v;
+        sumsq += hist[v] * (uint64_t)(v * v);
+    }
+    double dn = (double)n;
+    double h = 0.0;
+    for (int v = 0; v < 256; v++) {
+        if (hist[v] == 0)
+            continue;
+        double p = (double)hist[v] / dn;
+        h -= p * log2(p);
+    }
+    o->brightness = (double)sum / dn;
+    o->contrast = sqrt(exact_variance(n, (int64_t)sum, sumsq));
+    o->entropy = h > 0.0 ? h : 0.0;
+    o->frac_black = (double)hist[0] / dn;
+    o->frac_white = (double)hist[255] / dn;
+}
+
+void ia_stats_end(ia_stats *s, ia_pixel_stats *out)
+{
+    ia_pixel_stats o;
+    memset(&o, 0, sizeof(o));
+    int has_alpha = s->ready && (s->channels == 2 || s->channels == 4);
+    o.alpha_used = has_alpha ? 0 : -1;
+    /* Pixels actually fed: equals width * height after a complete decode. */
+    uint64_t n = s->ready ? (uint64_t)s->width * s->rows : 0;
+    if (n == 0)
+        goto out;
+    o.pixels = n;
+    int gray = s->channels <= 2;
+    for (int c = 0; c < 3; c++) {
+        /* convert("RGB") copies gray into all three channels */
+        const chan_acc *a = &s->chan[gray ? 0 : c];
+        o.sum[c] = a->sum;
+        o.sumsq[c] = a->sumsq;
+        o.min[c] = a->min;
+        o.max[c] = a->max;
+    }
+    o.constant = 1;
+    for (int c = 0; c < 3; c++)
+        o.constant &= o.min[c] == o.max[c];
+    if (has_alpha) {
+        const chan_acc *alpha = &s->chan[s->channels - 1];
+        o.constant &= alpha->min == alpha->max;
+        o.alpha_used = alpha->min < 255;
+    }
+    luma_stats(s, n, &o);
+    o.sharpness = exact_variance(s->lap_n, s->lap_sum, s->lap_sumsq);
+out:
+    *out = o;
+}

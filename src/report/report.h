@@ -1,0 +1,45 @@
+/*
+ * Private interface between the report and export modules (report/json.c,
+ * report/text.c, export.c). They read the DB only through store/store.h.
+ */
+#ifndef IA_REPORT_H
+#define IA_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "imgaudit.h"
+#include "store/store.h"
+
+/* One report of a resolved scan on out. */
+int ia_report_json(ia_db *db, int64_t scan_id, FILE *out);
+int ia_report_text(ia_db *db, int64_t scan_id, FILE *out);
+int ia_report_md(ia_db *db, int64_t scan_id, FILE *out);
+/* The channel statistics and label balance per split (report/stats.c),
+ * as text or Markdown (md), for the text and Markdown reports. */
+int ia_report_stats_section(ia_db *db, int64_t scan_id, FILE *out, int md);
+/* The self-contained HTML page (report/html.c); opt may be NULL. */
+int ia_report_html(ia_db *db, int64_t scan_id, FILE *out,
+                   const ia_report_options *opt);
+
+/* mean = S/N and std = sqrt(N*SS - S^2)/N per channel (population std),
+ * exact up to the final rounding. Returns 0, or -1 when s->n is 0. */
+int ia_sums_mean_std(const ia_sums *s, double mean[3], double std[3]);
+
+/* A JSON string of arbitrary bytes: json null for NULL; bytes that are
+ * not valid UTF-8 (file names need not be) become U+FFFD, since JSON
+ * text must be UTF-8. NULL only when out of memory. */
+json_t *ia_json_text(const char *s);
+/* A JSON real, or null when v is not finite (JSON has no NaN). */
+json_t *ia_json_real(double v);
+/* json_object_set_new with a key made valid UTF-8 like ia_json_text;
+ * steals v; 0 on success. */
+int ia_json_set(json_t *obj, const char *key, json_t *v);
+
+/* Flushes out; IA_ERR_IO with a message on the handle if any write on it
+ * failed. */
+int ia_report_flush(ia_db *db, FILE *out, const char *what);
+
+#endif

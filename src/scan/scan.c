@@ -1,0 +1,605 @@
+/*
+ * ia_scan: the pipeline of DESIGN.md. The calling thread walks, hands
+ * entries to the ordered pool and stores finished results in walk order,
+ * so it is the one thread that owns the SQLite connection and -j 1 and
+ * -j N write identical rows. Workers only run ia_scan_file.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "analyze/analyze.h"
+#include "scan/budget.h"
+#include "imgaudit.h"
+#include "core/core.h"
+#include "scan/pool.h"
+#include "scan/file.h"
+#include "shard/shard.h"
+#include "store/store.h"
+#include "walk/walk.h"
+
+/* Entries per pool slot, at most. A slot is handed between threads with
+ * a mutex and a condition variable; for datasets of small images that
+ * handoff, once per file, cost as much as a decode at -j 2
+ * (docs/performance.md), so the walk fills a slot with several entries:
+ * as many as make about JOB_PIXELS decoded pixels, judged from the files
+ * stored so far, so that slots of large images stay small and keep every
+ * worker busy to the end. Only the scheduling changes: results are stored
+ * in walk order whatever the batch. */
+#define JOB_FILES 32
+#define JOB_PIXELS 4e6
+
+typedef struct item {
+    ia_entry *entry;
+    int rc;
+    int skipped;            /* not scanned: the scan was cancelled first */
+    ia_file_result res;
+} item;
+
+typedef struct job {
+    int n;
+    item it[JOB_FILES];
+} job;
+
+typedef struct scan_ctx {
+    ia_db *db;
+    const ia_scan_options *opt;
+    ia_file_config cfg;
+    int64_t scan_id;
+    ia_progress progress;
+    double t0;
+    ia_reuse *reuse;        /* --reuse: the other scan's index */
+    ia_resume *resume;      /* --resume: the files already stored */
+    ia_budget *budget;      /* decoder memory shared by the workers */
+    ia_follow *follow;      /* an unchanged rescan so far (store/store.h) */
+    ia_follow *followed;    /* the follower once it stopped: freed last */
+    double avg_pixels;      /* running mean of decoded pixels per file */
+    int batch;              /* entries per slot, 1 .. JOB_FILES */
+    int cut;                /* an entry was skipped: store nothing after */
+    int taken;              /* the reused scan's rows were taken whole */
+    unsigned threads;       /* worker threads (0: inline, -j 1) */
+} scan_ctx;
+
+static int worker_new(void *shared, void **state)
+{
+    (void)shared;
+    ia_worker *w = NULL;
+    int rc = ia_worker_new(&w);
+    *state = w;
+    return rc;
+}
+
+static void worker_free(void *state)
+{
+    ia_worker_free(state);
+}
+
+/* The flag is set by a signal handler and read by workers and the writer:
+ * an atomic load keeps that a defined (and ThreadSanitizer-clean) read. */
+static int cancelled(const ia_scan_options *opt)
+{
+    return opt->cancel && __atomic_load_n(opt->cancel, __ATOMIC_RELAXED);
+}
+
+/* A cancelled scan stops between files, even inside a slot: the file in
+ * flight is finished, the rest of the slot is left (collect_one then
+ * stores a prefix of the walk, as one file per slot would). */
+static void worker_run(void *shared, void *state, void *slot)
+{
+    const scan_ctx *ctx = shared;
+    job *j = slot;
+    for (int i = 0; i < j->n; i++) {
+        if (cancelled(ctx->opt)) {
+            j->it[i].skipped = 1;
+            continue;
+        }
+        j->it[i].rc = ia_scan_file(state, &ctx->cfg, j->it[i].entry,
+                                   &j->it[i].res);
+    }
+}
+
+typedef struct note_kind {
+    int kind;
+    const char *code;
+    int severity;
+} note_kind;
+
+/* Entries that are not files become findings about their path. */
+static const note_kind *note_of(const ia_entry *e)
+{
+    static const note_kind notes[] = {
+        {IA_ENT_SYMLINK_SKIPPED, "symlink", IA_SEV_INFO},
+        {IA_ENT_SYMLINK_LOOP, "symlink_loop", IA_SEV_WARNING},
+        {IA_ENT_SYMLINK_BROKEN, "broken_symlink", IA_SEV_WARNING},
+        {IA_ENT_DIR_UNREADABLE, "unreadable", IA_SEV_ERROR},
+        {IA_ENT_JUNK_DIR, "junk_folder", IA_SEV_WARNING},
+        {IA_ENT_OUTSIDE_ROOT, "outside_root", IA_SEV_ERROR},
+        {IA_ENT_MANIFEST_ROW, "manifest_row", IA_SEV_ERROR},
+    };
+    for (size_t i = 0; i < IA_ARRAY_LEN(notes); i++)
+        if (notes[i].kind == e->kind)
+            return &notes[i];
+    return NULL;
+}
+
+static int is_file_row(const ia_entry *e)
+{
+    return e->kind == IA_ENT_FILE || e->kind == IA_ENT_SPECIAL ||
+           e->kind == IA_ENT_MISSING;
+}
+
+static int store_note(scan_ctx *ctx, const ia_entry *e)
+{
+    const note_kind *n = note_of(e);
+    if (!n)
+        return IA_OK;
+    if (n->severity == IA_SEV_ERROR)
+        ctx->progress.errors++;
+    else if (n->severity == IA_SEV_WARNING)
+        ctx->progress.warnings++;
+    return ia_store_note(ctx->db, ctx->scan_id, e->relpath, n->code,
+                         n->severity, e->detail);
+}
+
+/* An unchanged rescan: *same when the item repeats the reused scan, so
+ * there is nothing to store. A file that failed never repeats; one taken
+ * over is compared by what it would bind; one read or decoded here is
+ * compared as stored (a trial row, removed again). */
+static int follow_item(scan_ctx *ctx, const item *j, int *same)
+{
+    *same = 0;
+    if (is_file_row(j->entry)) {
+        int rc;
+        if (j->rc == IA_OK && j->res.reuse_id == 0) {
+            rc = ia_follow_stored(ctx->follow, j->entry, &j->res, same);
+        } else {
+            rc = ia_follow_file(ctx->follow, j->entry,
+                                j->rc == IA_OK ? &j->res : NULL, same);
+        }
+        if (rc == IA_OK && *same)
+            ctx->progress.files_done++;
+        return rc;
+    }
+    const note_kind *n = note_of(j->entry);
+    if (!n) {
+        *same = 1;          /* stored by neither */
+        return IA_OK;
+    }
+    return ia_follow_note(ctx->follow, j->entry, n->code, n->severity, same);
+}
+
+/* Sizes the next slots after the files seen so far (see JOB_FILES).
+ * Without threads (-j 1) there is no handoff to save: one file per slot,
+ * so results are stored as soon as a file is done. */
+static void tune_batch(scan_ctx *ctx, const ia_file_result *r)
+{
+    if (ctx->threads == 0)
+        return;
+    double px = r->width > 0 && r->height > 0
+                    ? (double)r->width * (double)r->height : 0.0;
+    ctx->avg_pixels += (px - ctx->avg_pixels) / 16.0;
+    double n = JOB_PIXELS / (ctx->avg_pixels > 1.0 ? ctx->avg_pixels : 1.0);
+    ctx->batch = n >= JOB_FILES ? JOB_FILES : n < 1.0 ? 1 : (int)n;
+}
+
+/* The follower stopped (its prefix stored); it is kept until the end of
+ * the scan, when the written DB may be in no transaction to detach the
+ * reused one from. */
+static void stop_following(scan_ctx *ctx)
+{
+    ctx->followed = ctx->follow;
+    ctx->follow = NULL;
+}
+
+static void report_progress(scan_ctx *ctx)
+{
+    if (ctx->opt->progress) {
+        ctx->progress.seconds = ia_now() - ctx->t0;
+        ctx->opt->progress(ctx->opt->user, &ctx->progress);
+    }
+}
+
+static int store_item(scan_ctx *ctx, item *j)
+{
+    int rc = j->rc, same = 0;
+    tune_batch(ctx, &j->res);
+    if (ctx->follow) {
+        int rc2 = follow_item(ctx, j, &same);
+        if (rc2 != IA_OK || same) {
+            report_progress(ctx);
+            return rc2;
+        }
+        /* the runs followed are stored: this item goes next */
+        if (!ia_follow_active(ctx->follow))
+            stop_following(ctx);
+    }
+    if (rc != IA_OK)
+        return ia_store_fail(ctx->db, rc, "%s: %s", j->entry->relpath,
+                             ia_strerror(rc));
+    if (is_file_row(j->entry)) {
+        int64_t file_id;
+        if (j->res.reuse_id > 0)
+            rc = ia_store_reused_file(ctx->db, ctx->reuse, ctx->scan_id,
+                                      j->entry, &j->res, &file_id);
+        else
+            rc = ia_store_file(ctx->db, ctx->scan_id, j->entry, &j->res,
+                               &file_id);
+        for (int i = 0; i < j->res.nfindings; i++) {
+            if (j->res.findings[i].severity == IA_SEV_ERROR)
+                ctx->progress.errors++;
+            else if (j->res.findings[i].severity == IA_SEV_WARNING)
+                ctx->progress.warnings++;
+        }
+        ctx->progress.files_done++;
+    } else {
+        rc = store_note(ctx, j->entry);
+    }
+    report_progress(ctx);
+    return rc;
+}
+
+static int collect_one(scan_ctx *ctx, ia_pool *pool)
+{
+    job *j = ia_pool_collect(pool);
+    int rc = IA_OK;
+    if (!j)
+        return IA_OK;
+    for (int i = 0; i < j->n; i++) {
+        /* after the first entry a cancelled worker skipped, nothing more
+         * is stored, so what is stored stays a prefix of the walk */
+        ctx->cut |= j->it[i].skipped;
+        int rc2 = ctx->cut ? IA_OK : store_item(ctx, &j->it[i]);
+        /* after a failed write nothing more is stored either: the scan
+         * keeps a prefix of the walk and the error is reported */
+        ctx->cut |= rc2 != IA_OK;
+        if (rc == IA_OK)
+            rc = rc2;
+        ia_entry_free(j->it[i].entry);
+        j->it[i].entry = NULL;
+    }
+    ia_pool_release(pool);
+    return rc;
+}
+
+/* Entries of other shards are skipped: files and notes alike belong to
+ * the shard of their path, so merged shards hold each entry once. */
+static int in_shard(const ia_scan_options *opt, const ia_entry *e)
+{
+    return opt->shard_n <= 1 ||
+           ia_shard_of(e->relpath, opt->shard_n) == opt->shard_k;
+}
+
+/* --resume: a file row the interrupted run already stored is kept (when
+ * its size and mtime are unchanged) and not scanned again. */
+static int already_stored(scan_ctx *ctx, const ia_entry *e, int *skip)
+{
+    struct stat st;
+    int64_t size = -1, mtime = -1;
+    *skip = 0;
+    if (!ctx->resume || (e->kind != IA_ENT_FILE &&
+                         e->kind != IA_ENT_SPECIAL &&
+                         e->kind != IA_ENT_MISSING))
+        return IA_OK;
+    if (e->kind == IA_ENT_FILE &&
+        ia_stat_beneath(ctx->cfg.rootfd, e->relpath,
+                        ctx->opt->follow_symlinks, &st) == 0 &&
+        S_ISREG(st.st_mode)) {
+        size = (int64_t)st.st_size;
+        mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+                (int64_t)st.st_mtim.tv_nsec;
+    }
+    int rc = ia_resume_skip(ctx->db, ctx->resume, e->relpath, size, mtime,
+                            skip);
+    if (rc == IA_OK && *skip)
+        ctx->progress.files_done++;
+    return rc;
+}
+
+/* An unchanged rescan with --trust-mtime: while the walk repeats the
+ * reused scan, this thread decides from the walk's own lstat, before
+ * anything is handed to a worker: an unchanged file costs no handoff and
+ * no second stat. *done: e was followed (and freed). Otherwise, with
+ * ctx->follow still set, e needs a worker's look (a file whose size or
+ * mtime changed, say: run_walk has it scanned at once); with ctx->follow
+ * cleared, the follower stored its prefix and e goes the usual way. */
+static int follow_unread(scan_ctx *ctx, ia_entry *e, int *done)
+{
+    const note_kind *n = note_of(e);
+    int same = 0, rc;
+    *done = 0;
+    if (is_file_row(e)) {
+        rc = ia_follow_stat(ctx->follow, e, &same);
+        if (rc != IA_OK || !same)
+            return rc;
+    } else if (n) {
+        rc = ia_follow_note(ctx->follow, e, n->code, n->severity, &same);
+    } else {
+        rc = IA_OK, same = 1;       /* stored by neither */
+    }
+    if (rc != IA_OK)
+        return rc;
+    if (!same) {
+        if (!ia_follow_active(ctx->follow))
+            stop_following(ctx);
+        return IA_OK;
+    }
+    if (is_file_row(e))
+        ctx->progress.files_done++;
+    report_progress(ctx);
+    ia_entry_free(e);
+    *done = 1;
+    return IA_OK;
+}
+
+/* Scans e and stores (or follows) it before the walk goes on: while
+ * following, events are compared in walk order, and nothing else is in
+ * flight. */
+static int scan_now(scan_ctx *ctx, ia_pool *pool, ia_entry *e)
+{
+    int rc = IA_OK;
+    job *j;
+    while (!(j = ia_pool_acquire(pool)) && rc == IA_OK)
+        rc = collect_one(ctx, pool);
+    if (!j) {
+        ia_entry_free(e);
+        return rc;
+    }
+    j->it[j->n++].entry = e;
+    ia_pool_submit(pool);
+    while (rc == IA_OK && ia_pool_pending(pool) > 0)
+        rc = collect_one(ctx, pool);
+    return rc;
+}
+
+/* Walk and store until the walk ends, a tool error, or cancellation. */
+static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
+{
+    int rc = IA_OK;
+    job *j = NULL;      /* the slot being filled */
+    while (rc == IA_OK) {
+        if (cancelled(ctx->opt)) {
+            rc = IA_ERR_INTERRUPTED;
+            break;
+        }
+        ia_entry *e = NULL;
+        int more = ia_walk_next(walker, &e);
+        if (more < 0) {
+            rc = ia_store_fail(ctx->db, -more, "walk: %s",
+                               ia_strerror(-more));
+            break;
+        }
+        if (more == 0)
+            break;
+        if (!in_shard(ctx->opt, e)) {
+            ia_entry_free(e);
+            continue;
+        }
+        ctx->progress.files_seen++;
+        int skip = 0;
+        rc = already_stored(ctx, e, &skip);
+        if (rc != IA_OK || skip) {
+            ia_entry_free(e);
+            continue;
+        }
+        /* following starts with the walk and ends at its first change,
+         * so nothing is in flight while it lasts */
+        if (ctx->follow && ctx->opt->trust_mtime) {
+            rc = follow_unread(ctx, e, &skip);
+            /* what is not followed here goes to a worker: it needs the
+             * index from now on */
+            if (rc == IA_OK && !skip)
+                rc = ia_reuse_load(ctx->db, ctx->reuse);
+            if (rc != IA_OK || skip) {
+                if (rc != IA_OK)
+                    ia_entry_free(e);
+                continue;
+            }
+            if (ctx->follow) {
+                rc = scan_now(ctx, pool, e);
+                continue;
+            }
+        }
+        while (rc == IA_OK && !j && !(j = ia_pool_acquire(pool)))
+            rc = collect_one(ctx, pool);
+        if (rc != IA_OK) {
+            ia_entry_free(e);
+            break;
+        }
+        j->it[j->n++].entry = e;
+        if (j->n >= ctx->batch) {
+            ia_pool_submit(pool);
+            j = NULL;
+        }
+    }
+    if (j)
+        ia_pool_submit(pool);
+    /* Finish and store what is in flight even when stopping early: work
+     * done is never thrown away. */
+    while (ia_pool_pending(pool) > 0) {
+        int rc2 = collect_one(ctx, pool);
+        if (rc == IA_OK)
+            rc = rc2;
+    }
+    return rc;
+}
+
+static char *options_json(const ia_scan_options *opt, const ia_file_config *cfg)
+{
+    json_t *o = json_pack("{s:I,s:I,s:b,s:s?,s:b}",
+                          "max_pixels", (json_int_t)cfg->limits.max_pixels,
+                          "max_file_bytes", (json_int_t)cfg->max_file_bytes,
+                          "follow_symlinks", cfg->follow_symlinks,
+                          "manifest", opt->manifest,
+                          "allow_outside", opt->allow_outside ? 1 : 0);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    return s;
+}
+
+/* --name, or the root folder's base name. */
+static void scan_name(const ia_scan_options *opt, const char *root,
+                      char *out, size_t cap)
+{
+    char buf[PATH_MAX];
+    if (opt->name && *opt->name) {
+        ia_strlcpy(out, opt->name, cap);
+        return;
+    }
+    ia_strlcpy(buf, root, sizeof buf);
+    size_t n = strlen(buf);
+    while (n > 1 && buf[n - 1] == '/')
+        buf[--n] = '\0';
+    ia_strlcpy(out, basename(buf), cap);
+}
+
+static int begin_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
+{
+    char name[256], started[32];
+    const ia_scan_options *opt = ctx->opt;
+    scan_name(opt, root_abs, name, sizeof name);
+    ia_utc_now(started);
+    char *options = options_json(opt, &ctx->cfg);
+    if (!options)
+        return ia_store_fail(ctx->db, IA_ERR_NOMEM, "out of memory");
+    ia_scan_meta meta = {
+        .name = name, .root = root_abs, .layout = ia_walk_layout(walker),
+        .options_json = options, .tool_version = IMGAUDIT_VERSION,
+        .started_at = started,
+        .shard_k = opt->shard_k, .shard_n = opt->shard_n,
+    };
+    int rc = opt->resume
+                 ? ia_resume_open(ctx->db, name, root_abs, options,
+                                  opt->shard_k, opt->shard_n, &ctx->scan_id,
+                                  &ctx->resume)
+                 : ia_store_scan_begin(ctx->db, &meta, &ctx->scan_id);
+    if (rc == IA_OK && !opt->resume && ctx->reuse)
+        rc = ia_follow_begin(ctx->db, ctx->reuse, &meta, ctx->scan_id,
+                             &ctx->follow);
+    free(options);
+    return rc;
+}
+
+static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
+{
+    ia_pool *pool = NULL;
+    unsigned jobs = ctx->opt->jobs ? ctx->opt->jobs : ia_cpu_count();
+    static const ia_pool_ops ops = {worker_new, worker_free, worker_run};
+    int rc = begin_scan(ctx, walker, root_abs);
+    /* An unchanged rescan trusting mtimes may never need the index of
+     * the reused files: run_walk loads it when it first does. */
+    if (rc == IA_OK && ctx->reuse && !(ctx->follow && ctx->opt->trust_mtime))
+        rc = ia_reuse_load(ctx->db, ctx->reuse);
+    if (rc != IA_OK)
+        return rc;
+    /* -j 1 runs inline: no thread, no locks. Slots: enough to keep every
+     * worker busy while the writer commits. */
+    ctx->threads = jobs > 1 ? jobs : 0;
+    rc = ia_budget_new(ctx->opt->max_memory, ctx->cfg.limits.max_pixels,
+                       &ctx->budget);
+    if (rc == IA_OK) {
+        ctx->cfg.limits.gate = ia_budget_gate(ctx->budget);
+        rc = ia_pool_create(ctx->threads, sizeof(job), (size_t)jobs * 8,
+                            &ops, ctx, &pool);
+    }
+    if (rc != IA_OK) {
+        ia_budget_free(ctx->budget);
+        return ia_store_fail(ctx->db, rc, "cannot start workers: %s",
+                             ia_strerror(rc));
+    }
+    rc = run_walk(ctx, walker, pool);
+    ia_pool_free(pool);
+    ia_budget_free(ctx->budget);
+    char finished[32];
+    ia_utc_now(finished);
+    if (ctx->follow) {
+        /* the walk repeated the reused scan: its rows and analysis hold */
+        int rc2 = ia_follow_end(ctx->follow, rc == IA_OK && !ctx->cut,
+                                finished, &ctx->taken);
+        stop_following(ctx);
+        if (rc == IA_OK)
+            rc = rc2;
+    }
+    if (rc == IA_OK && ctx->taken)
+        return IA_OK;
+    if (rc == IA_OK && ctx->resume)
+        rc = ia_resume_prune(ctx->db, ctx->resume);
+    if (rc == IA_OK)
+        rc = ia_analyze_scan(ctx->db, ctx->scan_id, jobs);
+    ia_utc_now(finished);
+    int rc2 = ia_store_scan_finish(ctx->db, ctx->scan_id, rc == IA_OK,
+                                   finished);
+    return rc != IA_OK ? rc : rc2;
+}
+
+int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
+{
+    char err[512] = "";
+    char root_abs[PATH_MAX];
+    ia_walker *walker = NULL;
+    if (!db || !opt || !opt->root)
+        return db ? ia_store_fail(db, IA_ERR_ARG, "no root folder given")
+                  : IA_ERR_ARG;
+    if (opt->shard_n > IA_SHARD_MAX || (opt->shard_n > 0 &&
+                                        opt->shard_k >= opt->shard_n))
+        return ia_store_fail(db, IA_ERR_ARG, "invalid shard %u/%u",
+                             opt->shard_k, opt->shard_n);
+    struct stat st;
+    if (!realpath(opt->root, root_abs) || stat(root_abs, &st) != 0 ||
+        !S_ISDIR(st.st_mode))
+        return ia_store_fail(db, IA_ERR_ARG, "%s: no such folder", opt->root);
+    scan_ctx ctx = {.db = db, .opt = opt, .t0 = ia_now(), .batch = 1};
+    ia_limits_defaults(&ctx.cfg.limits, opt->max_pixels);
+    ctx.cfg.max_file_bytes =
+        opt->max_file_bytes ? opt->max_file_bytes : IA_DEFAULT_MAX_FILE_BYTES;
+    ctx.cfg.follow_symlinks = opt->follow_symlinks;
+    ia_walk_options wo = {.root = root_abs, .manifest = opt->manifest,
+                          .follow_symlinks = opt->follow_symlinks,
+                          .allow_outside = opt->allow_outside};
+    if (opt->trust_mtime && !opt->reuse_db)
+        return ia_store_fail(db, IA_ERR_ARG, "trusting mtimes needs a DB to "
+                             "reuse");
+    int rc = IA_OK;
+    if (opt->reuse_db) {
+        char name[256];
+        scan_name(opt, root_abs, name, sizeof name);
+        ia_reuse_params rp = {.name = name,
+                              .max_pixels = ctx.cfg.limits.max_pixels,
+                              .max_file_bytes = ctx.cfg.max_file_bytes,
+                              .follow_symlinks = opt->follow_symlinks};
+        rc = ia_reuse_open(db, opt->reuse_db, &rp, &ctx.reuse);
+        if (rc != IA_OK)
+            return rc;
+        ctx.cfg.reuse = ctx.reuse;
+        ctx.cfg.trust_mtime = opt->trust_mtime;
+    }
+    rc = ia_walk_open(&wo, &walker, err, sizeof err);
+    if (rc != IA_OK) {
+        ia_reuse_free(ctx.reuse);
+        return ia_store_fail(db, rc, "%s", err);
+    }
+    ctx.cfg.rootfd = ia_walk_rootfd(walker);
+    rc = run_scan(&ctx, walker, root_abs);
+    ia_walk_close(walker);
+    ia_follow_free(ctx.follow);     /* its cursors are on the reused DB */
+    ia_follow_free(ctx.followed);
+    ia_reuse_free(ctx.reuse);
+    ia_resume_free(ctx.resume);
+    if (rc == IA_OK || rc == IA_ERR_INTERRUPTED) {
+        ia_scan_summary sum;
+        int rc2 = ia_store_scan_totals(db, ctx.scan_id, &sum);
+        if (rc2 != IA_OK)
+            return rc2;
+        sum.scan_id = ctx.scan_id;
+        sum.seconds = ia_now() - ctx.t0;
+        sum.unchanged = ctx.taken;
+        int64_t rows = ia_store_rows_scan(db, ctx.scan_id);
+        sum.same_as = rows != ctx.scan_id ? rows : 0;
+        if (out)
+            *out = sum;
+    }
+    return rc;
+}

@@ -1,0 +1,791 @@
+/*
+ * The connection behind an ia_db handle, owned by one thread (the scan's
+ * writer): opening and identifying a DB, the schema, its migrations and
+ * the check that it was not altered, statements cached per connection,
+ * transactions, errors and scan references. The writes are in write.c,
+ * the reads in query.c and the other store files; all build on this file
+ * and it calls none of them.
+ *
+ * Why it is shaped this way:
+ *   - Writers use WAL with synchronous=NORMAL and batch files into large
+ *     explicit transactions (IA_STORE_BATCH files each): a scan writes
+ *     thousands of rows a second and must not fsync per row.
+ *   - At close a writer checkpoints and switches back to journal_mode
+ *     DELETE, so the DB is one self-contained file that a read-only handle
+ *     can open even in a folder it cannot write to (no -wal/-shm needed).
+ *   - Read-only handles are opened with SQLITE_OPEN_READONLY and never run
+ *     a statement that writes: a baseline stays byte-identical.
+ *   - Migrations are an append-only array indexed by PRAGMA user_version,
+ *     applied in one BEGIN IMMEDIATE transaction; application_id marks the
+ *     file as ours, so another program's SQLite file is refused, not
+ *     "migrated".
+ *   - Statements are prepared lazily once per connection and finalized at
+ *     close; every step is checked.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "core/core.h"
+#include "store/col.h"
+#include "store/db.h"
+#include "store/lock.h"
+
+/* Schema steps; migrations[v] takes a DB from user_version v to v + 1.
+ * Append only: a shipped step is never edited (docs/schema.md). */
+static const char *const migrations[] = {
+    /* 1: scans, files, findings */
+    "CREATE TABLE scan ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " root TEXT NOT NULL,"
+    " layout TEXT NOT NULL,"
+    " options TEXT NOT NULL,"
+    " tool_version TEXT NOT NULL,"
+    " started_at TEXT NOT NULL,"
+    " finished_at TEXT,"
+    " complete INTEGER NOT NULL DEFAULT 0,"
+    " files INTEGER NOT NULL DEFAULT 0,"
+    " decoded INTEGER NOT NULL DEFAULT 0,"
+    " bytes INTEGER NOT NULL DEFAULT 0,"
+    " pixels INTEGER NOT NULL DEFAULT 0,"
+    " shard_k INTEGER,"
+    " shard_n INTEGER);"
+    "CREATE INDEX scan_name ON scan(name);"
+    "CREATE TABLE file ("
+    " id INTEGER PRIMARY KEY,"
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " path TEXT NOT NULL,"
+    " split TEXT,"
+    " split_canonical TEXT,"
+    " label TEXT,"
+    " outside_class INTEGER NOT NULL,"
+    " size INTEGER,"
+    " mtime_ns INTEGER,"
+    " sha256 BLOB,"
+    " format TEXT NOT NULL,"
+    " ext_format TEXT,"
+    " status TEXT NOT NULL,"
+    " message TEXT,"
+    " width INTEGER, height INTEGER, channels INTEGER, bit_depth INTEGER,"
+    " color_space TEXT,"
+    " rows_decoded INTEGER, rows_total INTEGER,"
+    " progressive INTEGER,"
+    " subsampling TEXT,"
+    " jpeg_quality INTEGER, exif_orientation INTEGER, icc INTEGER,"
+    " interlaced INTEGER, palette INTEGER, has_alpha INTEGER,"
+    " animated INTEGER, frames INTEGER,"
+    " pixels INTEGER,"
+    " sum_r INTEGER, sum_g INTEGER, sum_b INTEGER,"
+    " sumsq_r INTEGER, sumsq_g INTEGER, sumsq_b INTEGER,"
+    " min_r INTEGER, min_g INTEGER, min_b INTEGER,"
+    " max_r INTEGER, max_g INTEGER, max_b INTEGER,"
+    " brightness REAL, contrast REAL, entropy REAL, sharpness REAL,"
+    " frac_black REAL, frac_white REAL,"
+    " is_constant INTEGER, alpha_used INTEGER,"
+    " pixel_hash BLOB, phash INTEGER, dhash INTEGER, hash_uniform INTEGER,"
+    " UNIQUE(scan_id, path));"
+    "CREATE INDEX file_sha256 ON file(scan_id, sha256);"
+    "CREATE INDEX file_status ON file(scan_id, status);"
+    "CREATE INDEX file_split_label ON file(scan_id, split, label);"
+    "CREATE TABLE finding ("
+    " id INTEGER PRIMARY KEY,"
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " file_id INTEGER REFERENCES file(id) ON DELETE CASCADE,"
+    " path TEXT,"
+    " code TEXT NOT NULL,"
+    " severity INTEGER NOT NULL,"
+    " detail TEXT);"
+    "CREATE INDEX finding_code ON finding(scan_id, code);"
+    "CREATE INDEX finding_file ON finding(file_id);",
+    /* 2: duplicate groups and split leaks */
+    "CREATE TABLE dup_group ("
+    " id INTEGER PRIMARY KEY,"
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL CHECK (kind IN ('exact', 'pixel', 'near')),"
+    " size INTEGER NOT NULL);"
+    "CREATE INDEX dup_group_scan ON dup_group(scan_id, kind);"
+    "CREATE TABLE dup_member ("
+    " group_id INTEGER NOT NULL REFERENCES dup_group(id) ON DELETE CASCADE,"
+    " file_id INTEGER NOT NULL REFERENCES file(id) ON DELETE CASCADE,"
+    " position INTEGER NOT NULL,"
+    " distance INTEGER NOT NULL,"
+    " PRIMARY KEY (group_id, position)) WITHOUT ROWID;"
+    "CREATE INDEX dup_member_file ON dup_member(file_id);"
+    "CREATE TABLE leak ("
+    " id INTEGER PRIMARY KEY,"
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " group_id INTEGER NOT NULL REFERENCES dup_group(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL,"
+    " a_file_id INTEGER NOT NULL REFERENCES file(id) ON DELETE CASCADE,"
+    " b_file_id INTEGER NOT NULL REFERENCES file(id) ON DELETE CASCADE,"
+    " distance INTEGER NOT NULL);"
+    "CREATE INDEX leak_scan ON leak(scan_id);",
+    /* 3: where a finding came from (docs/schema.md): 'walk' for what the
+     * per-file pipeline stored (a file's own verdict and facts, notes
+     * about paths that are not files), 'analysis' for what the
+     * dataset-wide steps add after the walk. Merge and reuse copy only
+     * 'walk' findings. Rows of older scans are classified by code, exact
+     * for schema 2, whose only analysis findings on files were these. */
+    "ALTER TABLE finding ADD COLUMN stage TEXT NOT NULL DEFAULT 'analysis'"
+    " CHECK (stage IN ('walk', 'analysis'));"
+    "UPDATE finding SET stage = 'walk'"
+    " WHERE (file_id IS NOT NULL AND code NOT IN ('exact_duplicate',"
+    "  'pixel_duplicate', 'near_duplicate', 'split_leak', 'label_conflict'))"
+    " OR (file_id IS NULL AND path IS NOT NULL);",
+    /* 4: dataset statistics (docs/statistics.md). In stat_group and
+     * stat_metric, split and label NULL mean "all", '' means "none";
+     * channel sums are decimal text because they can pass 2^63. */
+    "CREATE TABLE stat_group ("
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " split TEXT, label TEXT,"
+    " files INTEGER NOT NULL, images INTEGER NOT NULL,"
+    " bytes INTEGER NOT NULL, pixels INTEGER NOT NULL,"
+    " sum_r TEXT, sum_g TEXT, sum_b TEXT,"
+    " sumsq_r TEXT, sumsq_g TEXT, sumsq_b TEXT,"
+    " mean_r REAL, mean_g REAL, mean_b REAL,"
+    " std_r REAL, std_g REAL, std_b REAL,"
+    " labels INTEGER, imbalance REAL, label_entropy REAL, share REAL);"
+    "CREATE INDEX stat_group_scan ON stat_group(scan_id, split, label);"
+    "CREATE TABLE stat_metric ("
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " split TEXT, label TEXT, metric TEXT NOT NULL,"
+    " n INTEGER NOT NULL, mean REAL, std REAL, min REAL, q1 REAL,"
+    " median REAL, q3 REAL, max REAL, fence_low REAL, fence_high REAL);"
+    "CREATE INDEX stat_metric_scan ON stat_metric(scan_id, metric, split,"
+    " label);"
+    "CREATE TABLE class_index ("
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " split TEXT NOT NULL, label TEXT NOT NULL, idx INTEGER NOT NULL,"
+    " PRIMARY KEY (scan_id, split, label));",
+    /* 5: an unchanged rescan (docs/performance.md) stores no rows of its
+     * own: same_as names the scan whose rows it shares (never itself a
+     * sharer), NULL for a scan with its own rows. */
+    "ALTER TABLE scan ADD COLUMN same_as INTEGER REFERENCES scan(id);",
+};
+
+#define SCHEMA_LATEST ((int)IA_ARRAY_LEN(migrations))
+
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_INSERT_SCAN] =
+        "INSERT INTO scan(name, root, layout, options, tool_version,"
+        " started_at, shard_k, shard_n) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_INSERT_FILE] =
+        "INSERT INTO file(scan_id, path, split, split_canonical, label,"
+        " outside_class, size, mtime_ns, sha256, format, ext_format, status,"
+        " message, width, height, channels, bit_depth, color_space,"
+        " rows_decoded, rows_total, progressive, subsampling, jpeg_quality,"
+        " exif_orientation, icc, interlaced, palette, has_alpha, animated,"
+        " frames, pixels, sum_r, sum_g, sum_b, sumsq_r, sumsq_g, sumsq_b,"
+        " min_r, min_g, min_b, max_r, max_g, max_b, brightness, contrast,"
+        " entropy, sharpness, frac_black, frac_white, is_constant,"
+        " alpha_used, pixel_hash, phash, dhash, hash_uniform) VALUES ("
+        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_INSERT_FINDING] =
+        "INSERT INTO finding(scan_id, file_id, path, code, severity, detail,"
+        " stage) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [ST_COUNT_DECODED] =
+        "SELECT count(*) FROM file WHERE scan_id = ? AND status = 'ok'",
+    /* Over decoded files only, as the "of N decoded" it is judged
+     * against: a too_large gray PNG has its grayscale finding too. */
+    [ST_COUNT_CODE] =
+        "SELECT count(DISTINCT g.file_id) FROM finding g"
+        " JOIN file f ON f.id = g.file_id"
+        " WHERE g.scan_id = ?1 AND g.code = ?2 AND f.status = 'ok'",
+    [ST_SET_CODE_SEVERITY] =
+        "UPDATE finding SET severity = ?"
+        " WHERE scan_id = ? AND code = ? AND file_id IS NOT NULL",
+    [ST_DELETE_DATASET_CODE] =
+        "DELETE FROM finding"
+        " WHERE scan_id = ? AND code = ? AND file_id IS NULL",
+    [ST_UPDATE_TOTALS] =
+        "UPDATE scan SET"
+        " files = (SELECT count(*) FROM file WHERE scan_id = ?1),"
+        " decoded = (SELECT count(*) FROM file"
+        "            WHERE scan_id = ?1 AND status = 'ok'),"
+        " bytes = (SELECT coalesce(sum(size), 0) FROM file"
+        "          WHERE scan_id = ?1),"
+        " pixels = (SELECT coalesce(sum(width * height), 0) FROM file"
+        "           WHERE scan_id = ?1 AND status = 'ok'),"
+        " finished_at = ?2, complete = ?3"
+        " WHERE id = ?1",
+    [ST_SCAN_TOTALS] =
+        "SELECT files, decoded, bytes, pixels FROM scan WHERE id = ?",
+    [ST_RESOLVE_ID] = "SELECT id FROM scan WHERE id = ?",
+    [ST_RESOLVE_NAME] =
+        "SELECT id FROM scan WHERE name = ? ORDER BY id DESC LIMIT 1",
+    [ST_RESOLVE_LATEST] =
+        "SELECT id FROM scan ORDER BY complete DESC, id DESC LIMIT 1",
+    [ST_ROWS_OF] = "SELECT coalesce(same_as, id) FROM scan WHERE id = ?",
+    [ST_SHARE] =
+        "UPDATE scan SET same_as = o.id, files = o.files,"
+        " decoded = o.decoded, bytes = o.bytes, pixels = o.pixels,"
+        " finished_at = ?3, complete = 1"
+        " FROM (SELECT id, files, decoded, bytes, pixels FROM scan"
+        "       WHERE id = ?2 AND same_as IS NULL AND complete = 1) AS o"
+        " WHERE scan.id = ?1",
+};
+
+
+/* ---- errors ---------------------------------------------------------- */
+
+int ia_store_fail(ia_db *db, int err, const char *fmt, ...)
+{
+    if (!db)
+        return err;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(db->errmsg, sizeof db->errmsg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        db->errmsg[0] = '\0';
+    return err;
+}
+
+int ia_store_sqlfail(ia_db *db, const char *what)
+{
+    const char *msg = db->conn ? sqlite3_errmsg(db->conn) : "no connection";
+    return ia_store_fail(db, IA_ERR_DB, "%s: %s", what, msg);
+}
+
+const char *ia_db_errmsg(const ia_db *db)
+{
+    return db ? db->errmsg : "";
+}
+
+struct sqlite3 *ia_store_sqlite(ia_db *db)
+{
+    return db->conn;
+}
+
+int ia_store_schema_latest(void)
+{
+    return SCHEMA_LATEST;
+}
+
+int ia_store_schema_version(const ia_db *db)
+{
+    return db->schema;
+}
+
+/* ---- statement helpers ----------------------------------------------- */
+
+sqlite3_stmt *ia_store_stmt(ia_db *db, enum stmt_id id)
+{
+    if (!db->stmt[id] &&
+        sqlite3_prepare_v3(db->conn, stmt_sql[id], -1,
+                           SQLITE_PREPARE_PERSISTENT, &db->stmt[id],
+                           NULL) != SQLITE_OK) {
+        ia_store_sqlfail(db, "preparing a statement");
+        db->stmt[id] = NULL;
+    }
+    return db->stmt[id];
+}
+
+void ia_store_stmt_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Binds parameters left to right; the first failure sticks in rc. */
+int ia_store_step_done(ia_db *db, sqlite3_stmt *st, const char *what)
+{
+    int ret = IA_OK;
+    if (sqlite3_step(st) != SQLITE_DONE)
+        ret = ia_store_sqlfail(db, what);
+    ia_store_stmt_done(st);
+    return ret;
+}
+
+/* Steps a statement that returns one integer; *found says whether a row
+ * came back (NULL: a missing row is an error). */
+int ia_store_step_int(ia_db *db, sqlite3_stmt *st, const char *what,
+                    int64_t *out, int *found)
+{
+    int ret = IA_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        if (found)
+            *found = 1;
+    } else if (rc == SQLITE_DONE && found) {
+        *found = 0;
+    } else {
+        ret = ia_store_sqlfail(db, what);
+    }
+    ia_store_stmt_done(st);
+    return ret;
+}
+
+int ia_store_exec(ia_db *db, const char *sql, const char *what)
+{
+    if (sqlite3_exec(db->conn, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return ia_store_sqlfail(db, what);
+    return IA_OK;
+}
+
+/* Reads a PRAGMA that returns one integer. */
+static int pragma_int(ia_db *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = IA_ERR_DB;
+    if (sqlite3_prepare_v2(db->conn, sql, -1, &st, NULL) != SQLITE_OK) {
+        ia_store_sqlfail(db, "reading the database header");
+        goto out;
+    }
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        ia_store_sqlfail(db, "reading the database header");
+        goto out;
+    }
+    *out = sqlite3_column_int64(st, 0);
+    ret = IA_OK;
+out:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ---- transactions ---------------------------------------------------- */
+
+int ia_store_batch_begin(ia_db *db)
+{
+    if (!sqlite3_get_autocommit(db->conn))
+        return IA_OK;
+    db->batch = 0;
+    return ia_store_exec(db, "BEGIN IMMEDIATE", "starting a transaction");
+}
+
+int ia_store_batch_commit(ia_db *db)
+{
+    int ret = IA_OK;
+    if (!sqlite3_get_autocommit(db->conn))
+        ret = ia_store_exec(db, "COMMIT", "committing");
+    db->batch = 0;
+    return ret;
+}
+
+/* Rolls the open batch back after a failure; keeps the failure's message.
+ * SQLite may already have rolled back (full disk), hence the check. */
+void ia_store_batch_abort(ia_db *db)
+{
+    if (!sqlite3_get_autocommit(db->conn))
+        sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+    db->batch = 0;
+}
+
+/* For the other writers of file rows (store/reuse.c): the same batches. */
+int ia_store_batch_open(ia_db *db)
+{
+    int ret = ia_store_need_writer(db);
+    return ret == IA_OK ? ia_store_batch_begin(db) : ret;
+}
+
+int ia_store_batch_done(ia_db *db, int ok)
+{
+    if (!ok) {
+        ia_store_batch_abort(db);
+        return IA_OK;
+    }
+    return ++db->batch >= IA_STORE_BATCH ? ia_store_batch_commit(db) : IA_OK;
+}
+
+/* ---- open, identify, migrate, close ---------------------------------- */
+
+static int open_fail(ia_db *db, const char *path, const char *what)
+{
+    int code = db->conn ? sqlite3_errcode(db->conn) & 0xff : SQLITE_ERROR;
+    if (code == SQLITE_NOTADB)
+        return ia_store_fail(db, IA_ERR_NOT_DB,
+                             "'%s' is not an SQLite database", path);
+    return ia_store_fail(db, IA_ERR_DB, "%s '%s': %s", what, path,
+                         db->conn ? sqlite3_errmsg(db->conn)
+                                  : "out of memory");
+}
+
+/* Checks that path holds an imgaudit DB (or, for a writer, an empty one)
+ * that this tool can read; sets db->schema. */
+static int identify(ia_db *db, const char *path)
+{
+    int64_t app = 0, version = 0, objects = 0;
+    if (pragma_int(db, "PRAGMA application_id", &app) != IA_OK ||
+        pragma_int(db, "PRAGMA user_version", &version) != IA_OK ||
+        pragma_int(db, "SELECT count(*) FROM sqlite_master", &objects) !=
+            IA_OK)
+        return open_fail(db, path, "cannot read");
+    if (app == 0 && version == 0 && objects == 0) {
+        if (!db->writable)
+            return ia_store_fail(db, IA_ERR_NOT_DB,
+                                 "'%s' is empty, not an imgaudit database",
+                                 path);
+        db->schema = 0;
+        return IA_OK;
+    }
+    if (app != IA_STORE_APPLICATION_ID)
+        return ia_store_fail(db, IA_ERR_NOT_DB,
+                             "'%s' is an SQLite database but not an "
+                             "imgaudit database", path);
+    if (version > SCHEMA_LATEST)
+        return ia_store_fail(db, IA_ERR_DB_VERSION,
+                             "'%s' was written by a newer imgaudit (schema "
+                             "%lld, this tool knows %d)", path,
+                             (long long)version, SCHEMA_LATEST);
+    /* Marked ours but at schema 0 (made by hand, as the tests do): a
+     * writer migrates it, a reader has nothing to read. */
+    if (version < 1 && !db->writable)
+        return ia_store_fail(db, IA_ERR_NOT_DB,
+                             "'%s' has no imgaudit schema", path);
+    db->schema = (int)version;
+    return IA_OK;
+}
+
+/* ---- the schema check -------------------------------------------------- */
+
+/* The objects a DB's schema holds, in a fixed order; the statistics tables
+ * ANALYZE may add (sqlite_stat*) are SQLite's own and left out. */
+#define SCHEMA_ROWS                                                        \
+    "SELECT type, name, tbl_name, sql FROM sqlite_master"                  \
+    " WHERE NOT (type = 'table' AND name IN ('sqlite_stat1',"              \
+    " 'sqlite_stat2', 'sqlite_stat3', 'sqlite_stat4')) ORDER BY type, name"
+
+/* imgaudit's schema at user_version: migrations 1..version applied to an
+ * empty in-memory DB, so that SQLite itself writes the text the DB's own
+ * sqlite_master is compared with (ALTER TABLE rewrites a table's CREATE
+ * statement: no rule of ours has to mimic that, or whitespace). */
+static int expected_schema(ia_db *db, int64_t version, sqlite3 **out)
+{
+    sqlite3 *mem = NULL;
+    int rc = sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE |
+                             SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY |
+                             SQLITE_OPEN_NOMUTEX, NULL);
+    for (int64_t v = 0; rc == SQLITE_OK && v < version; v++)
+        rc = sqlite3_exec(mem, migrations[v], NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        ia_store_fail(db, IA_ERR_DB, "building the expected schema: %s",
+                      mem ? sqlite3_errmsg(mem) : "out of memory");
+        sqlite3_close_v2(mem);
+        return IA_ERR_DB;
+    }
+    *out = mem;
+    return IA_OK;
+}
+
+/* Whether column i holds the same type and bytes in both rows. */
+static int same_col(sqlite3_stmt *a, sqlite3_stmt *b, int i)
+{
+    const void *pa = sqlite3_column_blob(a, i), *pb = sqlite3_column_blob(b, i);
+    int n = sqlite3_column_bytes(a, i);
+    return sqlite3_column_type(a, i) == sqlite3_column_type(b, i) &&
+           n == sqlite3_column_bytes(b, i) &&
+           (n == 0 || memcmp(pa, pb, (size_t)n) == 0);
+}
+
+/* Compares the two schemas' rows in step; the first difference fails. */
+static int compare_schema(ia_db *db, const char *path, sqlite3_stmt *have,
+                          sqlite3_stmt *want)
+{
+    for (;;) {
+        int h = sqlite3_step(have), w = sqlite3_step(want), d;
+        if ((h != SQLITE_ROW && h != SQLITE_DONE) ||
+            (w != SQLITE_ROW && w != SQLITE_DONE))
+            return open_fail(db, path, "cannot read the schema of");
+        if (h == SQLITE_DONE && w == SQLITE_DONE)
+            return IA_OK;
+        if (h == SQLITE_DONE || w == SQLITE_DONE)
+            d = h == SQLITE_DONE ? 1 : -1;
+        else if (!(d = strcmp(ia_col_str(have, 0), ia_col_str(want, 0))))
+            d = strcmp(ia_col_str(have, 1), ia_col_str(want, 1));
+        sqlite3_stmt *at = d > 0 ? want : have;
+        if (d == 0 && same_col(have, want, 2) && same_col(have, want, 3))
+            continue;
+        return ia_store_fail(db, IA_ERR_DB, "'%s': the DB schema was "
+                             "altered: %s %s %s", path, ia_col_str(at, 0),
+                             ia_col_str(at, 1),
+                             d < 0 ? "is not imgaudit's"
+                             : d > 0 ? "is missing"
+                                     : "differs from imgaudit's");
+    }
+}
+
+/* Refuses a DB whose schema is not exactly the one its user_version
+ * promises (docs/security.md): PRAGMA writable_schema can drop a NOT
+ * NULL or a CHECK, retype a column or add a trigger or a view, and every
+ * query of this tool trusts the schema. Version and schema are read in
+ * one transaction, so a writer migrating meanwhile is seen whole or not
+ * at all. */
+static int check_schema(ia_db *db, const char *path)
+{
+    sqlite3 *mem = NULL;
+    sqlite3_stmt *have = NULL, *want = NULL;
+    int64_t version = 0;
+    int ret = ia_store_exec(db, "BEGIN", "reading the schema");
+    if (ret == IA_OK)
+        ret = pragma_int(db, "PRAGMA user_version", &version);
+    if (ret == IA_OK && (version < 1 || version > SCHEMA_LATEST))
+        ret = ia_store_fail(db, IA_ERR_DB, "'%s' changed while being "
+                            "opened", path);
+    if (ret == IA_OK)
+        ret = expected_schema(db, version, &mem);
+    if (ret == IA_OK &&
+        (sqlite3_prepare_v2(db->conn, SCHEMA_ROWS, -1, &have, NULL) !=
+             SQLITE_OK ||
+         sqlite3_prepare_v2(mem, SCHEMA_ROWS, -1, &want, NULL) != SQLITE_OK))
+        ret = open_fail(db, path, "cannot read the schema of");
+    if (ret == IA_OK)
+        ret = compare_schema(db, path, have, want);
+    sqlite3_finalize(have);
+    sqlite3_finalize(want);
+    sqlite3_close_v2(mem);
+    if (!sqlite3_get_autocommit(db->conn))
+        sqlite3_exec(db->conn, "COMMIT", NULL, NULL, NULL);
+    if (ret == IA_OK)
+        db->schema = (int)version;
+    return ret;
+}
+
+static int migrate(ia_db *db, const char *path)
+{
+    char sql[96];
+    int ret = IA_ERR_DB;
+    int64_t version = 0;
+    if (db->schema == SCHEMA_LATEST)
+        return IA_OK;
+    if (ia_store_exec(db, "BEGIN IMMEDIATE", "starting the migration") != IA_OK)
+        return IA_ERR_DB;
+    /* Another process may have migrated between identify() and here. */
+    if (pragma_int(db, "PRAGMA user_version", &version) != IA_OK)
+        goto out;
+    for (int64_t v = version; v < SCHEMA_LATEST; v++) {
+        if (sqlite3_exec(db->conn, migrations[v], NULL, NULL, NULL) !=
+            SQLITE_OK) {
+            ia_store_fail(db, IA_ERR_DB, "migrating '%s' to schema %lld: %s",
+                          path, (long long)(v + 1),
+                          sqlite3_errmsg(db->conn));
+            goto out;
+        }
+    }
+    ia_bprintf(sql, sizeof sql, "PRAGMA user_version = %d; "
+               "PRAGMA application_id = %d", SCHEMA_LATEST,
+               IA_STORE_APPLICATION_ID);
+    if (ia_store_exec(db, sql, "migrating") != IA_OK ||
+        ia_store_exec(db, "COMMIT", "committing the migration") != IA_OK)
+        goto out;
+    db->schema = SCHEMA_LATEST;
+    ret = IA_OK;
+out:
+    if (ret != IA_OK && !sqlite3_get_autocommit(db->conn))
+        sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+    return ret;
+}
+
+static int configure_writer(ia_db *db)
+{
+    int64_t ignored;
+    /* journal_mode answers with a row, so it is read, not exec'd. */
+    if (pragma_int(db, "PRAGMA journal_mode = WAL", &ignored) != IA_OK)
+        return IA_ERR_DB;
+    return ia_store_exec(db, "PRAGMA synchronous = NORMAL", "configuring");
+}
+
+/* A writer takes the DB's writer lock before it touches the file, so a
+ * second writer is turned away (IA_ERR_BUSY) having written nothing, and
+ * notes whether the file exists: one this open creates is removed again
+ * if the open fails (discard_new). Holding the lock, no other imgaudit
+ * can create the file in between. */
+static int lock_writer(ia_db *db, const char *path)
+{
+    char why[512];
+    struct stat st;
+    int rc = ia_dblock_take(path, &db->lock, why, sizeof why);
+    if (rc != IA_OK)
+        return ia_store_fail(db, rc, "%s", why);
+    db->created = lstat(path, &st) != 0 && errno == ENOENT;
+    return IA_OK;
+}
+
+/* Creating a new DB failed (a full disk, say): the files this open made
+ * go, so no empty DB is left behind. The message stays. */
+static void discard_new(ia_db *db, const char *path)
+{
+    static const char *const sidecars[] = {"", "-wal", "-shm", "-journal"};
+    size_t cap = strlen(path) + sizeof "-journal";
+    char *name = malloc(cap);
+    sqlite3_close_v2(db->conn);
+    db->conn = NULL;
+    for (size_t i = 0; name && i < IA_ARRAY_LEN(sidecars); i++) {
+        ia_bprintf(name, cap, "%s%s", path, sidecars[i]);
+        unlink(name);
+    }
+    free(name);
+}
+
+int ia_db_open(const char *path, int flags, ia_db **out)
+{
+    int ret = IA_ERR_DB;
+    if (!out)
+        return IA_ERR_ARG;
+    *out = NULL;
+    ia_db *db = calloc(1, sizeof *db);
+    if (!db)
+        return IA_ERR_NOMEM;
+    db->lock.fd = -1;
+    if (!path || !*path) {
+        ret = ia_store_fail(db, IA_ERR_ARG, "no database path given");
+        goto out;
+    }
+    db->writable = (flags & IA_DB_CREATE) != 0;
+    if (db->writable && (ret = lock_writer(db, path)) != IA_OK)
+        goto out;
+    /* NOMUTEX: a handle is used by one thread at a time, so SQLite's
+     * per-call connection mutex is pure cost (a few percent of a
+     * reusing rescan). */
+    int oflags = (db->writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                               : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &db->conn, oflags, NULL) != SQLITE_OK) {
+        ret = open_fail(db, path, "cannot open");
+        goto out;
+    }
+    /* Writers never wait for each other here (the writer lock); this
+     * covers a reader's short moments (a WAL checkpoint, the switch back
+     * to journal_mode DELETE at a writer's close). */
+    sqlite3_busy_timeout(db->conn, 5000);
+    ret = identify(db, path);
+    if (ret == IA_OK && db->schema >= 1)
+        ret = check_schema(db, path);
+    if (ret != IA_OK)
+        goto out;
+    ret = ia_store_exec(db, "PRAGMA foreign_keys = ON", "configuring");
+    if (ret == IA_OK && db->writable)
+        ret = configure_writer(db);
+    if (ret == IA_OK && db->writable)
+        ret = migrate(db, path);
+    if (ret == IA_OK) {
+        db->ready = 1;
+        db->errmsg[0] = '\0';
+    }
+out:
+    if (ret != IA_OK && db->created)
+        discard_new(db, path);
+    *out = db;
+    return ret;
+}
+
+void ia_db_close(ia_db *db)
+{
+    if (!db)
+        return;
+    if (db->conn) {
+        /* A scan stopped without ia_store_scan_finish keeps what it has
+         * stored: its scan row stays incomplete. */
+        if (!sqlite3_get_autocommit(db->conn) &&
+            sqlite3_exec(db->conn, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+        for (int i = 0; i < ST_COUNT; i++)
+            sqlite3_finalize(db->stmt[i]);
+        if (db->writable && db->ready) {
+            /* Best effort: another connection may hold the DB; then it
+             * stays in WAL mode and SQLite cleans up after the last one. */
+            sqlite3_busy_timeout(db->conn, 500);
+            sqlite3_exec(db->conn, "PRAGMA wal_checkpoint(TRUNCATE);"
+                         "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+        }
+        sqlite3_close_v2(db->conn);
+    }
+    /* After the close: the next writer finds the DB closed. */
+    ia_dblock_release(&db->lock);
+    free(db);
+}
+
+/* ---- writes ---------------------------------------------------------- */
+
+int ia_store_need_writer(ia_db *db)
+{
+    if (!db->writable)
+        return ia_store_fail(db, IA_ERR_DB,
+                             "the database was opened read-only");
+    return IA_OK;
+}
+
+/* ---- unchanged rescans ------------------------------------------------ */
+
+int64_t ia_store_rows_scan(ia_db *db, int64_t scan_id)
+{
+    int64_t rows = scan_id;
+    int found = 0;
+    if (db->schema < 5)
+        return scan_id;     /* written before scans could share rows */
+    sqlite3_stmt *st = ia_store_stmt(db, ST_ROWS_OF);
+    if (!st)
+        return scan_id;
+    sqlite3_bind_int64(st, 1, scan_id);
+    if (ia_store_step_int(db, st, "looking up the scan", &rows, &found) != IA_OK ||
+        !found)
+        rows = scan_id;
+    return rows;
+}
+
+/* ---- resolving scan references --------------------------------------- */
+
+/* A reference made only of digits is an id when such a scan exists. */
+static int parse_id(const char *ref, int64_t *id)
+{
+    int64_t v = 0;
+    if (!*ref)
+        return -1;
+    for (const char *p = ref; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        if (__builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, *p - '0', &v))
+            return -1;
+    }
+    *id = v;
+    return 0;
+}
+
+static int resolve_one(ia_db *db, enum stmt_id which, const char *text,
+                       int64_t id, int64_t *out, int *found)
+{
+    sqlite3_stmt *st = ia_store_stmt(db, which);
+    if (!st)
+        return IA_ERR_DB;
+    if (which == ST_RESOLVE_ID)
+        sqlite3_bind_int64(st, 1, id);
+    else if (which == ST_RESOLVE_NAME)
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+    return ia_store_step_int(db, st, "looking up the scan", out, found);
+}
+
+int ia_store_resolve_scan(ia_db *db, const char *ref, int64_t *scan_id)
+{
+    int64_t id = 0, found_id = 0;
+    int found = 0;
+    int ret;
+    if (!ref || !*ref) {
+        ret = resolve_one(db, ST_RESOLVE_LATEST, NULL, 0, &found_id, &found);
+        if (ret == IA_OK && !found)
+            ret = ia_store_fail(db, IA_ERR_NOT_FOUND,
+                                "the database holds no scan");
+    } else {
+        ret = IA_OK;
+        if (parse_id(ref, &id) == 0)
+            ret = resolve_one(db, ST_RESOLVE_ID, NULL, id, &found_id,
+                              &found);
+        if (ret == IA_OK && !found)
+            ret = resolve_one(db, ST_RESOLVE_NAME, ref, 0, &found_id,
+                              &found);
+        if (ret == IA_OK && !found)
+            ret = ia_store_fail(db, IA_ERR_NOT_FOUND,
+                                "no scan named '%s'", ref);
+    }
+    if (ret == IA_OK)
+        *scan_id = found_id;
+    return ret;
+}

@@ -1,0 +1,555 @@
+/*
+ * The folder producer of the walk (DESIGN.md "Layouts"): every entry
+ * under a root, depth first, the names of each folder sorted bytewise
+ * (strcmp), so the order never depends on the file system or on thread
+ * timing.
+ *
+ * - A stack of frames, one per folder on the current path. A frame holds
+ *   the sorted names of its folder, read in full: memory is O(depth x
+ *   folder size). A frame keeps a descriptor on its folder while on the
+ *   stack, down to FRAME_FDS levels (deeper ones go through the root), so
+ *   a name is lstat'ed in its folder rather than by a path the kernel
+ *   resolves from the root every time (a third of the walk's time).
+ * - Everything is addressed by its path relative to the root through a
+ *   descriptor on the root (fstatat/openat): the root itself is always
+ *   followed, and a path has to fit PATH_MAX relative to the root only.
+ *   Paths are malloc'd, never fixed-size buffers; too long a path is
+ *   reported by the kernel (ENAMETOOLONG) and becomes a finding.
+ * - A frame is opened lazily, when it reaches the top of the stack, so a
+ *   folder that cannot be listed is one DIR_UNREADABLE entry in walk order
+ *   (after its JUNK_DIR entry when it is one).
+ * - Every name is lstat'ed. With follow_symlinks, a symlinked folder is not
+ *   entered when its (st_dev, st_ino) is on the ancestor stack (a cycle),
+ *   or when it was already entered through another symlink in this walk
+ *   (so a fan of links cannot multiply the walk exponentially); both are
+ *   SYMLINK_LOOP, the detail saying which. A real folder reached again
+ *   through a symlink is walked once more, as os.walk(followlinks=True),
+ *   and so the loaders, would. Real folders are checked against the
+ *   ancestor stack too (a bind mount of an ancestor).
+ * - A name whose lstat fails other than by vanishing (search permission
+ *   denied, path too long) is handed on as a FILE: the reader's open then
+ *   fails the same way and records the file as unreadable with the reason.
+ * - Split and label of an entry come from its place: the frame of its
+ *   folder carries them (pointers into ancestor frames' names, which
+ *   outlive it); files outside a class folder get outside_class = 1.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imgaudit.h"
+#include "walk/source.h"
+#include "core/core.h"
+
+enum { LAYOUT_FOLDERS, LAYOUT_SPLITS };
+
+typedef struct ia_folder ia_folder;
+
+typedef struct frame {
+    char *rel;          /* folder path relative to the root; NULL: root */
+    size_t rel_len;
+    const char *split;  /* context for the entries in this folder */
+    const char *label;
+    unsigned depth;     /* root: 0 */
+    int opened;
+    int fd;             /* the folder, while on the stack; -1: none */
+    int nofollow;       /* entered as a real folder: open with O_NOFOLLOW */
+    dev_t dev;
+    ino_t ino;
+    char *arena;        /* the names, NUL-terminated, back to back */
+    char **names;       /* sorted pointers into arena */
+    size_t count, next;
+} frame;
+
+typedef struct devino {
+    dev_t dev;
+    ino_t ino;
+} devino;
+
+struct ia_folder {
+    int layout;
+    int follow;
+    const char *root;   /* as given, trailing slashes removed ("/" -> ""):
+                           borrowed from the walker */
+    int rootfd;         /* borrowed from the walker */
+    frame *frames;
+    size_t nframes, frames_cap;
+    devino *visited;    /* folders entered through a symlink, sorted */
+    size_t nvisited, visited_cap;
+};
+
+/* ---- frames ----------------------------------------------------------- */
+
+static char *join_rel(const char *dir, size_t dir_len, const char *name)
+{
+    size_t nl = strlen(name), n;
+    char *p;
+    if (__builtin_add_overflow(dir_len, nl, &n) ||
+        __builtin_add_overflow(n, 2, &n))
+        return NULL;
+    p = malloc(n);
+    if (!p)
+        return NULL;
+    if (dir_len) {
+        memcpy(p, dir, dir_len);
+        p[dir_len] = '/';
+        memcpy(p + dir_len + 1, name, nl + 1);
+    } else {
+        memcpy(p, name, nl + 1);
+    }
+    return p;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Frames deeper than this are reached through the root descriptor: the
+ * open descriptors stay far below any RLIMIT_NOFILE. */
+#define FRAME_FDS 32
+
+static void frame_release(frame *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    free(f->rel);
+    free(f->arena);
+    free(f->names);
+    memset(f, 0, sizeof *f);
+}
+
+/* Appends every name of d to f->arena; offs gets each name's offset. */
+static int collect_names(DIR *d, frame *f, size_t **offs, size_t *ocap,
+                         int *ioerr)
+{
+    size_t used = 0, acap = 0;
+    struct dirent *de;
+    for (;;) {
+        errno = 0;
+        de = readdir(d);
+        if (!de)
+            break;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        size_t nl = strlen(de->d_name) + 1;
+        if (ia_walk_grow((void **)&f->arena, &acap, used + nl, 1) ||
+            ia_walk_grow((void **)offs, ocap, f->count + 1, sizeof **offs))
+            return IA_ERR_NOMEM;
+        memcpy(f->arena + used, de->d_name, nl);
+        (*offs)[f->count++] = used;
+        used += nl;
+    }
+    *ioerr = errno;
+    return 0;
+}
+
+/* Lists f's folder into f->names, sorted. Returns 0 (with *ioerr set
+ * when the folder could not be listed) or IA_ERR_NOMEM. */
+static int read_names(int fd, frame *f, int *ioerr)
+{
+    size_t *offs = NULL, ocap = 0;
+    int rc = IA_ERR_NOMEM;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        *ioerr = errno;
+        close(fd);
+        return 0;
+    }
+    f->count = 0;
+    if (collect_names(d, f, &offs, &ocap, ioerr) != 0)
+        goto out;
+    if (*ioerr == 0 && f->count) {
+        f->names = malloc(f->count * sizeof *f->names);
+        if (!f->names)
+            goto out;
+        for (size_t i = 0; i < f->count; i++)
+            f->names[i] = f->arena + offs[i];
+        ia_qsort(f->names, f->count, sizeof *f->names, cmp_names);
+    }
+    rc = 0;
+out:
+    free(offs);
+    closedir(d);
+    if (rc != 0 || *ioerr != 0) {
+        free(f->arena);
+        f->arena = NULL;
+        f->count = 0;
+    }
+    return rc;
+}
+
+static int open_frame(ia_folder *w, frame *f, int *ioerr)
+{
+    struct stat st;
+    int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    int fd;
+    *ioerr = 0;
+    if (f->nofollow)
+        flags |= O_NOFOLLOW;
+    fd = openat(w->rootfd, f->rel ? f->rel : ".", flags);
+    if (fd < 0) {
+        *ioerr = errno;
+        return 0;
+    }
+    if (fstat(fd, &st) != 0 || st.st_dev != f->dev || st.st_ino != f->ino) {
+        *ioerr = EAGAIN; /* replaced between lstat and open */
+        close(fd);
+        return 0;
+    }
+    f->opened = 1;
+    /* a failed dup only costs speed: the frame goes through the root */
+    f->fd = f->depth < FRAME_FDS ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+    return read_names(fd, f, ioerr);
+}
+
+/* Takes ownership of rel (freed on failure). */
+static int push_frame(ia_folder *w, char *rel, const char *name,
+                      const struct stat *st, int via_link)
+{
+    frame *parent, *f;
+    if (ia_walk_grow((void **)&w->frames, &w->frames_cap, w->nframes + 1,
+                     sizeof *w->frames) != 0) {
+        free(rel);
+        return IA_ERR_NOMEM;
+    }
+    parent = w->nframes ? &w->frames[w->nframes - 1] : NULL;
+    f = &w->frames[w->nframes++];
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    f->rel = rel;
+    f->rel_len = rel ? strlen(rel) : 0;
+    f->depth = parent ? parent->depth + 1 : 0;
+    f->split = parent ? parent->split : NULL;
+    f->label = parent ? parent->label : NULL;
+    if (w->layout == LAYOUT_SPLITS && f->depth == 1)
+        f->split = name;
+    if ((w->layout == LAYOUT_SPLITS && f->depth == 2) ||
+        (w->layout == LAYOUT_FOLDERS && f->depth == 1))
+        f->label = name;
+    f->nofollow = !via_link;
+    f->dev = st->st_dev;
+    f->ino = st->st_ino;
+    return 0;
+}
+
+static void pop_frame(ia_folder *w)
+{
+    frame_release(&w->frames[--w->nframes]);
+}
+
+/* ---- loop detection ---------------------------------------------------- */
+
+static int cmp_devino(const devino *a, dev_t dev, ino_t ino)
+{
+    if (a->dev != dev)
+        return a->dev < dev ? -1 : 1;
+    if (a->ino != ino)
+        return a->ino < ino ? -1 : 1;
+    return 0;
+}
+
+/* Index where (dev, ino) is or would be; *found when it is there. */
+static size_t visited_find(const ia_folder *w, dev_t dev, ino_t ino,
+                           int *found)
+{
+    size_t lo = 0, hi = w->nvisited;
+    *found = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_devino(&w->visited[mid], dev, ino);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int visited_add(ia_folder *w, dev_t dev, ino_t ino)
+{
+    int found;
+    size_t at = visited_find(w, dev, ino, &found);
+    if (found)
+        return 0;
+    if (ia_walk_grow((void **)&w->visited, &w->visited_cap, w->nvisited + 1,
+                     sizeof *w->visited) != 0)
+        return IA_ERR_NOMEM;
+    memmove(w->visited + at + 1, w->visited + at,
+            (w->nvisited - at) * sizeof *w->visited);
+    w->visited[at].dev = dev;
+    w->visited[at].ino = ino;
+    w->nvisited++;
+    return 0;
+}
+
+static const frame *find_ancestor(const ia_folder *w, const struct stat *st)
+{
+    for (size_t i = w->nframes; i-- > 0;)
+        if (w->frames[i].dev == st->st_dev && w->frames[i].ino == st->st_ino)
+            return &w->frames[i];
+    return NULL;
+}
+
+/* ---- entries ------------------------------------------------------------ */
+
+/* An entry for rel (owned: freed on failure) in the folder whose context
+ * is split/label. */
+static int make_entry(const ia_folder *w, char *rel, int kind,
+                      const char *split, const char *label,
+                      const char *detail, ia_entry **out)
+{
+    ia_entry *e = calloc(1, sizeof *e);
+    if (!e) {
+        free(rel);
+        return IA_ERR_NOMEM;
+    }
+    e->kind = kind;
+    e->relpath = rel;
+    e->fullpath = ia_walk_fullpath(w->root, rel);
+    e->split = ia_strdup(split);
+    e->label = ia_strdup(label);
+    if (!e->fullpath || (split && !e->split) || (label && !e->label)) {
+        ia_entry_free(e);
+        return IA_ERR_NOMEM;
+    }
+    e->split_canonical = ia_split_canonical(split);
+    e->outside_class = label == NULL;
+    ia_strlcpy(e->detail, detail, sizeof e->detail);
+    *out = e;
+    return 0;
+}
+
+static int is_junk(const char *name, const char **why)
+{
+    if (!strcmp(name, ".ipynb_checkpoints")) {
+        *why = "Jupyter checkpoint folder: torchvision ImageFolder and "
+               "Keras take it for a class at class level; its files are "
+               "copies";
+        return 1;
+    }
+    if (!strcmp(name, "__MACOSX")) {
+        *why = "macOS zip metadata folder: taken for a class at class "
+               "level; its ._* files are resource forks, not images";
+        return 1;
+    }
+    return 0;
+}
+
+/* A folder found at rel (owned) in frame fi: a loop, or pushed (with a
+ * JUNK_DIR entry first when it is one). Returns 1 with *out, 0 when only
+ * pushed, or -IA_ERR_NOMEM. */
+static int visit_dir(ia_folder *w, size_t fi, char *rel, const char *name,
+                     const struct stat *st, int via_link, ia_entry **out)
+{
+    const char *split = w->frames[fi].split, *label = w->frames[fi].label;
+    const frame *anc = find_ancestor(w, st);
+    const char *why;
+    char detail[160], *copy;
+    int found = 0;
+    if (anc) {
+        ia_bprintf(detail, sizeof detail,
+                   "%s back to its ancestor folder '%s': not descended",
+                   via_link ? "symlink leads" : "folder (bind mount?) leads",
+                   anc->rel ? anc->rel : ".");
+        return make_entry(w, rel, IA_ENT_SYMLINK_LOOP, split, label,
+                          detail, out) ? -IA_ERR_NOMEM : 1;
+    }
+    if (via_link)
+        visited_find(w, st->st_dev, st->st_ino, &found);
+    if (found)
+        return make_entry(w, rel, IA_ENT_SYMLINK_LOOP, split, label,
+                          "symlink to a folder already walked through "
+                          "another symlink: not walked twice", out)
+                   ? -IA_ERR_NOMEM : 1;
+    if (via_link && visited_add(w, st->st_dev, st->st_ino) != 0) {
+        free(rel);
+        return -IA_ERR_NOMEM;
+    }
+    if (!is_junk(name, &why))
+        return push_frame(w, rel, name, st, via_link) ? -IA_ERR_NOMEM : 0;
+    copy = ia_strdup(rel);
+    if (!copy) {
+        free(rel);
+        return -IA_ERR_NOMEM;
+    }
+    if (push_frame(w, rel, name, st, via_link) != 0) {
+        free(copy);
+        return -IA_ERR_NOMEM;
+    }
+    return make_entry(w, copy, IA_ENT_JUNK_DIR, split, label, why, out)
+               ? -IA_ERR_NOMEM : 1;
+}
+
+/* The next name of frame fi. Returns 1 with *out, 0 when nothing is to be
+ * returned for it (a folder pushed, a name that vanished), or
+ * -IA_ERR_NOMEM. */
+static int visit(ia_folder *w, size_t fi, const char *name, ia_entry **out)
+{
+    const frame *f = &w->frames[fi];
+    ia_entry tmp;
+    struct stat st;
+    int is_dir, via_link, err;
+    char *rel = join_rel(f->rel, f->rel_len, name);
+    if (!rel)
+        return -IA_ERR_NOMEM;
+    /* In its folder when that gives the same answer: a path the root
+     * would refuse as too long is still looked up from the root. */
+    int in_dir = f->fd >= 0 && f->rel_len + strlen(name) + 2 < PATH_MAX;
+    err = ia_walk_classify(in_dir ? f->fd : w->rootfd, in_dir ? name : rel,
+                           w->follow, &tmp, &st, &is_dir, &via_link);
+    if (err == ENOENT) {
+        free(rel);
+        return 0;
+    }
+    if (err != 0) {
+        char why[96];
+        ia_walk_errstr(err, why, sizeof why);
+        ia_bprintf(tmp.detail, sizeof tmp.detail, "lstat failed: %s", why);
+    }
+    if (err == 0 && is_dir)
+        return visit_dir(w, fi, rel, name, &st, via_link, out);
+    if (make_entry(w, rel, tmp.kind, f->split, f->label, tmp.detail, out))
+        return -IA_ERR_NOMEM;
+    if (err == 0 && tmp.kind == IA_ENT_FILE) {
+        (*out)->have_stat = 1;
+        (*out)->size = (int64_t)st.st_size;
+        (*out)->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+                           (int64_t)st.st_mtim.tv_nsec;
+    }
+    return 1;
+}
+
+/* The top frame could not be listed: it becomes a DIR_UNREADABLE entry in
+ * its parent's context, and is popped. */
+static int unreadable_entry(ia_folder *w, int ioerr, ia_entry **out)
+{
+    frame *f = &w->frames[w->nframes - 1];
+    const frame *parent = &w->frames[w->nframes - 2];
+    char why[96], detail[160];
+    char *rel = f->rel;
+    int rc;
+    f->rel = NULL;
+    if (ioerr == EAGAIN)
+        ia_strlcpy(why, "replaced during the walk", sizeof why);
+    else
+        ia_walk_errstr(ioerr, why, sizeof why);
+    ia_bprintf(detail, sizeof detail, "cannot list folder: %s", why);
+    rc = make_entry(w, rel, IA_ENT_DIR_UNREADABLE, parent->split,
+                    parent->label, detail, out);
+    pop_frame(w);
+    return rc ? -IA_ERR_NOMEM : 1;
+}
+
+static int walk_next(ia_folder *w, ia_entry **out)
+{
+    for (;;) {
+        frame *f;
+        int rc, ioerr;
+        if (w->nframes == 0)
+            return 0;
+        f = &w->frames[w->nframes - 1];
+        if (!f->opened) {
+            if (open_frame(w, f, &ioerr) != 0)
+                return -IA_ERR_NOMEM;
+            if (ioerr)
+                return unreadable_entry(w, ioerr, out);
+        }
+        if (f->next == f->count) {
+            pop_frame(w);
+            continue;
+        }
+        rc = visit(w, w->nframes - 1, f->names[f->next++], out);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+/* "splits" when a first-level folder (or followed symlink to one) has a
+ * split name. */
+static int detect_layout(const ia_folder *w)
+{
+    const frame *root = &w->frames[0];
+    struct stat st;
+    for (size_t i = 0; i < root->count; i++) {
+        const char *name = root->names[i];
+        if (!ia_split_canonical(name) ||
+            fstatat(w->rootfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        if (S_ISLNK(st.st_mode) && w->follow &&
+            fstatat(w->rootfd, name, &st, 0) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            return LAYOUT_SPLITS;
+    }
+    return LAYOUT_FOLDERS;
+}
+
+static int folder_next(void *self, ia_entry **out)
+{
+    return walk_next(self, out);
+}
+
+static const char *folder_layout(const void *self)
+{
+    const ia_folder *w = self;
+    return w->layout == LAYOUT_SPLITS ? "splits" : "folders";
+}
+
+static void folder_close(void *self)
+{
+    ia_folder *w = self;
+    if (!w)
+        return;
+    while (w->nframes)
+        pop_frame(w);
+    free(w->frames);
+    free(w->visited);
+    free(w);
+}
+
+static const ia_source_ops folder_ops = {
+    folder_next, folder_layout, folder_close,
+};
+
+int ia_folder_open(const char *root_prefix, int rootfd, int follow,
+                   ia_source *out, char *err, size_t errcap)
+{
+    char why[96];
+    struct stat st;
+    int ioerr = 0, rc = IA_ERR_NOMEM;
+    ia_folder *w = calloc(1, sizeof *w);
+    if (!w || fstat(rootfd, &st) != 0)
+        goto out;
+    w->root = root_prefix;
+    w->rootfd = rootfd;
+    w->follow = follow != 0;
+    if (push_frame(w, NULL, NULL, &st, 0) != 0 ||
+        open_frame(w, &w->frames[0], &ioerr) != 0)
+        goto out;
+    rc = IA_ERR_IO;
+    if (ioerr) {
+        ia_walk_errstr(ioerr, why, sizeof why);
+        ia_bprintf(err, errcap, "cannot list root '%s': %s",
+                   root_prefix[0] ? root_prefix : "/", why);
+        goto out;
+    }
+    w->layout = detect_layout(w);
+    out->ops = &folder_ops;
+    out->self = w;
+    w = NULL;
+    rc = 0;
+out:
+    folder_close(w);
+    return rc;
+}
