@@ -118,14 +118,12 @@ class Probe:
                     out.update(format=im.format, mode=im.mode,
                                size=list(im.size),
                                n_frames=getattr(im, "n_frames", 1))
-                    exif = im.getexif().get(0x0112)
-                    if exif is not None:
-                        out["exif_orientation"] = exif
                     out["stage"] = "load"
                     im.load()
                     out["stage"] = "convert"
                     rgb = im.convert("RGB")
-                out.update(ok=True, stage=None)
+                    out.update(ok=True, stage=None)
+                    exif_orientation(im, out)
                 arr = np.asarray(rgb)
             except Exception as exc:  # every failure is data here
                 out["error"] = self.error(exc)
@@ -354,6 +352,19 @@ def walk_files(top, rel):
 
 
 # ---------------------------------------------------------------- pixels
+
+def exif_orientation(im, out):
+    """The EXIF Orientation tag, read after load (a PNG's getexif() would
+    load the image) and apart from the loader's outcome (a multi-page
+    TIFF's getexif() fails once its file is closed by load())."""
+    try:
+        value = im.getexif().get(0x0112)
+    except Exception as exc:
+        out["exif_error"] = type(exc).__name__
+        return
+    if value is not None:
+        out["exif_orientation"] = value
+
 
 def diff(a, b):
     if b is None:
