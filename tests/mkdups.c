@@ -473,6 +473,14 @@ static void leaks_and_conflicts(const char *root)
     base(root, "train/dog/leak_near.jpg", 10, &s, NULL);
     write_jpeg(root, "val/dog/leak_near_q60.jpg", &s, 60);    /* near leak */
     free(s.p);
+    base(root, "train/cat/leak_crop.jpg", 13, &s, NULL);
+    /* a 3% crop: phash distance 4, near but beyond the same-photo radius
+     * (src/analyze/analyze.h), so a warning where the others are errors */
+    int cw = W * 3 / 100, ch = H * 3 / 100;
+    crop(&s, cw / 2, ch / 2, W - cw, H - ch, &t);
+    write_jpeg(root, "val/cat/leak_crop.jpg", &t, 90);        /* near leak */
+    free(s.p);
+    free(t.p);
     base(root, "train/cat/conflict_exact.jpg", 11, NULL, &b);
     write_bytes(root, "train/dog/conflict_exact.jpg", &b);    /* exact, 2 labels */
     free(b.p);

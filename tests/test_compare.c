@@ -22,7 +22,7 @@
 #include <jansson.h>
 
 #include "imgaudit.h"
-#include "compare/policy.h"
+#include "policy/policy.h"
 #include "store/store.h"
 #include "core/core.h"
 

@@ -968,7 +968,31 @@ static void test_zlib_stream_cut_short(void **state)
     free(m.p);
 }
 
-/* A stream for more rows than IHDR declares: libpng only warns. */
+/* Compressed data after the last row, and nothing else wrong: libpng
+ * warns, and libpng, Pillow and OpenCV all read the image intact
+ * (docs/loaders.md), so it is ok with a trailing_data info finding. */
+static void expect_trailing(const membuf *m, const char *needle, int rows)
+{
+    run r;
+    decode(m->p, m->n, &r);
+    assert_int_equal(r.rc, 0);
+    if (r.res.status != IA_ST_OK)
+        fail_msg("status %d, message \"%s\", want ok", r.res.status,
+                 r.res.message);
+    assert_int_equal(r.res.rows_decoded, rows);
+    assert_true(r.sink.rows == (uint32_t)rows);
+    int found = 0;
+    for (int i = 0; i < r.res.nfindings; i++)
+        if (!strcmp(r.res.findings[i].code, "trailing_data")) {
+            found = 1;
+            assert_int_equal(r.res.findings[i].severity, IA_SEV_INFO);
+            assert_non_null(strstr(r.res.findings[i].detail, needle));
+        }
+    assert_true(found);
+    run_free(&r);
+}
+
+/* A stream for more rows than IHDR declares. */
 static void test_too_much_image_data(void **state)
 {
     (void)state;
@@ -976,7 +1000,27 @@ static void test_too_much_image_data(void **state)
     membuf m = build_png(&s);
     put32(m.p + 8 + 8 + 4, 10);   /* IHDR height */
     fix_crc(&m, 8);
-    expect_corrupt(&m, "Too much image data");
+    expect_trailing(&m, "Too much image data", 10);
+    free(m.p);
+}
+
+/* Bytes after the end of the zlib stream, in the same IDAT chunk. */
+static void test_bytes_after_zlib_end(void **state)
+{
+    (void)state;
+    static const uint8_t junk[] = {0x78, 0x9c, 0x03, 0x00};
+    png_spec s = {20, 20, 8, RGB, 0, -1, 0, 0, 0, 0};
+    membuf m = build_png(&s);
+    size_t idat = find_chunk(&m, "IDAT", 0);
+    assert_int_equal(find_chunk(&m, "IDAT", 1), 0);
+    uint32_t n = get32(m.p + idat);
+    size_t at = idat + 8 + n, tail = m.n - at;
+    mb_put(&m, junk, sizeof junk);          /* grow by 4 bytes */
+    memmove(m.p + at + sizeof junk, m.p + at, tail);
+    memcpy(m.p + at, junk, sizeof junk);
+    put32(m.p + idat, n + (uint32_t)sizeof junk);
+    fix_crc(&m, idat);
+    expect_trailing(&m, "Extra compressed data", 20);
     free(m.p);
 }
 
@@ -1127,6 +1171,7 @@ int main(void)
         cmocka_unit_test(test_zlib_data_check),
         cmocka_unit_test(test_zlib_stream_cut_short),
         cmocka_unit_test(test_too_much_image_data),
+        cmocka_unit_test(test_bytes_after_zlib_end),
         cmocka_unit_test(test_bad_ihdr),
         cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_chunk_limit),

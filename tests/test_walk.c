@@ -220,6 +220,9 @@ static void test_folder_layout(void **state)
         {"a/1.jpg", IA_ENT_FILE, NULL, NULL, "a", 0, NULL},
         {"a/deep/er/2.jpg", IA_ENT_FILE, NULL, NULL, "a", 0, NULL},
         {"b/3.jpg", IA_ENT_FILE, NULL, NULL, "b", 0, NULL},
+        /* an empty class folder: loaders count it (torchvision raises) */
+        {"empty", IA_ENT_EMPTY_CLASS, NULL, NULL, "empty", 0,
+         "ImageFolder raises"},
         {"root.jpg", IA_ENT_FILE, NULL, NULL, NULL, 1, NULL},
         {"train", IA_ENT_FILE, NULL, NULL, NULL, 1, NULL},
         {"trainer/4.jpg", IA_ENT_FILE, NULL, NULL, "trainer", 0, NULL},

@@ -12,12 +12,17 @@
  *            uniform (blank frames) never join near groups.
  * Members are ordered by split (train, val, test, others) then walk order;
  * the first is the anchor, so the anchor is a training copy whenever the
- * group has one and a leak is reported on the evaluation file. Each other
- * member gets: a duplicate finding when it shares a split with the first
- * member of its split; a split_leak (and a leak row) when its split
- * differs from the anchor's; a label_conflict when its label differs from
- * the anchor's. A pair already reported by a stricter kind (a pixel pair
- * with equal bytes, a near pair with equal pixels) gets nothing more.
+ * group has one. Each other member gets: a duplicate finding when it
+ * shares a split with the first member of its split; a split_leak (and a
+ * leak row) when its split differs from the anchor's; a label_conflict
+ * when its label differs from the anchor's. A leak and a conflict are
+ * named on both sides: the anchor gets the same finding about that
+ * member, so the training copy to remove carries one too. Every finding
+ * names its group (finding.group_id). A pair already reported by a
+ * stricter kind (a pixel pair with equal bytes, a near pair with equal
+ * pixels) gets nothing more. Exact and pixel leaks and conflicts are
+ * errors, near ones too within the same-photo radius (analyze.h), else
+ * warnings.
  * Last, one dataset-level split_leak per (split, anchor split) counts the
  * leaking images of that split, each under the strictest kind it leaks by.
  * The radii and the reasons for them: docs/duplicates.md.
@@ -29,13 +34,14 @@
 #include "analyze/stats.h"
 #include "core/core.h"
 #include "analyze/nearindex.h"
+#include "loader/loader.h"
 #include "store/store.h"
 
 /* One leaking file of one group, kept for the per-split summary. */
 typedef struct leak_rec {
     uint32_t from, to;  /* split of the leaking file, split of the anchor */
     size_t file;        /* row of the leaking file */
-    int rank;           /* kind: 0 exact, 1 pixel, 2 near */
+    int rank;           /* 0 exact, 1 pixel, 2 same photo, 3 near */
 } leak_rec;
 
 typedef struct dup_ctx {
@@ -61,10 +67,10 @@ typedef struct kind_info {
     int rank;           /* strictest first */
 } kind_info;
 
-#define NKINDS 3
+#define NKINDS 4    /* exact, pixel, same photo, near */
 static const kind_info EXACT = {"exact", "exact_duplicate", IA_SEV_ERROR, 0};
 static const kind_info PIXEL = {"pixel", "pixel_duplicate", IA_SEV_ERROR, 1};
-static const kind_info NEAR = {"near", "near_duplicate", IA_SEV_WARNING, 2};
+static const kind_info NEAR = {"near", "near_duplicate", IA_SEV_WARNING, 3};
 
 static const char *name_of(char **names, uint32_t idx)
 {
@@ -101,8 +107,20 @@ static int member_distance(const dup_ctx *c, const kind_info *k, size_t a,
     return ia_hamming64(c->h.rows[a].phash, c->h.rows[b].phash);
 }
 
+/* What a leak's detail tells each side: the copy in the earlier split
+ * (train before val before test) is the one to remove. */
+static const char *leak_advice(const dup_ctx *c, size_t m, size_t other)
+{
+    int rm = c->h.rows[m].split_rank, ro = c->h.rows[other].split_rank;
+    if (rm == ro)
+        return "";
+    return rm < ro ? ": remove this copy" : ": keep this one, remove the "
+                                           "other copy";
+}
+
+/* A finding on member m about its partner other in group gid. */
 static int finding(dup_ctx *c, size_t m, const char *code, int sev,
-                   size_t other, const kind_info *k, int d)
+                   size_t other, const kind_info *k, int d, int64_t gid)
 {
     char other_path[1024], path[1024], detail[1400];
     int rc = ia_store_file_path(c->db, c->h.rows[other].file_id, other_path,
@@ -121,14 +139,41 @@ static int finding(dup_ctx *c, size_t m, const char *code, int sev,
                    name_of(c->h.labels, a->label), d);
     else if (strcmp(code, "split_leak") == 0)
         ia_bprintf(detail, sizeof detail,
-                   "%s copy of %s: in split '%s' and '%s' (distance %d)",
+                   "%s copy of %s: in split '%s' and '%s' (distance %d)%s",
                    k->kind, other_path, name_of(c->h.splits, b->split),
-                   name_of(c->h.splits, a->split), d);
+                   name_of(c->h.splits, a->split), d,
+                   leak_advice(c, m, other));
     else
         ia_bprintf(detail, sizeof detail, "%s copy of %s (distance %d)",
                    k->kind, other_path, d);
-    return ia_store_finding(c->db, c->scan_id, c->h.rows[m].file_id, path,
-                            code, sev, detail);
+    return ia_store_finding_about(c->db, c->scan_id, c->h.rows[m].file_id,
+                                  path, code, sev, detail, NULL, gid);
+}
+
+/* Exact and pixel copies are certain; a near copy is the same photo
+ * within the same-photo radius (analyze.h), else a likely one. */
+static int pair_severity(const dup_ctx *c, const kind_info *k, size_t a,
+                         size_t b)
+{
+    if (k != &NEAR)
+        return k->leak_severity;
+    const ia_hash_row *x = &c->h.rows[a], *y = &c->h.rows[b];
+    return ia_hamming64(x->phash, y->phash) <= IA_SAME_PHOTO_PHASH_RADIUS &&
+                   ia_hamming64(x->dhash, y->dhash) <= c->dhash_radius
+               ? IA_SEV_ERROR : IA_SEV_WARNING;
+}
+
+/* A leak or a conflict is named on both sides: each file carries it, with
+ * its partner and the group. */
+static int both_sides(dup_ctx *c, const char *code, const kind_info *k,
+                      size_t anchor, size_t m, int64_t gid)
+{
+    int sev = pair_severity(c, k, anchor, m);
+    int d = member_distance(c, k, anchor, m);
+    int rc = finding(c, m, code, sev, anchor, k, d, gid);
+    if (rc == IA_OK)
+        rc = finding(c, anchor, code, sev, m, k, d, gid);
+    return rc;
 }
 
 /* The first member of m's split, among members[0 .. i). */
@@ -154,7 +199,7 @@ static int redundant(const dup_ctx *c, const kind_info *k, size_t a, size_t b)
 }
 
 static int note_leak(dup_ctx *c, const kind_info *k, size_t anchor,
-                     size_t m)
+                     size_t m, int sev)
 {
     if (c->nleaks == c->leaks_cap) {
         size_t cap = c->leaks_cap ? c->leaks_cap * 2 : 64;
@@ -164,8 +209,10 @@ static int note_leak(dup_ctx *c, const kind_info *k, size_t anchor,
         c->leaks = v;
         c->leaks_cap = cap;
     }
+    /* a near copy within the same-photo radius counts apart */
+    int rank = k == &NEAR && sev == IA_SEV_ERROR ? 2 : k->rank;
     c->leaks[c->nleaks++] = (leak_rec){c->h.rows[m].split,
-                                       c->h.rows[anchor].split, m, k->rank};
+                                       c->h.rows[anchor].split, m, rank};
     return IA_OK;
 }
 
@@ -181,7 +228,7 @@ static int group_findings(dup_ctx *c, const kind_info *k, size_t n,
         size_t first = first_in_split(c, i);
         if (first != m && !redundant(c, k, first, m))
             rc = finding(c, m, k->dup_code, IA_SEV_WARNING, first, k,
-                         member_distance(c, k, first, m));
+                         member_distance(c, k, first, m), gid);
         if (redundant(c, k, anchor, m))
             continue;
         if (rc == IA_OK && r->split != a->split) {
@@ -189,14 +236,13 @@ static int group_findings(dup_ctx *c, const kind_info *k, size_t n,
             rc = ia_store_leak(c->db, c->scan_id, gid, k->kind, a->file_id,
                                r->file_id, d);
             if (rc == IA_OK)
-                rc = note_leak(c, k, anchor, m);
+                rc = note_leak(c, k, anchor, m,
+                               pair_severity(c, k, anchor, m));
             if (rc == IA_OK)
-                rc = finding(c, m, "split_leak", k->leak_severity, anchor, k,
-                             d);
+                rc = both_sides(c, "split_leak", k, anchor, m, gid);
         }
         if (rc == IA_OK && r->label != a->label && r->label && a->label)
-            rc = finding(c, m, "label_conflict", k->leak_severity, anchor, k,
-                         member_distance(c, k, anchor, m));
+            rc = both_sides(c, "label_conflict", k, anchor, m, gid);
     }
     return rc;
 }
@@ -212,8 +258,7 @@ static int cmp_member(const void *pa, const void *pb, void *arg)
 }
 
 /* Members in split order (train, val, test, others), then walk order: the
- * anchor is the training copy, so a leak is reported on the evaluation
- * file that should not be there. */
+ * anchor is the training copy. */
 static int emit_group(dup_ctx *c, const kind_info *k, size_t n)
 {
     int64_t gid = 0;
@@ -428,9 +473,10 @@ static const char *split_name(const dup_ctx *c, uint32_t s)
 }
 
 /* One dataset-level split_leak per (split, anchor split): "12 of 372 test
- * images also appear in train (exact 3, pixel 1, near 8)", each leaking
- * image counted once, under the strictest kind of its leaks; an error
- * when an exact or pixel copy leaks, else a warning. */
+ * images also appear in train (exact 3, pixel 1, same photo 2, near 6)",
+ * each leaking image counted once, under the strictest kind of its leaks;
+ * an error when an exact, pixel or same-photo copy leaks, else a
+ * warning. */
 static int leak_pair_finding(dup_ctx *c, const leak_rec *v, size_t n)
 {
     uint64_t per_kind[NKINDS] = {0}, files = 0, images = 0;
@@ -443,13 +489,15 @@ static int leak_pair_finding(dup_ctx *c, const leak_rec *v, size_t n)
         images += c->h.rows[i].status_ok && c->h.rows[i].split == v[0].from;
     char detail[512];
     ia_bprintf(detail, sizeof detail, "%llu of %llu %s images also appear "
-               "in %s (exact %llu, pixel %llu, near %llu)",
+               "in %s (exact %llu, pixel %llu, same photo %llu, near %llu)",
                (unsigned long long)files, (unsigned long long)images,
                split_name(c, v[0].from), split_name(c, v[0].to),
                (unsigned long long)per_kind[0],
                (unsigned long long)per_kind[1],
-               (unsigned long long)per_kind[2]);
-    int sev = per_kind[0] + per_kind[1] ? IA_SEV_ERROR : IA_SEV_WARNING;
+               (unsigned long long)per_kind[2],
+               (unsigned long long)per_kind[3]);
+    int sev = per_kind[0] + per_kind[1] + per_kind[2] ? IA_SEV_ERROR
+                                                      : IA_SEV_WARNING;
     return ia_store_finding(c->db, c->scan_id, 0, NULL, "split_leak", sev,
                             detail);
 }
@@ -517,5 +565,7 @@ int ia_analyze_scan(ia_db *db, int64_t scan_id, unsigned threads)
     int rc = ia_analyze_duplicates(db, scan_id, &dup);
     if (rc == IA_OK)
         rc = ia_analyze_stats(db, scan_id);
+    if (rc == IA_OK)
+        rc = ia_loader_analyze(db, scan_id);
     return rc;
 }

@@ -20,6 +20,14 @@
  * are always even (each phash has 32 bits set), so 4 also means 5. */
 #define IA_NEAR_PHASH_RADIUS 4
 #define IA_NEAR_DHASH_RADIUS 8
+/* The "same photo" radius: a near copy within phash 2 (and the dhash
+ * radius above) of its partner is the same photo re-encoded, resized or
+ * re-saved, as certain as an exact copy: no pair of the 7.1 million pairs
+ * of different photos of clothing-small comes within phash 2 at any dhash
+ * distance, while 99.6% of JPEG q30 re-encodes and 99.8% of halvings do
+ * (docs/duplicates.md). A leak or conflict within it is an error; beyond
+ * it, up to the near radius, a warning. */
+#define IA_SAME_PHOTO_PHASH_RADIUS 2
 
 typedef struct ia_dup_options {
     int phash_radius;   /* < 0: default */
@@ -32,7 +40,8 @@ int ia_analyze_duplicates(ia_db *db, int64_t scan_id,
 
 /* Every dataset-wide step that runs once the files of a scan are stored
  * (by a scan, a resumed scan or a merge of shards), in a fixed order, so
- * all paths to a complete scan give the same results. */
+ * all paths to a complete scan give the same results: duplicates, the
+ * statistics, then what each loader profile will do (loader/loader.h). */
 int ia_analyze_scan(ia_db *db, int64_t scan_id, unsigned threads);
 
 #endif

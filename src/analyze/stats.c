@@ -877,8 +877,10 @@ static int missing_in(actx *c, const split *p, const label_total *t,
             return nomem(c->db);
         ia_bprintf(d, sizeof d, "label '%s' has no images in split '%s' "
                    "(%s)%s", t[k].name, split_name(p->name), where, note);
+        /* an error: the class cannot be learnt or scored there, and a
+         * folder loader renumbers every later class of that split */
         ret = ia_store_stat_finding(c->w, 0, "class_missing",
-                                    IA_SEV_WARNING, d);
+                                    IA_SEV_ERROR, d);
     }
     return ret;
 }

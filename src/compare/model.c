@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "compare/model.h"
-#include "compare/policy.h"
+#include "policy/policy.h"
 #include "core/core.h"
 
 /* ---- errors, arena, interning ---------------------------------------- */

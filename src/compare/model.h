@@ -21,7 +21,7 @@
 
 #include "core/core.h"
 #include "imgaudit.h"
-#include "compare/policy.h"
+#include "policy/policy.h"
 #include "store/store.h"
 
 #define IA_CMP_EXAMPLES_MAX 5

@@ -19,6 +19,56 @@ static const char *const status_names[IA_ST_COUNT] = {
 
 static const char *const severity_names[] = {"info", "warning", "error"};
 
+#define E IA_SEV_ERROR
+#define W IA_SEV_WARNING
+#define I IA_SEV_INFO
+#define V IA_SEV_VARIES
+static const ia_code_info codes[] = {
+    /* statuses */
+    {"truncated", E}, {"corrupt", E}, {"unsupported", W},
+    {"not_image", V}, {"empty", E}, {"unreadable", E}, {"too_large", E},
+    /* per file */
+    {"extension_mismatch", W}, {"decoder_warning", I}, {"trailing_data", I},
+    {"cmyk", V}, {"grayscale", V}, {"alpha", V}, {"high_bit_depth", V},
+    {"exif_rotated", V}, {"animated", V},
+    /* what the training loader will do (docs/loaders.md) */
+    {"loader_skips", V}, {"loader_fails", E}, {"loader_damaged", E},
+    {"loader_orientation", W},
+    /* duplicates, leaks, conflicts */
+    {"exact_duplicate", W}, {"pixel_duplicate", W}, {"near_duplicate", W},
+    {"split_leak", V}, {"label_conflict", V},
+    /* quality flags */
+    {"blank", W}, {"dark", W}, {"bright", W}, {"low_information", W},
+    {"blurry", W}, {"odd_size", W}, {"odd_aspect", W},
+    /* label balance and class numbering */
+    {"class_missing", E}, {"class_renumbered", E}, {"tiny_class", W},
+    {"class_imbalance", W},
+    /* paths that are not files */
+    {"symlink", I}, {"symlink_loop", W}, {"broken_symlink", W},
+    {"junk_folder", W}, {"empty_class", W}, {"outside_root", E},
+    {"manifest_row", E},
+    /* merged scans */
+    {"shard_missing", E},
+};
+#undef E
+#undef W
+#undef I
+#undef V
+
+const ia_code_info *ia_code_find(const char *code)
+{
+    for (size_t i = 0; code && i < IA_ARRAY_LEN(codes); i++)
+        if (strcmp(codes[i].code, code) == 0)
+            return &codes[i];
+    return NULL;
+}
+
+const ia_code_info *ia_code_table(size_t *n)
+{
+    *n = IA_ARRAY_LEN(codes);
+    return codes;
+}
+
 const char *ia_fmt_name(int fmt)
 {
     if (fmt < 0 || fmt >= IA_FMT_COUNT)

@@ -67,6 +67,24 @@ int ia_severity_parse(const char *name);
 int ia_status_severity(int status);
 
 /*
+ * Every finding code a scan stores, with its default severity: the list a
+ * policy file's keys are checked against (docs/findings.md gives each
+ * one's reason). IA_SEV_VARIES: decided per finding (a minority mode, a
+ * leak by the kind of copy, a skip by what it does to its class).
+ */
+enum { IA_SEV_VARIES = -2 };
+
+typedef struct ia_code_info {
+    const char *code;
+    int severity;           /* ia_severity or IA_SEV_VARIES */
+} ia_code_info;
+
+/* The entry for code, NULL when no scan stores it. */
+const ia_code_info *ia_code_find(const char *code);
+/* The whole table, in docs/findings.md order; *n entries. */
+const ia_code_info *ia_code_table(size_t *n);
+
+/*
  * Small helpers shared by every module: overflow-checked size products,
  * bounded string formatting, monotonic time.
  */
@@ -226,6 +244,10 @@ typedef struct ia_file_result {
     int32_t has_alpha;      /* alpha channel or tRNS: 0/1 */
     int32_t animated;       /* APNG acTL: 0/1 */
     int32_t frames;         /* APNG frames; -1 n/a */
+    /* what a training loader reads differently from imgaudit's decoders,
+     * ';'-joined names ("" none): set by the loader module from the bytes
+     * (loader/loader.h), stored as file.loader_facts */
+    char loader_facts[64];
     /* measure (valid when have_measures) */
     int have_measures;
     ia_pixel_stats stats;
@@ -280,6 +302,7 @@ typedef enum ia_entry_kind {
     IA_ENT_MISSING,          /* manifest row whose file does not exist */
     IA_ENT_OUTSIDE_ROOT,     /* manifest row pointing outside the root */
     IA_ENT_MANIFEST_ROW,     /* manifest row that could not be used */
+    IA_ENT_EMPTY_CLASS,      /* a class folder holding nothing at all */
 } ia_entry_kind;
 
 typedef struct ia_entry {

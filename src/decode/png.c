@@ -10,7 +10,9 @@
  *   critical chunk, zlib errors, "Not enough image data") is corruption.
  *   libpng downgrades some image-data problems to warnings once every row
  *   has been read ("Too much image data", a bad Adler-32): a warning raised
- *   while libpng sits in an IDAT chunk therefore also means corrupt. Other
+ *   while libpng sits in an IDAT chunk therefore also means corrupt, except
+ *   more data than the rows after the last one, which every decoder reads
+ *   intact (ok, with a trailing_data info finding). Other
  *   warnings concern ancillary chunks and become info findings, capped at
  *   lim->max_warnings.
  * - Limits: width*height is checked against lim->max_pixels right after
@@ -84,6 +86,7 @@ struct ia_png_decoder {
     uint64_t reserved; /* from lim.gate, released after the file */
     int sink_failed;
     int data_error;    /* an image-data problem libpng only warned about */
+    int trailing;      /* compressed data after the last row, only */
     uint64_t rows_expected; /* rows libpng inflates (all passes) */
     uint64_t rows_seen;
     int rows_done;     /* every row inflated: what IDAT data remains is tail */
@@ -94,6 +97,7 @@ struct ia_png_decoder {
     int nskip, skip_all;
     char errmsg[IA_MESSAGE_MAX];
     char datamsg[IA_MESSAGE_MAX];
+    char tailmsg[IA_MESSAGE_MAX];
 };
 
 int ia_png_decoder_new(ia_png_decoder **out)
@@ -293,9 +297,27 @@ static void png_error_cb(png_structp png, png_const_charp msg)
     png_longjmp(png, 1);
 }
 
+/* More compressed data than the image's rows: libpng, Pillow and OpenCV
+ * all decode the image intact (docs/loaders.md, "Where the libraries and
+ * the loaders disagree"), so it is not damage. libpng says "Extra
+ * compressed data" when the stream ends, while it inflates the last row
+ * (a row it cannot finish is then a fatal "Not enough image data"), and
+ * "Too much image data" once every row is out. */
+static int trailing_data(const ia_png_decoder *d, const char *msg)
+{
+    return strstr(msg, "Extra compressed data") ||
+           (d->rows_done && strstr(msg, "Too much image data"));
+}
+
 static void png_warning_cb(png_structp png, png_const_charp msg)
 {
     ia_png_decoder *d = png_get_error_ptr(png);
+    if (trailing_data(d, msg)) {
+        if (!d->trailing)
+            ia_strlcpy(d->tailmsg, msg, sizeof d->tailmsg);
+        d->trailing = 1;
+        return;
+    }
     if (png_get_io_chunk_type(png) == CHUNK_IDAT ||
         strncmp(msg, "IDAT", 4) == 0) {
         if (!d->data_error)
@@ -601,6 +623,10 @@ static int verdict(ia_png_decoder *d, int failed)
         ia_result_status(d->res, IA_ST_CORRUPT, "measure failed");
     else
         ia_result_status(d->res, IA_ST_OK, "%s", "");
+    if (d->res->status == IA_ST_OK && d->trailing)
+        ia_result_add(d->res, "trailing_data", IA_SEV_INFO,
+                      "%s after the last row: libpng, Pillow and OpenCV "
+                      "read the image intact", d->tailmsg);
     return 0;
 }
 
@@ -619,7 +645,7 @@ static void start_file(ia_png_decoder *d, const uint8_t *buf, size_t len,
     d->res = res;
     d->eof = d->lib_oom = d->own_oom = d->too_large = 0;
     d->reserved = 0;
-    d->sink_failed = d->data_error = 0;
+    d->sink_failed = d->data_error = d->trailing = 0;
     d->rows_expected = d->rows_seen = 0;
     d->rows_done = 0;
     d->tail = 0;
@@ -627,7 +653,7 @@ static void start_file(ia_png_decoder *d, const uint8_t *buf, size_t len,
     d->nskip = d->skip_all = 0;
     d->pass = 0;
     d->passes = 1;
-    d->errmsg[0] = d->datamsg[0] = '\0';
+    d->errmsg[0] = d->datamsg[0] = d->tailmsg[0] = '\0';
 
     res->progressive = -1;
     res->jpeg_quality = -1;

@@ -13,6 +13,7 @@
 #include "read/read.h"
 #include "scan/file.h"
 #include "decode/decode.h"
+#include "loader/loader.h"
 #include "store/store.h"
 
 struct ia_worker {
@@ -107,6 +108,8 @@ static int decode(ia_worker *w, const ia_file_config *cfg,
         rc = ia_decode_png(w->png, data, len, &cfg->limits, &sink, res);
     if (rc == IA_OK && res->status == IA_ST_OK)
         ia_measure_finish(w->measure, res);
+    if (rc == IA_OK)
+        ia_loader_facts(data, len, res);
     return rc;
 }
 
@@ -190,6 +193,7 @@ static int scan_regular(ia_worker *w, const ia_file_config *cfg,
         return decode(w, cfg, data, len, res);
     case IA_FMT_UNKNOWN:
         not_image(e, res);
+        ia_loader_facts(data, len, res);
         return IA_OK;
     default:
         ia_result_status(res, IA_ST_UNSUPPORTED, "%s image (not decoded)",

@@ -117,6 +117,7 @@ static const note_kind *note_of(const ia_entry *e)
         {IA_ENT_SYMLINK_BROKEN, "broken_symlink", IA_SEV_WARNING},
         {IA_ENT_DIR_UNREADABLE, "unreadable", IA_SEV_ERROR},
         {IA_ENT_JUNK_DIR, "junk_folder", IA_SEV_WARNING},
+        {IA_ENT_EMPTY_CLASS, "empty_class", IA_SEV_WARNING},
         {IA_ENT_OUTSIDE_ROOT, "outside_root", IA_SEV_ERROR},
         {IA_ENT_MANIFEST_ROW, "manifest_row", IA_SEV_ERROR},
     };

@@ -135,7 +135,7 @@ int ia_qc_codes(ia_db *db, int64_t scan_id, ia_qc_code_cb cb, void *user)
     return run(db,
                "SELECT code, count(DISTINCT file_id),"
                " count(*) - count(file_id), max(severity)"
-               " FROM finding WHERE scan_id = ?1"
+               " FROM shown_finding WHERE scan_id = ?1"
                " GROUP BY code ORDER BY code",
                scan_id, NULL, code_row, &c);
 }
@@ -157,7 +157,7 @@ int ia_qc_code_paths(ia_db *db, int64_t scan_id, const char *code,
 {
     path_ctx c = {cb, user};
     return run(db,
-               "SELECT DISTINCT path FROM finding"
+               "SELECT DISTINCT path FROM shown_finding"
                " WHERE scan_id = ?1 AND code = ?2 AND file_id IS NOT NULL"
                " ORDER BY path",
                scan_id, code, path_row, &c);

@@ -168,6 +168,21 @@ static const char *const migrations[] = {
      * own: same_as names the scan whose rows it shares (never itself a
      * sharer), NULL for a scan with its own rows. */
     "ALTER TABLE scan ADD COLUMN same_as INTEGER REFERENCES scan(id);",
+    /* 6: what the training loaders will do (docs/loaders.md).
+     * file.loader_facts: what a loader reads differently from imgaudit's
+     * decoders (';'-joined names, NULL: nothing); finding.loader: the
+     * loader profile a finding is about (NULL: not a loader finding);
+     * finding.group_id: the dup_group a duplicate, leak or conflict
+     * finding is about; loader_class: each profile's class index per
+     * split, with the files it lists in the class. */
+    "ALTER TABLE file ADD COLUMN loader_facts TEXT;"
+    "ALTER TABLE finding ADD COLUMN loader TEXT;"
+    "ALTER TABLE finding ADD COLUMN group_id INTEGER;"
+    "CREATE TABLE loader_class ("
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " loader TEXT NOT NULL, split TEXT NOT NULL, label TEXT NOT NULL,"
+    " idx INTEGER NOT NULL, listed INTEGER NOT NULL,"
+    " PRIMARY KEY (scan_id, loader, split, label));",
 };
 
 #define SCHEMA_LATEST ((int)IA_ARRAY_LEN(migrations))
@@ -186,12 +201,13 @@ static const char *const stmt_sql[ST_COUNT] = {
         " frames, pixels, sum_r, sum_g, sum_b, sumsq_r, sumsq_g, sumsq_b,"
         " min_r, min_g, min_b, max_r, max_g, max_b, brightness, contrast,"
         " entropy, sharpness, frac_black, frac_white, is_constant,"
-        " alpha_used, pixel_hash, phash, dhash, hash_uniform) VALUES ("
+        " alpha_used, pixel_hash, phash, dhash, hash_uniform, loader_facts)"
+        " VALUES ("
         "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_INSERT_FINDING] =
         "INSERT INTO finding(scan_id, file_id, path, code, severity, detail,"
-        " stage) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " stage, loader, group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_COUNT_DECODED] =
         "SELECT count(*) FROM file WHERE scan_id = ? AND status = 'ok'",
     /* Over decoded files only, as the "of N decoded" it is judged
@@ -585,6 +601,37 @@ out:
     return ret;
 }
 
+/* The view every reader of findings goes through: the stored findings
+ * with a policy's severities (lens_severity; -1 hides a code) and only
+ * the loader profiles asked for (lens_loader; empty: all). store/lens.c
+ * fills the two tables. Temp objects, so that a read-only handle has
+ * them too and the DB file never does; a DB from before migration 6 has
+ * no loader findings and no groups on its findings. */
+static int create_lens(ia_db *db)
+{
+    char sql[1400];
+    int v6 = db->schema >= IA_SCHEMA_LOADERS;
+    ia_bprintf(sql, sizeof sql,
+               "PRAGMA temp_store = MEMORY;"
+               "CREATE TEMP TABLE lens_loader(name TEXT PRIMARY KEY)"
+               " WITHOUT ROWID;"
+               "CREATE TEMP TABLE lens_severity(code TEXT PRIMARY KEY,"
+               " severity INTEGER NOT NULL) WITHOUT ROWID;"
+               "CREATE TEMP VIEW shown_finding AS SELECT g.id AS id,"
+               " g.scan_id AS scan_id, g.file_id AS file_id, g.path AS path,"
+               " g.code AS code, coalesce(s.severity, g.severity)"
+               " AS severity, g.detail AS detail, %s AS loader,"
+               " %s AS group_id FROM main.finding g"
+               " LEFT JOIN lens_severity s ON s.code = g.code"
+               " WHERE coalesce(s.severity, 0) >= 0%s",
+               v6 ? "g.loader" : "NULL", v6 ? "g.group_id" : "NULL",
+               v6 ? " AND (g.loader IS NULL OR NOT EXISTS"
+                    " (SELECT 1 FROM lens_loader)"
+                    " OR g.loader IN (SELECT name FROM lens_loader))"
+                  : "");
+    return ia_store_exec(db, sql, "preparing the findings view");
+}
+
 static int configure_writer(ia_db *db)
 {
     int64_t ignored;
@@ -666,6 +713,8 @@ int ia_db_open(const char *path, int flags, ia_db **out)
         ret = configure_writer(db);
     if (ret == IA_OK && db->writable)
         ret = migrate(db, path);
+    if (ret == IA_OK)
+        ret = create_lens(db);
     if (ret == IA_OK) {
         db->ready = 1;
         db->errmsg[0] = '\0';

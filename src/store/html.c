@@ -103,7 +103,7 @@ int ia_q_code_file_counts(ia_db *db, int64_t scan_id, ia_q_code_files_cb cb,
     code_ctx c = {cb, user};
     sqlite3_stmt *st = NULL;
     int ret = prepare(db, "SELECT code, severity, count(*), count(file_id)"
-                      " FROM finding WHERE scan_id = ?1"
+                      " FROM shown_finding WHERE scan_id = ?1"
                       " GROUP BY severity, code ORDER BY severity DESC, code",
                       scan_id, &st);
     return ret == IA_OK ? run(db, st, code_row, &c) : ret;
@@ -134,7 +134,7 @@ int ia_q_flagged_files(ia_db *db, int64_t scan_id, const char *code,
     flagged_ctx c = {cb, user};
     sqlite3_stmt *st = NULL;
     int ret = prepare(db, "SELECT f.path, f.split, f.label, g.detail"
-                      " FROM finding g JOIN file f ON f.id = g.file_id"
+                      " FROM shown_finding g JOIN file f ON f.id = g.file_id"
                       " WHERE g.scan_id = ?1 AND g.code = ?2"
                       " AND g.severity = ?3 ORDER BY f.path, g.id LIMIT ?4",
                       scan_id, &st);

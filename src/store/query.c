@@ -165,7 +165,7 @@ static int severity_row(ia_db *db, sqlite3_stmt *st, void *ctx)
 int ia_q_severity_counts(ia_db *db, int64_t scan_id, uint64_t counts[3])
 {
     uint64_t c[3] = {0, 0, 0};
-    int ret = query(db, "SELECT severity, count(*) FROM finding"
+    int ret = query(db, "SELECT severity, count(*) FROM shown_finding"
                     " WHERE scan_id = ?1 GROUP BY severity",
                     scan_id, severity_row, c);
     if (ret == IA_OK)
@@ -212,7 +212,7 @@ int ia_q_code_counts(ia_db *db, int64_t scan_id, ia_q_code_cb cb,
                      void *user)
 {
     code_ctx c = {cb, user};
-    return query(db, "SELECT code, severity, count(*) FROM finding"
+    return query(db, "SELECT code, severity, count(*) FROM shown_finding"
                  " WHERE scan_id = ?1 GROUP BY severity, code"
                  " ORDER BY severity DESC, code",
                  scan_id, code_row, &c);
@@ -370,6 +370,8 @@ static int finding_row(ia_db *db, sqlite3_stmt *st, void *ctx)
     f.severity = ia_col_severity(st, 1);
     f.path = ia_col_text(st, 2);
     f.detail = ia_col_text(st, 3);
+    f.loader = ia_col_text(st, 4);
+    f.group_id = sqlite3_column_int64(st, 5);
     return c->cb(c->user, &f);
 }
 
@@ -379,7 +381,8 @@ int ia_q_findings(ia_db *db, int64_t scan_id, const char *code,
 {
     finding_ctx c = {cb, user};
     sqlite3_stmt *st = NULL;
-    int ret = prepare(db, "SELECT code, severity, path, detail FROM finding"
+    int ret = prepare(db, "SELECT code, severity, path, detail, loader,"
+                      " group_id FROM shown_finding"
                       " WHERE scan_id = ?1 AND (?2 IS NULL OR code = ?2)"
                       " AND (?3 < 0 OR severity = ?3)"
                       " ORDER BY severity DESC, code, path, id LIMIT ?4",
@@ -464,6 +467,41 @@ int ia_q_leaks(ia_db *db, int64_t scan_id, ia_q_leak_cb cb, void *user)
                  scan_id, leak_row, &c);
 }
 
+typedef struct partner_ctx {
+    ia_q_partner_cb cb;
+    void *user;
+} partner_ctx;
+
+static int partner_row(ia_db *db, sqlite3_stmt *st, void *ctx)
+{
+    partner_ctx *c = ctx;
+    ia_q_partner p;
+    (void)db;
+    p.path = ia_col_str(st, 0);
+    p.split = ia_col_text(st, 1);
+    p.label = ia_col_text(st, 2);
+    p.position = ia_col_int(st, 3);
+    return c->cb(c->user, &p);
+}
+
+int ia_q_partners(ia_db *db, int64_t group_id, const char *path,
+                  ia_q_partner_cb cb, void *user)
+{
+    partner_ctx c = {cb, user};
+    sqlite3_stmt *st = NULL;
+    int ret = prepare(db, "SELECT f.path, f.split, f.label, m.position"
+                      " FROM dup_member m JOIN file f ON f.id = m.file_id"
+                      " WHERE m.group_id = ?1 AND f.path <> ?2"
+                      " ORDER BY m.position", &st);
+    if (ret != IA_OK)
+        return ret;
+    sqlite3_bind_int64(st, 1, group_id);
+    sqlite3_bind_text(st, 2, path ? path : "", -1, SQLITE_STATIC);
+    ret = run(db, st, partner_row, &c);
+    sqlite3_finalize(st);
+    return ret;
+}
+
 /* ---- file rows ------------------------------------------------------- */
 
 /* SQL for each ia_qf column, in enum order. */
@@ -524,9 +562,24 @@ static const char *const qf_sql[IA_QF_COUNT] = {
     [IA_QF_HASH_UNIFORM] = "f.hash_uniform",
     /* Codes in the order they were found. */
     [IA_QF_FINDINGS] = "(SELECT group_concat(code, ';') FROM"
-                       " (SELECT code FROM finding g WHERE g.file_id = f.id"
+                       " (SELECT code FROM shown_finding g WHERE g.file_id = f.id"
                        "  ORDER BY g.id))",
+    [IA_QF_LOADER_FACTS] = "f.loader_facts",
+    [IA_QF_GROUPS] = "(SELECT group_concat(group_id, ',') FROM"
+                     " (SELECT DISTINCT group_id FROM shown_finding g"
+                     "  WHERE g.file_id = f.id AND g.group_id IS NOT NULL"
+                     "  AND g.code IN ('split_leak', 'label_conflict')"
+                     "  ORDER BY group_id))",
 };
+
+/* Before migration 6 these columns do not exist. */
+static const char *qf_column(const ia_db *db, int i)
+{
+    if (ia_store_schema_version(db) < IA_SCHEMA_LOADERS &&
+        (i == IA_QF_LOADER_FACTS || i == IA_QF_GROUPS))
+        return "NULL";
+    return qf_sql[i];
+}
 
 typedef struct file_ctx {
     ia_q_file_cb cb;
@@ -587,7 +640,7 @@ int ia_q_files(ia_db *db, int64_t scan_id, int problems_only,
         " FROM file f WHERE f.scan_id = ?1 ORDER BY f.path";
     static const char tail_problems[] =
         " FROM file f WHERE f.scan_id = ?1 AND (f.status <> 'ok' OR"
-        " EXISTS (SELECT 1 FROM finding g WHERE g.file_id = f.id"
+        " EXISTS (SELECT 1 FROM shown_finding g WHERE g.file_id = f.id"
         " AND g.severity >= 1)) ORDER BY f.path";
     size_t len = sizeof head + sizeof tail_problems;
     for (int i = 0; i < IA_QF_COUNT; i++)
@@ -606,7 +659,7 @@ int ia_q_files(ia_db *db, int64_t scan_id, int problems_only,
     for (int i = 0; i < IA_QF_COUNT; i++) {
         if (i)
             append(sql, &at, ", ");
-        append(sql, &at, qf_sql[i]);
+        append(sql, &at, qf_column(db, i));
     }
     append(sql, &at, problems_only ? tail_problems : tail_all);
     assert(at < len);

@@ -56,6 +56,12 @@ int ia_store_file(ia_db *db, int64_t scan_id, const ia_entry *e,
 int ia_store_finding(ia_db *db, int64_t scan_id, int64_t file_id,
                      const char *path, const char *code, int severity,
                      const char *detail);
+/* ia_store_finding about a loader profile (loader NULL: none) and a
+ * duplicate group (group_id 0: none), migration 6. */
+int ia_store_finding_about(ia_db *db, int64_t scan_id, int64_t file_id,
+                           const char *path, const char *code, int severity,
+                           const char *detail, const char *loader,
+                           int64_t group_id);
 /* A finding the walk stores about a path that is not a file row (symlink,
  * junk or unreadable folder, manifest row): stage 'walk', copied by
  * merge. */
@@ -233,6 +239,8 @@ typedef struct ia_q_finding {
     int severity;
     const char *path;       /* NULL: dataset level */
     const char *detail;     /* may be NULL */
+    const char *loader;     /* the loader profile it is about; may be NULL */
+    int64_t group_id;       /* the duplicate group it is about; 0: none */
 } ia_q_finding;
 typedef int (*ia_q_finding_cb)(void *user, const ia_q_finding *f);
 /* Findings ordered by severity descending, code, path (dataset-level
@@ -241,6 +249,23 @@ typedef int (*ia_q_finding_cb)(void *user, const ia_q_finding *f);
 int ia_q_findings(ia_db *db, int64_t scan_id, const char *code,
                   int severity, uint64_t limit, ia_q_finding_cb cb,
                   void *user);
+
+/* ---- the lens: which findings readers see, at which severity -------- */
+
+/* A policy's severity for a finding code (docs/compare.md, "Policy
+ * file"): IA_SEV_INFO..IA_SEV_ERROR, or -1 to hide the code. */
+typedef struct ia_lens_sev {
+    const char *code;
+    int severity;
+} ia_lens_sev;
+
+/* Every query of this handle that reads findings (counts, lists, the
+ * export's findings, compare's health) sees them through the lens set
+ * here: the loader findings of the profiles named (n 0: of every
+ * profile) and each code at the policy's severity (nsev 0: as stored),
+ * until the next call. A handle starts with the empty lens. */
+int ia_store_set_lens(ia_db *db, const char *const *loaders, size_t n,
+                      const ia_lens_sev *sev, size_t nsev);
 
 /* ---- duplicate groups and leaks -------------------------------------- */
 
@@ -268,6 +293,18 @@ typedef struct ia_q_leak {
 typedef int (*ia_q_leak_cb)(void *user, const ia_q_leak *l);
 int ia_q_leaks(ia_db *db, int64_t scan_id, ia_q_leak_cb cb, void *user);
 
+/* The other members of a duplicate group than the file at path, in
+ * position order: the partners a leak or conflict finding names. */
+typedef struct ia_q_partner {
+    const char *path;
+    const char *split;      /* NULL: none */
+    const char *label;      /* NULL: none */
+    int position;           /* 0: the group's anchor */
+} ia_q_partner;
+typedef int (*ia_q_partner_cb)(void *user, const ia_q_partner *p);
+int ia_q_partners(ia_db *db, int64_t group_id, const char *path,
+                  ia_q_partner_cb cb, void *user);
+
 /* ---- file rows (export) ---------------------------------------------- */
 
 /* The stored columns of a file row, in export order of the DB side. */
@@ -288,6 +325,9 @@ typedef enum ia_qf {
     IA_QF_FRAC_BLACK, IA_QF_FRAC_WHITE, IA_QF_IS_CONSTANT, IA_QF_ALPHA_USED,
     IA_QF_PIXEL_HASH, IA_QF_PHASH, IA_QF_DHASH, IA_QF_HASH_UNIFORM,
     IA_QF_FINDINGS,         /* the file's finding codes, ';'-joined */
+    IA_QF_LOADER_FACTS,     /* schema 6; NULL before */
+    IA_QF_GROUPS,           /* the duplicate groups of the file's leak and
+                               conflict findings: ids ','-joined, NULL */
     IA_QF_COUNT
 } ia_qf;
 
@@ -339,6 +379,8 @@ int ia_store_schema_version(const ia_db *db);
 
 /* The first schema version with the statistics tables. */
 #define IA_SCHEMA_STATS 4
+/* The first with loader findings, loader_class and finding.group_id. */
+#define IA_SCHEMA_LOADERS 6
 
 /* ---- reading the file rows ------------------------------------------- */
 
@@ -463,6 +505,48 @@ double ia_metric_of(const ia_stat_row *r, int m);
  * *vals is malloc'd (NULL when *n is 0); the caller frees it. */
 int ia_q_metric_values(ia_db *db, int64_t scan_id, const char *split,
                        const char *label, int m, double **vals, size_t *n);
+
+/*
+ * The loader profiles' analysis (src/loader/, docs/loaders.md): the facts
+ * of every file row it judges, and what it stores (store/loader.c).
+ */
+
+/* One file row as the loader analysis judges it; or, from the notes, an
+ * empty class folder (file_id 0, path only). Strings are borrowed for
+ * the callback ("" for NULL); integers -1 when unknown. */
+typedef struct ia_loader_row {
+    int64_t file_id;
+    const char *path, *split, *label;
+    int outside_class;
+    const char *format, *status, *message, *color_space, *facts;
+    int64_t width, height, channels, bit_depth;
+    int64_t rows_decoded, rows_total, progressive, exif_orientation;
+} ia_loader_row;
+typedef int (*ia_loader_row_cb)(void *user, const ia_loader_row *r);
+
+/* The scan's file rows by split, label ('' for none) and id; with notes,
+ * the empty class folders the walk noted (code empty_class) instead. */
+int ia_store_loader_rows(ia_db *db, int64_t scan_id, int notes,
+                         ia_loader_row_cb cb, void *user);
+/* Deletes what an earlier loader analysis of the scan stored: its
+ * findings (those with a loader) and its class tables. */
+int ia_store_loader_clear(ia_db *db, int64_t scan_id);
+/* One row of loader_class: label's index in split as loader numbers it,
+ * with the files it lists there. */
+int ia_store_loader_class(ia_db *db, int64_t scan_id, const char *loader,
+                          const char *split, const char *label, int64_t idx,
+                          uint64_t listed);
+
+typedef struct ia_q_loader_class {
+    const char *loader, *split, *label;   /* split "" when none */
+    int64_t idx;
+    uint64_t listed;
+} ia_q_loader_class;
+typedef int (*ia_q_loader_class_cb)(void *user, const ia_q_loader_class *c);
+/* The class tables of the profiles the lens shows, by loader, split and
+ * index. Nothing before schema 6. */
+int ia_q_loader_classes(ia_db *db, int64_t scan_id, ia_q_loader_class_cb cb,
+                        void *user);
 
 /*
  * Queries for the HTML reports (report/html.c, and the compare reports

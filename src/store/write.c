@@ -106,10 +106,20 @@ int ia_store_scan_begin(ia_db *db, const ia_scan_meta *m, int64_t *scan_id)
     return ret;
 }
 
+/* What a finding is about besides its file: the loader profile
+ * (migration 6; NULL: none) and the duplicate group (0: none). */
+typedef struct about {
+    const char *loader;
+    int64_t group_id;
+} about;
+
+static const about NOTHING = {NULL, 0};
+
 /* stage: "walk" or "analysis" (migration 3). */
 static int insert_finding(ia_db *db, int64_t scan_id, int64_t file_id,
                           const char *path, const char *code, int severity,
-                          const char *detail, const char *stage)
+                          const char *detail, const char *stage,
+                          const about *ab)
 {
     sqlite3_stmt *st = ia_store_stmt(db, ST_INSERT_FINDING);
     if (!st)
@@ -125,6 +135,8 @@ static int insert_finding(ia_db *db, int64_t scan_id, int64_t file_id,
     b_i64(&b, severity);
     b_text(&b, detail && *detail ? detail : NULL);
     b_text(&b, stage);
+    b_text(&b, ab->loader);
+    b_opt(&b, ab->group_id > 0 ? ab->group_id : -1);
     if (b.rc != SQLITE_OK) {
         ia_store_stmt_done(st);
         return ia_store_sqlfail(db, "storing a finding");
@@ -201,6 +213,7 @@ static void bind_file(binder *b, int64_t scan_id, const ia_entry *e,
     b_opt(b, r->animated);
     b_opt(b, r->frames);
     bind_measures(b, r);
+    b_text(b, r->loader_facts[0] ? r->loader_facts : NULL);
 }
 
 /* A file whose status is not ok always carries the finding named after
@@ -216,7 +229,7 @@ static int store_status_finding(ia_db *db, int64_t scan_id, int64_t file_id,
         if (r->findings[i].code && strcmp(r->findings[i].code, code) == 0)
             return IA_OK;
     return insert_finding(db, scan_id, file_id, e->relpath, code, sev,
-                          r->message, "walk");
+                          r->message, "walk", &NOTHING);
 }
 
 int ia_store_file(ia_db *db, int64_t scan_id, const ia_entry *e,
@@ -252,7 +265,7 @@ int ia_store_file(ia_db *db, int64_t scan_id, const ia_entry *e,
         const ia_finding_rec *f = &r->findings[i];
         if (f->code)
             ret = insert_finding(db, scan_id, id, e->relpath, f->code,
-                                 f->severity, f->detail, "walk");
+                                 f->severity, f->detail, "walk", &NOTHING);
     }
     if (ret == IA_OK)
         ret = store_status_finding(db, scan_id, id, e, r);
@@ -268,7 +281,8 @@ out:
 
 static int store_finding(ia_db *db, int64_t scan_id, int64_t file_id,
                          const char *path, const char *code, int severity,
-                         const char *detail, const char *stage)
+                         const char *detail, const char *stage,
+                         const about *ab)
 {
     int ret = ia_store_need_writer(db);
     if (ret != IA_OK)
@@ -278,7 +292,7 @@ static int store_finding(ia_db *db, int64_t scan_id, int64_t file_id,
     ret = ia_store_batch_begin(db);
     if (ret == IA_OK)
         ret = insert_finding(db, scan_id, file_id, path, code, severity,
-                             detail, stage);
+                             detail, stage, ab);
     if (ret != IA_OK)
         ia_store_batch_abort(db);
     return ret;
@@ -289,14 +303,24 @@ int ia_store_finding(ia_db *db, int64_t scan_id, int64_t file_id,
                      const char *detail)
 {
     return store_finding(db, scan_id, file_id, path, code, severity, detail,
-                         "analysis");
+                         "analysis", &NOTHING);
+}
+
+int ia_store_finding_about(ia_db *db, int64_t scan_id, int64_t file_id,
+                           const char *path, const char *code, int severity,
+                           const char *detail, const char *loader,
+                           int64_t group_id)
+{
+    about ab = {loader, group_id};
+    return store_finding(db, scan_id, file_id, path, code, severity, detail,
+                         "analysis", &ab);
 }
 
 int ia_store_note(ia_db *db, int64_t scan_id, const char *path,
                   const char *code, int severity, const char *detail)
 {
     return store_finding(db, scan_id, 0, path, code, severity, detail,
-                         "walk");
+                         "walk", &NOTHING);
 }
 
 /* ---- finishing a scan ------------------------------------------------ */
@@ -348,7 +372,7 @@ static int judge_mode(ia_db *db, int64_t scan_id, size_t k, int64_t decoded)
     ia_bprintf(detail, sizeof detail, "%lld of %lld images %s",
                (long long)n, (long long)decoded, mode_mix[k].phrase);
     return insert_finding(db, scan_id, 0, NULL, mode_mix[k].code, sev,
-                          detail, "analysis");
+                          detail, "analysis", &NOTHING);
 }
 
 static int update_totals(ia_db *db, int64_t scan_id, int complete,

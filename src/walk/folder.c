@@ -58,6 +58,7 @@ typedef struct frame {
     int opened;
     int fd;             /* the folder, while on the stack; -1: none */
     int nofollow;       /* entered as a real folder: open with O_NOFOLLOW */
+    int is_class;       /* a class folder: its name is the label */
     dev_t dev;
     ino_t ino;
     char *arena;        /* the names, NUL-terminated, back to back */
@@ -228,8 +229,9 @@ static int push_frame(ia_folder *w, char *rel, const char *name,
     f->label = parent ? parent->label : NULL;
     if (w->layout == LAYOUT_SPLITS && f->depth == 1)
         f->split = name;
-    if ((w->layout == LAYOUT_SPLITS && f->depth == 2) ||
-        (w->layout == LAYOUT_FOLDERS && f->depth == 1))
+    f->is_class = (w->layout == LAYOUT_SPLITS && f->depth == 2) ||
+                  (w->layout == LAYOUT_FOLDERS && f->depth == 1);
+    if (f->is_class)
         f->label = name;
     f->nofollow = !via_link;
     f->dev = st->st_dev;
@@ -331,9 +333,9 @@ static int make_entry(const ia_folder *w, char *rel, int kind,
 static int is_junk(const char *name, const char **why)
 {
     if (!strcmp(name, ".ipynb_checkpoints")) {
-        *why = "Jupyter checkpoint folder: torchvision ImageFolder and "
-               "Keras take it for a class at class level; its files are "
-               "copies";
+        *why = "Jupyter checkpoint folder: torchvision's ImageFolder takes "
+               "it for a class at class level (Keras skips hidden "
+               "folders); its files are copies";
         return 1;
     }
     if (!strcmp(name, "__MACOSX")) {
@@ -449,6 +451,20 @@ static int unreadable_entry(ia_folder *w, int ioerr, ia_entry **out)
     return rc ? -IA_ERR_NOMEM : 1;
 }
 
+/* A class folder with nothing in it is invisible in the file rows, yet
+ * folder loaders count it (torchvision's ImageFolder then raises). */
+static int empty_class_entry(ia_folder *w, const frame *f, ia_entry **out)
+{
+    char *rel = ia_strdup(f->rel);
+    if (!rel)
+        return -IA_ERR_NOMEM;
+    return make_entry(w, rel, IA_ENT_EMPTY_CLASS, f->split, f->label,
+                      "a class folder with no file: torchvision's "
+                      "ImageFolder raises FileNotFoundError, other folder "
+                      "loaders keep a class with no sample", out)
+               ? -IA_ERR_NOMEM : 1;
+}
+
 static int walk_next(ia_folder *w, ia_entry **out)
 {
     for (;;) {
@@ -462,6 +478,8 @@ static int walk_next(ia_folder *w, ia_entry **out)
                 return -IA_ERR_NOMEM;
             if (ioerr)
                 return unreadable_entry(w, ioerr, out);
+            if (f->is_class && f->count == 0)
+                return empty_class_entry(w, f, out);
         }
         if (f->next == f->count) {
             pop_frame(w);

@@ -108,15 +108,19 @@ def snapshot(db, sid):
         ", ".join('"%s"' % x for x in cols), (sid,)).fetchall()
     fcols = [r[1] for r in c.execute("PRAGMA table_info(finding)")
              if r[1] not in ("id", "scan_id", "file_id")]
+    # a finding's group (schema 6) by its anchor's path, not its row id
+    sel = ", ".join(
+        "(SELECT a.path FROM dup_member m JOIN file a ON a.id = m.file_id"
+        " WHERE m.group_id = g.group_id AND m.position = 0)"
+        if x == "group_id" else 'g."%s"' % x for x in fcols)
     # per file in stored order; dataset-level and notes as a sorted list
     out["file_findings"] = c.execute(
         "SELECT f.path, %s FROM finding g JOIN file f ON f.id = g.file_id"
-        " WHERE g.scan_id = ? ORDER BY f.path, g.id" %
-        ", ".join('g."%s"' % x for x in fcols), (sid,)).fetchall()
+        " WHERE g.scan_id = ? ORDER BY f.path, g.id" % sel,
+        (sid,)).fetchall()
     out["other_findings"] = sorted(c.execute(
-        "SELECT %s FROM finding WHERE scan_id = ? AND file_id IS NULL" %
-        ", ".join('"%s"' % x for x in fcols), (sid,)).fetchall(),
-        key=repr)
+        "SELECT %s FROM finding g WHERE scan_id = ? AND file_id IS NULL"
+        % sel, (sid,)).fetchall(), key=repr)
     out["groups"] = sorted(
         (kind, tuple(c.execute(
             "SELECT f.path, m.position, m.distance FROM dup_member m"

@@ -1,11 +1,13 @@
 /*
- * The finding codes of `imgaudit compare`, their default severities and
- * the thresholds that raise them, and the policy file that overrides both
- * (JSON, parsed with jansson; format and the reason for every default in
- * docs/compare.md).
+ * The policy module's interface: the finding codes of `imgaudit compare`,
+ * their default severities and the thresholds that raise them, and the
+ * policy file that overrides them and the severity of any code a scan
+ * stores (JSON, parsed with jansson; format and the reason for every
+ * default in docs/compare.md, "Policy file"). Read by compare, and by
+ * scan and report for --policy.
  */
-#ifndef IA_POLICY_H
-#define IA_POLICY_H
+#ifndef IA_POLICY_POLICY_H
+#define IA_POLICY_POLICY_H
 
 #include <stddef.h>
 
@@ -52,6 +54,11 @@ typedef struct ia_policy_health {
     int severity;        /* IA_POLICY_OFF or a severity */
 } ia_policy_health;
 
+/* The severity a policy gives a code a scan stores (severity.CODE with
+ * CODE in core/codes.c): every finding with that code is read at that
+ * severity, or hidden (IA_POLICY_OFF). */
+typedef ia_policy_health ia_policy_code;
+
 typedef struct ia_policy {
     double ks_statistic;        /* KS drift: D at least this ... */
     double ks_p_value;          /* ... and p below this */
@@ -68,6 +75,8 @@ typedef struct ia_policy {
     int severity[IA_CC_COUNT];  /* IA_POLICY_OFF, _AUTO or a severity */
     ia_policy_health *health;   /* per-code health_regression severities */
     size_t nhealth;
+    ia_policy_code *codes;      /* scan finding codes' severities */
+    size_t ncodes;
 } ia_policy;
 
 /* "health_regression", ... */
@@ -82,6 +91,10 @@ void ia_policy_defaults(ia_policy *p);
  * IA_ERR_NOMEM, with a message in err, and leaves *p usable. */
 int ia_policy_load(ia_policy *p, const char *path, char *err, size_t cap);
 void ia_policy_free(ia_policy *p);
+
+/* Adds (or replaces) the severity of a scan finding code; IA_ERR_ARG
+ * when no scan stores that code, IA_ERR_NOMEM. */
+int ia_policy_set_code(ia_policy *p, const char *code, int severity);
 
 /* The severity of a health_regression about code: the policy's health
  * entry for it, else its severity entry for health_regression, else

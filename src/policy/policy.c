@@ -1,5 +1,7 @@
 /*
- * Compare's codes, defaults and the policy file (docs/compare.md).
+ * Compare's codes, defaults and the policy file (docs/compare.md), whose
+ * severities also set those of the codes a scan stores (--policy on scan
+ * and report).
  *
  * The policy is JSON because jansson is already a dependency and every CI
  * system can write it. Parsing is strict on purpose: an unknown key, a
@@ -16,7 +18,7 @@
 
 #include "core/core.h"
 #include "imgaudit.h"
-#include "compare/policy.h"
+#include "policy/policy.h"
 
 static const struct {
     const char *name;
@@ -81,15 +83,40 @@ void ia_policy_defaults(ia_policy *p)
         p->severity[i] = cc_table[i].severity;
 }
 
+static void free_list(ia_policy_health **v, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++)
+        free((*v)[i].code);
+    free(*v);
+    *v = NULL;
+    *n = 0;
+}
+
 void ia_policy_free(ia_policy *p)
 {
     if (!p)
         return;
-    for (size_t i = 0; i < p->nhealth; i++)
-        free(p->health[i].code);
-    free(p->health);
-    p->health = NULL;
-    p->nhealth = 0;
+    free_list(&p->health, &p->nhealth);
+    free_list(&p->codes, &p->ncodes);
+}
+
+int ia_policy_set_code(ia_policy *p, const char *code, int severity)
+{
+    if (!ia_code_find(code))
+        return IA_ERR_ARG;
+    for (size_t i = 0; i < p->ncodes; i++)
+        if (strcmp(p->codes[i].code, code) == 0) {
+            p->codes[i].severity = severity;
+            return IA_OK;
+        }
+    ia_policy_code *v = realloc(p->codes, (p->ncodes + 1) * sizeof *v);
+    if (!v)
+        return IA_ERR_NOMEM;
+    p->codes = v;
+    if (!(v[p->ncodes].code = ia_strdup(code)))
+        return IA_ERR_NOMEM;
+    v[p->ncodes++].severity = severity;
+    return IA_OK;
 }
 
 int ia_policy_health_severity(const ia_policy *p, const char *code,
@@ -213,12 +240,19 @@ static int load_severities(ia_policy *p, json_t *obj, const char *path,
         return bad(err, cap, path, "severity", "must be an object");
     json_object_foreach(obj, key, v) {
         int cc = ia_cc_parse(key), s;
-        if (cc < 0)
-            return bad(err, cap, path, key, "unknown compare finding code");
+        if (cc < 0 && !ia_code_find(key))
+            return bad(err, cap, path, key, "unknown finding code (neither "
+                       "compare's nor one a scan stores)");
         int ret = severity_value(v, path, key, &s, err, cap);
         if (ret != IA_OK)
             return ret;
-        p->severity[cc] = s;
+        if (cc >= 0)
+            p->severity[cc] = s;
+        if (ia_code_find(key) &&
+            ia_policy_set_code(p, key, s) != IA_OK) {
+            ia_bprintf(err, cap, "out of memory reading the policy");
+            return IA_ERR_NOMEM;
+        }
     }
     return IA_OK;
 }
@@ -236,7 +270,7 @@ static int load_health(ia_policy *p, json_t *obj, const char *path,
         ia_bprintf(err, cap, "out of memory reading the policy");
         return IA_ERR_NOMEM;
     }
-    ia_policy_free(p);
+    free_list(&p->health, &p->nhealth);
     p->health = h;
     json_object_foreach(obj, key, v) {
         int s, ret = severity_value(v, path, key, &s, err, cap);

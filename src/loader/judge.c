@@ -1,0 +1,339 @@
+/*
+ * What a profile does with one file: a pure function of the profile and
+ * of what the scan stored about the file (its format, status, message,
+ * geometry and loader facts). The rules, per library, are the tables of
+ * docs/loaders.md; each names its source there.
+ *
+ * Only what is established becomes a claim: a format the loader opens
+ * and imgaudit does not decode (GIF, WebP, TIFF, BMP, JPEG 2000, PNM,
+ * ICO, TGA) is IA_LD_UNKNOWN, since what the loader does with that file
+ * depends on bytes imgaudit has not read.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "imgaudit.h"
+#include "loader/profile.h"
+
+#define TWO_29 (1ULL << 29)
+
+static int is(const char *a, const char *b)
+{
+    return strcmp(a, b) == 0;
+}
+
+static void set(ia_loader_verdict *v, int outcome, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set(ia_loader_verdict *v, int outcome, const char *fmt, ...)
+{
+    va_list ap;
+    v->outcome = outcome;
+    va_start(ap, fmt);
+    vsnprintf(v->why, sizeof v->why, fmt, ap);
+    va_end(ap);
+}
+
+/* width x height, 0 when unknown. */
+static unsigned long long pixels_of(const ia_loader_row *r)
+{
+    if (r->width <= 0 || r->height <= 0)
+        return 0;
+    return (unsigned long long)r->width * (unsigned long long)r->height;
+}
+
+/* How libjpeg ended on a corrupt JPEG, from the status message jpeg.c
+ * wrote ("fatal error: ..." or "decoder warning: ... (JWRN_x, code n)"). */
+enum { JC_OTHER, JC_FATAL, JC_EXTRANEOUS, JC_DAMAGE };
+
+static int jpeg_corruption(const char *message)
+{
+    if (strncmp(message, "fatal error:", 12) == 0)
+        return JC_FATAL;
+    if (strncmp(message, "decoder warning:", 16) != 0)
+        return JC_OTHER;
+    return strstr(message, "(JWRN_EXTRANEOUS_DATA,") ? JC_EXTRANEOUS
+                                                     : JC_DAMAGE;
+}
+
+/* A JPEG that only lacks its end marker: every row came out. */
+static int jpeg_all_rows(const ia_loader_row *r)
+{
+    return r->rows_total > 0 && r->rows_decoded == r->rows_total;
+}
+
+/* A corrupt JPEG, the same in the three libraries: they all run
+ * libjpeg(-turbo), and none turns its corrupt-data warnings into errors. */
+static void jpeg_corrupt(const ia_loader_row *r, ia_loader_verdict *v,
+                         const char *lib)
+{
+    switch (jpeg_corruption(r->message)) {
+    case JC_FATAL:
+        set(v, IA_LD_FAILS, "%s fails: libjpeg stops with a fatal error "
+            "(%.80s)", lib, r->message + 13);
+        break;
+    case JC_EXTRANEOUS:
+        set(v, IA_LD_DECODES, "only stray bytes between markers: intact");
+        break;
+    case JC_DAMAGE:
+        set(v, IA_LD_DAMAGED, "%s returns damaged pixels without an error: "
+            "libjpeg only warns (%.80s)", lib, r->message + 17);
+        break;
+    default:
+        set(v, IA_LD_UNKNOWN, "not established for this damage");
+    }
+}
+
+/* ---- Pillow: Image.open(path).convert("RGB") ------------------------- */
+
+static void pillow_png(const ia_loader_row *r, ia_loader_verdict *v)
+{
+    if (ld_has_fact(r->facts, LD_FACT_CRC))
+        set(v, IA_LD_FAILS, "Pillow raises UnidentifiedImageError: a chunk "
+            "before the image data has a wrong CRC, which Pillow checks and "
+            "libpng only warns about");
+    else if (ld_has_fact(r->facts, LD_FACT_TEXT1))
+        set(v, IA_LD_FAILS, "Pillow raises ValueError (Decompressed Data Too "
+            "Large): a zTXt, iTXt or iCCP chunk inflates past 1 MiB");
+    else if (ld_has_fact(r->facts, LD_FACT_TEXT64))
+        set(v, IA_LD_FAILS, "Pillow raises ValueError: its text chunks hold "
+            "more than 64 MiB in all");
+    else if (!is(r->status, "ok") && !ld_has_fact(r->facts, LD_FACT_INTACT))
+        set(v, IA_LD_FAILS, "Pillow raises OSError (%s): %s",
+            is(r->status, "truncated") ? "image file is truncated"
+                                       : "broken data stream",
+            r->message);
+    else if (r->bit_depth == 16 && is(r->color_space, "gray"))
+        set(v, IA_LD_DAMAGED, "Pillow opens 16-bit grayscale in mode I and "
+            "convert(\"RGB\") clips every value above 255: the image turns "
+            "almost white");
+    else
+        set(v, IA_LD_DECODES, "%s", is(r->status, "ok") ? "decodes" :
+            "Pillow reads every row (it checks no IDAT CRC, skips unknown "
+            "chunks, needs no IEND)");
+}
+
+static void pillow_jpeg(const ia_loader_row *r, ia_loader_verdict *v)
+{
+    if (is(r->status, "ok"))
+        set(v, IA_LD_DECODES, "decodes");
+    else if (is(r->status, "truncated") && jpeg_all_rows(r) &&
+             r->progressive != 1)
+        set(v, IA_LD_DECODES, "every row is there, only the end marker is "
+            "missing: intact");
+    else if (is(r->status, "truncated"))
+        set(v, IA_LD_FAILS, "Pillow raises OSError: image file is truncated "
+            "(%s)", r->message);
+    else if (is(r->status, "corrupt"))
+        jpeg_corrupt(r, v, "Pillow");
+    else
+        set(v, IA_LD_UNKNOWN, "not established");
+}
+
+static void pillow_other(const ia_loader_row *r, ia_loader_verdict *v)
+{
+    static const char *const opens[] = {"gif", "webp", "bmp", "tiff", "jp2"};
+    for (size_t i = 0; i < IA_ARRAY_LEN(opens); i++)
+        if (is(r->format, opens[i])) {
+            set(v, IA_LD_UNKNOWN, "Pillow opens %s, which imgaudit does "
+                "not decode", r->format);
+            return;
+        }
+    set(v, IA_LD_FAILS, "Pillow 9.4 raises UnidentifiedImageError: it has "
+        "no %s decoder", r->format);
+}
+
+static void pillow_judge(const ia_loader_row *r, ia_loader_verdict *v)
+{
+    unsigned long long px = pixels_of(r);
+    if (is(r->status, "empty"))
+        set(v, IA_LD_FAILS, "Pillow raises UnidentifiedImageError: the file "
+            "is empty");
+    else if (is(r->status, "unreadable"))
+        set(v, IA_LD_FAILS, "opening it raises OSError (%s)", r->message);
+    else if (px > 2 * LD_PILLOW_MAX_PIXELS)
+        set(v, IA_LD_FAILS, "Pillow raises DecompressionBombError: %lld x "
+            "%lld = %llu pixels is over twice Image.MAX_IMAGE_PIXELS "
+            "(%llu)", (long long)r->width, (long long)r->height, px,
+            2 * LD_PILLOW_MAX_PIXELS);
+    else if (is(r->status, "not_image") && *r->facts)
+        set(v, IA_LD_UNKNOWN, "Pillow opens it (%s), a format imgaudit "
+            "does not decode", r->facts);
+    else if (is(r->status, "not_image"))
+        set(v, IA_LD_FAILS, "Pillow raises UnidentifiedImageError: no "
+            "format it knows");
+    else if (is(r->status, "unsupported"))
+        pillow_other(r, v);
+    else if (is(r->status, "too_large"))
+        set(v, IA_LD_UNKNOWN, "over imgaudit's limits, not Pillow's");
+    else if (is(r->format, "png"))
+        pillow_png(r, v);
+    else if (is(r->format, "jpeg"))
+        pillow_jpeg(r, v);
+    else
+        set(v, is(r->status, "ok") ? IA_LD_DECODES : IA_LD_UNKNOWN,
+            "not established for %s", r->format);
+}
+
+/* ---- TensorFlow: tf.io.decode_image(channels=3) ----------------------- */
+
+static void tf_too_large(const ia_loader_row *r, ia_loader_verdict *v)
+{
+    unsigned long long px = pixels_of(r);
+    long long c = r->channels > 0 ? r->channels : 3;
+    if (is(r->format, "jpeg") && px * (unsigned long long)c >= TWO_29)
+        set(v, IA_LD_FAILS, "decode_image raises: %llu pixels x %lld "
+            "components is 2^29 or more (Image too large)", px, c);
+    else if (is(r->format, "png") &&
+             (px >= TWO_29 || r->width >= (1LL << 27) ||
+              r->height >= (1LL << 27)))
+        set(v, IA_LD_FAILS, "decode_image raises: PNG size too large for "
+            "int (%llu pixels)", px);
+}
+
+static void tf_unknown_format(const ia_loader_row *r, ia_loader_verdict *v)
+{
+    static const char *const reads[] = {"gif", "bmp", "webp", "jxl"};
+    for (size_t i = 0; i < IA_ARRAY_LEN(reads); i++)
+        if (is(r->format, reads[i])) {
+            set(v, IA_LD_UNKNOWN, "decode_image reads %s, which imgaudit "
+                "does not decode", r->format);
+            return;
+        }
+    set(v, IA_LD_FAILS, "decode_image raises InvalidArgumentError: Unknown "
+        "image file format (it reads JPEG, PNG, GIF, BMP, WebP)");
+}
+
+static void tf_judge(const ia_loader_row *r, ia_loader_verdict *v)
+{
+    v->outcome = -1;
+    if (is(r->status, "unreadable")) {
+        set(v, IA_LD_FAILS, "tf.io.read_file raises (%s)", r->message);
+        return;
+    }
+    if (is(r->status, "empty") || is(r->status, "not_image") ||
+        is(r->status, "unsupported")) {
+        tf_unknown_format(r, v);
+        return;
+    }
+    tf_too_large(r, v);
+    if (v->outcome >= 0)
+        return;
+    if (is(r->status, "too_large"))
+        set(v, IA_LD_UNKNOWN, "over imgaudit's limits, not TensorFlow's");
+    else if (is(r->status, "ok"))
+        set(v, IA_LD_DECODES, "decodes");
+    else if (is(r->format, "png"))
+        set(v, IA_LD_FAILS, "decode_image raises InvalidArgumentError "
+            "(Invalid PNG data): its libpng refuses the file (%s)",
+            r->message);
+    else if (is(r->format, "jpeg") && is(r->status, "truncated"))
+        set(v, IA_LD_FAILS, "decode_image raises InvalidArgumentError "
+            "(jpeg::Uncompress failed): it refuses any truncation, even a "
+            "missing end marker");
+    else if (is(r->format, "jpeg") && is(r->status, "corrupt"))
+        jpeg_corrupt(r, v, "decode_image");
+    else
+        set(v, IA_LD_UNKNOWN, "not established");
+}
+
+/* ---- OpenCV: cv2.imread(path) ----------------------------------------- */
+
+static void opencv_judge(const ia_loader_row *r, ia_loader_verdict *v)
+{
+    static const char *const reads[] = {"webp", "tiff", "bmp", "jp2"};
+    unsigned long long px = pixels_of(r);
+    if (is(r->status, "empty") || is(r->status, "unreadable") ||
+        (is(r->status, "not_image") && !ld_has_fact(r->facts, LD_FACT_PNM))) {
+        set(v, IA_LD_FAILS, "cv2.imread returns None: %s", r->message);
+        return;
+    }
+    if (px > (1ULL << 30) || r->width > (1LL << 20) ||
+        r->height > (1LL << 20)) {
+        set(v, IA_LD_FAILS, "cv2.imread returns None: %llu pixels is over "
+            "its limit of 2^30 (or a side over 2^20)", px);
+        return;
+    }
+    if (is(r->status, "not_image") || is(r->status, "too_large")) {
+        set(v, IA_LD_UNKNOWN, "OpenCV reads it; imgaudit does not decode "
+            "it");
+        return;
+    }
+    if (is(r->status, "unsupported")) {
+        for (size_t i = 0; i < IA_ARRAY_LEN(reads); i++)
+            if (is(r->format, reads[i])) {
+                set(v, IA_LD_UNKNOWN, "OpenCV reads %s, which imgaudit does "
+                    "not decode", r->format);
+                return;
+            }
+        set(v, IA_LD_FAILS, "cv2.imread returns None: OpenCV 4.6 reads no "
+            "%s", r->format);
+    } else if (is(r->status, "ok")) {
+        set(v, IA_LD_DECODES, "decodes");
+    } else if (is(r->format, "png")) {
+        set(v, IA_LD_FAILS, "cv2.imread returns None: libpng refuses the "
+            "file (%s)", r->message);
+    } else if (is(r->format, "jpeg") && is(r->status, "truncated")) {
+        if (r->rows_total <= 0)
+            set(v, IA_LD_FAILS, "cv2.imread returns None: the file ends in "
+                "its headers");
+        else if (jpeg_all_rows(r))
+            set(v, IA_LD_DECODES, "every row is there: intact");
+        else
+            set(v, IA_LD_DAMAGED, "cv2.imread returns the image with the "
+                "missing rows grey, only a warning on stderr (%s)",
+                r->message);
+    } else if (is(r->format, "jpeg") && is(r->status, "corrupt")) {
+        jpeg_corrupt(r, v, "cv2.imread");
+        if (v->outcome == IA_LD_FAILS)
+            set(v, IA_LD_FAILS, "cv2.imread returns None: libjpeg stops "
+                "with a fatal error (%.80s)", r->message + 13);
+    } else {
+        set(v, IA_LD_UNKNOWN, "not established");
+    }
+}
+
+/* ---- the profile ----------------------------------------------------- */
+
+static void listing(const ld_profile *p, const ia_loader_row *r,
+                    ia_loader_verdict *v)
+{
+    if (r->outside_class || !*r->label)
+        set(v, IA_LD_OUTSIDE, "not in a class folder");
+    else if (!ia_loader_is_class((int)(p - ld_profile_of(0)), r->label))
+        set(v, IA_LD_SKIPS, "%s skips the folder '%.60s': a hidden folder "
+            "is not a class", p->loader, r->label);
+    else if (!ld_lists_name(p, r->path))
+        set(v, IA_LD_SKIPS, "%s never lists it: it lists only %s",
+            p->loader, p->exts_text);
+}
+
+static int sideways(const ia_loader_row *r)
+{
+    return r->exif_orientation >= 2 && r->exif_orientation <= 8;
+}
+
+void ia_loader_judge(int id, const ia_loader_row *r, ia_loader_verdict *v)
+{
+    const ld_profile *p = ld_profile_of(id);
+    v->outcome = -1;
+    v->sideways = 0;
+    v->why[0] = '\0';
+    listing(p, r, v);
+    if (v->outcome >= 0)
+        return;
+    switch (p->decoder) {
+    case DEC_PILLOW:
+        pillow_judge(r, v);
+        break;
+    case DEC_TF:
+        tf_judge(r, v);
+        break;
+    default:
+        opencv_judge(r, v);
+        break;
+    }
+    v->sideways = v->outcome == IA_LD_DECODES && !p->applies_exif &&
+                  sideways(r);
+}
