@@ -144,6 +144,16 @@ typedef struct ia_scan_options {
      * already stored are kept, not read or decoded again; the result
      * equals an uninterrupted scan. Same root and options required. */
     int resume;
+    /* The training loader profiles whose findings the scan's summary and
+     * its reports show by default (docs/loaders.md): comma-separated
+     * names of "pillow", "torchvision", "keras", "tf-data", "opencv".
+     * NULL: "pillow". The findings of every profile are stored whatever
+     * this says; it is recorded in the scan's options. */
+    const char *loaders;
+    /* A policy file (docs/compare.md, "Policy file") whose severities
+     * the summary and, by default, the scan's reports read findings at.
+     * NULL: the documented severities. Recorded in the scan's options. */
+    const char *policy;
 } ia_scan_options;
 
 #define IA_DEFAULT_MAX_PIXELS 178956970ULL   /* Pillow's MAX_IMAGE_PIXELS */
@@ -219,7 +229,9 @@ typedef enum ia_format {
 int ia_format_parse(const char *s);
 
 /* scan_ref: a scan name or numeric id; NULL means the latest complete scan
- * (or the latest scan when none is complete). */
+ * (or the latest scan when none is complete). Findings are read as the
+ * scan's options say (its loader profiles and policy); ia_report_ex
+ * chooses others. */
 int ia_report(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out);
 
 /* One row per file. problems_only: only files with a status other than ok
@@ -263,6 +275,10 @@ enum {
 typedef struct ia_compare_options {
     const char *db;          /* DB of bare scan names; NULL: "imgaudit.db" */
     const char *policy;      /* policy file (JSON); NULL: documented defaults */
+    /* The loader profiles whose findings both scans are compared
+     * through (comma-separated, as ia_scan_options.loaders); NULL: those
+     * the new scan was made with. */
+    const char *loaders;
     int fail_on;             /* IA_FAIL_ON_* */
     unsigned text_examples;  /* example paths per text line; 0: 3 */
     unsigned text_list;      /* files listed per change in text/md; 0: 10 */
@@ -296,12 +312,33 @@ typedef struct ia_report_options {
     /* When non-NULL and set non-zero (e.g. by a signal handler), making
      * thumbnails stops and the report returns IA_ERR_INTERRUPTED. */
     volatile sig_atomic_t *cancel;
+    /* The loader profiles whose findings are shown and counted
+     * (comma-separated, as ia_scan_options.loaders); NULL: the scan's. */
+    const char *loaders;
+    /* A policy file whose severities findings are read at; NULL: the
+     * policy the scan was made with, if any. IA_ERR_ARG when malformed. */
+    const char *policy;
+    /* The verdict's threshold: IA_FAIL_ON_* (0: error). */
+    int fail_on;
 } ia_report_options;
 
 /* ia_report with options; opt NULL is ia_report. Formats without
- * thumbnails ignore the options. */
+ * thumbnails ignore the thumbnail options. */
 int ia_report_ex(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out,
                  const ia_report_options *opt);
+
+/* The counts and verdict of a report with these options. */
+typedef struct ia_report_summary {
+    uint64_t errors, warnings, infos;  /* findings by severity */
+    int complete;            /* the scan finished its walk and analysis */
+    /* 1 when a finding reaches opt->fail_on, or the scan is incomplete
+     * (unless fail_on is IA_FAIL_ON_NEVER): its results cover part of the
+     * dataset, so they cannot pass it */
+    int fail;
+} ia_report_summary;
+int ia_report_summarize(ia_db *db, const char *scan_ref,
+                        const ia_report_options *opt,
+                        ia_report_summary *out);
 
 #ifdef __cplusplus
 }

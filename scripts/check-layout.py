@@ -38,7 +38,7 @@ GRAPH = {
     "shard": ["core"],
     "policy": ["core"],
     "store": ["core", "shard"],
-    "loader": ["store"],
+    "loader": ["store", "policy"],
     "analyze": ["store", "loader"],
     "html": ["core"],
     "report": ["store", "html", "loader", "policy"],

@@ -298,7 +298,8 @@ static void test_json_header_and_counts(void **state)
     (void)state;
     json_t *root = report_json("ds");
     const char *keys[] = {"tool", "scan", "status_counts", "splits",
-                          "findings", "duplicate_groups", "leaks", "summary"};
+                          "findings", "duplicate_groups", "leaks", "loaders",
+                          "loader_classes", "summary", "verdict"};
     const char *key;
     json_t *v;
     size_t i = 0;
@@ -343,6 +344,10 @@ static void test_json_header_and_counts(void **state)
     assert_int_equal(json_array_size(json_object_get(root, "leaks")), 0);
     assert_int_equal(jint(root, "summary", "errors"), 2);
     assert_int_equal(jint(root, "summary", "warnings"), 4);
+    assert_int_equal(jint(root, "summary", "infos"), 0);
+    /* errors fail the default threshold, as compare's verdict */
+    assert_string_equal(json_string_value(json_object_get(root, "verdict")),
+                        "fail");
     json_decref(root);
 }
 

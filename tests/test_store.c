@@ -432,10 +432,10 @@ static void test_store_rows(void **state)
     assert_int_equal(sum.warnings, 2);
     assert_int_equal(sum.infos, 0);
     assert_true(sum.megapixels == 200 / 1e6);
-    uint64_t e = 0, w = 0;
-    assert_int_equal(ia_scan_severity_counts(db, "rows", &e, &w), IA_OK);
-    assert_int_equal(e, 2);
-    assert_int_equal(w, 2);
+    uint64_t sev[3] = {0, 0, 0};
+    assert_int_equal(ia_q_severity_counts(db, scan, sev), IA_OK);
+    assert_int_equal(sev[IA_SEV_ERROR], 2);
+    assert_int_equal(sev[IA_SEV_WARNING], 2);
     ia_db_close(db);
 
     assert_int_equal(sql_int(path, "SELECT complete FROM scan"), 1);
@@ -659,7 +659,7 @@ static void test_readonly_never_writes(void **state)
     struct stat st1, st2;
     ia_scan_summary sum;
     int64_t id = 0;
-    uint64_t e, w;
+    uint64_t sev[3];
     (void)state;
     tpath(path, sizeof path, "ro.db");
     make_small_db(path);
@@ -668,7 +668,7 @@ static void test_readonly_never_writes(void **state)
     ia_db *db = open_ok(path, IA_DB_READONLY);
     assert_int_equal(ia_store_resolve_scan(db, "small", &id), IA_OK);
     assert_int_equal(ia_store_scan_totals(db, id, &sum), IA_OK);
-    assert_int_equal(ia_scan_severity_counts(db, NULL, &e, &w), IA_OK);
+    assert_int_equal(ia_q_severity_counts(db, id, sev), IA_OK);
     /* Writes on a read-only handle fail cleanly. */
     ia_scan_meta m = {"x", "/", "folders", "{}", "0", "t", 0, 0};
     assert_int_equal(ia_store_scan_begin(db, &m, &id), IA_ERR_DB);

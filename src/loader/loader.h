@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "policy/policy.h"
 #include "store/store.h"
 
 /* The profiles, in the order of docs/loaders.md. */
@@ -44,6 +45,21 @@ int ia_loader_parse(const char *name);
  * a message naming the bad name and the known ones in err. */
 int ia_loader_parse_list(const char *list, unsigned *set, char *err,
                          size_t cap);
+
+/* Sets the lens db's readers see findings through (store.h): the loader
+ * findings of the profiles in set (a bit per ia_loader_id; 0: none), and
+ * every code a scan stores at policy's severity (p NULL: as stored). */
+int ia_loader_set_lens(ia_db *db, unsigned set, const ia_policy *p);
+
+/* The lens of a scan made with options_json (the scan row's options):
+ * the profiles named in loaders (comma-separated; NULL: those the scan
+ * was made with, "pillow" for a scan that named none) and policy's
+ * severities (NULL: those the scan was made with). IA_ERR_ARG with a
+ * message in err for a name loaders does not know; the ia_error of
+ * setting it (the message on db) otherwise. */
+int ia_loader_lens_for(ia_db *db, const char *options_json,
+                       const char *loaders, const ia_policy *policy,
+                       char *err, size_t cap);
 
 /* ---- at scan time ------------------------------------------------------ */
 

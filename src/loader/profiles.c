@@ -139,6 +139,22 @@ int ld_has_fact(const char *facts, const char *fact)
     return 0;
 }
 
+int ia_loader_set_lens(ia_db *db, unsigned set, const ia_policy *p)
+{
+    const char *names[IA_LOADER_COUNT];
+    ia_lens_sev sev[64];
+    size_t n = 0, nsev = 0;
+    for (int i = 0; i < IA_LOADER_COUNT; i++)
+        if (set & (1u << i))
+            names[n++] = profiles[i].name;
+    /* a set that names none would read as "every profile" */
+    if (n == 0)
+        names[n++] = "";
+    for (size_t i = 0; p && i < p->ncodes && nsev < IA_ARRAY_LEN(sev); i++)
+        sev[nsev++] = (ia_lens_sev){p->codes[i].code, p->codes[i].severity};
+    return ia_store_set_lens(db, names, n, sev, nsev);
+}
+
 int ia_loader_is_class(int id, const char *label)
 {
     return label && *label &&

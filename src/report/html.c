@@ -324,12 +324,15 @@ static void render_verdict(page *p)
     static const char *const headline[] = {"Pass", "Pass with warnings",
                                            "Fail"};
     int level = verdict_level(p);
+    /* an incomplete scan covers part of the dataset: it never passes */
+    const char *head = p->complete ? headline[level] : "Fail: incomplete scan";
     ia_bprintf(detail, sizeof detail,
                "%llu errors, %llu warnings, %llu info findings",
                (unsigned long long)p->sev[IA_SEV_ERROR],
                (unsigned long long)p->sev[IA_SEV_WARNING],
                (unsigned long long)p->sev[IA_SEV_INFO]);
-    ia_html_verdict(p->out, level, headline[level], detail);
+    ia_html_verdict(p->out, p->complete ? level : IA_HTML_FAIL, head,
+                    detail);
     if (!p->complete)
         ia_html_notice(p->out, IA_HTML_FAIL,
                        "The scan is incomplete: it was interrupted or "

@@ -135,7 +135,10 @@ typedef struct jctx {
     json_t *findings;
     json_t *groups;
     json_t *leaks;
+    json_t *classes;
     uint64_t named_splits;   /* splits other than "" */
+    int complete;
+    int fail_on;
 } jctx;
 
 static int scan_cb(void *user, const ia_q_scan *s)
@@ -232,6 +235,24 @@ static int label_cb(void *user, const ia_q_label *l)
     return bad ? nomem(c->db) : IA_OK;
 }
 
+static int partner_cb(void *user, const ia_q_partner *p)
+{
+    return json_array_append_new(user, ia_json_text(p->path)) ? IA_ERR_NOMEM
+                                                              : IA_OK;
+}
+
+/* A leak's or conflict's group and the paths of the group's other
+ * members: what to remove and what to keep. */
+static int add_partners(jctx *c, json_t *o, const ia_q_finding *f)
+{
+    json_t *paths = json_array();
+    if (!paths || json_object_set_new(o, "group", json_integer(f->group_id)) ||
+        json_object_set_new(o, "partners", paths))
+        return nomem(c->db);
+    int ret = ia_q_partners(c->db, f->group_id, f->path, partner_cb, paths);
+    return ret == IA_ERR_NOMEM ? nomem(c->db) : ret;
+}
+
 static int finding_cb(void *user, const ia_q_finding *f)
 {
     jctx *c = user;
@@ -242,8 +263,60 @@ static int finding_cb(void *user, const ia_q_finding *f)
                                json_string(ia_severity_name(f->severity)));
     bad |= json_object_set_new(o, "path", ia_json_text(f->path));
     bad |= json_object_set_new(o, "detail", ia_json_text(f->detail));
+    if (f->loader)
+        bad |= json_object_set_new(o, "loader", ia_json_text(f->loader));
     bad |= json_array_append_new(c->findings, o);
+    if (bad)
+        return nomem(c->db);
+    if (f->group_id > 0 && f->path)
+        return add_partners(c, o, f);
+    return IA_OK;
+}
+
+/* loader_classes: {profile: {split: {label: {"index", "listed"}}}}, the
+ * class table each shown profile builds ("" for no split). */
+static json_t *child(json_t *parent, const char *key)
+{
+    char *tofree;
+    const char *k = utf8_clean(key, &tofree);
+    json_t *o = k ? json_object_get(parent, k) : NULL;
+    if (k && !o && (o = json_object()) && json_object_set_new(parent, k, o))
+        o = NULL;
+    free(tofree);
+    return o;
+}
+
+static int class_cb(void *user, const ia_q_loader_class *q)
+{
+    jctx *c = user;
+    json_t *split = child(child(c->classes, q->loader), q->split);
+    json_t *o = json_object();
+    int bad = !split || !o;
+    bad |= json_object_set_new(o, "index", json_integer(q->idx));
+    bad |= json_object_set_new(o, "listed",
+                               json_integer((json_int_t)q->listed));
+    bad |= ia_json_set(split, q->label, o);
     return bad ? nomem(c->db) : IA_OK;
+}
+
+static int lens_name_cb(void *user, const char *name)
+{
+    return json_array_append_new(user, ia_json_text(name)) ? IA_ERR_NOMEM
+                                                            : IA_OK;
+}
+
+static int add_loaders(jctx *c, int64_t scan_id)
+{
+    json_t *names = json_array();
+    if (!names || json_object_set_new(c->root, "loaders", names) ||
+        json_object_set_new(c->root, "loader_classes",
+                            c->classes = json_object()))
+        return nomem(c->db);
+    int ret = ia_q_lens_loaders(c->db, lens_name_cb, names);
+    if (ret == IA_ERR_NOMEM)
+        return nomem(c->db);
+    return ret == IA_OK ? ia_q_loader_classes(c->db, scan_id, class_cb, c)
+                        : ret;
 }
 
 /* Group members arrive grouped; a new group_id starts a new object. */
@@ -277,6 +350,7 @@ static int member_cb(void *user, const ia_q_member *m)
         g->splits = json_array();
         g->labels = json_array();
         bad |= o == NULL;
+        bad |= json_object_set_new(o, "id", json_integer(m->group_id));
         bad |= json_object_set_new(o, "kind", json_string(m->kind));
         bad |= json_object_set_new(o, "paths", g->paths);
         bad |= json_object_set_new(o, "distances", json_array());
@@ -329,7 +403,12 @@ static int add_summary(jctx *c, int64_t scan_id)
                                json_integer((json_int_t)sev[IA_SEV_ERROR]));
     bad |= json_object_set_new(o, "warnings",
                                json_integer((json_int_t)sev[IA_SEV_WARNING]));
+    bad |= json_object_set_new(o, "infos",
+                               json_integer((json_int_t)sev[IA_SEV_INFO]));
     bad |= json_object_set_new(c->root, "summary", o);
+    /* as compare's: "fail" or "pass"; an incomplete scan never passes */
+    bad |= json_object_set_new(c->root, "verdict", json_string(
+        ia_report_fails(sev, c->complete, c->fail_on) ? "fail" : "pass"));
     return bad ? nomem(c->db) : IA_OK;
 }
 
@@ -371,13 +450,17 @@ static int build(jctx *c, int64_t scan_id)
     if (ret == IA_OK)
         ret = add_groups(c, scan_id);
     if (ret == IA_OK)
+        ret = add_loaders(c, scan_id);
+    if (ret == IA_OK)
+        ret = ia_report_complete(c->db, scan_id, &c->complete);
+    if (ret == IA_OK)
         ret = add_summary(c, scan_id);
     return ret;
 }
 
-int ia_report_json(ia_db *db, int64_t scan_id, FILE *out)
+int ia_report_json(ia_db *db, int64_t scan_id, FILE *out, int fail_on)
 {
-    jctx c = {.db = db, .root = json_object()};
+    jctx c = {.db = db, .root = json_object(), .fail_on = fail_on};
     int ret = c.root ? build(&c, scan_id) : nomem(db);
     if (ret == IA_OK &&
         (json_dumpf(c.root, out, JSON_INDENT(2)) != 0 ||

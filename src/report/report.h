@@ -13,10 +13,11 @@
 #include "imgaudit.h"
 #include "store/store.h"
 
-/* One report of a resolved scan on out. */
-int ia_report_json(ia_db *db, int64_t scan_id, FILE *out);
-int ia_report_text(ia_db *db, int64_t scan_id, FILE *out);
-int ia_report_md(ia_db *db, int64_t scan_id, FILE *out);
+/* One report of a resolved scan on out, through the lens set
+ * (ia_report_lens); fail_on (IA_FAIL_ON_*) decides the verdict. */
+int ia_report_json(ia_db *db, int64_t scan_id, FILE *out, int fail_on);
+int ia_report_text(ia_db *db, int64_t scan_id, FILE *out, int fail_on);
+int ia_report_md(ia_db *db, int64_t scan_id, FILE *out, int fail_on);
 /* The channel statistics and label balance per split (report/stats.c),
  * as text or Markdown (md), for the text and Markdown reports. */
 int ia_report_stats_section(ia_db *db, int64_t scan_id, FILE *out, int md);
@@ -37,6 +38,21 @@ json_t *ia_json_real(double v);
 /* json_object_set_new with a key made valid UTF-8 like ia_json_text;
  * steals v; 0 on success. */
 int ia_json_set(json_t *obj, const char *key, json_t *v);
+
+/* Sets the lens every query of db reads the scan's findings through
+ * (report/lens.c): the profiles named in loaders (comma-separated; NULL:
+ * the scan's) and the policy file's severities (NULL: the scan's). */
+int ia_report_lens(ia_db *db, int64_t scan_id, const char *loaders,
+                   const char *policy_path);
+/* Whether the scan is complete. */
+int ia_report_complete(ia_db *db, int64_t scan_id, int *complete);
+/* The verdict of counts sev (by severity) of a scan: fails when a
+ * finding reaches fail_on (IA_FAIL_ON_*) or the scan is incomplete, its
+ * results covering part of the dataset (never with IA_FAIL_ON_NEVER). */
+int ia_report_fails(const uint64_t sev[3], int complete, int fail_on);
+/* "fail", "pass with warnings" or "pass". */
+const char *ia_report_verdict(const uint64_t sev[3], int complete,
+                              int fail_on);
 
 /* Flushes out; IA_ERR_IO with a message on the handle if any write on it
  * failed. */

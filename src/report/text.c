@@ -90,6 +90,8 @@ typedef struct tctx {
     int severity;
     uint64_t shown;
     int leaks_listed;      /* split_leak already shown by leaks_section */
+    int complete;          /* the scan is complete */
+    int fail_on;           /* IA_FAIL_ON_*: the verdict's threshold */
 } tctx;
 
 static int nomem(ia_db *db)
@@ -530,6 +532,11 @@ static int text_body(tctx *c, const uint64_t sev[3])
                 (unsigned long long)sev[IA_SEV_ERROR],
                 (unsigned long long)sev[IA_SEV_WARNING],
                 (unsigned long long)sev[IA_SEV_INFO]);
+    if (ret == IA_OK)
+        fprintf(c->out, "verdict: %s%s\n",
+                ia_report_verdict(sev, c->complete, c->fail_on),
+                c->complete ? "" : " (the scan is incomplete: it covers "
+                                   "part of the dataset)");
     return ret;
 }
 
@@ -538,12 +545,10 @@ static int md_body(tctx *c, const uint64_t sev[3])
     int ret = ia_q_scan_get(c->db, c->scan_id, header_md, c);
     if (ret != IA_OK)
         return ret;
-    if (sev[IA_SEV_ERROR])
-        fputs("**Verdict: fail**", c->out);
-    else if (sev[IA_SEV_WARNING])
-        fputs("**Verdict: pass with warnings**", c->out);
-    else
-        fputs("**Verdict: pass**", c->out);
+    /* an incomplete scan covers part of the dataset: it never passes */
+    fprintf(c->out, "**Verdict: %s%s**",
+            ia_report_verdict(sev, c->complete, c->fail_on),
+            c->complete ? "" : " (incomplete scan)");
     fprintf(c->out, " (%llu errors, %llu warnings, %llu info)\n\n",
             (unsigned long long)sev[IA_SEV_ERROR],
             (unsigned long long)sev[IA_SEV_WARNING],
@@ -561,7 +566,8 @@ static int md_body(tctx *c, const uint64_t sev[3])
     return ret;
 }
 
-static int render(ia_db *db, int64_t scan_id, FILE *out, int md)
+static int render(ia_db *db, int64_t scan_id, FILE *out, int md,
+                  int fail_on)
 {
     tctx c;
     uint64_t sev[3];
@@ -570,7 +576,10 @@ static int render(ia_db *db, int64_t scan_id, FILE *out, int md)
     c.out = out;
     c.md = md;
     c.scan_id = scan_id;
+    c.fail_on = fail_on;
     int ret = ia_q_severity_counts(db, scan_id, sev);
+    if (ret == IA_OK)
+        ret = ia_report_complete(db, scan_id, &c.complete);
     if (ret == IA_OK)
         ret = md ? md_body(&c, sev) : text_body(&c, sev);
     if (ret == IA_OK)
@@ -579,14 +588,14 @@ static int render(ia_db *db, int64_t scan_id, FILE *out, int md)
     return ret;
 }
 
-int ia_report_text(ia_db *db, int64_t scan_id, FILE *out)
+int ia_report_text(ia_db *db, int64_t scan_id, FILE *out, int fail_on)
 {
-    return render(db, scan_id, out, 0);
+    return render(db, scan_id, out, 0, fail_on);
 }
 
-int ia_report_md(ia_db *db, int64_t scan_id, FILE *out)
+int ia_report_md(ia_db *db, int64_t scan_id, FILE *out, int fail_on)
 {
-    return render(db, scan_id, out, 1);
+    return render(db, scan_id, out, 1, fail_on);
 }
 
 int ia_report_ex(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out,
@@ -605,15 +614,19 @@ int ia_report_ex(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out,
         return ia_store_fail(db, IA_ERR_ARG, "not a report format (report "
                              "formats: text, md, json, html)");
     }
+    int fail_on = opt ? opt->fail_on : IA_FAIL_ON_ERROR;
     int ret = ia_store_resolve_scan(db, scan_ref, &id);
+    if (ret == IA_OK)
+        ret = ia_report_lens(db, id, opt ? opt->loaders : NULL,
+                             opt ? opt->policy : NULL);
     if (ret != IA_OK)
         return ret;
     if (fmt == IA_FORMAT_JSON)
-        return ia_report_json(db, id, out);
+        return ia_report_json(db, id, out, fail_on);
     if (fmt == IA_FORMAT_HTML)
         return ia_report_html(db, id, out, opt);
-    return fmt == IA_FORMAT_MD ? ia_report_md(db, id, out)
-                               : ia_report_text(db, id, out);
+    return fmt == IA_FORMAT_MD ? ia_report_md(db, id, out, fail_on)
+                               : ia_report_text(db, id, out, fail_on);
 }
 
 int ia_report(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out)

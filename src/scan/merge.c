@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "analyze/analyze.h"
+#include "loader/loader.h"
 #include "core/core.h"
 #include "imgaudit.h"
 #include "store/store.h"
@@ -283,7 +284,12 @@ static int run_merge(merge_ctx *c, ia_merge_summary *out)
         ia_store_merge_discard(c->db, scan_id);
         return rc;
     }
-    rc = ia_store_scan_totals(c->db, scan_id, &out->scan);
+    /* the summary counts what the shards' reports would show */
+    char err[256];
+    rc = ia_loader_lens_for(c->db, c->ref->s.options, NULL, NULL, err,
+                            sizeof err);
+    if (rc == IA_OK)
+        rc = ia_store_scan_totals(c->db, scan_id, &out->scan);
     out->shard_n = c->ref->s.n;
     out->merged = merged;
     out->complete = c->complete;

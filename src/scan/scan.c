@@ -13,6 +13,8 @@
 #include <jansson.h>
 
 #include "analyze/analyze.h"
+#include "loader/loader.h"
+#include "policy/policy.h"
 #include "scan/budget.h"
 #include "imgaudit.h"
 #include "core/core.h"
@@ -62,6 +64,8 @@ typedef struct scan_ctx {
     int cut;                /* an entry was skipped: store nothing after */
     int taken;              /* the reused scan's rows were taken whole */
     unsigned threads;       /* worker threads (0: inline, -j 1) */
+    unsigned loaders;       /* the profiles shown (loader/loader.h) */
+    ia_policy policy;       /* --policy: the severities shown */
 } scan_ctx;
 
 static int worker_new(void *shared, void **state)
@@ -428,15 +432,43 @@ static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
     return rc;
 }
 
-static char *options_json(const ia_scan_options *opt, const ia_file_config *cfg)
+/* The profiles shown and the policy's severities, as the reports read
+ * them back (report/lens.c): "loaders": ["pillow"], "policy": {code:
+ * severity name or "off"}. */
+static int add_lens(json_t *o, const scan_ctx *ctx)
 {
+    json_t *names = json_array(), *pol = NULL;
+    int bad = names == NULL;
+    for (int i = 0; i < IA_LOADER_COUNT; i++)
+        if (ctx->loaders & (1u << i))
+            bad |= json_array_append_new(names,
+                                         json_string(ia_loader_name(i)));
+    bad |= json_object_set_new(o, "loaders", names);
+    if (ctx->policy.ncodes && !(pol = json_object()))
+        return -1;
+    for (size_t i = 0; pol && i < ctx->policy.ncodes; i++) {
+        int sev = ctx->policy.codes[i].severity;
+        bad |= json_object_set_new(pol, ctx->policy.codes[i].code,
+                                   json_string(sev < 0 ? "off"
+                                               : ia_severity_name(sev)));
+    }
+    if (pol)
+        bad |= json_object_set_new(o, "policy", pol);
+    return bad ? -1 : 0;
+}
+
+static char *options_json(const scan_ctx *ctx)
+{
+    const ia_scan_options *opt = ctx->opt;
+    const ia_file_config *cfg = &ctx->cfg;
     json_t *o = json_pack("{s:I,s:I,s:b,s:s?,s:b}",
                           "max_pixels", (json_int_t)cfg->limits.max_pixels,
                           "max_file_bytes", (json_int_t)cfg->max_file_bytes,
                           "follow_symlinks", cfg->follow_symlinks,
                           "manifest", opt->manifest,
                           "allow_outside", opt->allow_outside ? 1 : 0);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *s = o && add_lens(o, ctx) == 0
+                  ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     return s;
 }
@@ -463,7 +495,7 @@ static int begin_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
     const ia_scan_options *opt = ctx->opt;
     scan_name(opt, root_abs, name, sizeof name);
     ia_utc_now(started);
-    char *options = options_json(opt, &ctx->cfg);
+    char *options = options_json(ctx);
     if (!options)
         return ia_store_fail(ctx->db, IA_ERR_NOMEM, "out of memory");
     ia_scan_meta meta = {
@@ -536,8 +568,42 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
     return rc != IA_OK ? rc : rc2;
 }
 
-int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
+/* --loader and --policy, checked before anything is written. */
+static int parse_lens(ia_db *db, scan_ctx *ctx)
 {
+    char err[512];
+    const ia_scan_options *opt = ctx->opt;
+    int rc = ia_loader_parse_list(opt->loaders ? opt->loaders
+                                               : IA_LOADER_DEFAULT,
+                                  &ctx->loaders, err, sizeof err);
+    if (rc == IA_OK && opt->policy)
+        rc = ia_policy_load(&ctx->policy, opt->policy, err, sizeof err);
+    return rc == IA_OK ? IA_OK : ia_store_fail(db, rc, "%s", err);
+}
+
+/* The summary counts findings as the scan's reports will show them. */
+static int summarize(ia_db *db, scan_ctx *ctx, ia_scan_summary *out)
+{
+    ia_scan_summary sum;
+    int rc = ia_loader_set_lens(db, ctx->loaders, &ctx->policy);
+    if (rc == IA_OK)
+        rc = ia_store_scan_totals(db, ctx->scan_id, &sum);
+    if (rc != IA_OK)
+        return rc;
+    sum.scan_id = ctx->scan_id;
+    sum.seconds = ia_now() - ctx->t0;
+    sum.unchanged = ctx->taken;
+    int64_t rows = ia_store_rows_scan(db, ctx->scan_id);
+    sum.same_as = rows != ctx->scan_id ? rows : 0;
+    if (out)
+        *out = sum;
+    return IA_OK;
+}
+
+static int scan_with(scan_ctx *pctx, ia_scan_summary *out)
+{
+    ia_db *db = pctx->db;
+    const ia_scan_options *opt = pctx->opt;
     char err[512] = "";
     char root_abs[PATH_MAX];
     ia_walker *walker = NULL;
@@ -552,7 +618,7 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
     if (!realpath(opt->root, root_abs) || stat(root_abs, &st) != 0 ||
         !S_ISDIR(st.st_mode))
         return ia_store_fail(db, IA_ERR_ARG, "%s: no such folder", opt->root);
-    scan_ctx ctx = {.db = db, .opt = opt, .t0 = ia_now(), .batch = 1};
+    scan_ctx ctx = *pctx;
     ia_limits_defaults(&ctx.cfg.limits, opt->max_pixels);
     ctx.cfg.max_file_bytes =
         opt->max_file_bytes ? opt->max_file_bytes : IA_DEFAULT_MAX_FILE_BYTES;
@@ -590,17 +656,23 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
     ia_reuse_free(ctx.reuse);
     ia_resume_free(ctx.resume);
     if (rc == IA_OK || rc == IA_ERR_INTERRUPTED) {
-        ia_scan_summary sum;
-        int rc2 = ia_store_scan_totals(db, ctx.scan_id, &sum);
+        int rc2 = summarize(db, &ctx, out);
         if (rc2 != IA_OK)
             return rc2;
-        sum.scan_id = ctx.scan_id;
-        sum.seconds = ia_now() - ctx.t0;
-        sum.unchanged = ctx.taken;
-        int64_t rows = ia_store_rows_scan(db, ctx.scan_id);
-        sum.same_as = rows != ctx.scan_id ? rows : 0;
-        if (out)
-            *out = sum;
     }
+    return rc;
+}
+
+int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
+{
+    scan_ctx ctx = {.db = db, .opt = opt, .t0 = ia_now(), .batch = 1};
+    ia_policy_defaults(&ctx.policy);
+    if (!db || !opt || !opt->root)
+        return db ? ia_store_fail(db, IA_ERR_ARG, "no root folder given")
+                  : IA_ERR_ARG;
+    int rc = parse_lens(db, &ctx);
+    if (rc == IA_OK)
+        rc = scan_with(&ctx, out);
+    ia_policy_free(&ctx.policy);
     return rc;
 }

@@ -212,3 +212,19 @@ int ia_q_loader_classes(ia_db *db, int64_t scan_id, ia_q_loader_class_cb cb,
     sqlite3_finalize(st);
     return ret;
 }
+
+int ia_q_lens_loaders(ia_db *db, ia_q_name_cb cb, void *user)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_DONE, ret = IA_OK;
+    if (sqlite3_prepare_v2(db->conn, "SELECT name FROM temp.lens_loader"
+                           " WHERE name <> '' ORDER BY name", -1, &st,
+                           NULL) != SQLITE_OK)
+        return ia_store_sqlfail(db, "reading the findings view");
+    while (ret == IA_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        ret = cb(user, ia_col_str(st, 0));
+    if (ret == IA_OK && rc != SQLITE_DONE)
+        ret = ia_store_sqlfail(db, "reading the findings view");
+    sqlite3_finalize(st);
+    return ret;
+}

@@ -173,25 +173,6 @@ int ia_q_severity_counts(ia_db *db, int64_t scan_id, uint64_t counts[3])
     return ret;
 }
 
-int ia_scan_severity_counts(ia_db *db, const char *scan_ref,
-                            uint64_t *errors, uint64_t *warnings)
-{
-    int64_t id = 0;
-    uint64_t c[3];
-    if (!db)
-        return IA_ERR_ARG;
-    int ret = ia_store_resolve_scan(db, scan_ref, &id);
-    if (ret == IA_OK)
-        ret = ia_q_severity_counts(db, id, c);
-    if (ret != IA_OK)
-        return ret;
-    if (errors)
-        *errors = c[IA_SEV_ERROR];
-    if (warnings)
-        *warnings = c[IA_SEV_WARNING];
-    return IA_OK;
-}
-
 typedef struct code_ctx {
     ia_q_code_cb cb;
     void *user;
@@ -570,13 +551,21 @@ static const char *const qf_sql[IA_QF_COUNT] = {
                      "  WHERE g.file_id = f.id AND g.group_id IS NOT NULL"
                      "  AND g.code IN ('split_leak', 'label_conflict')"
                      "  ORDER BY group_id))",
+    [IA_QF_PARTNERS] = "(SELECT group_concat(path, char(31)) FROM"
+                       " (SELECT DISTINCT o.path FROM shown_finding g"
+                       "  JOIN dup_member m ON m.group_id = g.group_id"
+                       "  JOIN file o ON o.id = m.file_id"
+                       "  WHERE g.file_id = f.id AND o.id <> f.id"
+                       "  AND g.code IN ('split_leak', 'label_conflict')"
+                       "  ORDER BY o.path))",
 };
 
 /* Before migration 6 these columns do not exist. */
 static const char *qf_column(const ia_db *db, int i)
 {
     if (ia_store_schema_version(db) < IA_SCHEMA_LOADERS &&
-        (i == IA_QF_LOADER_FACTS || i == IA_QF_GROUPS))
+        (i == IA_QF_LOADER_FACTS || i == IA_QF_GROUPS ||
+         i == IA_QF_PARTNERS))
         return "NULL";
     return qf_sql[i];
 }

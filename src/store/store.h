@@ -267,6 +267,10 @@ typedef struct ia_lens_sev {
 int ia_store_set_lens(ia_db *db, const char *const *loaders, size_t n,
                       const ia_lens_sev *sev, size_t nsev);
 
+typedef int (*ia_q_name_cb)(void *user, const char *name);
+/* The loader profiles the lens shows, by name (none: every profile). */
+int ia_q_lens_loaders(ia_db *db, ia_q_name_cb cb, void *user);
+
 /* ---- duplicate groups and leaks -------------------------------------- */
 
 typedef struct ia_q_member {
@@ -328,6 +332,9 @@ typedef enum ia_qf {
     IA_QF_LOADER_FACTS,     /* schema 6; NULL before */
     IA_QF_GROUPS,           /* the duplicate groups of the file's leak and
                                conflict findings: ids ','-joined, NULL */
+    IA_QF_PARTNERS,         /* the other members of those groups: paths
+                               joined by '\x1f' (a byte no path holds in
+                               practice), in path order; NULL: none */
     IA_QF_COUNT
 } ia_qf;
 

@@ -161,6 +161,14 @@ def report(imgaudit, db, sid):
     for k in ("name", "started_at", "finished_at", "id"):
         doc.get("scan", {}).pop(k, None)
     doc.pop("tool", None)
+    # group ids are row ids: name a group by its first path instead
+    anchor = {g.get("id"): g["paths"][0]
+              for g in doc.get("duplicate_groups", []) if g.get("paths")}
+    for g in doc.get("duplicate_groups", []):
+        g["id"] = anchor.get(g.get("id"))
+    for f in doc.get("findings", []):
+        if "group" in f:
+            f["group"] = anchor.get(f["group"], "?")
     return doc
 
 
