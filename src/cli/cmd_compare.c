@@ -30,6 +30,8 @@ static const char usage_text[] =
     "                       error (default), warning or never\n"
     "  --policy FILE        thresholds and severities (JSON, see\n"
     "                       docs/compare.md)\n"
+    "  --loader LIST        read both scans through these loader profiles\n"
+    "                       (comma-separated; default: the new scan's)\n"
     "  -h, --help           show this help\n"
     "\n"
     "Exit codes: 0 pass, 1 runtime failure, 2 usage error (or no such\n"
@@ -42,7 +44,7 @@ typedef struct compare_args {
     const char *refs[2];
 } compare_args;
 
-enum { OPT_DB = 256, OPT_FAIL_ON, OPT_POLICY };
+enum { OPT_DB = 256, OPT_FAIL_ON, OPT_POLICY, OPT_LOADER };
 
 static int parse_format(const char *s, ia_format *out)
 {
@@ -78,6 +80,7 @@ static int parse_args(int argc, char **argv, compare_args *a)
         {"output", required_argument, NULL, 'o'},
         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
         {"policy", required_argument, NULL, OPT_POLICY},
+        {"loader", required_argument, NULL, OPT_LOADER},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -88,6 +91,7 @@ static int parse_args(int argc, char **argv, compare_args *a)
         switch (c) {
         case OPT_DB: a->opt.db = optarg; break;
         case OPT_POLICY: a->opt.policy = optarg; break;
+        case OPT_LOADER: a->opt.loaders = optarg; break;
         case 'o': a->output = optarg; break;
         case 'h': fputs(usage_text, stdout); return -1;
         case 'f':

@@ -34,6 +34,10 @@ static const char usage_text[] =
     "  -f, --format FORMAT  text (default), md, json or html (one\n"
     "                       self-contained page with thumbnails)\n"
     "  -o, --output FILE    write to FILE instead of standard output\n"
+    "  --loader LIST        the loader profiles whose findings are shown\n"
+    "                       (comma-separated; default: the scan's)\n"
+    "  --policy FILE        severities per finding code (JSON, as compare's;\n"
+    "                       default: the policy the scan was made with)\n"
     "  --fail-on LEVEL      exit 3 when a finding is at or above LEVEL:\n"
     "                       error, warning or never (default never)\n"
     "  -h, --help           show this help\n";
@@ -44,9 +48,11 @@ typedef struct report_args {
     const char *output;
     ia_format format;
     int fail_on;
+    const char *loaders;
+    const char *policy;
 } report_args;
 
-enum { OPT_DB = 256, OPT_FAIL_ON };
+enum { OPT_DB = 256, OPT_FAIL_ON, OPT_LOADER, OPT_POLICY };
 
 /* The formats a scan report comes in (csv/jsonl are export's). */
 static int parse_format(const char *s, ia_format *out)
@@ -66,6 +72,8 @@ static int parse_args(int argc, char **argv, report_args *a)
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
         {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+        {"loader", required_argument, NULL, OPT_LOADER},
+        {"policy", required_argument, NULL, OPT_POLICY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -75,6 +83,8 @@ static int parse_args(int argc, char **argv, report_args *a)
     while ((c = getopt_long(argc, argv, ":f:o:h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_DB: a->db = optarg; break;
+        case OPT_LOADER: a->loaders = optarg; break;
+        case OPT_POLICY: a->policy = optarg; break;
         case 'o': a->output = optarg; break;
         case 'h': fputs(usage_text, stdout); return -1;
         case 'f':
@@ -136,7 +146,7 @@ int cmd_report(int argc, char **argv)
     ia_db *db = NULL;
     cli_output *o = NULL;
     FILE *fp = NULL;
-    uint64_t errors = 0, warnings = 0;
+    ia_report_summary sum;
     ia_report_options opt = {0};
     double last = 0;
     int code = parse_args(argc, argv, &a);
@@ -145,8 +155,11 @@ int cmd_report(int argc, char **argv)
     code = cli_open_db("report", a.db, IA_DB_READONLY, &db);
     if (code != CLI_EXIT_OK)
         return code;
-    /* Counts first: an unknown scan fails before any output file exists. */
-    int rc = ia_scan_severity_counts(db, a.scan, &errors, &warnings);
+    opt.loaders = a.loaders;
+    opt.policy = a.policy;
+    /* Counts first: an unknown scan, profile or a bad policy fails before
+     * any output file exists. */
+    int rc = ia_report_summarize(db, a.scan, &opt, &sum);
     if (rc != IA_OK) {
         code = cli_fail("report", db, rc, a.scan ? a.scan : a.db);
         goto out;
@@ -164,7 +177,7 @@ int cmd_report(int argc, char **argv)
         code == CLI_EXIT_OK)
         code = CLI_EXIT_FAILURE;
     if (code == CLI_EXIT_OK && a.fail_on >= 0 &&
-        (errors > 0 || (a.fail_on <= 1 && warnings > 0)))
+        (sum.errors > 0 || (a.fail_on <= 1 && sum.warnings > 0)))
         code = CLI_EXIT_FINDINGS;
 out:
     ia_db_close(db);

@@ -53,6 +53,12 @@ static const char usage_text[] =
     "                       match is taken over without reading it\n"
     "  --resume             finish the interrupted scan of this name in --db\n"
     "                       (same DIR and options): files it stored are kept\n"
+    "  --loader LIST        the training loader profiles whose findings\n"
+    "                       the summary and reports show: comma-separated\n"
+    "                       pillow, torchvision, keras, tf-data, opencv\n"
+    "                       (default pillow; docs/loaders.md)\n"
+    "  --policy FILE        severities per finding code (JSON, as compare's;\n"
+    "                       docs/compare.md), kept for the scan's reports\n"
     "  --fail-on LEVEL      exit 3 when a finding is at or above LEVEL:\n"
     "                       error, warning or never (default never)\n"
     "  --wait SECONDS       while another scan or merge writes --db, wait\n"
@@ -71,7 +77,8 @@ typedef struct scan_args {
 
 enum { OPT_DB = 256, OPT_NAME, OPT_MANIFEST, OPT_MAX_PIXELS, OPT_FOLLOW,
        OPT_FAIL_ON, OPT_ALLOW_OUTSIDE, OPT_SHARD, OPT_REUSE,
-       OPT_TRUST_MTIME, OPT_RESUME, OPT_MAX_MEMORY, OPT_WAIT };
+       OPT_TRUST_MTIME, OPT_RESUME, OPT_MAX_MEMORY, OPT_WAIT, OPT_LOADER,
+       OPT_POLICY };
 
 static int parse_args(int argc, char **argv, scan_args *a)
 {
@@ -90,6 +97,8 @@ static int parse_args(int argc, char **argv, scan_args *a)
         {"trust-mtime", no_argument, NULL, OPT_TRUST_MTIME},
         {"resume", no_argument, NULL, OPT_RESUME},
         {"wait", required_argument, NULL, OPT_WAIT},
+        {"loader", required_argument, NULL, OPT_LOADER},
+        {"policy", required_argument, NULL, OPT_POLICY},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -107,6 +116,8 @@ static int parse_args(int argc, char **argv, scan_args *a)
         case OPT_REUSE: a->opt.reuse_db = optarg; break;
         case OPT_TRUST_MTIME: a->opt.trust_mtime = 1; break;
         case OPT_RESUME: a->opt.resume = 1; break;
+        case OPT_LOADER: a->opt.loaders = optarg; break;
+        case OPT_POLICY: a->opt.policy = optarg; break;
         case 'q': a->quiet = 1; break;
         case 'h': fputs(usage_text, stdout); return -1;
         case 'j':

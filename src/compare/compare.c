@@ -24,6 +24,7 @@
 
 #include "compare/model.h"
 #include "compare/analysis.h"
+#include "loader/loader.h"
 #include "store/store.h"
 #include "core/core.h"
 
@@ -236,6 +237,32 @@ static int load_side(ia_compare *c, int i)
     return ret;
 }
 
+/* Both scans are read through the same loader profiles (--loader, else
+ * those the new scan was made with), at their stored severities: the
+ * compare's own policy grades what changed. */
+static int options_cb(void *user, const ia_q_scan *q)
+{
+    char **out = user;
+    *out = ia_strdup(q->options);
+    return *out ? IA_OK : IA_ERR_NOMEM;
+}
+
+static int set_lenses(ia_compare *c)
+{
+    char err[512] = "", *opts = NULL;
+    ia_policy stored;
+    ia_policy_defaults(&stored);
+    int ret = ia_q_scan_get(c->scan[1].db, c->scan[1].id, options_cb, &opts);
+    for (int i = 0; i < 2 && ret == IA_OK; i++)
+        ret = ia_loader_lens_for(c->scan[i].db, opts, c->opt.loaders,
+                                 &stored, err, sizeof err);
+    free(opts);
+    if (ret != IA_OK)
+        return ia_cmp_fail(c, ret, "%s", err[0] ? err
+                           : ia_db_errmsg(c->scan[1].db));
+    return IA_OK;
+}
+
 /* ---- matching -------------------------------------------------------- */
 
 static void pair(ia_compare *c, size_t bi, size_t ni, int by_content,
@@ -427,6 +454,8 @@ int ia_compare_open(const char *base_ref, const char *new_ref,
         ret = open_side(c, 0, &rb);
     if (ret == IA_OK)
         ret = open_side(c, 1, &rn);
+    if (ret == IA_OK)
+        ret = set_lenses(c);
     for (int i = 0; i < 2 && ret == IA_OK; i++)
         ret = load_side(c, i);
     if (ret == IA_OK)

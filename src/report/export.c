@@ -26,6 +26,7 @@ typedef enum col_kind {
     K_MEAN,      /* 3 values: channel_mean_r.._b (CSV) or an array */
     K_STD,
     K_FINDINGS,  /* codes: ';'-joined (CSV) or an array */
+    K_PARTNERS,  /* paths: ';'-joined (CSV) or an array */
 } col_kind;
 
 static const struct {
@@ -90,6 +91,10 @@ static const struct {
     {"is_constant", K_VALUE, IA_QF_IS_CONSTANT},
     {"alpha_used", K_VALUE, IA_QF_ALPHA_USED},
     {"hash_uniform", K_VALUE, IA_QF_HASH_UNIFORM},
+    /* a leak's or label conflict's group ids and the other files of the
+     * groups: the train copy to remove, the test file to keep */
+    {"groups", K_VALUE, IA_QF_GROUPS},
+    {"partners", K_PARTNERS, IA_QF_PARTNERS},
 };
 
 static const char *const channel_suffix[3] = {"_r", "_g", "_b"};
@@ -188,6 +193,21 @@ static int csv_value(ectx *c, int *first, const ia_qval *v)
     }
 }
 
+/* The '\x1f'-joined paths with ';' between them, as the codes. */
+static int csv_partners(ectx *c, int *first, const ia_qval *v)
+{
+    if (v->type != IA_QV_TEXT)
+        return csv_field(c, first, NULL);
+    char *s = strdup(v->s);
+    if (!s)
+        return ia_store_fail(c->db, IA_ERR_NOMEM, "out of memory");
+    for (char *p = s; (p = strchr(p, '\x1f'));)
+        *p = ';';
+    int ret = csv_field(c, first, s);
+    free(s);
+    return ret;
+}
+
 static int csv_header(ectx *c)
 {
     char name[64];
@@ -230,6 +250,9 @@ static int csv_row(void *user, const ia_q_file *f)
                                                          : rc.std[ch]};
                 ret = csv_value(c, &first, &d);
             }
+            break;
+        case K_PARTNERS:
+            ret = csv_partners(c, &first, v);
             break;
         case K_FINDINGS:
         case K_VALUE:
@@ -274,15 +297,16 @@ static json_t *json_triple(const row_calc *rc, int mean)
     return a;
 }
 
-/* "a;b;c" as ["a","b","c"]; no codes: []. Codes come from the DB and
- * need not be UTF-8, hence ia_json_text on each (on a copy cut at ';'). */
-static json_t *json_codes(const ia_qval *v)
+/* "a;b;c" as ["a","b","c"]; none: []. Codes and paths come from the DB
+ * and need not be UTF-8, hence ia_json_text on each (on a copy cut at
+ * sep: ";" for codes, "\x1f" for paths). */
+static json_t *json_list(const ia_qval *v, const char *sep)
 {
     json_t *a = json_array();
     char *codes = v->type == IA_QV_TEXT ? strdup(v->s) : NULL;
     int bad = a == NULL || (v->type == IA_QV_TEXT && !codes);
     for (char *p = codes; p && *p && !bad;) {
-        size_t n = strcspn(p, ";");
+        size_t n = strcspn(p, sep);
         int last = p[n] == '\0';
         p[n] = '\0';
         bad |= json_array_append_new(a, ia_json_text(p));
@@ -318,7 +342,10 @@ static int jsonl_row(void *user, const ia_q_file *f)
             j = json_triple(&rc, cols[i].kind == K_MEAN);
             break;
         case K_FINDINGS:
-            j = json_codes(v);
+            j = json_list(v, ";");
+            break;
+        case K_PARTNERS:
+            j = json_list(v, "\x1f");
             break;
         case K_VALUE:
             j = json_value(v);
@@ -347,6 +374,9 @@ int ia_export(ia_db *db, const char *scan_ref, ia_format fmt,
         return ia_store_fail(db, IA_ERR_ARG, "not an export format (export "
                              "formats: csv, jsonl)");
     int ret = ia_store_resolve_scan(db, scan_ref, &id);
+    /* the findings the scan's reports show, at their severities */
+    if (ret == IA_OK)
+        ret = ia_report_lens(db, id, NULL, NULL);
     if (ret != IA_OK)
         return ret;
     errno = 0;
