@@ -209,9 +209,12 @@ def check_leak(c, exe, tmp, tree):
     p = run([exe, "export", "--db", db, "--problems"])
     rows = {r["path"]: r for r in csv.DictReader(io.StringIO(p.stdout))}
     c.check(train_path in rows and test_path in rows and
-            rows[train_path]["partners"].split(";").count(test_path) == 1 and
-            rows[test_path]["partners"].split(";").count(train_path) == 1 and
-            rows[train_path]["groups"] == rows[test_path]["groups"] != "",
+            (rows[train_path].get("partners") or "").split(";").count(
+                test_path) == 1 and
+            (rows[test_path].get("partners") or "").split(";").count(
+                train_path) == 1 and
+            rows[train_path].get("groups") ==
+            rows[test_path].get("groups") not in ("", None),
             "export --problems CSV lists the train copy to remove with its "
             "partner and group", {k: (rows[k].get("groups"),
                                        rows[k].get("partners"))
