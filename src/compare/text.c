@@ -28,6 +28,16 @@ static void put(FILE *out, int md, const char *s)
         ia_fput_clean(out, s);
 }
 
+/* A path: a code span in Markdown (no link: a job summary or a comment
+ * is not beside the dataset), sanitised text otherwise. */
+static void put_path(FILE *out, int md, const char *s)
+{
+    if (md)
+        ia_fput_md_code(out, s);
+    else
+        ia_fput_clean(out, s);
+}
+
 static const char *verdict_line(const ia_compare *c, char *buf, size_t cap)
 {
     static const char *const fail_on[] = {"error", "warning", "never"};
@@ -55,13 +65,13 @@ static void header(const ia_compare *c, FILE *out, int md)
             fprintf(out, "| %s | ", side[i]);
             put(out, md, s->name);
             fprintf(out, " | %lld | ", (long long)s->id);
-            put(out, md, s->db_path);
+            put_path(out, md, s->db_path);
             fprintf(out, " | %zu | %s |\n", s->n, s->complete ? "yes" : "no");
         } else {
             fprintf(out, "  %-5s '", side[i]);
             put(out, md, s->name);
             fprintf(out, "' (scan %lld in ", (long long)s->id);
-            put(out, md, s->db_path);
+            put_path(out, md, s->db_path);
             fprintf(out, "): %zu files%s\n", s->n,
                     s->complete ? "" : ", INCOMPLETE");
         }
@@ -105,7 +115,7 @@ static void examples(const ia_compare *c, const cmp_finding *f, FILE *out,
                      ? (unsigned)f->nexamples : c->opt.text_examples;
     for (unsigned k = 0; k < n; k++) {
         fputs(!k ? "" : md ? "<br>" : ", ", out);
-        put(out, md, f->examples[k]);
+        put_path(out, md, f->examples[k]);
     }
 }
 
@@ -169,10 +179,10 @@ static int list_cb(ia_compare *c, const cmp_file *f, const cmp_file *o,
     l->left--;
     fputs(l->md ? "- " : "  ", l->out);
     if (o && l->kind != CMP_MODIFIED) {
-        put(l->out, l->md, o->path);
+        put_path(l->out, l->md, o->path);
         fputs(" -> ", l->out);
     }
-    put(l->out, l->md, f->path);
+    put_path(l->out, l->md, f->path);
     if (l->kind == CMP_MODIFIED && o && o->have_pix && f->have_pix)
         fputs(memcmp(o->pix, f->pix, sizeof o->pix) ? " (pixels changed)"
                                                     : " (encoding only)",

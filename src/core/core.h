@@ -109,6 +109,11 @@ size_t ia_utf8_len(const unsigned char *p);
  * after leading digits). The one Markdown escaper of the report and
  * compare writers (docs/security.md). */
 void ia_fput_md(FILE *out, const char *s);
+/* s as a Markdown code span (paths): fenced by one backtick more than
+ * its longest run, control characters and invalid UTF-8 as '?' as above,
+ * '|' escaped so a table cell holds it (GitHub's tables need that even
+ * inside code). Nothing in it is a link or markup. */
+void ia_fput_md_code(FILE *out, const char *s);
 
 /* Case-insensitive ASCII compare. */
 int ia_strcaseeq(const char *a, const char *b);
