@@ -148,7 +148,7 @@ int cmd_report(int argc, char **argv)
     /* Counts first: an unknown scan fails before any output file exists. */
     int rc = ia_scan_severity_counts(db, a.scan, &errors, &warnings);
     if (rc != IA_OK) {
-        code = cli_fail("report", db, rc, a.scan ? a.scan : a.db);
+        code = cli_fail("report", db, rc, a.db);
         goto out;
     }
     code = cli_output_open("report", a.output, &o, &fp);

@@ -4,9 +4,11 @@
  * interrupted scan stores what it has and is marked incomplete.
  */
 #include <getopt.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -195,6 +197,35 @@ static void print_summary(const ia_scan_summary *s, int interrupted_)
             s->seconds > 0 ? (double)s->files / s->seconds : 0.0, unchanged);
 }
 
+/* What the command line names must be there before the DB is created
+ * or touched: a scan that cannot start leaves nothing behind. */
+static int check_inputs(const scan_args *a)
+{
+    struct stat st;
+    if (stat(a->opt.root, &st) != 0) {
+        cli_error("scan", "%s: no such folder", a->opt.root);
+        return CLI_EXIT_USAGE;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        cli_error("scan", "%s: not a folder (scan takes the folder that "
+                  "holds the dataset)", a->opt.root);
+        return CLI_EXIT_USAGE;
+    }
+    if (a->opt.manifest && access(a->opt.manifest, R_OK) != 0) {
+        cli_error("scan", "--manifest %s: %s", a->opt.manifest,
+                  errno == ENOENT ? "no such file" : strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    /* --reuse of the DB being written may name one not made yet (a
+     * first run); any other must exist. */
+    if (a->opt.reuse_db && strcmp(a->opt.reuse_db, a->db) != 0 &&
+        stat(a->opt.reuse_db, &st) != 0) {
+        cli_error("scan", "--reuse %s: no such database", a->opt.reuse_db);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
 static void install_handlers(void)
 {
     struct sigaction sa;
@@ -214,6 +245,9 @@ int cmd_scan(int argc, char **argv)
     int code = parse_args(argc, argv, &a);
     if (code != 0)
         return code < 0 ? CLI_EXIT_OK : code;
+    code = check_inputs(&a);
+    if (code != CLI_EXIT_OK)
+        return code;
     /* Before the open: Ctrl-C also ends a wait for another writer. */
     install_handlers();
     code = cli_open_writer("scan", a.db, a.wait, &interrupted, &db);
