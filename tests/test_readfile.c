@@ -1,6 +1,9 @@
 /*
  * The reader: SHA-256 of the bytes, statuses for empty, vanished,
- * symlinked, special and oversized files, and no blocking on a FIFO.
+ * symlinked, special and oversized files, no blocking on a FIFO, and the
+ * read() calls a file costs (one for a small file; short reads and
+ * growth since fstat handled), counted and steered through the linker's
+ * --wrap=read (tests/meson.build).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +23,31 @@
 #include "read/read.h"
 
 static char dir[64];
+
+#ifdef IA_WRAP_READ
+ssize_t __real_read(int fd, void *buf, size_t n);
+ssize_t __wrap_read(int fd, void *buf, size_t n);
+static unsigned long read_calls;
+static size_t read_chunk;       /* > 0: no read returns more than this */
+static const char *grow_path;   /* grows by GROW_BYTES at the next read */
+#define GROW_BYTES 100
+
+ssize_t __wrap_read(int fd, void *buf, size_t n)
+{
+    read_calls++;
+    if (grow_path) {
+        FILE *f = fopen(grow_path, "ab");
+        assert_non_null(f);
+        for (int i = 0; i < GROW_BYTES; i++)
+            fputc('g', f);
+        fclose(f);
+        grow_path = NULL;
+    }
+    if (read_chunk && n > read_chunk)
+        n = read_chunk;
+    return __real_read(fd, buf, n);
+}
+#endif
 
 static int setup(void **st)
 {
@@ -170,6 +198,63 @@ static void test_not_kept(void **st)
     free(buf);
 }
 
+#ifdef IA_WRAP_READ
+/* Reads name with a fresh reader: its length, the read() calls it took,
+ * and its bytes compared with want[0..want_len). */
+static unsigned long reads_of(const char *name, const void *want,
+                              size_t want_len, int64_t *size)
+{
+    ia_reader *r = NULL;
+    ia_file_result res;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    char p[256];
+    path_of(name, p, sizeof p);
+    assert_int_equal(ia_reader_new(&r), IA_OK);
+    ia_result_reset(&res);
+    unsigned long before = read_calls;
+    assert_int_equal(ia_read_file(r, AT_FDCWD, p, 0, 0, &res, &data, &len),
+                     0);
+    unsigned long n = read_calls - before;
+    assert_int_equal(len, (size_t)res.size);
+    assert_true(len >= want_len);
+    assert_memory_equal(data, want, want_len);
+    *size = res.size;
+    ia_reader_free(r);
+    return n;
+}
+#endif
+
+/* A small file costs one read(): the short read that ends at fstat's
+ * size is its end. Reads cut short before that go on; a file that grew
+ * since fstat is read to its new end. */
+static void test_read_calls(void **st)
+{
+    (void)st;
+#ifdef IA_WRAP_READ
+    unsigned char buf[5000];
+    int64_t size = 0;
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)(i * 31);
+    write_file("five", buf, sizeof buf);
+    assert_int_equal(reads_of("five", buf, sizeof buf, &size), 1);
+    assert_int_equal(size, 5000);
+
+    read_chunk = 1000;
+    assert_int_equal(reads_of("five", buf, sizeof buf, &size), 5);
+    assert_int_equal(size, 5000);
+    read_chunk = 0;
+
+    char p[256];
+    path_of("five", p, sizeof p);
+    grow_path = p;
+    assert_int_equal(reads_of("five", buf, sizeof buf, &size), 2);
+    assert_int_equal(size, 5000 + GROW_BYTES);
+#else
+    skip();
+#endif
+}
+
 static void test_statuses(void **st)
 {
     (void)st;
@@ -215,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_big_and_reuse),
         cmocka_unit_test(test_not_kept),
         cmocka_unit_test(test_statuses),
+        cmocka_unit_test(test_read_calls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -145,9 +145,13 @@ static int grew_past(uint64_t max, ia_file_result *res)
 
 /* Reads into r->buf from *n on until EOF (*eof set) or until it holds
  * until bytes, growing the buffer: the file may have grown or shrunk
- * since fstat. 0, 1 (final status set) or -IA_ERR_NOMEM. */
-static int read_until(ia_reader *r, int fd, size_t until, uint64_t max,
-                      size_t *n, int *eof, ia_file_result *res)
+ * since fstat. A read that returns less than asked and ends at the size
+ * fstat gave (expect) is the end too: a small file costs one read(), not
+ * a second one to see 0 (a file that grew since fstat fills the read
+ * past expect and is read on to its end). 0, 1 (final status set) or
+ * -IA_ERR_NOMEM. */
+static int read_until(ia_reader *r, int fd, size_t until, size_t expect,
+                      uint64_t max, size_t *n, int *eof, ia_file_result *res)
 {
     int rc = IA_OK;
     while (rc == IA_OK && *n < until) {
@@ -157,15 +161,15 @@ static int read_until(ia_reader *r, int fd, size_t until, uint64_t max,
             rc = reserve(r, r->cap + 1);
             continue;
         }
-        size_t end = r->cap < until ? r->cap : until;
-        ssize_t k = read_some(fd, r->buf + *n, end - *n, res);
+        size_t asked = (r->cap < until ? r->cap : until) - *n;
+        ssize_t k = read_some(fd, r->buf + *n, asked, res);
         if (k < 0)
             return 1;
-        if (k == 0) {
+        *n += (size_t)k;
+        if (k == 0 || ((size_t)k < asked && *n == expect)) {
             *eof = 1;
             break;
         }
-        *n += (size_t)k;
     }
     return rc == IA_OK ? 0 : -rc;
 }
@@ -206,7 +210,7 @@ static int read_bytes(ia_reader *r, int fd, size_t expect, uint64_t max,
     if (rc != IA_OK)
         return -rc;
     hashed = EVP_DigestInit_ex2(r->ctx, r->md, NULL) == 1;
-    rc = read_until(r, fd, WINDOW_BYTES, max, &n, &eof, res);
+    rc = read_until(r, fd, WINDOW_BYTES, expect, max, &n, &eof, res);
     if (rc == 0 && !eof && r->keep &&
         !r->keep(r->buf, n < IA_READ_HEAD ? n : IA_READ_HEAD)) {
         rc = hash_rest(r, fd, n, max, total, &hashed, res);
@@ -215,7 +219,7 @@ static int read_bytes(ia_reader *r, int fd, size_t expect, uint64_t max,
         if (!eof && (rc = reserve(r, expect + 1)) != IA_OK)
             return -rc;
         if (!eof)
-            rc = read_until(r, fd, SIZE_MAX, max, &n, &eof, res);
+            rc = read_until(r, fd, SIZE_MAX, expect, max, &n, &eof, res);
         hashed = hashed && EVP_DigestUpdate(r->ctx, r->buf, n) == 1;
         *len = n;
         *total = n;
