@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs what imgaudit needs to build and test on Debian 12 or Ubuntu 22.04+.
 # libjpeg-dev pulls libjpeg-turbo's headers on both (libjpeg62-turbo-dev on
-# Debian, libjpeg-turbo8-dev on Ubuntu).
+# Debian, libjpeg-turbo8-dev on Ubuntu). libarchive reads archives in place
+# (docs/archives.md); its pkg-config file names -lacl and -llz4 for a
+# static link (tests/install), whose -dev packages it does not pull.
 set -eu
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -11,4 +13,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   gcc meson ninja-build pkg-config \
   libjpeg-dev libpng-dev libssl-dev libsqlite3-dev \
   libjansson-dev libcsv-dev libxxhash-dev libexif-dev libcmocka-dev \
+  libarchive-dev libacl1-dev liblz4-dev \
   python3 sqlite3 valgrind "$@"
