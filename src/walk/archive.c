@@ -64,6 +64,7 @@
 /* A member name longer than this is refused. */
 #define NAME_MAX_BYTES 4096u
 #define READ_BLOCK 65536
+#define PULL_BYTES 16384
 
 enum { F_CLS, F_LABEL, F_JSON, F_TXT, NFIELDS };
 static const char *const field_ext[NFIELDS] = {"cls", "label", "json", "txt"};
@@ -139,6 +140,8 @@ typedef struct ia_archive {
     int data_rc;
     char data_msg[160];
     int limit_hit;
+    int compressed;     /* a filter inflates the stream */
+    int in_entry;       /* a header was read; its data may be left */
 } ia_archive;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -637,7 +640,10 @@ static ssize_t pull(void *arg, uint8_t *dst, size_t n, ia_file_result *res)
     (void)res;
     if (A->data_rc || A->limit_hit)
         return 0;
-    la_ssize_t k = archive_read_data(A->a, dst, n);
+    /* archive_read_data drops what it copied in a call that fails: small
+     * calls keep the bytes before a break */
+    la_ssize_t k = archive_read_data(A->a, dst, n < PULL_BYTES ? n
+                                                               : PULL_BYTES);
     if (k < 0) {
         const char *msg = archive_error_string(A->a);
         A->data_rc = (int)k;
@@ -921,15 +927,42 @@ static int member(ia_archive *A, struct archive_entry *ae)
     return rc;
 }
 
+static int limit(ia_archive *A)
+{
+    char why[160];
+    ia_bprintf(why, sizeof why, "inflated past %u times the %lld bytes "
+               "read (a compression bomb?)", INFLATE_RATIO,
+               (long long)archive_filter_bytes(A->a, -1));
+    return stop(A, N_LIMIT, why);
+}
+
+/* The data of the last entry not read: libarchive would skip it by
+ * inflating it whole, so through a compression filter it is read here,
+ * under the inflation limit (a plain tar or a zip skips without
+ * inflating). */
+static int drain(ia_archive *A)
+{
+    uint8_t buf[16384];
+    A->in_entry = 0;
+    while (!A->data_rc && !A->limit_hit && pull(A, buf, sizeof buf, NULL) > 0)
+        ;
+    if (A->limit_hit)
+        return limit(A);
+    return A->data_rc ? data_error(A, A->last_member ? A->last_member : "?",
+                                   NULL)
+                      : IA_OK;
+}
+
 /* Reads one header and its member; at the end or a stop, hands on what
  * is held. */
 static int step(ia_archive *A)
 {
     struct archive_entry *ae = NULL;
     char why[160];
-    if (A->stopped) {
-        A->finished = 1;
-        return flush(A);
+    int rc = A->in_entry && A->compressed && !A->stopped ? drain(A) : IA_OK;
+    if (rc != IA_OK || A->stopped) {
+        A->finished = A->stopped;
+        return rc == IA_OK ? flush(A) : rc;
     }
     int r = archive_read_next_header(A->a, &ae);
     if (r == ARCHIVE_EOF) {
@@ -939,19 +972,16 @@ static int step(ia_archive *A)
     if (r < ARCHIVE_WARN)
         return read_error(A, A->entries ? "reading the next member's header"
                                         : "not a tar or zip archive");
+    A->in_entry = 1;
     if (++A->entries > A->cfg->max_members) {
         ia_bprintf(why, sizeof why, "more than %llu entries (the "
                    "--max-members limit)",
                    (unsigned long long)A->cfg->max_members);
         return stop(A, N_LIMIT, why);
     }
-    int rc = member(A, ae);
-    if (rc == IA_OK && !A->stopped && (A->limit_hit || inflated_too_much(A))) {
-        ia_bprintf(why, sizeof why, "inflated past %u times the %lld bytes "
-                   "read (a compression bomb?)", INFLATE_RATIO,
-                   (long long)archive_filter_bytes(A->a, -1));
-        rc = stop(A, N_LIMIT, why);
-    }
+    rc = member(A, ae);
+    if (rc == IA_OK && !A->stopped && (A->limit_hit || inflated_too_much(A)))
+        rc = limit(A);
     return rc;
 }
 
@@ -1024,6 +1054,7 @@ static int open_reader(ia_archive *A)
         return IA_ERR_NOMEM;
     if (archive_read_open_fd(A->a, A->fd, READ_BLOCK) != ARCHIVE_OK)
         return read_error(A, "not a tar or zip archive");
+    A->compressed = archive_filter_count(A->a) > 1;
     return IA_OK;
 }
 
