@@ -8,7 +8,8 @@
 #   2. valgrind (memcheck, leak check on definite and indirect leaks): the
 #      hardening integration tests run every imgaudit command under it
 #      (IA_TEST_WRAPPER), and so do scans, rescans, reports, exports and a
-#      compare of the fixtures. Any error or leak fails the stage.
+#      compare of the fixtures, and a scan of the archive fuzzer's seeds
+#      (every kind of odd archive). Any error or leak fails the stage.
 #   3. libFuzzer (clang): each fuzz target (fuzz_file, fuzz_manifest,
 #      fuzz_db, fuzz_archive) for FUZZ_SECONDS (default 60) from its seed corpus; a
 #      crash, leak, timeout or out-of-memory fails it and leaves the input
@@ -82,7 +83,7 @@ TSAN_RUN=(setarch "$(uname -m)" -R)
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
 if setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false &&
    ninja -C build-tsan imgaudit tests/test_pool >/dev/null; then
-  tsan_roots=(fixtures/sample fixtures/cases)
+  tsan_roots=(fixtures/sample fixtures/cases tests/fuzz/corpus/archive)
   if [ -d "$DATASETS/clothing-small/test" ]; then
     tsan_roots+=("$DATASETS/clothing-small/test")
   else
@@ -150,6 +151,7 @@ if setup build-vg -Dbench=false && ninja -C build-vg imgaudit \
         "scan fixtures/cases --db $v1 -q -j 2"
         "scan fixtures/cases --db $v2 -q --reuse $v1 --trust-mtime"
         "scan fixtures/cases --db $db -q --name cases --reuse $db -j 2"
+        "scan tests/fuzz/corpus/archive --db $db -q -j 2 --name archives --label-field label"
         "report --db $db cases" "report --db $db sample --format md"
         "report --db $db sample --format json"
         "report --db $db sample --format html"

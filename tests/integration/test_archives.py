@@ -13,6 +13,7 @@ Then:
 
 - every format gives the folder's hashes and verdicts, at ARCHIVE/MEMBER;
 - the WebDataset conventions and each archive-level finding;
+- a manifest naming archives gives their members its split and label;
 - `scan -` from a pipe equals the scan of the file in its folder, and a
   single archive as PATH;
 - mkdups' dataset scanned as a folder and packed as tar shards (labels in
@@ -48,6 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import iatest  # noqa: E402
 from iatest import Checks, run, sanitized, under_valgrind, wrap  # noqa: E402
+from test_shard import doc_block, yaml_args_script  # noqa: E402
 
 ROOT = iatest.SOURCE_ROOT
 SAMPLE = os.path.join(ROOT, "fixtures", "sample")
@@ -448,6 +450,32 @@ def test_stream(c, imgaudit, tmp):
             "stream: a PATH that is a plain file is refused", short(p))
 
 
+def test_manifest(c, imgaudit, tmp):
+    """A manifest naming archives: the row's split and label are the
+    members', a sample's label file wins, and a row naming a member of an
+    archive it also names is refused."""
+    tree = os.path.join(tmp, "mani")
+    iatest.write(os.path.join(tree, "s.tar"), tar_bytes([
+        ("1.jpg", jpeg("cat_001.jpg")),
+        ("2.jpg", jpeg("cat_002.jpg")), ("2.cls", b"7")]))
+    iatest.write(os.path.join(tree, "x.jpg"), jpeg("dog_001.jpg"))
+    csv = os.path.join(tree, "m.csv")
+    iatest.write(csv, b"path,label,split\ns.tar,tabby,val\n"
+                 b"s.tar/1.jpg,dog,train\nx.jpg,dog,train\n")
+    db = os.path.join(tmp, "mani.db")
+    p = scan(imgaudit, tree, db, "--manifest", csv)
+    got = rows(db)
+    lab = {k: (iatest.text(v["label"]), iatest.text(v["split"]))
+           for k, v in got.items()}
+    c.check(p.returncode == 0 and lab == {
+        "s.tar/1.jpg": ("tabby", "val"), "s.tar/2.jpg": ("7", "val"),
+        "x.jpg": ("dog", "train")},
+            "manifest: an archive's row gives its members' split and label "
+            "(a .cls wins)", "%s %r" % (short(p), lab))
+    c.eq(note_codes(db, "s.tar/1.jpg"), ["manifest_row"],
+         "manifest: a row naming a member of a listed archive is refused")
+
+
 # ---- 4. folder and shards give the same analysis -----------------------------------
 
 def walk_files(tree):
@@ -619,29 +647,6 @@ def test_threads_and_shards(c, imgaudit, shards, tmp):
     c.eq(dump(merged), ref, "shards: the merge equals one scan")
 
 
-def doc_block(name):
-    with open(os.path.join(ROOT, "docs", "scale-out.md"),
-              encoding="utf-8") as f:
-        text = f.read()
-    m = re.search(r"<!-- tested: %s -->\n```[a-z]*\n(.*?)\n```" %
-                  re.escape(name), text, re.S)
-    return m.group(1) + "\n" if m else None
-
-
-def yaml_script(block):
-    lines = block.split("\n")
-    for i, line in enumerate(lines):
-        if line.strip() == "- |" and lines[i - 1].strip() == "args:":
-            indent = len(line) - len(line.lstrip()) + 2
-            body = []
-            for x in lines[i + 1:]:
-                if x.strip() and len(x) - len(x.lstrip()) < indent:
-                    break
-                body.append(x[indent:])
-            return "\n".join(body).rstrip() + "\n"
-    return None
-
-
 def yaml_env(block):
     return dict(re.findall(r"\{name: (\w+), value: \"?([^\"}]+)\"?\}", block))
 
@@ -665,7 +670,7 @@ def test_guide(c, imgaudit, shards, tmp):
     for what, script, env_of in (
             ("Slurm", slurm, lambda k: {"SLURM_ARRAY_TASK_ID": str(k),
                                         "SLURM_CPUS_PER_TASK": "1"}),
-            ("Kubernetes", yaml_script(k8s),
+            ("Kubernetes", yaml_args_script(k8s),
              lambda k: dict(yaml_env(k8s), JOB_COMPLETION_INDEX=str(k)))):
         out = os.path.join(tmp, "guide-" + what)
         scratch = os.path.join(out, "scratch")
@@ -848,6 +853,7 @@ def main():
         test_webdataset(c, imgaudit, tmp)
         test_broken(c, imgaudit, tmp)
         test_stream(c, imgaudit, tmp)
+        test_manifest(c, imgaudit, tmp)
         shards = test_equivalence(c, imgaudit, mkdups, tmp)
         test_threads_and_shards(c, imgaudit, shards, tmp)
         test_guide(c, imgaudit, shards, tmp)
