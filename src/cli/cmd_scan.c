@@ -180,6 +180,10 @@ static int parse_args(int argc, char **argv, scan_args *a)
                                            : "expected one PATH, got more");
     if (a->opt.trust_mtime && !a->opt.reuse_db)
         return cli_usage_error("scan", "--trust-mtime needs --reuse DB");
+    /* an archive is no typing: a terminal there is a forgotten pipe */
+    if (strcmp(argv[optind], "-") == 0 && isatty(STDIN_FILENO))
+        return cli_usage_error("scan", "- reads an archive from standard "
+                                       "input, which is a terminal");
     a->opt.root = argv[optind];
     return 0;
 }

@@ -431,6 +431,13 @@ def test_stream(c, imgaudit, tmp):
     c.check(p.returncode == 0 and all(k.startswith("stdin/")
                                       for k in rows(db)),
             "stream: without --name the members are stdin/MEMBER")
+    master, slave = os.openpty()
+    p = run(wrap([imgaudit, "scan", "-", "--db", db, "-q"]), stdin=slave)
+    os.close(master)
+    os.close(slave)
+    c.check(p.returncode == 2 and b"terminal" in p.stderr,
+            "stream: scan - on a terminal is a usage error, not a wait",
+            short(p))
     p = scan(imgaudit, "-", db, "--name", "../x.tar", stdin=shard)
     c.check(p.returncode == 2 and b"relative" in p.stderr,
             "stream: a name with '..' is refused", short(p))
