@@ -103,8 +103,13 @@ typedef struct ia_progress {
 } ia_progress;
 
 typedef struct ia_scan_options {
-    const char *root;          /* dataset folder (required) */
-    const char *name;          /* scan name; default: base name of root */
+    /* The dataset (required): a folder (archives in it are read in
+     * place, docs/archives.md), one archive (.tar, .tar.gz, .tgz,
+     * .tar.zst, .zip), or "-": one archive read from stream_fd. */
+    const char *root;
+    /* Scan name; default: base name of root ("stdin" for "-"). For "-"
+     * it also names the archive: its members are NAME/MEMBER. */
+    const char *name;
     const char *manifest;      /* CSV with path,label[,split]; NULL: folders */
     unsigned jobs;             /* worker threads; 0: online CPUs */
     uint64_t max_pixels;       /* 0: IA_DEFAULT_MAX_PIXELS */
@@ -144,11 +149,21 @@ typedef struct ia_scan_options {
      * already stored are kept, not read or decoded again; the result
      * equals an uninterrupted scan. Same root and options required. */
     int resume;
+    /* Archives (docs/archives.md). label_field: the field of a WebDataset
+     * sample's .json that holds its label (NULL: a .json gives none).
+     * max_members: entries read from one archive at most, further ones
+     * refused with an archive_limit finding (0: IA_DEFAULT_MAX_MEMBERS).
+     * stream_fd: with root "-", the descriptor the archive is read from
+     * (0, standard input, by default); it is not closed. */
+    const char *label_field;
+    uint64_t max_members;
+    int stream_fd;
 } ia_scan_options;
 
 #define IA_DEFAULT_MAX_PIXELS 178956970ULL   /* Pillow's MAX_IMAGE_PIXELS */
 #define IA_DEFAULT_MAX_FILE_BYTES (1ULL << 30)
 #define IA_DEFAULT_MAX_MEMORY (1ULL << 30)
+#define IA_DEFAULT_MAX_MEMBERS 1000000ULL
 
 typedef struct ia_scan_summary {
     int64_t scan_id;
@@ -169,6 +184,12 @@ typedef struct ia_scan_summary {
 
 /* Scans opt->root into db as a new scan. *out written only on success. */
 int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out);
+
+/* Whether ia_scan would accept opt's root (a folder, an archive, or "-")
+ * and manifest, without a DB: IA_OK, or IA_ERR_ARG with a one-line
+ * message in err (cap bytes). Lets a caller refuse a command line before
+ * it creates a DB. */
+int ia_scan_check(const ia_scan_options *opt, char *err, size_t cap);
 
 /* ---- Merging shards (docs/scale-out.md) ------------------------------ */
 

@@ -8,14 +8,15 @@
 #   2. valgrind (memcheck, leak check on definite and indirect leaks): the
 #      hardening integration tests run every imgaudit command under it
 #      (IA_TEST_WRAPPER), and so do scans, rescans, reports, exports and a
-#      compare of the fixtures. Any error or leak fails the stage.
+#      compare of the fixtures, and a scan of the archive fuzzer's seeds
+#      (every kind of odd archive). Any error or leak fails the stage.
 #   3. libFuzzer (clang): each fuzz target (fuzz_file, fuzz_manifest,
-#      fuzz_db) for FUZZ_SECONDS (default 60) from its seed corpus; a
+#      fuzz_db, fuzz_archive) for FUZZ_SECONDS (default 60) from its seed corpus; a
 #      crash, leak, timeout or out-of-memory fails it and leaves the input
 #      in build-fuzz/fuzz-run/artifacts. Minimize it (FUZZER
 #      -minimize_crash=1 -runs=10000 INPUT), add it to
-#      tests/fuzz/crashes/{file,manifest,db}/ and the normal suite replays
-#      it.
+#      tests/fuzz/crashes/{file,manifest,db,archive}/ and the normal suite
+#      replays it.
 #
 # Usage: scripts/ci-extra.sh [COUNTS_FILE]
 # Prints one line per check and "N passed, N failed"; writes "N N" to
@@ -82,7 +83,7 @@ TSAN_RUN=(setarch "$(uname -m)" -R)
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
 if setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false &&
    ninja -C build-tsan imgaudit tests/test_pool >/dev/null; then
-  tsan_roots=(fixtures/sample fixtures/cases)
+  tsan_roots=(fixtures/sample fixtures/cases tests/fuzz/corpus/archive)
   if [ -d "$DATASETS/clothing-small/test" ]; then
     tsan_roots+=("$DATASETS/clothing-small/test")
   else
@@ -150,6 +151,7 @@ if setup build-vg -Dbench=false && ninja -C build-vg imgaudit \
         "scan fixtures/cases --db $v1 -q -j 2"
         "scan fixtures/cases --db $v2 -q --reuse $v1 --trust-mtime"
         "scan fixtures/cases --db $db -q --name cases --reuse $db -j 2"
+        "scan tests/fuzz/corpus/archive --db $db -q -j 2 --name archives --label-field label"
         "report --db $db cases" "report --db $db sample --format md"
         "report --db $db sample --format json"
         "report --db $db sample --format html"
@@ -172,7 +174,7 @@ fi
 echo "== libFuzzer: $FUZZ_SECONDS s per target"
 if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
    ninja -C build-fuzz tests/fuzz/fuzz_file tests/fuzz/fuzz_manifest \
-     tests/fuzz/fuzz_db >/dev/null; then
+     tests/fuzz/fuzz_db tests/fuzz/fuzz_archive >/dev/null; then
   meson test -C build-fuzz --no-rebuild --suite fuzz --print-errorlogs \
     > "$tmp/fz.out" 2>&1
   rc=$?; [ $rc -eq 0 ] || tail -30 "$tmp/fz.out"
@@ -180,13 +182,15 @@ if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
   run=build-fuzz/fuzz-run
   rm -rf "$run"
   mkdir -p "$run/artifacts" "$run/corpus/file" "$run/corpus/manifest" \
-    "$run/corpus/db"
+    "$run/corpus/db" "$run/corpus/archive"
   cp -r fixtures/cases fixtures/sample tests/fuzz/crashes/file \
     "$run/corpus/file/"
   cp -r tests/fuzz/corpus/manifest/. tests/fuzz/crashes/manifest/. \
     "$run/corpus/manifest/"
   cp -r tests/fuzz/corpus/db/. tests/fuzz/crashes/db/. "$run/corpus/db/"
-  for target in file manifest db; do
+  cp -r tests/fuzz/corpus/archive/. tests/fuzz/crashes/archive/. \
+    "$run/corpus/archive/"
+  for target in file manifest db archive; do
     dict=()
     [ -f "tests/fuzz/fuzz_$target.dict" ] &&
       dict=("-dict=tests/fuzz/fuzz_$target.dict")

@@ -3,7 +3,10 @@
 # Debian 12 or Ubuntu 22.04+: the libraries, the tools, and what the tests
 # drive (Chromium for the browser test of the HTML reports).
 # libjpeg-dev pulls libjpeg-turbo's headers on both (libjpeg62-turbo-dev on
-# Debian, libjpeg-turbo8-dev on Ubuntu).
+# Debian, libjpeg-turbo8-dev on Ubuntu). libarchive reads archives in place
+# (docs/archives.md); its pkg-config file names -lacl and -llz4 for a
+# static link (tests/install), whose -dev packages it does not pull; zstd
+# makes the .tar.zst fixtures of tests/integration/test_archives.py.
 set -eu
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -13,5 +16,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   gcc meson ninja-build pkg-config \
   libjpeg-dev libpng-dev libssl-dev libsqlite3-dev \
   libjansson-dev libcsv-dev libxxhash-dev libexif-dev libcmocka-dev \
+  libarchive-dev libacl1-dev liblz4-dev zstd \
   python3 sqlite3 valgrind \
   chromium fonts-dejavu-core "$@"

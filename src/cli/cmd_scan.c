@@ -1,9 +1,11 @@
 /*
- * imgaudit scan: scan a folder into the DB. It installs a
+ * imgaudit scan: scan a folder, an archive or a stream into the DB. It
+ * installs a
  * signal handler: SIGINT/SIGTERM set a flag the library polls, so an
  * interrupted scan stores what it has and is marked incomplete.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,15 +24,21 @@ static void on_signal(int sig)
 }
 
 static const char usage_text[] =
-    "Usage: imgaudit scan DIR [OPTIONS]\n"
+    "Usage: imgaudit scan PATH [OPTIONS]\n"
     "\n"
-    "Decodes every file under DIR, classifies it (ok, truncated, corrupt,\n"
+    "Decodes every file under PATH, classifies it (ok, truncated, corrupt,\n"
     "unsupported, not_image, empty, unreadable, too_large), measures it and\n"
     "stores the results as a new scan in the database.\n"
     "\n"
+    "PATH is a folder, one archive (.tar, .tar.gz, .tgz, .tar.zst, .zip), or\n"
+    "- to read one archive from standard input. Archives in a folder are\n"
+    "read in place, their members scanned as files (docs/archives.md).\n"
+    "\n"
     "Options:\n"
     "  --db FILE            database (default ./" CLI_DEFAULT_DB ")\n"
-    "  --name NAME          scan name (default: DIR's base name)\n"
+    "  --name NAME          scan name (default: PATH's base name); for -,\n"
+    "                       also the archive's name: members are NAME/MEMBER\n"
+    "                       (default stdin)\n"
     "  --manifest CSV       take files, labels and splits from a CSV with\n"
     "                       columns path,label[,split] instead of folders\n"
     "  --allow-outside      scan manifest rows outside DIR instead of\n"
@@ -45,8 +53,13 @@ static const char usage_text[] =
     "  --follow-symlinks    follow symlinked files and folders (loops are\n"
     "                       detected and reported)\n"
     "  --shard K/N          scan only shard K (0 to N-1) of N: the files whose\n"
-    "                       path hashes there; join shards with 'imgaudit\n"
-    "                       merge' (docs/scale-out.md)\n"
+    "                       path (in an archive, its archive's) hashes there;\n"
+    "                       join shards with 'imgaudit merge'\n"
+    "                       (docs/scale-out.md)\n"
+    "  --label-field FIELD  WebDataset: a sample's label is this field of its\n"
+    "                       .json (when it has no .cls or .label)\n"
+    "  --max-members N      entries read from one archive at most; further\n"
+    "                       ones are refused (default 1000000; k/M/G ok)\n"
     "  --reuse DB           take over the results of DB's latest complete\n"
     "                       scan (DB may be --db itself) for files whose\n"
     "                       bytes are unchanged: read and hashed, not\n"
@@ -73,7 +86,8 @@ typedef struct scan_args {
 
 enum { OPT_DB = 256, OPT_NAME, OPT_MANIFEST, OPT_MAX_PIXELS, OPT_FOLLOW,
        OPT_FAIL_ON, OPT_ALLOW_OUTSIDE, OPT_SHARD, OPT_REUSE,
-       OPT_TRUST_MTIME, OPT_RESUME, OPT_MAX_MEMORY, OPT_WAIT };
+       OPT_TRUST_MTIME, OPT_RESUME, OPT_MAX_MEMORY, OPT_WAIT,
+       OPT_LABEL_FIELD, OPT_MAX_MEMBERS };
 
 static int parse_args(int argc, char **argv, scan_args *a)
 {
@@ -92,6 +106,8 @@ static int parse_args(int argc, char **argv, scan_args *a)
         {"trust-mtime", no_argument, NULL, OPT_TRUST_MTIME},
         {"resume", no_argument, NULL, OPT_RESUME},
         {"wait", required_argument, NULL, OPT_WAIT},
+        {"label-field", required_argument, NULL, OPT_LABEL_FIELD},
+        {"max-members", required_argument, NULL, OPT_MAX_MEMBERS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -109,6 +125,14 @@ static int parse_args(int argc, char **argv, scan_args *a)
         case OPT_REUSE: a->opt.reuse_db = optarg; break;
         case OPT_TRUST_MTIME: a->opt.trust_mtime = 1; break;
         case OPT_RESUME: a->opt.resume = 1; break;
+        case OPT_LABEL_FIELD: a->opt.label_field = optarg; break;
+        case OPT_MAX_MEMBERS:
+            if (cli_parse_u64(optarg, &v) || v < 1)
+                return cli_usage_error("scan", "--max-members needs a "
+                                               "positive number, not '%s'",
+                                       optarg);
+            a->opt.max_members = v;
+            break;
         case 'q': a->quiet = 1; break;
         case 'h': fputs(usage_text, stdout); return -1;
         case 'j':
@@ -154,10 +178,15 @@ static int parse_args(int argc, char **argv, scan_args *a)
     }
     if (optind != argc - 1)
         return cli_usage_error("scan", optind >= argc
-                                           ? "missing the folder to scan"
-                                           : "expected one folder, got more");
+                                           ? "missing the folder, archive or "
+                                             "- to scan"
+                                           : "expected one PATH, got more");
     if (a->opt.trust_mtime && !a->opt.reuse_db)
         return cli_usage_error("scan", "--trust-mtime needs --reuse DB");
+    /* an archive is no typing: a terminal there is a forgotten pipe */
+    if (strcmp(argv[optind], "-") == 0 && isatty(STDIN_FILENO))
+        return cli_usage_error("scan", "- reads an archive from standard "
+                                       "input, which is a terminal");
     a->opt.root = argv[optind];
     return 0;
 }
@@ -202,13 +231,9 @@ static void print_summary(const ia_scan_summary *s, int interrupted_)
 static int check_inputs(const scan_args *a)
 {
     struct stat st;
-    if (stat(a->opt.root, &st) != 0) {
-        cli_error("scan", "%s: no such folder", a->opt.root);
-        return CLI_EXIT_USAGE;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        cli_error("scan", "%s: not a folder (scan takes the folder that "
-                  "holds the dataset)", a->opt.root);
+    char err[PATH_MAX + 128];
+    if (ia_scan_check(&a->opt, err, sizeof err) != IA_OK) {
+        cli_error("scan", "%s", err);
         return CLI_EXIT_USAGE;
     }
     if (a->opt.manifest && access(a->opt.manifest, R_OK) != 0) {

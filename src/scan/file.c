@@ -23,7 +23,7 @@ struct ia_worker {
 };
 
 /* Only what is decoded is held whole; the rest is hashed in passing. */
-static int decoded_format(const uint8_t *head, size_t len)
+int ia_file_keep(const uint8_t *head, size_t len)
 {
     int fmt = ia_sniff(head, len);
     return fmt == IA_FMT_JPEG || fmt == IA_FMT_PNG;
@@ -41,7 +41,7 @@ int ia_worker_new(ia_worker **out)
         ia_worker_free(w);
         return IA_ERR_NOMEM;
     }
-    ia_reader_set_keep(w->reader, decoded_format);
+    ia_reader_set_keep(w->reader, ia_file_keep);
     *out = w;
     return IA_OK;
 }
@@ -166,11 +166,15 @@ static int scan_regular(ia_worker *w, const ia_file_config *cfg,
 {
     const uint8_t *data = NULL;
     size_t len = 0;
-    if (cfg->reuse && cfg->trust_mtime && reuse_unread(cfg, e, res))
+    if (!e->member && cfg->reuse && cfg->trust_mtime &&
+        reuse_unread(cfg, e, res))
         return IA_OK;
-    int rc = ia_read_file(w->reader, cfg->rootfd, e->relpath,
-                          cfg->follow_symlinks,
-                          cfg->max_file_bytes, res, &data, &len);
+    /* an archive's member: its bytes came with it from the walk */
+    int rc = e->member
+                 ? ia_read_member(w->reader, e->member, res, &data, &len)
+                 : ia_read_file(w->reader, cfg->rootfd, e->relpath,
+                                cfg->follow_symlinks, cfg->max_file_bytes,
+                                res, &data, &len);
     if (rc < 0)
         return -rc;
     res->ext_format = ia_ext_format(e->relpath);

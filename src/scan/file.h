@@ -28,6 +28,10 @@ typedef struct ia_file_config {
 
 typedef struct ia_worker ia_worker;
 
+/* Whether a file whose first bytes are these is held whole to be decoded
+ * (read/read.h); the walk holds archive members by the same rule. */
+int ia_file_keep(const uint8_t *head, size_t len);
+
 int ia_worker_new(ia_worker **out);     /* 0 or IA_ERR_NOMEM */
 void ia_worker_free(ia_worker *w);
 

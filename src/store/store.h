@@ -95,6 +95,20 @@ int ia_store_scan_share(ia_db *db, int64_t scan_id, int64_t same_as,
 int ia_store_resolve_scan(ia_db *db, const char *ref, int64_t *scan_id);
 
 
+/* ---- Archive members (store/samples.c) ------------------------------ */
+
+/* A file row read from an archive (docs/archives.md); strings borrowed
+ * during the callback. */
+typedef struct ia_member_row {
+    int64_t file_id;
+    const char *path;       /* ARCHIVE/MEMBER */
+    const char *archive;
+} ia_member_row;
+typedef int (*ia_member_row_cb)(void *user, const ia_member_row *r);
+/* The scan's file rows with an archive, in id (walk) order. */
+int ia_store_member_rows(ia_db *db, int64_t scan_id, ia_member_row_cb cb,
+                         void *user);
+
 /* ---- Dataset-wide duplicate analysis (store/groups.c) ---------------- */
 
 /* One image file of a scan, as the duplicate analysis needs it. split and

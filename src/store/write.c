@@ -201,6 +201,7 @@ static void bind_file(binder *b, int64_t scan_id, const ia_entry *e,
     b_opt(b, r->animated);
     b_opt(b, r->frames);
     bind_measures(b, r);
+    b_text(b, e->archive);
 }
 
 /* A file whose status is not ok always carries the finding named after
