@@ -230,6 +230,11 @@ int ia_export(ia_db *db, const char *scan_ref, ia_format fmt,
 /* A table of the scans in db (id, name, root, files, complete, times). */
 int ia_list_scans(ia_db *db, FILE *out);
 
+/* The id of the scan scan_ref names (as ia_report: NULL is the latest
+ * complete scan), so that later calls keep reading that scan whatever is
+ * added to the DB meanwhile. *scan_id written only on success. */
+int ia_scan_resolve(ia_db *db, const char *scan_ref, int64_t *scan_id);
+
 /* Counts of findings by severity in a scan, for exit codes (--fail-on). */
 int ia_scan_severity_counts(ia_db *db, const char *scan_ref,
                             uint64_t *errors, uint64_t *warnings);
