@@ -143,10 +143,13 @@ class Audit:
         if isinstance(scan, bool) or not (scan is None or
                                           isinstance(scan, (str, int))):
             raise TypeError("scan must be a name (str), an id (int) or None")
+        self._cache = {}
+        if not _os.path.exists(self.db):
+            # as `imgaudit compare`: a read never creates a DB
+            raise NotFoundError(f"'{self.db}': no such database file")
         self._h = _c.Db(self.db)
         self.scan_id = self._h.resolve(None if scan is None else str(scan))
         self._ref = str(self.scan_id)
-        self._cache = {}
         #: What scan() returned (files, seconds, ...); None when opened.
         self.run = _run
 
