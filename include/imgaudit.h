@@ -251,6 +251,11 @@ int ia_export(ia_db *db, const char *scan_ref, ia_format fmt,
 /* A table of the scans in db (id, name, root, files, complete, times). */
 int ia_list_scans(ia_db *db, FILE *out);
 
+/* The id of the scan scan_ref names (as ia_report: NULL is the latest
+ * complete scan), so that later calls keep reading that scan whatever is
+ * added to the DB meanwhile. *scan_id written only on success. */
+int ia_scan_resolve(ia_db *db, const char *scan_ref, int64_t *scan_id);
+
 /* Counts of findings by severity in a scan, for exit codes (--fail-on). */
 int ia_scan_severity_counts(ia_db *db, const char *scan_ref,
                             uint64_t *errors, uint64_t *warnings);
@@ -323,6 +328,85 @@ typedef struct ia_report_options {
  * thumbnails ignore the options. */
 int ia_report_ex(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out,
                  const ia_report_options *opt);
+
+/* ---- Results as rows (docs/python.md) ------------------------------ */
+
+/* The tables of a scan and of a comparison, row by row, for bindings
+ * (the Python package, python/) and programs that want data rather than
+ * a document. A table has fixed columns (ia_scan_columns,
+ * ia_compare_columns), each with one type; a row is an array of values
+ * in column order, any of them IA_VALUE_NULL. Values are borrowed: they
+ * are valid during the callback only.
+ *
+ *     static int on_row(void *user, const ia_value *row)
+ *     {
+ *         printf("%s %s\n", row[0].s, row[5].s);   (path, status)
+ *         return IA_OK;
+ *     }
+ *     rc = ia_scan_rows(db, NULL, IA_ROWS_FILES, on_row, NULL);
+ */
+typedef enum ia_value_type {
+    IA_VALUE_NULL = 0,
+    IA_VALUE_INT = 1,     /* i */
+    IA_VALUE_REAL = 2,    /* d, finite (a value that is not is NULL) */
+    IA_VALUE_TEXT = 3,    /* s: NUL-terminated bytes, UTF-8 unless a file
+                             name was not */
+    IA_VALUE_INTS = 4,    /* n integers: ints[0..n-1] */
+    IA_VALUE_REALS = 5,   /* n reals: reals[0..n-1] */
+    IA_VALUE_TEXTS = 6,   /* n strings: texts[0..n-1] */
+    IA_VALUE_COUNTS = 7,  /* a map of n names to counts: texts[k], ints[k] */
+    IA_VALUE_JSON = 8,    /* s: one JSON document (a number, an array or
+                             an object) */
+} ia_value_type;
+
+typedef struct ia_value {
+    int type;                   /* ia_value_type */
+    int64_t i;
+    double d;
+    const char *s;
+    size_t n;
+    const int64_t *ints;
+    const double *reals;
+    const char *const *texts;
+} ia_value;
+
+typedef struct ia_column {
+    const char *name;           /* the export's and JSON report's key */
+    int type;                   /* ia_value_type of its non-null values */
+} ia_column;
+
+/* Called once per row with the table's values in column order; returns
+ * IA_OK to go on, anything else to stop (ia_*_rows then returns it). */
+typedef int (*ia_row_fn)(void *user, const ia_value *row);
+
+/* The tables of a scan (columns: docs/python.md; they are those of the
+ * export and of the JSON report, docs/json.md). */
+typedef enum ia_scan_table {
+    IA_ROWS_FILES = 0,        /* one row per file, as `export` */
+    IA_ROWS_PROBLEMS = 1,     /* the same, as `export --problems` */
+    IA_ROWS_FINDINGS = 2,     /* as the report's findings, in its order */
+    IA_ROWS_DUPLICATES = 3,   /* one row per duplicate group */
+    IA_ROWS_LEAKS = 4,
+    IA_ROWS_SPLITS = 5,       /* one row per split, as the report's */
+} ia_scan_table;
+
+/* The columns of a scan table: *cols a static array of *n. IA_ERR_ARG
+ * for an unknown table. */
+int ia_scan_columns(int table, const ia_column **cols, size_t *n);
+/* Calls fn for each row of a table of the scan scan_ref (as ia_report). */
+int ia_scan_rows(ia_db *db, const char *scan_ref, int table, ia_row_fn fn,
+                 void *user);
+
+/* The tables of a comparison (docs/compare.md). */
+typedef enum ia_compare_table {
+    IA_CMP_ROWS_FINDINGS = 0,   /* ranked as in the text output */
+    IA_CMP_ROWS_CHANGES = 1,    /* one row per file added, removed,
+                                   modified, moved, relabeled, renamed */
+    IA_CMP_ROWS_DRIFT = 2,      /* every measure taken, flagged or not */
+} ia_compare_table;
+
+int ia_compare_columns(int table, const ia_column **cols, size_t *n);
+int ia_compare_rows(ia_compare *c, int table, ia_row_fn fn, void *user);
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,14 @@
 #      (IA_TEST_WRAPPER), and so do scans, rescans, reports, exports and a
 #      compare of the fixtures, and a scan of the archive fuzzer's seeds
 #      (every kind of odd archive). Any error or leak fails the stage.
-#   3. libFuzzer (clang): each fuzz target (fuzz_file, fuzz_manifest,
+#      The Python package's tests (python/tests) run under it too, with
+#      PYTHONMALLOC=malloc: any memory error fails, and so does a leak
+#      whose stack passes through the extension or the library (CPython
+#      and numpy keep memory at exit, which is not ours to judge).
+#   3. The Python package installed as a user would: pip install
+#      --no-build-isolation of the root into a fresh virtual environment,
+#      then a scan of the sample through it (docs/python.md).
+#   4. libFuzzer (clang): each fuzz target (fuzz_file, fuzz_manifest,
 #      fuzz_db, fuzz_archive) for FUZZ_SECONDS (default 60) from its seed corpus; a
 #      crash, leak, timeout or out-of-memory fails it and leaves the input
 #      in build-fuzz/fuzz-run/artifacts. Minimize it (FUZZER
@@ -166,11 +173,51 @@ if setup build-vg -Dbench=false && ninja -C build-vg imgaudit \
     [ $rc -eq 0 ] || tail -30 "$tmp/vg.err"
     result $rc "valgrind: imgaudit $c"
   done
+  ext=$(/usr/bin/python3 -c \
+    "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
+  if ninja -C build-vg "python/imgaudit/_imgaudit$ext" >/dev/null; then
+    rm -f "$tmp"/vgpy.*.log
+    PYTHONMALLOC=malloc PYTHONPATH=$ROOT/build-vg/python \
+      IMGAUDIT_CLI=$bin IMGAUDIT_SOURCE=$ROOT IMGAUDIT_TEST_VALGRIND=1 \
+      PYTHONDONTWRITEBYTECODE=1 \
+      valgrind -q --leak-check=full --show-leak-kinds=definite \
+        --num-callers=50 --log-file="$tmp/vgpy.%p.log" \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+        python/tests/test_tables.py python/tests/test_scan.py \
+        python/tests/test_compare.py > "$tmp/vgpy.out" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] || tail -30 "$tmp/vgpy.out"
+    python3 scripts/valgrind-ours.py "$tmp"/vgpy.*.log || rc=99
+    result $rc "valgrind: python/tests ($(tail -1 "$tmp/vgpy.out"))"
+  else
+    result 1 "valgrind: python extension build"
+  fi
 else
   result 1 "valgrind: build"
 fi
 
-# ---- 3. libFuzzer -------------------------------------------------------
+# ---- 3. the Python package installed with pip ----------------------------
+echo "== pip install --no-build-isolation . into a virtual environment"
+venv=$tmp/venv
+rm -rf .mesonpy-*
+if /usr/bin/python3 -m venv --system-site-packages "$venv" &&
+   "$venv/bin/pip" install -q --no-build-isolation --no-index . \
+     > "$tmp/pip.out" 2>&1; then
+  (cd "$tmp" && "$venv/bin/python" -c '
+import sys, imgaudit
+assert imgaudit.__file__.startswith(sys.prefix), imgaudit.__file__
+a = imgaudit.scan(sys.argv[1], "pip.db", progress=False)
+assert len(a.files) == a.summary["files"] > 0
+print(a)' "$ROOT/fixtures/sample") > "$tmp/pipscan.out" 2>&1
+  rc=$?
+  [ $rc -eq 0 ] || cat "$tmp/pipscan.out"
+  result $rc "pip install: the package imports and scans the sample"
+else
+  tail -30 "$tmp/pip.out"
+  result 1 "pip install --no-build-isolation ."
+fi
+
+# ---- 4. libFuzzer -------------------------------------------------------
 echo "== libFuzzer: $FUZZ_SECONDS s per target"
 if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
    ninja -C build-fuzz tests/fuzz/fuzz_file tests/fuzz/fuzz_manifest \
