@@ -54,6 +54,7 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
+#include "decode/codec.h"
 #include "decode/decode.h"
 #include "imgaudit.h"
 #include "core/core.h"
@@ -424,22 +425,6 @@ static const char *subsampling_name(const struct jpeg_decompress_struct *ci)
     return "other";
 }
 
-/* What display needs done to the stored pixels, per EXIF orientation. */
-static const char *orientation_text(int o)
-{
-    static const char *const text[9] = {
-        "", "nothing",
-        "mirrored left-right",
-        "rotated 180 degrees",
-        "mirrored top-bottom",
-        "mirrored left-right and rotated 270 degrees clockwise",
-        "rotated 90 degrees clockwise",
-        "mirrored left-right and rotated 90 degrees clockwise",
-        "rotated 270 degrees clockwise",
-    };
-    return o >= 0 && o <= 8 ? text[o] : "";
-}
-
 static void record_header(ia_jpeg_decoder *d)
 {
     struct jpeg_decompress_struct *ci = &d->cinfo;
@@ -483,7 +468,7 @@ static void add_header_findings(ia_jpeg_decoder *d)
                       "EXIF orientation %d: display needs the stored pixels "
                       "%s; loaders that ignore EXIF see them as stored",
                       res->exif_orientation,
-                      orientation_text(res->exif_orientation));
+                      ia_orientation_text(res->exif_orientation));
 }
 
 /* ---- Decoding ----------------------------------------------------------- */
@@ -835,3 +820,29 @@ int ia_decode_jpeg(ia_jpeg_decoder *d, const uint8_t *buf, size_t len,
         classify(d, res);
     return nomem ? IA_ERR_NOMEM : IA_OK;
 }
+
+/* ---- Table row ---------------------------------------------------------- */
+
+static int op_create(void **state)
+{
+    ia_jpeg_decoder *d = NULL;
+    int rc = ia_jpeg_decoder_new(&d);
+    *state = d;
+    return rc;
+}
+
+static int op_decode(void *state, const uint8_t *buf, size_t len,
+                     const ia_limits *lim, const ia_rowsink *sink,
+                     ia_file_result *res)
+{
+    return ia_decode_jpeg(state, buf, len, lim, sink, res);
+}
+
+static void op_destroy(void *state)
+{
+    ia_jpeg_decoder_free(state);
+}
+
+const ia_decoder_ops ia_jpeg_ops = {
+    IA_FMT_JPEG, "libjpeg-turbo", op_create, op_decode, op_destroy,
+};
