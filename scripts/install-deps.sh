@@ -11,4 +11,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   gcc meson ninja-build pkg-config \
   libjpeg-dev libpng-dev libssl-dev libsqlite3-dev \
   libjansson-dev libcsv-dev libxxhash-dev libexif-dev libcmocka-dev \
-  python3 sqlite3 valgrind "$@"
+  libwebp-dev libgif-dev libtiff-dev libavif-dev libheif-dev libjxl-dev \
+  python3 python3-pil python3-numpy sqlite3 valgrind "$@"

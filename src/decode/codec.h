@@ -18,6 +18,15 @@
 
 extern const ia_decoder_ops ia_jpeg_ops;
 extern const ia_decoder_ops ia_png_ops;
+extern const ia_decoder_ops ia_webp_ops;
+extern const ia_decoder_ops ia_gif_ops;
+extern const ia_decoder_ops ia_tiff_ops;
+extern const ia_decoder_ops ia_bmp_ops;
+extern const ia_decoder_ops ia_pnm_ops;
+extern const ia_decoder_ops ia_tga_ops;
+extern const ia_decoder_ops ia_avif_ops;
+extern const ia_decoder_ops ia_heif_ops;
+extern const ia_decoder_ops ia_jxl_ops;
 
 /* A file's decode, as every decoder but JPEG's and PNG's runs it: the
  * caller's limits with defaults, the sink, the result, the warnings kept

@@ -18,6 +18,18 @@
 static const ia_decoder_ops *const table[] = {
     &ia_jpeg_ops,
     &ia_png_ops,
+    &ia_gif_ops,
+    &ia_webp_ops,
+    &ia_tiff_ops,
+#ifdef IA_HAVE_HEIF
+    &ia_heif_ops,
+#endif
+#ifdef IA_HAVE_AVIF
+    &ia_avif_ops,
+#endif
+#ifdef IA_HAVE_JXL
+    &ia_jxl_ops,
+#endif
 };
 
 const ia_decoder_ops *const *ia_decoders(size_t *n)
