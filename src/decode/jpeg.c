@@ -771,6 +771,18 @@ static void classify(ia_jpeg_decoder *d, ia_file_result *res)
                          d->f.scan_seen,
                          (unsigned long long)(d->f.coef_bytes >> 20),
                          IA_SCAN_PASSES);
+    } else if (d->f.abort == ABORT_FATAL && !d->f.fatal_after_eof &&
+               d->f.fatal.code == JERR_BAD_PRECISION) {
+        /* A valid 12- or 16-bit JPEG: no common loader opens it, but it
+         * is not damaged (libjpeg-turbo's 8-bit build refuses it). The
+         * SOF fields survive jpeg_destroy_decompress. */
+        res->bit_depth = d->cinfo.data_precision;
+        res->width = (int32_t)d->cinfo.image_width;
+        res->height = (int32_t)d->cinfo.image_height;
+        ia_result_status(res, IA_ST_UNSUPPORTED,
+                         "%d-bit JPEG (data precision %d): 8-bit decoders, "
+                         "Pillow's included, cannot read it",
+                         d->cinfo.data_precision, d->cinfo.data_precision);
     } else if (d->f.abort == ABORT_FATAL && !d->f.fatal_after_eof) {
         set_corrupt(res, "fatal error", &d->f.fatal);
     } else if (d->f.corrupt_warnings > 0) {

@@ -21,6 +21,9 @@ static const ia_decoder_ops *const table[] = {
     &ia_gif_ops,
     &ia_webp_ops,
     &ia_tiff_ops,
+    &ia_bmp_ops,
+    &ia_pnm_ops,
+    &ia_tga_ops,
 #ifdef IA_HAVE_HEIF
     &ia_heif_ops,
 #endif
