@@ -88,7 +88,7 @@ int ia_codec_size(ia_codec *c, uint64_t width, uint64_t height)
     return -1;
 }
 
-static int grow(ia_codec *c, size_t need)
+int ia_codec_grow(ia_codec *c, size_t need)
 {
     if (need <= c->cap)
         return 0;
@@ -117,7 +117,7 @@ int ia_codec_buffer(ia_codec *c, const char *what, uint64_t need,
         return -1;
     }
     c->reserved += gate ? need : 0;
-    if (keep && grow(c, (size_t)need) != 0)
+    if (keep && ia_codec_grow(c, (size_t)need) != 0)
         return -2;
     return 0;
 }

@@ -66,6 +66,10 @@ int ia_codec_size(ia_codec *c, uint64_t width, uint64_t height);
 int ia_codec_buffer(ia_codec *c, const char *what, uint64_t need,
                     unsigned ratio, int keep);
 
+/* c->pixels of at least need bytes (contents not kept); -1 when malloc
+ * fails. Reserve from the budget first (ia_codec_buffer). */
+int ia_codec_grow(ia_codec *c, size_t need);
+
 /* The sink's begin; -1 (status corrupt "measure failed") when refused. */
 int ia_codec_begin(ia_codec *c, uint32_t width, uint32_t height,
                    int channels, int bit_depth);
