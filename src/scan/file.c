@@ -177,8 +177,9 @@ static int scan_regular(ia_worker *w, const ia_file_config *cfg,
         return IA_OK;
     }
     if (!ia_decoder_find(res->format)) {
-        ia_result_status(res, IA_ST_UNSUPPORTED, "%s image (not decoded)",
-                         ia_fmt_name(res->format));
+        ia_result_status(res, IA_ST_UNSUPPORTED, "%s image (not decoded: %s)",
+                         ia_fmt_name(res->format),
+                         ia_decoder_missing(res->format));
         return IA_OK;
     }
     /* The same bytes were decoded in the reused scan: its results are

@@ -15,7 +15,12 @@
    (and lossless AVIF and JPEG XL) share one pixel_hash and are
    pixel_duplicate; a lossless WebP copy of a train JPEG in test is a pixel
    leak (split_leak, error), a lossy WebP of it a near leak.
-4. With the Python that has Pillow (found by meson): every decoded file
+4. Hostile headers (docs/security.md): each new decoder refuses a size
+   over --max-pixels, or a whole-image buffer its file's bytes cannot
+   justify, before allocating; animations past the frame cap are counted,
+   not decoded. Each file costs well under a second and the scan's peak
+   memory stays small.
+5. With the Python that has Pillow (found by meson): every decoded file
    Pillow opens has the statistics of Pillow's convert("RGB") and
    convert("L") (channel means and standard deviations, brightness,
    contrast, entropy of the L histogram), to 1e-9.
@@ -26,9 +31,11 @@ Standard library only in this process. One line per check, then
 import csv
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -206,6 +213,111 @@ def check_duplicates(c, got, doc):
                                                        "split_leak"))))
 
 
+# ---- hostile headers -----------------------------------------------------
+
+def gif(w, h, frames, fw=1, fh=1):
+    """A GIF of frames frames of fw x fh, each one 1x1 LZW image."""
+    out = b"GIF89a" + struct.pack("<HHBBB", w, h, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    for i in range(frames):
+        fwi, fhi = (fw, fh) if i else (min(fw, w), min(fh, h))
+        out += b"\x2c" + struct.pack("<HHHHB", 0, 0, fwi, fhi, 0)
+        out += b"\x02\x02\x44\x01\x00"
+    return out + b"\x3b"
+
+
+def vp8l(w, h):
+    bits = (w - 1) | (h - 1) << 14
+    data = b"\x2f" + struct.pack("<I", bits) + b"\0" * 9  # even size
+    chunk = b"VP8L" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
+def bmp(w, h):
+    head = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, 0, 2835, 2835,
+                       0, 0)
+    return b"BM" + struct.pack("<IHHI", 54 + 16, 0, 0, 54) + head + b"\0" * 16
+
+
+def tiff_one_strip(w, h):
+    """8-bit grey, deflate, one strip of all h rows, 16 bytes of data."""
+    tags = [(256, 4, w), (257, 4, h), (258, 3, 8), (259, 3, 8), (262, 3, 1),
+            (273, 4, 0), (277, 3, 1), (278, 4, h), (279, 4, 16)]
+    ifd_len = 2 + 12 * len(tags) + 4
+    data_off = 8 + ifd_len
+    out = b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(tags))
+    for tag, typ, val in tags:
+        if tag == 273:
+            val = data_off
+        fmt = "<HHIHH" if typ == 3 else "<HHII"
+        out += struct.pack(fmt, tag, typ, 1, val, 0) if typ == 3 else \
+            struct.pack(fmt, tag, typ, 1, val)
+    return out + b"\0\0\0\0" + b"\x78\x9c" + b"\0" * 14
+
+
+HOSTILE = {
+    "gif_huge_screen.gif": (gif(65535, 65535, 1, 65535, 65535),
+                            ("too_large",)),
+    "gif_3000_frames.gif": (gif(1, 1, 3000), ("ok",)),
+    "gif_big_later_frames.gif": (gif(16, 16, 40, 8000, 8000),
+                                 ("corrupt", "truncated")),
+    "webp_huge.webp": (vp8l(16384, 16384), ("too_large",)),
+    "webp_unjustified.webp": (vp8l(12000, 12000), ("too_large",)),
+    "bmp_huge.bmp": (bmp(50000, 50000), ("too_large",)),
+    "bmp_claims_much.bmp": (bmp(10000, 10000), ("truncated",)),
+    "pnm_huge.ppm": (b"P6\n60000 60000\n255\n" + b"\0" * 16, ("too_large",)),
+    "pnm_claims_much.pgm": (b"P5\n10000 10000\n255\n" + b"\0" * 16,
+                            ("truncated",)),
+    "tga_huge.tga": (bytes([0, 0, 2]) + b"\0" * 9 +
+                     struct.pack("<HHBB", 65535, 65535, 24, 0) + b"\0" * 16,
+                     ("too_large",)),
+    "tiff_one_strip.tif": (tiff_one_strip(15000, 10000), ("too_large",)),
+}
+
+
+def run_measured(cmd):
+    """(returncode, seconds, peak RSS in MB) of a child."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, time.monotonic() - t0, ru.ru_maxrss / 1024.0
+
+
+def check_hostile(c, imgaudit, tmp):
+    root = os.path.join(tmp, "hostile")
+    os.makedirs(root)
+    for name, (data, _) in HOSTILE.items():
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(data)
+    db = os.path.join(tmp, "hostile.db")
+    rc, secs, rss = run_measured([imgaudit, "scan", root, "--db", db, "-q",
+                                  "-j", "1"])
+    c.check(rc in (0, 1), "hostile headers: scan exits 0 or 1", "exit %d" % rc)
+    c.check(secs < 20, "hostile headers: %d files in %.1f s" %
+            (len(HOSTILE), secs))
+    c.check(rss < 400, "hostile headers: peak RSS %.0f MB (< 400)" % rss)
+    p = run([imgaudit, "export", "--db", db, "--format", "jsonl"])
+    got = {}
+    for line in p.stdout.decode("utf-8").splitlines():
+        r = json.loads(line)
+        got[r["path"]] = r
+    for name, (_, want) in sorted(HOSTILE.items()):
+        r = got.get(name) or {}
+        c.check(r.get("status") in want, "hostile %s: %s" % (name,
+                " or ".join(want)), "%s: %s" % (r.get("status"),
+                                                r.get("message")))
+    r = got.get("gif_3000_frames.gif") or {}
+    c.check(r.get("frames") == 3000 and
+            "decoder_warning" in (r.get("findings") or []),
+            "3000 frames counted, those past 1024 not decoded",
+            "frames %r, findings %r" % (r.get("frames"), r.get("findings")))
+    r = got.get("webp_unjustified.webp") or {}
+    c.check("times the file" in (r.get("message") or ""),
+            "a buffer the file's bytes cannot justify is refused",
+            r.get("message"))
+
+
 def close(a, b):
     return a is not None and abs(a - b) <= 1e-9 * max(1.0, abs(b))
 
@@ -269,6 +381,7 @@ def main(argv):
             check_verdicts(c, rows, got)
             check_duplicates(c, got, doc)
             check_pillow(c, python, got)
+        check_hostile(c, imgaudit, tmp)
     print("%d passed, %d failed" % (c.passed, c.failed))
     return 1 if c.failed else 0
 
