@@ -18,7 +18,9 @@
 #      --no-build-isolation of the root into a fresh virtual environment,
 #      then a scan of the sample through it (docs/python.md).
 #   4. libFuzzer (clang): each fuzz target (fuzz_file, fuzz_manifest,
-#      fuzz_db, fuzz_archive) for FUZZ_SECONDS (default 60) from its seed corpus; a
+#      fuzz_db, fuzz_archive) for FUZZ_SECONDS (default 60) from its seed
+#      corpus, then fuzz_file from each format's fixtures alone
+#      (fixtures/formats) for FUZZ_FORMAT_SECONDS (default 20) each; a
 #      crash, leak, timeout or out-of-memory fails it and leaves the input
 #      in build-fuzz/fuzz-run/artifacts. Minimize it (FUZZER
 #      -minimize_crash=1 -runs=10000 INPUT), add it to
@@ -33,6 +35,7 @@ cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 COUNTS=${1:-}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_FORMAT_SECONDS=${FUZZ_FORMAT_SECONDS:-20}
 DATASETS=${IA_DATASETS:-$ROOT/../shared/datasets}
 
 passed=0
@@ -152,7 +155,10 @@ if setup build-vg -Dbench=false && ninja -C build-vg imgaudit \
   # once (cases are other files)
   v1=$tmp/vg1.db
   v2=$tmp/vg2.db
-  cmds=("scan fixtures/cases --db $db -q -j 4 --name cases"
+  v3=$tmp/vg3.db
+  cmds=("scan fixtures/formats --db $v3 -q -j 2"
+        "export --db $v3 --format jsonl"
+"scan fixtures/cases --db $db -q -j 4 --name cases"
         "scan fixtures/sample --db $db -q -j 1 --name sample"
         "scan fixtures/sample --db $db -q -j 2 --name sample --reuse $db"
         "scan fixtures/cases --db $v1 -q -j 2"
@@ -230,8 +236,8 @@ if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
   rm -rf "$run"
   mkdir -p "$run/artifacts" "$run/corpus/file" "$run/corpus/manifest" \
     "$run/corpus/db" "$run/corpus/archive"
-  cp -r fixtures/cases fixtures/sample tests/fuzz/crashes/file \
-    "$run/corpus/file/"
+  cp -r fixtures/cases fixtures/sample fixtures/formats \
+    tests/fuzz/crashes/file "$run/corpus/file/"
   cp -r tests/fuzz/corpus/manifest/. tests/fuzz/crashes/manifest/. \
     "$run/corpus/manifest/"
   cp -r tests/fuzz/corpus/db/. tests/fuzz/crashes/db/. "$run/corpus/db/"
@@ -256,6 +262,30 @@ if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
     runs=$(awk '/^stat::number_of_executed_units/ {print $2}' \
       "$run/$target.log")
     result $rc "libFuzzer: fuzz_$target for $FUZZ_SECONDS s, no crash (${runs:-0} runs)"
+  done
+  # fuzz_file again from each format's seeds alone (issue 15), so every
+  # decoder of the table gets its own share of mutations.
+  for dir in fixtures/formats/train/* fixtures/formats/codecs; do
+    fmt=$(basename "$dir")
+    [ "$fmt" = same ] && continue
+    mkdir -p "$run/corpus/fmt-$fmt"
+    cp -r "$dir/." "$run/corpus/fmt-$fmt/"
+    ASAN_OPTIONS=detect_leaks=1 build-fuzz/tests/fuzz/fuzz_file \
+      -max_total_time="$FUZZ_FORMAT_SECONDS" -timeout=30 \
+      -rss_limit_mb=2560 -print_final_stats=1 \
+      -dict=tests/fuzz/fuzz_file.dict \
+      -artifact_prefix="$run/artifacts/fmt-$fmt-" "$run/corpus/fmt-$fmt" \
+      > "$run/fmt-$fmt.log" 2>&1
+    rc=$?
+    found=$(find "$run/artifacts" -name "fmt-$fmt-*" ! -name "*slow-unit-*")
+    if [ -n "$found" ]; then
+      rc=1
+      echo "$found"
+      grep -E "ERROR|SUMMARY|invariant" "$run/fmt-$fmt.log" | head -20
+    fi
+    runs=$(awk '/^stat::number_of_executed_units/ {print $2}' \
+      "$run/fmt-$fmt.log")
+    result $rc "libFuzzer: fuzz_file on $fmt seeds for $FUZZ_FORMAT_SECONDS s, no crash (${runs:-0} runs)"
   done
 else
   result 1 "libFuzzer: build"

@@ -10,6 +10,8 @@
 # (docs/archives.md); its pkg-config file names -lacl and -llz4 for a
 # static link (tests/install), whose -dev packages it does not pull; zstd
 # makes the .tar.zst fixtures of tests/integration/test_archives.py.
+# libnuma-dev: libheif's static link line (pkg-config --static, the
+# install test) names x265's -lnuma.
 set -eu
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -19,8 +21,9 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   gcc meson ninja-build pkg-config \
   libjpeg-dev libpng-dev libssl-dev libsqlite3-dev \
   libjansson-dev libcsv-dev libxxhash-dev libexif-dev libcmocka-dev \
-  libarchive-dev libacl1-dev liblz4-dev zstd \
+  libwebp-dev libgif-dev libtiff-dev libavif-dev libheif-dev libjxl-dev \
+  libnuma-dev libarchive-dev libacl1-dev liblz4-dev zstd \
   python3 sqlite3 valgrind \
   python3-dev python3-mesonpy python3-pip python3-venv python3-pytest \
-  python3-numpy python3-pandas python3-torchvision \
+  python3-numpy python3-pandas python3-pil python3-torchvision \
   chromium fonts-dejavu-core "$@"

@@ -33,6 +33,8 @@ typedef enum ia_fmt {
     IA_FMT_AVIF,
     IA_FMT_JXL,
     IA_FMT_JP2,
+    IA_FMT_PNM,         /* PBM, PGM, PPM (appended: DBs store names) */
+    IA_FMT_TGA,
     IA_FMT_COUNT
 } ia_fmt;
 

@@ -18,7 +18,7 @@ typedef struct ia_file_config {
     int rootfd;
     int follow_symlinks;
     /* Incremental rescans (store/store.h): a read-only index of another
-     * scan, or NULL. A JPEG or PNG whose bytes were decoded there is not
+     * scan, or NULL. An image whose bytes were decoded there is not
      * decoded again (res->reuse_id names the row to copy); with
      * trust_mtime a file whose path, size and mtime match is not even
      * read. */

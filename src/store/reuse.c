@@ -343,7 +343,8 @@ static int load_index(ia_db *target, ia_reuse *r, const char *path)
     ia_bprintf(sql, sizeof sql,
                "SELECT f.id, f.path, f.size, f.mtime_ns, f.sha256, f.format"
                " FROM file f WHERE f.scan_id = ?1"
-               " AND f.format IN ('jpeg', 'png') AND length(f.sha256) = 32"
+               " AND f.format <> 'unknown' AND f.status <> 'unsupported'"
+               " AND length(f.sha256) = 32"
                " AND f.id NOT IN (SELECT file_id FROM finding"
                "  WHERE scan_id = ?1 AND file_id IS NOT NULL"
                "  AND stage = 'walk' AND code <> 'extension_mismatch'"

@@ -684,8 +684,9 @@ void ia_reuse_free(ia_reuse *r);
  * worker. Not thread-safe: call before workers may look up. */
 int ia_reuse_load(ia_db *target, ia_reuse *r);
 
-/* Files of the reused scan that a hit may take over: decoded formats
- * (JPEG, PNG) with a SHA-256. Lookups are read-only and thread-safe. */
+/* Files of the reused scan that a hit may take over: images of a known
+ * format that were not `unsupported` (decoded, or found damaged), with a
+ * SHA-256. Lookups are read-only and thread-safe. */
 typedef struct ia_reuse_hit {
     int64_t file_id;        /* the file row in the reused scan */
     uint8_t sha256[32];
@@ -799,7 +800,7 @@ int ia_follow_file(ia_follow *f, const ia_entry *e, const ia_file_result *res,
 int ia_follow_stat(ia_follow *f, const ia_entry *e, int *same);
 
 /* A file the scan decoded or read itself (nothing to take over: a file
- * that is not JPEG or PNG, say) is compared as stored: this stores it as
+ * that is not an image, say) is compared as stored: this stores it as
  * a trial row, compares that with the reused row (every column, every
  * 'walk' finding in order) and deletes it. *same as above; when 0, store
  * the file again, after the runs just stored. */

@@ -314,6 +314,8 @@ static const struct {
     {"high_bit_depth", "have more than 8 bits per channel"},
     {"exif_rotated", "are rotated by their EXIF orientation"},
     {"animated", "are animated"},
+    {"multi_page", "have several pages"},
+    {"float_samples", "have floating-point samples"},
 };
 
 /* A mode is a problem only when it is the minority: a grayscale dataset
