@@ -36,6 +36,7 @@ typedef struct ia_source {
 
 /* The folder walk: lists the root at once. */
 int ia_folder_open(const char *root_prefix, int rootfd, int follow,
+                   const char *const *exclude, size_t nexclude,
                    ia_source *out, char *err, size_t errcap);
 
 /* A field longer than this makes its row an IA_ENT_MANIFEST_ROW. */
