@@ -491,7 +491,7 @@ static void test_md_report(void **state)
     static const char *const want[] = {
         "## imgaudit report: ds", "**Verdict: fail** (2 errors, 4 warnings",
         "| truncated | 1 |",
-        "| error | not\\_image | 1 | [README.txt](README.txt): broken "
+        "| error | not\\_image | 1 | `README.txt`: broken "
         "README.txt |",
         "| label | train | val |", "| cat | 2 | 1 |", "| dog | 1 | 0 |",
         "| **total** | 3 | 1 |",

@@ -221,8 +221,9 @@ static void test_create_schema(void **state)
                      IA_STORE_APPLICATION_ID);
     assert_int_equal(sql_int(db_path, "SELECT count(*) FROM "
                              "pragma_table_info('scan')"), 16);
+    /* 58 file columns: schema 6 added archive, schema 7 loader_facts */
     assert_int_equal(sql_int(db_path, "SELECT count(*) FROM "
-                             "pragma_table_info('file')"), 57);
+                             "pragma_table_info('file')"), 58);
     assert_int_equal(sql_int(db_path, "SELECT count(*) FROM "
                              "pragma_table_info('finding')"), 10);
     assert_int_equal(sql_int(db_path, "SELECT count(*) FROM sqlite_master "

@@ -124,14 +124,17 @@ static void test_sort_doubles(void **st)
     }
 }
 
-/* What s becomes through ia_fput_clean (md 0) or ia_fput_md (md 1). */
+/* What s becomes through ia_fput_clean (md 0), ia_fput_md (md 1) or
+ * ia_fput_md_code (md 2). */
 static char *sanitized(const char *s, int md)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    if (md)
+    if (md == 2)
+        ia_fput_md_code(f, s);
+    else if (md)
         ia_fput_md(f, s);
     else
         ia_fput_clean(f, s);
@@ -180,6 +183,31 @@ static void test_sanitize(void **st)
     char *none = sanitized(NULL, 0);
     assert_string_equal(none, "");
     free(none);
+}
+
+/* Paths in Markdown are code spans: no link, no markup, no control
+ * character; a fence longer than any backtick run inside; '|' escaped for
+ * a table cell. */
+static void test_md_code(void **st)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"train/cat/x.jpg", "`train/cat/x.jpg`"},
+        {"a`b", "``a`b``"},
+        {"`a``", "``` `a`` ```"},
+        {"[x](http://e)", "`[x](http://e)`"},
+        {"a|b", "`a\\|b`"},
+        {"\x1b[2J\n", "`?[2J?`"},
+        {"", "``"},
+    };
+    (void)st;
+    for (size_t i = 0; i < IA_ARRAY_LEN(cases); i++) {
+        char *got = sanitized(cases[i].in, 2);
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("case %zu: got '%s', want '%s'", i, got, cases[i].want);
+        free(got);
+    }
 }
 
 static void test_codes(void **st)
@@ -246,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_sort_doubles),
         cmocka_unit_test(test_sanitize),
+        cmocka_unit_test(test_md_code),
         cmocka_unit_test(test_codes),
         cmocka_unit_test(test_split_names),
         cmocka_unit_test(test_result_cap),

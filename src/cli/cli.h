@@ -38,9 +38,18 @@ void cli_error(const char *cmd, const char *fmt, ...)
  * stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Prints "imgaudit CMD: <what>: <strerror>[: <db message>]" to stderr and
- * returns the exit code for err (2 for IA_ERR_ARG/NOT_FOUND, 1 otherwise). */
+/* The exit code of a library error, the one rule of docs/cli.md "Exit
+ * codes": 2 when what the command line named is wrong or missing
+ * (IA_ERR_ARG, IA_ERR_NOT_FOUND, IA_ERR_MANIFEST), 130 interrupted, 1
+ * for every other failure. */
+int cli_exit_code(int err);
+/* Prints "imgaudit CMD: <what>: <db message>" (the message alone when it
+ * starts with what; "<what>: <strerror>" when there is none) to stderr
+ * and returns cli_exit_code(err). */
 int cli_fail(const char *cmd, ia_db *db, int err, const char *what);
+/* Before any open: a DB to read must exist; a DB to write must be in an
+ * existing folder and not be a folder. Reports and returns 2, else 0. */
+int cli_check_db_path(const char *cmd, const char *path, int writer);
 /* Opens the DB (flags as ia_db_open); on failure reports and returns the
  * exit code, else 0. */
 int cli_open_db(const char *cmd, const char *path, int flags, ia_db **out);

@@ -59,21 +59,50 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* The library's message often names its subject already ("x.db: no
+ * such table"); then the subject is not said twice: "x.db: database
+ * error: no such table". */
+static int starts_with_subject(const char *detail, const char *what)
+{
+    size_t n = what ? strlen(what) : 0;
+    return n && strncmp(detail, what, n) == 0 && detail[n] == ':';
+}
+
+int cli_exit_code(int err)
+{
+    switch (err) {
+    case IA_OK:
+        return CLI_EXIT_OK;
+    case IA_ERR_INTERRUPTED:
+        return CLI_EXIT_INTERRUPTED;
+    case IA_ERR_ARG:
+    case IA_ERR_NOT_FOUND:
+    case IA_ERR_MANIFEST:
+        return CLI_EXIT_USAGE;
+    default:
+        return CLI_EXIT_FAILURE;
+    }
+}
+
 int cli_fail(const char *cmd, ia_db *db, int err, const char *what)
 {
     const char *detail = db ? ia_db_errmsg(db) : "";
-    cli_error(cmd, "%s%s%s%s%s", what ? what : "", what ? ": " : "",
-              ia_strerror(err), *detail ? ": " : "", detail);
-    if (err == IA_ERR_INTERRUPTED)
-        return CLI_EXIT_INTERRUPTED;
-    if (err == IA_ERR_ARG || err == IA_ERR_NOT_FOUND ||
-        err == IA_ERR_MANIFEST)
-        return CLI_EXIT_USAGE;
-    return CLI_EXIT_FAILURE;
+    if (!*detail)
+        cli_error(cmd, "%s%s%s", what ? what : "", what ? ": " : "",
+                  ia_strerror(err));
+    else if (!what)
+        cli_error(cmd, "%s: %s", ia_strerror(err), detail);
+    else if (starts_with_subject(detail, what))
+        cli_error(cmd, "%s: %s:%s", what, ia_strerror(err),
+                  detail + strlen(what) + 1);
+    else
+        cli_error(cmd, "%s: %s: %s", what, ia_strerror(err), detail);
+    return cli_exit_code(err);
 }
 
-/* The end of an open: *out = db on success, else the failure reported
- * (a DB that cannot be opened is a runtime failure, never a usage one). */
+/* The end of an open: *out = db on success, else the failure reported.
+ * A DB that exists but cannot be opened is a runtime failure (1); one
+ * that is not there was named wrong (2, checked before the open). */
 static int opened(const char *cmd, const char *path, int rc, ia_db *db,
                   ia_db **out)
 {
@@ -86,13 +115,39 @@ static int opened(const char *cmd, const char *path, int rc, ia_db *db,
     return CLI_EXIT_OK;
 }
 
+int cli_check_db_path(const char *cmd, const char *path, int writer)
+{
+    struct stat st;
+    if (!writer) {
+        if (stat(path, &st) == 0)
+            return CLI_EXIT_OK;
+        cli_error(cmd, "%s: no such database", path);
+        return CLI_EXIT_USAGE;
+    }
+    char *dir = strdup(path);
+    if (!dir)
+        return CLI_EXIT_FAILURE;
+    char *slash = strrchr(dir, '/');
+    const char *folder = slash ? (slash == dir ? "/" : dir) : ".";
+    if (slash && slash != dir)
+        *slash = '\0';
+    int ok = stat(folder, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!ok)
+        cli_error(cmd, "%s: its folder does not exist", path);
+    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        cli_error(cmd, "%s: is a folder, not a database file", path);
+    else
+        ok = 2;
+    free(dir);
+    return ok == 2 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+}
+
 int cli_open_db(const char *cmd, const char *path, int flags, ia_db **out)
 {
     ia_db *db = NULL;
-    if (flags == IA_DB_READONLY && access(path, F_OK) != 0) {
-        cli_error(cmd, "%s: no such database", path);
-        return CLI_EXIT_FAILURE;
-    }
+    int code = cli_check_db_path(cmd, path, flags != IA_DB_READONLY);
+    if (code != CLI_EXIT_OK)
+        return code;
     int rc = ia_db_open(path, flags, &db);
     return opened(cmd, path, rc, db, out);
 }
@@ -133,6 +188,9 @@ int cli_open_writer(const char *cmd, const char *path, long wait,
                     const volatile sig_atomic_t *cancel, ia_db **out)
 {
     ia_db *db = NULL;
+    int code = cli_check_db_path(cmd, path, 1);
+    if (code != CLI_EXIT_OK)
+        return code;
     int rc = ia_db_open(path, IA_DB_CREATE, &db);
     if (rc == IA_ERR_BUSY && wait != 0)
         rc = wait_writer(cmd, path, wait, cancel, &db);

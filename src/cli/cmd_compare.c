@@ -116,6 +116,14 @@ static int parse_args(int argc, char **argv, compare_args *a)
     return 0;
 }
 
+/* The comparison's own message names its subject; the error's name
+ * only when there is none. */
+static void report_error(const ia_compare *cmp, int rc)
+{
+    const char *msg = ia_compare_errmsg(cmp);
+    cli_error("compare", "%s", msg && *msg ? msg : ia_strerror(rc));
+}
+
 int cmd_compare(int argc, char **argv)
 {
     compare_args a;
@@ -132,10 +140,8 @@ int cmd_compare(int argc, char **argv)
      * reference or policy leaves no half-written file behind. */
     int rc = ia_compare_open(a.refs[0], a.refs[1], &a.opt, &cmp);
     if (rc != IA_OK) {
-        cli_error("compare", "%s: %s", ia_strerror(rc),
-                  ia_compare_errmsg(cmp));
-        code = rc == IA_ERR_ARG || rc == IA_ERR_NOT_FOUND ? CLI_EXIT_USAGE
-                                                          : CLI_EXIT_FAILURE;
+        report_error(cmp, rc);
+        code = cli_exit_code(rc);
         goto out;
     }
     code = cli_output_open("compare", a.output, &o, &fp);
@@ -143,9 +149,8 @@ int cmd_compare(int argc, char **argv)
         goto out;
     rc = ia_compare_write(cmp, a.format, fp);
     if (rc != IA_OK) {
-        cli_error("compare", "%s: %s", ia_strerror(rc),
-                  ia_compare_errmsg(cmp));
-        code = CLI_EXIT_FAILURE;
+        report_error(cmp, rc);
+        code = cli_exit_code(rc);
     }
     if (cli_output_close(o, rc == IA_OK) != CLI_EXIT_OK &&
         code == CLI_EXIT_OK)

@@ -82,7 +82,7 @@ int cmd_export(int argc, char **argv)
     /* Resolve the scan before an output file is created. */
     int rc = ia_scan_severity_counts(db, a.scan, &errors, &warnings);
     if (rc != IA_OK) {
-        code = cli_fail("export", db, rc, a.scan ? a.scan : a.db);
+        code = cli_fail("export", db, rc, a.db);
         goto out;
     }
     code = cli_output_open("export", a.output, &o, &fp);

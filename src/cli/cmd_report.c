@@ -161,7 +161,7 @@ int cmd_report(int argc, char **argv)
      * any output file exists. */
     int rc = ia_report_summarize(db, a.scan, &opt, &sum);
     if (rc != IA_OK) {
-        code = cli_fail("report", db, rc, a.scan ? a.scan : a.db);
+        code = cli_fail("report", db, rc, a.db);
         goto out;
     }
     code = cli_output_open("report", a.output, &o, &fp);

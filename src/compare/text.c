@@ -28,6 +28,16 @@ static void put(FILE *out, int md, const char *s)
         ia_fput_clean(out, s);
 }
 
+/* A path: a code span in Markdown (no link: a job summary or a comment
+ * is not beside the dataset), sanitised text otherwise. */
+static void put_path(FILE *out, int md, const char *s)
+{
+    if (md)
+        ia_fput_md_code(out, s);
+    else
+        ia_fput_clean(out, s);
+}
+
 static const char *verdict_line(const ia_compare *c, char *buf, size_t cap)
 {
     static const char *const fail_on[] = {"error", "warning", "never"};
@@ -55,23 +65,18 @@ static void header(const ia_compare *c, FILE *out, int md)
             fprintf(out, "| %s | ", side[i]);
             put(out, md, s->name);
             fprintf(out, " | %lld | ", (long long)s->id);
-            put(out, md, s->db_path);
+            put_path(out, md, s->db_path);
             fprintf(out, " | %zu | %s |\n", s->n, s->complete ? "yes" : "no");
         } else {
             fprintf(out, "  %-5s '", side[i]);
             put(out, md, s->name);
             fprintf(out, "' (scan %lld in ", (long long)s->id);
-            put(out, md, s->db_path);
+            put_path(out, md, s->db_path);
             fprintf(out, "): %zu files%s\n", s->n,
                     s->complete ? "" : ", INCOMPLETE");
         }
     }
 }
-
-static const char *const kind_names[CMP_KIND_COUNT] = {
-    "unchanged", "modified", "renamed", "moved", "relabeled", "removed",
-    "added",
-};
 
 static void counts(const ia_compare *c, FILE *out, int md)
 {
@@ -81,7 +86,7 @@ static void counts(const ia_compare *c, FILE *out, int md)
     if (md) {
         fputs("\n## Files\n\n|", out);
         for (size_t i = 0; i < sizeof order / sizeof *order; i++)
-            fprintf(out, " %s |", kind_names[order[i]]);
+            fprintf(out, " %s |", ia_cmp_kind_name(order[i]));
         fputs("\n|", out);
         for (size_t i = 0; i < sizeof order / sizeof *order; i++)
             fputs(" ---: |", out);
@@ -94,7 +99,8 @@ static void counts(const ia_compare *c, FILE *out, int md)
     fputs("\nfiles  ", out);
     for (size_t i = 0; i < sizeof order / sizeof *order; i++)
         fprintf(out, "%s%llu %s", i ? ", " : "",
-                (unsigned long long)c->kinds[order[i]], kind_names[order[i]]);
+                (unsigned long long)c->kinds[order[i]],
+                ia_cmp_kind_name(order[i]));
     fputc('\n', out);
 }
 
@@ -105,7 +111,7 @@ static void examples(const ia_compare *c, const cmp_finding *f, FILE *out,
                      ? (unsigned)f->nexamples : c->opt.text_examples;
     for (unsigned k = 0; k < n; k++) {
         fputs(!k ? "" : md ? "<br>" : ", ", out);
-        put(out, md, f->examples[k]);
+        put_path(out, md, f->examples[k]);
     }
 }
 
@@ -169,10 +175,10 @@ static int list_cb(ia_compare *c, const cmp_file *f, const cmp_file *o,
     l->left--;
     fputs(l->md ? "- " : "  ", l->out);
     if (o && l->kind != CMP_MODIFIED) {
-        put(l->out, l->md, o->path);
+        put_path(l->out, l->md, o->path);
         fputs(" -> ", l->out);
     }
-    put(l->out, l->md, f->path);
+    put_path(l->out, l->md, f->path);
     if (l->kind == CMP_MODIFIED && o && o->have_pix && f->have_pix)
         fputs(memcmp(o->pix, f->pix, sizeof o->pix) ? " (pixels changed)"
                                                     : " (encoding only)",
@@ -197,7 +203,7 @@ static int lists(ia_compare *c, FILE *out, int md)
         if (!n)
             continue;
         fprintf(out, md ? "\n### %s (%llu)\n\n" : "\n%s (%llu)\n",
-                kind_names[k], (unsigned long long)n);
+                ia_cmp_kind_name(k), (unsigned long long)n);
         list_ctx l = {out, md, k, c->opt.text_list};
         int ret = ia_cmp_each(c, k, list_cb, &l);
         if (ret != IA_OK && ret != 1)

@@ -173,6 +173,43 @@ void ia_fput_md(FILE *out, const char *s)
     }
 }
 
+/* The longest run of backticks in s. */
+static size_t max_backticks(const char *s)
+{
+    size_t best = 0, run = 0;
+    for (; s && *s; s++) {
+        run = *s == '`' ? run + 1 : 0;
+        best = run > best ? run : best;
+    }
+    return best;
+}
+
+void ia_fput_md_code(FILE *out, const char *s)
+{
+    size_t fence = max_backticks(s) + 1;
+    int pad = s && (*s == '`' || (*s && s[strlen(s) - 1] == '`'));
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < fence; i++)
+        fputc('`', out);
+    if (pad)
+        fputc(' ', out);
+    while (p && *p) {
+        int ok;
+        size_t n = text_char(p, &ok);
+        if (!ok)
+            fputc('?', out);
+        else if (*p == '|')
+            fputs("\\|", out);
+        else
+            fwrite(p, 1, n, out);
+        p += n;
+    }
+    if (pad)
+        fputc(' ', out);
+    for (size_t i = 0; i < fence; i++)
+        fputc('`', out);
+}
+
 int ia_strcaseeq(const char *a, const char *b)
 {
     for (;; a++, b++) {

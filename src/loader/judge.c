@@ -131,6 +131,22 @@ static void pillow_jpeg(const ia_loader_row *r, ia_loader_verdict *v)
         set(v, IA_LD_UNKNOWN, "not established");
 }
 
+/* Formats a loader has no reader for: it fails on them even where
+ * imgaudit decodes them (docs/loaders.md). NULL-terminated. */
+static const char *const pillow_lacks[] = {"heif", "avif", "jxl", NULL};
+static const char *const tf_lacks[] = {"tiff", "heif", "avif", "jp2",
+                                       "pnm", "tga", NULL};
+static const char *const opencv_lacks[] = {"gif", "heif", "avif", "jxl",
+                                           "tga", NULL};
+
+static int no_reader(const ia_loader_row *r, const char *const *lacks)
+{
+    for (; *lacks; lacks++)
+        if (is(r->format, *lacks))
+            return 1;
+    return 0;
+}
+
 static void pillow_other(const ia_loader_row *r, ia_loader_verdict *v)
 {
     static const char *const opens[] = {"gif", "webp", "bmp", "tiff", "jp2"};
@@ -142,6 +158,25 @@ static void pillow_other(const ia_loader_row *r, ia_loader_verdict *v)
         }
     set(v, IA_LD_FAILS, "Pillow 9.4 raises UnidentifiedImageError: it has "
         "no %s decoder", r->format);
+}
+
+/* The other formats imgaudit decodes (WebP, GIF, TIFF, BMP, PNM): Pillow
+ * raises on any damage to their data, and clips grey samples of more
+ * than 8 bits (mode I;16, I or F) to 0..255 in convert("RGB"). */
+static void pillow_decoded(const ia_loader_row *r, ia_loader_verdict *v)
+{
+    if (is(r->status, "truncated") || is(r->status, "corrupt"))
+        set(v, IA_LD_FAILS, "Pillow raises OSError (%s): %s",
+            is(r->status, "truncated") ? "image file is truncated"
+                                       : "broken data stream",
+            r->message);
+    else if (r->bit_depth > 8 && is(r->color_space, "gray"))
+        set(v, IA_LD_DAMAGED, "Pillow opens %lld-bit grey samples in mode "
+            "I;16, I or F and convert(\"RGB\") clips every value above "
+            "255", (long long)r->bit_depth);
+    else
+        set(v, is(r->status, "ok") ? IA_LD_DECODES : IA_LD_UNKNOWN,
+            "%s", is(r->status, "ok") ? "decodes" : "not established");
 }
 
 static void pillow_judge(const ia_loader_row *r, ia_loader_verdict *v)
@@ -163,7 +198,7 @@ static void pillow_judge(const ia_loader_row *r, ia_loader_verdict *v)
     else if (is(r->status, "not_image"))
         set(v, IA_LD_FAILS, "Pillow raises UnidentifiedImageError: no "
             "format it knows");
-    else if (is(r->status, "unsupported"))
+    else if (is(r->status, "unsupported") || no_reader(r, pillow_lacks))
         pillow_other(r, v);
     else if (is(r->status, "too_large"))
         set(v, IA_LD_UNKNOWN, "over imgaudit's limits, not Pillow's");
@@ -172,8 +207,7 @@ static void pillow_judge(const ia_loader_row *r, ia_loader_verdict *v)
     else if (is(r->format, "jpeg"))
         pillow_jpeg(r, v);
     else
-        set(v, is(r->status, "ok") ? IA_LD_DECODES : IA_LD_UNKNOWN,
-            "not established for %s", r->format);
+        pillow_decoded(r, v);
 }
 
 /* ---- TensorFlow: tf.io.decode_image(channels=3) ----------------------- */
@@ -213,7 +247,7 @@ static void tf_judge(const ia_loader_row *r, ia_loader_verdict *v)
         return;
     }
     if (is(r->status, "empty") || is(r->status, "not_image") ||
-        is(r->status, "unsupported")) {
+        is(r->status, "unsupported") || no_reader(r, tf_lacks)) {
         tf_unknown_format(r, v);
         return;
     }
@@ -260,7 +294,12 @@ static void opencv_judge(const ia_loader_row *r, ia_loader_verdict *v)
             "it");
         return;
     }
-    if (is(r->status, "unsupported")) {
+    if (r->float_samples || (r->animated == 1 && is(r->format, "webp"))) {
+        set(v, IA_LD_FAILS, "cv2.imread returns None: OpenCV 4.6 reads "
+            "no %s", r->float_samples ? "float TIFF" : "animated WebP");
+        return;
+    }
+    if (is(r->status, "unsupported") || no_reader(r, opencv_lacks)) {
         for (size_t i = 0; i < IA_ARRAY_LEN(reads); i++)
             if (is(r->format, reads[i])) {
                 set(v, IA_LD_UNKNOWN, "OpenCV reads %s, which imgaudit does "
@@ -289,6 +328,9 @@ static void opencv_judge(const ia_loader_row *r, ia_loader_verdict *v)
         if (v->outcome == IA_LD_FAILS)
             set(v, IA_LD_FAILS, "cv2.imread returns None: libjpeg stops "
                 "with a fatal error (%.80s)", r->message + 13);
+    } else if (is(r->status, "truncated") || is(r->status, "corrupt")) {
+        set(v, IA_LD_FAILS, "cv2.imread returns None: its %s reader "
+            "stops on the damage (%s)", r->format, r->message);
     } else {
         set(v, IA_LD_UNKNOWN, "not established");
     }

@@ -53,6 +53,13 @@ int ia_report_fails(const uint64_t sev[3], int complete, int fail_on);
 /* "fail", "pass with warnings" or "pass". */
 const char *ia_report_verdict(const uint64_t sev[3], int complete,
                               int fail_on);
+/* The rows of a table of a resolved scan (rows.c; ia_scan_rows). */
+int ia_report_rows(ia_db *db, int64_t scan_id, int table, ia_row_fn fn,
+                   void *user);
+/* Whether a split is one of the report's: stray files at the root of a
+ * split layout (README, LICENSE: no image, no label) are not a split of
+ * their own when named splits exist. */
+int ia_report_split_shown(const ia_q_split *s, uint64_t named_splits);
 
 /* Flushes out; IA_ERR_IO with a message on the handle if any write on it
  * failed. */

@@ -42,24 +42,6 @@ static void put_pad(FILE *out, const char *s, size_t width, int right)
             fputc(' ', out);
 }
 
-/* Markdown link to a file: the path as link text, percent-encoded as the
- * target (relative to the scan root: a summary kept beside the dataset
- * links to the files). Every byte outside RFC 3986's unreserved set and
- * '/' is encoded, so no name can end the link or add markup. */
-static void put_md_link(FILE *out, const char *path)
-{
-    fputc('[', out);
-    ia_fput_md(out, path);
-    fputs("](", out);
-    for (const unsigned char *p = (const unsigned char *)path; p && *p; p++)
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-            (*p >= '0' && *p <= '9') || strchr("-._~/", *p))
-            fputc(*p, out);
-        else
-            fprintf(out, "%%%02X", *p);
-    fputc(')', out);
-}
-
 /* A list of split names, gathered before the label table is drawn. */
 typedef struct split_list {
     char **names;
@@ -157,7 +139,7 @@ static int header_md(void *user, const ia_q_scan *s)
               "\n\n", out);
     fputs("| root | files | decoded | MB | megapixels |\n"
           "| --- | ---: | ---: | ---: | ---: |\n| ", out);
-    ia_fput_md(out, s->root);
+    ia_fput_md_code(out, s->root);
     fprintf(out, " | %lld | %lld | %.1f | %.1f |\n\n", (long long)s->files,
             (long long)s->decoded, (double)s->bytes / 1e6,
             (double)s->pixels / 1e6);
@@ -232,7 +214,7 @@ static int md_example_cb(void *user, const ia_q_finding *f)
 {
     tctx *c = user;
     if (f->path)
-        put_md_link(c->out, f->path);
+        ia_fput_md_code(c->out, f->path);
     if (f->detail) {
         fputs(f->path ? ": " : "", c->out);
         ia_fput_md(c->out, f->detail);

@@ -168,7 +168,12 @@ static const char *const migrations[] = {
      * own: same_as names the scan whose rows it shares (never itself a
      * sharer), NULL for a scan with its own rows. */
     "ALTER TABLE scan ADD COLUMN same_as INTEGER REFERENCES scan(id);",
-    /* 6: what the training loaders will do (docs/loaders.md).
+    /* 6: archive members (docs/archives.md): the relpath of the archive a
+     * file row was read from, NULL for a file on disk. A member's path is
+     * ARCHIVE/MEMBER; its shard, and its place in merge's order, are its
+     * archive's. */
+    "ALTER TABLE file ADD COLUMN archive TEXT;",
+    /* 7: what the training loaders will do (docs/loaders.md).
      * file.loader_facts: what a loader reads differently from imgaudit's
      * decoders (';'-joined names, NULL: nothing); finding.loader: the
      * loader profile a finding is about (NULL: not a loader finding);
@@ -201,10 +206,11 @@ static const char *const stmt_sql[ST_COUNT] = {
         " frames, pixels, sum_r, sum_g, sum_b, sumsq_r, sumsq_g, sumsq_b,"
         " min_r, min_g, min_b, max_r, max_g, max_b, brightness, contrast,"
         " entropy, sharpness, frac_black, frac_white, is_constant,"
-        " alpha_used, pixel_hash, phash, dhash, hash_uniform, loader_facts)"
+        " alpha_used, pixel_hash, phash, dhash, hash_uniform, archive,"
+        " loader_facts)"
         " VALUES ("
         "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_INSERT_FINDING] =
         "INSERT INTO finding(scan_id, file_id, path, code, severity, detail,"
         " stage, loader, group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -605,12 +611,12 @@ out:
  * with a policy's severities (lens_severity; -1 hides a code) and only
  * the loader profiles asked for (lens_loader; empty: all). store/lens.c
  * fills the two tables. Temp objects, so that a read-only handle has
- * them too and the DB file never does; a DB from before migration 6 has
+ * them too and the DB file never does; a DB from before migration 7 has
  * no loader findings and no groups on its findings. */
 static int create_lens(ia_db *db)
 {
     char sql[1400];
-    int v6 = db->schema >= IA_SCHEMA_LOADERS;
+    int v7 = db->schema >= IA_SCHEMA_LOADERS;
     ia_bprintf(sql, sizeof sql,
                "PRAGMA temp_store = MEMORY;"
                "CREATE TEMP TABLE lens_loader(name TEXT PRIMARY KEY)"
@@ -624,8 +630,8 @@ static int create_lens(ia_db *db)
                " %s AS group_id FROM main.finding g"
                " LEFT JOIN lens_severity s ON s.code = g.code"
                " WHERE coalesce(s.severity, 0) >= 0%s",
-               v6 ? "g.loader" : "NULL", v6 ? "g.group_id" : "NULL",
-               v6 ? " AND (g.loader IS NULL OR NOT EXISTS"
+               v7 ? "g.loader" : "NULL", v7 ? "g.group_id" : "NULL",
+               v7 ? " AND (g.loader IS NULL OR NOT EXISTS"
                     " (SELECT 1 FROM lens_loader)"
                     " OR g.loader IN (SELECT name FROM lens_loader))"
                   : "");

@@ -66,7 +66,10 @@ int ia_store_set_lens(ia_db *db, const char *const *loaders, size_t n,
     "SELECT id, path, coalesce(split, ''), coalesce(label, ''),"             \
     " outside_class, format, status, message, width, height, channels,"      \
     " bit_depth, color_space, rows_decoded, rows_total, progressive,"        \
-    " exif_orientation, loader_facts FROM file WHERE scan_id = ?1"           \
+    " exif_orientation, loader_facts, animated,"                             \
+    " EXISTS (SELECT 1 FROM finding g WHERE g.file_id = file.id"             \
+    "  AND g.code = 'float_samples')"                                        \
+    " FROM file WHERE scan_id = ?1"                                          \
     " ORDER BY coalesce(split, ''), coalesce(label, ''), id"
 
 static int64_t opt_int(sqlite3_stmt *st, int i)
@@ -95,6 +98,8 @@ static void read_row(sqlite3_stmt *st, ia_loader_row *r)
     r->progressive = opt_int(st, 15);
     r->exif_orientation = opt_int(st, 16);
     r->facts = ia_col_str(st, 17);
+    r->animated = opt_int(st, 18);
+    r->float_samples = sqlite3_column_int64(st, 19) != 0;
 }
 
 static int step_rows(ia_db *db, sqlite3_stmt *st, ia_loader_row_cb cb,

@@ -101,6 +101,20 @@ int ia_store_scan_share(ia_db *db, int64_t scan_id, int64_t same_as,
 int ia_store_resolve_scan(ia_db *db, const char *ref, int64_t *scan_id);
 
 
+/* ---- Archive members (store/samples.c) ------------------------------ */
+
+/* A file row read from an archive (docs/archives.md); strings borrowed
+ * during the callback. */
+typedef struct ia_member_row {
+    int64_t file_id;
+    const char *path;       /* ARCHIVE/MEMBER */
+    const char *archive;
+} ia_member_row;
+typedef int (*ia_member_row_cb)(void *user, const ia_member_row *r);
+/* The scan's file rows with an archive, in id (walk) order. */
+int ia_store_member_rows(ia_db *db, int64_t scan_id, ia_member_row_cb cb,
+                         void *user);
+
 /* ---- Dataset-wide duplicate analysis (store/groups.c) ---------------- */
 
 /* One image file of a scan, as the duplicate analysis needs it. split and
@@ -387,7 +401,7 @@ int ia_store_schema_version(const ia_db *db);
 /* The first schema version with the statistics tables. */
 #define IA_SCHEMA_STATS 4
 /* The first with loader findings, loader_class and finding.group_id. */
-#define IA_SCHEMA_LOADERS 6
+#define IA_SCHEMA_LOADERS 7
 
 /* ---- reading the file rows ------------------------------------------- */
 
@@ -528,6 +542,8 @@ typedef struct ia_loader_row {
     const char *format, *status, *message, *color_space, *facts;
     int64_t width, height, channels, bit_depth;
     int64_t rows_decoded, rows_total, progressive, exif_orientation;
+    int64_t animated;       /* 1: an animation (APNG, GIF, WebP) */
+    int float_samples;      /* a float_samples finding: float TIFF */
 } ia_loader_row;
 typedef int (*ia_loader_row_cb)(void *user, const ia_loader_row *r);
 
@@ -761,8 +777,9 @@ void ia_reuse_free(ia_reuse *r);
  * worker. Not thread-safe: call before workers may look up. */
 int ia_reuse_load(ia_db *target, ia_reuse *r);
 
-/* Files of the reused scan that a hit may take over: decoded formats
- * (JPEG, PNG) with a SHA-256. Lookups are read-only and thread-safe. */
+/* Files of the reused scan that a hit may take over: images of a known
+ * format that were not `unsupported` (decoded, or found damaged), with a
+ * SHA-256. Lookups are read-only and thread-safe. */
 typedef struct ia_reuse_hit {
     int64_t file_id;        /* the file row in the reused scan */
     uint8_t sha256[32];
@@ -876,7 +893,7 @@ int ia_follow_file(ia_follow *f, const ia_entry *e, const ia_file_result *res,
 int ia_follow_stat(ia_follow *f, const ia_entry *e, int *same);
 
 /* A file the scan decoded or read itself (nothing to take over: a file
- * that is not JPEG or PNG, say) is compared as stored: this stores it as
+ * that is not an image, say) is compared as stored: this stores it as
  * a trial row, compares that with the reused row (every column, every
  * 'walk' finding in order) and deletes it. *same as above; when 0, store
  * the file again, after the runs just stored. */

@@ -213,6 +213,7 @@ static void bind_file(binder *b, int64_t scan_id, const ia_entry *e,
     b_opt(b, r->animated);
     b_opt(b, r->frames);
     bind_measures(b, r);
+    b_text(b, e->archive);
     b_text(b, r->loader_facts[0] ? r->loader_facts : NULL);
 }
 
@@ -337,6 +338,8 @@ static const struct {
     {"high_bit_depth", "have more than 8 bits per channel"},
     {"exif_rotated", "are rotated by their EXIF orientation"},
     {"animated", "are animated"},
+    {"multi_page", "have several pages"},
+    {"float_samples", "have floating-point samples"},
 };
 
 /* A mode is a problem only when it is the minority: a grayscale dataset

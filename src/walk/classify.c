@@ -5,6 +5,7 @@
  * classify what they find the same way because they call these.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "imgaudit.h"
 #include "core/core.h"
 #include "walk/source.h"
+#include "walk/walk.h"
 
 int ia_walk_grow(void **buf, size_t *cap, size_t need, size_t elem)
 {
@@ -138,3 +140,15 @@ int ia_walk_classify(int dirfd, const char *path, int follow, ia_entry *e,
     return 0;
 }
 
+/* Here, not in walk.c, since the folder walk calls it too and walk.c
+ * calls the folder walk: no call cycle between files. */
+int ia_walk_excluded(const char *const *globs, size_t n, const char *relpath)
+{
+    const char *slash = strrchr(relpath, '/');
+    const char *name = slash ? slash + 1 : relpath;
+    for (size_t i = 0; i < n; i++)
+        if (fnmatch(globs[i], relpath, 0) == 0 ||
+            fnmatch(globs[i], name, 0) == 0)
+            return 1;
+    return 0;
+}

@@ -10,6 +10,13 @@
   `code`), as must every code the sources pass as a string literal to the
   finding APIs.
 - The README names the two commands and they exist.
+- Synopses: every usage line of a command in README.md and docs/*.md
+  (`    imgaudit CMD ... [--opt ...]`) names only options CMD --help has;
+  those of README.md, docs/cli.md and docs/compare.md name every one, and
+  the --format values --help lists.
+- Links: every relative link and image in README.md and docs/*.md points
+  at a file of the repository, and every #anchor at a heading there; no
+  document points outside the repository.
 
 Standard library only; one line per check, then "N passed, N failed".
 """
@@ -116,12 +123,119 @@ def check_readme(c):
             "README audits the bundled sample dataset")
 
 
+def help_options(imgaudit, cmd):
+    """(options, format values) of CMD --help: each option a set of its
+    spellings ({"-j", "--jobs"}), from the lines of its Options block."""
+    out = subprocess.run([imgaudit, cmd, "--help"], capture_output=True,
+                         text=True).stdout
+    opts = []
+    for m in re.finditer(r"^  (?:(-[a-zA-Z]), )?(--[a-z][a-z0-9-]+)", out,
+                         re.M):
+        if m.group(2) != "--help":
+            opts.append({x for x in m.groups() if x})
+    fmt = re.search(r"--format FORMAT\s+(.*?)\n\s*(?:-|\n)", out, re.S)
+    values = set(re.findall(r"\b(text|md|json|html|csv|jsonl)\b",
+                            fmt.group(1))) if fmt else set()
+    return opts, values
+
+
+def synopses(path):
+    """(command, text) of each usage line of a document, continuation
+    lines (deeper indented, starting with '[') joined."""
+    lines = read(path).split("\n")
+    out = []
+    for i, line in enumerate(lines):
+        m = re.match(r"    imgaudit ([a-z]+)\b(.*)$", line)
+        if not m or "[" not in line:
+            continue
+        text = m.group(2)
+        for nxt in lines[i + 1:]:
+            if re.match(r"\s{10,}\[", nxt):
+                text += " " + nxt.strip()
+            else:
+                break
+        out.append((m.group(1), text))
+    return out
+
+
+def check_synopses(c, imgaudit):
+    cmds = commands(imgaudit)
+    docs = ["README.md"] + ["docs/" + n for n in
+                            sorted(os.listdir(os.path.join(ROOT, "docs")))
+                            if n.endswith(".md")]
+    complete = {"README.md", "docs/cli.md", "docs/compare.md"}
+    seen = set()
+    for doc in docs:
+        for cmd, text in synopses(doc):
+            where = "%s: imgaudit %s" % (doc, cmd)
+            if not c.check(cmd in cmds, where + " is a command"):
+                continue
+            opts, values = help_options(imgaudit, cmd)
+            known = set().union(*opts) if opts else set()
+            named = set(re.findall(r"(?<![\w-])--?[a-zA-Z][a-z0-9-]*\b",
+                                   text))
+            c.check(named <= known, where + ": every option named exists",
+                    str(sorted(named - known)))
+            if doc not in complete:
+                continue
+            seen.add((doc, cmd))
+            missing = sorted(min(o) for o in opts if not o & named)
+            c.check(not missing, where + ": names every option of --help",
+                    str(missing))
+            fmt = re.search(r"--format ([a-z|]+)", text)
+            if values:
+                c.check(fmt is not None and
+                        set(fmt.group(1).split("|")) == values,
+                        where + ": --format lists " + "|".join(sorted(values)),
+                        fmt.group(1) if fmt else "no --format")
+    for cmd in cmds:
+        for doc in ("README.md", "docs/cli.md"):
+            c.check((doc, cmd) in seen, "%s has a synopsis of %s" % (doc, cmd))
+
+
+def slug(heading):
+    """GitHub's anchor of a Markdown heading."""
+    s = heading.strip().lower()
+    s = re.sub(r"[^\w\- ]", "", s)
+    return s.replace(" ", "-")
+
+
+def anchors(path):
+    text = re.sub(r"```.*?```", "", read(path), flags=re.S)
+    return {slug(h) for h in re.findall(r"^#+ (.*)$", text, re.M)}
+
+
+def check_links(c):
+    docs = ["README.md", "fixtures/README.md"] + [
+        "docs/" + n for n in sorted(os.listdir(os.path.join(ROOT, "docs")))
+        if n.endswith(".md")]
+    for doc in docs:
+        text = re.sub(r"```.*?```", "", read(doc), flags=re.S)
+        base = os.path.dirname(doc)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            full = os.path.normpath(os.path.join(base, path)) if path else doc
+            inside = not full.startswith("..") and not os.path.isabs(full)
+            ok = inside and os.path.exists(os.path.join(ROOT, full))
+            if ok and anchor and full.endswith(".md"):
+                ok = anchor in anchors(full)
+            c.check(ok, "%s links to %s" % (doc, target))
+        if doc in ("README.md", "docs/cli.md", "docs/reports.md",
+                   "docs/compare.md"):
+            c.check("../shared" not in read(doc),
+                    doc + " names no path outside the repository")
+
+
 def main():
     imgaudit, mkfixtures = sys.argv[1], sys.argv[2]
     c = Checks()
     check_options(c, imgaudit)
     check_codes(c, imgaudit, mkfixtures)
     check_readme(c)
+    check_synopses(c, imgaudit)
+    check_links(c)
     print("%d passed, %d failed" % (c.passed, c.failed))
     return 1 if c.failed else 0
 

@@ -108,7 +108,7 @@ def snapshot(db, sid):
         ", ".join('"%s"' % x for x in cols), (sid,)).fetchall()
     fcols = [r[1] for r in c.execute("PRAGMA table_info(finding)")
              if r[1] not in ("id", "scan_id", "file_id")]
-    # a finding's group (schema 6) by its anchor's path, not its row id
+    # a finding's group (schema 7) by its anchor's path, not its row id
     sel = ", ".join(
         "(SELECT a.path FROM dup_member m JOIN file a ON a.id = m.file_id"
         " WHERE m.group_id = g.group_id AND m.position = 0)"
@@ -241,8 +241,8 @@ def reuse_cases(imgaudit, tmp, name, src):
     shutil.copy(full, tampered)
     c = sqlite3.connect(tampered)
     c.execute("UPDATE file SET brightness = 999.5 WHERE status = 'ok'")
-    n_ok = c.execute("SELECT count(*) FROM file WHERE status = 'ok' AND"
-                     " format IN ('jpeg', 'png')").fetchone()[0]
+    n_ok = c.execute("SELECT count(*) FROM file WHERE status = 'ok'"
+                     ).fetchone()[0]
     c.commit()
     c.close()
     for trust in ([], ["--trust-mtime"]):
