@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,16 +41,6 @@ struct ia_walker {
     size_t nexclude;
 };
 
-int ia_walk_excluded(const char *const *globs, size_t n, const char *relpath)
-{
-    const char *slash = strrchr(relpath, '/');
-    const char *name = slash ? slash + 1 : relpath;
-    for (size_t i = 0; i < n; i++)
-        if (fnmatch(globs[i], relpath, 0) == 0 ||
-            fnmatch(globs[i], name, 0) == 0)
-            return 1;
-    return 0;
-}
 
 int ia_walk_is_archive(const char *name)
 {
