@@ -273,6 +273,14 @@ int ia_export(ia_db *db, const char *scan_ref, ia_format fmt,
 /* A table of the scans in db (id, name, root, files, complete, times). */
 int ia_list_scans(ia_db *db, FILE *out);
 
+/* Deletes the scan scan_ref names (an id or a name: its latest) and every
+ * row of it, then gives the space back (VACUUM): db opened IA_DB_CREATE.
+ * A scan whose rows an unchanged rescan reads is refused (IA_ERR_ARG;
+ * delete the rescan first). *before and *after (may be NULL): the DB
+ * file's bytes around it. */
+int ia_scan_delete(ia_db *db, const char *scan_ref, uint64_t *before,
+                   uint64_t *after);
+
 /* The id of the scan scan_ref names (as ia_report: NULL is the latest
  * complete scan), so that later calls keep reading that scan whatever is
  * added to the DB meanwhile. *scan_id written only on success. */

@@ -5,8 +5,8 @@
  * classify what they find the same way because they call these.
  */
 #include <errno.h>
-#include <fnmatch.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,7 +15,6 @@
 #include "imgaudit.h"
 #include "core/core.h"
 #include "walk/source.h"
-#include "walk/walk.h"
 
 int ia_walk_grow(void **buf, size_t *cap, size_t need, size_t elem)
 {
@@ -140,8 +139,6 @@ int ia_walk_classify(int dirfd, const char *path, int follow, ia_entry *e,
     return 0;
 }
 
-/* Here, not in walk.c, since the folder walk calls it too and walk.c
- * calls the folder walk: no call cycle between files. */
 int ia_walk_excluded(const char *const *globs, size_t n, const char *relpath)
 {
     const char *slash = strrchr(relpath, '/');

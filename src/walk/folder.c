@@ -43,7 +43,6 @@
 
 #include "imgaudit.h"
 #include "walk/source.h"
-#include "walk/walk.h"
 #include "core/core.h"
 
 enum { LAYOUT_FOLDERS, LAYOUT_SPLITS };

@@ -41,6 +41,7 @@ struct ia_walker {
     size_t nexclude;
 };
 
+
 int ia_walk_is_archive(const char *name)
 {
     return name && ia_archive_name(name);

@@ -46,10 +46,6 @@ typedef struct ia_walk_options {
     size_t nexclude;
 } ia_walk_options;
 
-/* Whether relpath is left out by one of the n globs: fnmatch(3) without
- * flags against the whole relative path ("*" crosses "/") or against its
- * last component. */
-int ia_walk_excluded(const char *const *globs, size_t n, const char *relpath);
 
 /* Whether name is an archive's (by its extension, any case). */
 int ia_walk_is_archive(const char *name);

@@ -14,6 +14,9 @@
 - On a terminal the progress line shows done/total files, percent, rate
   and time left; an interrupted scan prints the exact command that
   finishes it, and that command does.
+- `scans` says which scans share rows and each one's share of the DB;
+  `scans --delete` removes a scan and its rows and shrinks the file, and
+  refuses a scan whose rows an unchanged rescan reads.
 
 Standard library only; one line per check, then "N passed, N failed".
 """
@@ -243,6 +246,46 @@ def case_progress_and_resume(tmp):
           (r.stderr.strip(), n, total, complete, scans))
 
 
+def case_scans_delete(tmp):
+    db = os.path.join(tmp, "del.db")
+    big = many_files(os.path.join(tmp, "d"), 10)
+    run("scan", SAMPLE, "--db", db, "-q")
+    run("scan", SAMPLE, "--db", db, "-q", "--reuse", db, "--trust-mtime")
+    run("scan", big, "--db", db, "-q", "--name", "big")
+    r = run("scans", "--db", db)
+    lines = r.stdout.splitlines()
+    check(len(lines) == 4 and "rows" in lines[0] and "~size" in lines[0] and
+          "own, 1 sharing" in lines[1] and "= scan 1" in lines[2] and
+          re.search(r"own\s+0\.[1-9] MB", lines[3]) is not None,
+          "scans: who shares rows, and each scan's share of the DB",
+          r.stdout)
+    r = run("scans", "--db", db, "--delete", "1")
+    con = sqlite3.connect(db)
+    left = con.execute("SELECT count(*) FROM scan").fetchone()[0]
+    con.close()
+    check(r.returncode == 2 and "scan 2" in r.stderr and left == 3,
+          "scans --delete of a scan whose rows another reads: refused, "
+          "exit 2, names the sharer", r.stderr)
+    size = os.path.getsize(db)
+    r = run("scans", "--db", db, "--delete", "big")
+    con = sqlite3.connect(db)
+    rest = con.execute("SELECT count(*) FROM file f JOIN scan s ON "
+                       "s.id = f.scan_id WHERE s.name = 'big'").fetchone()[0]
+    names = [n for (n,) in con.execute("SELECT name FROM scan")]
+    orphans = con.execute("SELECT count(*) FROM finding WHERE scan_id NOT IN"
+                          " (SELECT id FROM scan)").fetchone()[0]
+    con.close()
+    check(r.returncode == 0 and rest == 0 and names == ["sample", "sample"]
+          and orphans == 0 and os.path.getsize(db) < size / 2 and
+          "deleted scan big" in r.stderr,
+          "scans --delete NAME: the scan and its rows gone, the file "
+          "shrunk", "%s %d -> %d" % (r.stderr.strip(), size,
+                                     os.path.getsize(db)))
+    r = run("scans", "--db", db, "--delete", "nosuch")
+    check(r.returncode == 2, "scans --delete of an unknown scan: exit 2",
+          r.stderr)
+
+
 def main():
     global IMGAUDIT, SAMPLE
     IMGAUDIT = os.path.abspath(sys.argv[1])
@@ -252,6 +295,7 @@ def main():
         case_same_codes(tmp)
         case_exclude(tmp)
         case_progress_and_resume(tmp)
+        case_scans_delete(tmp)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
