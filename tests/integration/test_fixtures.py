@@ -153,6 +153,11 @@ def read_db(path):
         findings = {}
         q = ("SELECT f.path, g.code, g.severity FROM finding g "
              "JOIN file f ON g.file_id = f.%s" % pk)
+        # as the reports show them: the default loader profile's only
+        # (docs/loaders.md); every profile's findings are stored
+        if "loader" in [r[1] for r in
+                        con.execute("PRAGMA table_info(finding)")]:
+            q += " WHERE g.loader IS NULL OR g.loader = 'pillow'"
         for p, code, sev in con.execute(q):
             findings.setdefault(p, []).append((code, severity_name(sev)))
         return status, findings
