@@ -144,6 +144,16 @@ typedef struct ia_scan_options {
      * already stored are kept, not read or decoded again; the result
      * equals an uninterrupted scan. Same root and options required. */
     int resume;
+    /* Detection and segmentation annotations (docs/annotations.md):
+     * ncoco COCO JSON files, each "FILE.json" or "SPLIT=FILE.json"; and,
+     * with yolo set, the YOLO layout (images/ and labels/ side by side),
+     * class names from yolo_yaml (NULL: ROOT/data.yaml when present).
+     * Annotation files under the root are read, not decoded. Not with
+     * shards or reuse_db (IA_ERR_ARG). */
+    const char *const *coco;
+    size_t ncoco;
+    int yolo;
+    const char *yolo_yaml;
 } ia_scan_options;
 
 #define IA_DEFAULT_MAX_PIXELS 178956970ULL   /* Pillow's MAX_IMAGE_PIXELS */

@@ -38,10 +38,12 @@ GRAPH = {
     "shard": ["core"],
     "store": ["core", "shard"],
     "analyze": ["store"],
+    "annot": ["store"],
     "html": ["core"],
     "report": ["store", "html"],
     "compare": ["report", "store"],
-    "scan": ["decode", "measure", "walk", "read", "store", "analyze"],
+    "scan": ["decode", "measure", "walk", "read", "store", "analyze",
+             "annot"],
     "cli": ["scan", "report", "compare"],
 }
 

@@ -13,5 +13,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   gcc meson ninja-build pkg-config \
   libjpeg-dev libpng-dev libssl-dev libsqlite3-dev \
   libjansson-dev libcsv-dev libxxhash-dev libexif-dev libcmocka-dev \
+  libyaml-dev \
   python3 sqlite3 valgrind \
   chromium fonts-dejavu-core "$@"
