@@ -237,3 +237,47 @@ int ia_store_annot_box(ia_annot_writer *w, const ia_annot_box_row *b)
     sqlite3_bind_int(st, 14, b->iscrowd);
     return run(w, W_BOX, NULL);
 }
+
+/* ---- the balance the reports show ------------------------------------ */
+
+typedef struct balance_ctx {
+    ia_q_annot_cb cb;
+    void *user;
+} balance_ctx;
+
+static int balance_row(sqlite3_stmt *st, void *ctx)
+{
+    const balance_ctx *c = ctx;
+    ia_q_annot r = {
+        .split = ia_col_str(st, 0), .category = ia_col_str(st, 1),
+        .images = ia_col_count(st, 2), .boxes = ia_col_count(st, 3),
+        .small = ia_col_count(st, 4), .medium = ia_col_count(st, 5),
+        .large = ia_col_count(st, 6), .max_per_image = ia_col_count(st, 7),
+    };
+    return c->cb(c->user, &r);
+}
+
+/* COCO's size classes: box area in pixels below 32^2, below 96^2, above;
+ * a box of unknown pixel size is in none. */
+int ia_q_annot_balance(ia_db *db, int64_t scan_id, int per_category,
+                       ia_q_annot_cb cb, void *user)
+{
+    balance_ctx c = {cb, user};
+    if (db->schema < 6)
+        return IA_OK;       /* written before annotations were stored */
+    return each_row(db, per_category
+        ? "SELECT coalesce(i.split, ''), coalesce(b.category, ''),"
+          " count(DISTINCT i.id), count(*),"
+          " sum(b.w * b.h < 1024), sum(b.w * b.h >= 1024"
+          " AND b.w * b.h < 9216), sum(b.w * b.h >= 9216), 0"
+          " FROM annot_box b JOIN annot_image i ON i.id = b.image_id"
+          " JOIN annot_source s ON s.id = i.source_id WHERE s.scan_id = ?1"
+          " GROUP BY 1, 2 ORDER BY 1, 2"
+        : "SELECT coalesce(i.split, ''), '', count(*), sum(coalesce(n, 0)),"
+          " 0, 0, 0, max(coalesce(n, 0)) FROM annot_image i"
+          " JOIN annot_source s ON s.id = i.source_id"
+          " LEFT JOIN (SELECT image_id, count(*) AS n FROM annot_box"
+          "  GROUP BY image_id) b ON b.image_id = i.id"
+          " WHERE s.scan_id = ?1 AND i.file_id IS NOT NULL"
+          " GROUP BY 1 ORDER BY 1", scan_id, balance_row, &c);
+}

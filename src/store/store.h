@@ -871,4 +871,17 @@ typedef struct ia_annot_box_row {
 } ia_annot_box_row;
 int ia_store_annot_box(ia_annot_writer *w, const ia_annot_box_row *b);
 
+/* Annotation balance (docs/annotations.md): per split and category the
+ * images and boxes with COCO's small/medium/large counts; or, with
+ * per_category 0, per split the annotated images that have a file, their
+ * boxes and the most boxes on one image (category ""). split "" is none.
+ * Nothing for a DB older than schema 6. */
+typedef struct ia_q_annot {
+    const char *split, *category;
+    uint64_t images, boxes, small, medium, large, max_per_image;
+} ia_q_annot;
+typedef int (*ia_q_annot_cb)(void *user, const ia_q_annot *r);
+int ia_q_annot_balance(ia_db *db, int64_t scan_id, int per_category,
+                       ia_q_annot_cb cb, void *user);
+
 #endif

@@ -114,6 +114,27 @@ def check_coco_rows(db, out):
     con.close()
 
 
+def check_balance(db, rep):
+    bal = rep.get("annotations", {}).get("splits", {})
+    val = bal.get("val", {})
+    check(val.get("images") == 6 and val.get("boxes") == 9 and
+          val.get("max_boxes_per_image") == 3,
+          "coco: JSON balance of val (6 images with a file, 9 boxes)", val)
+    check(bal.get("train", {}).get("categories", {}).get("bird") ==
+          {"images": 1, "boxes": 1, "small": 1, "medium": 0, "large": 0},
+          "coco: JSON boxes per category with COCO size classes",
+          bal.get("train"))
+    check("bird" not in val.get("categories", {}),
+          "coco: bird absent from val's categories", val)
+    r = run("report", "--db", db)
+    check("Boxes per split and category" in r.stdout and
+          "Annotations per split" in r.stdout,
+          "coco: the text report has the annotation sections")
+    r = run("report", "--db", db, "--format", "md")
+    check("| val | cat | 3 | 4 | 4 | 0 | 0 |" in r.stdout,
+          "coco: the Markdown report has a category row", r.stdout[-800:])
+
+
 def check_yolo_rows(db):
     con = sqlite3.connect(db)
     rows = con.execute(
@@ -188,11 +209,12 @@ def main():
                                  for p in paths]
         mkannot.clean(out)
         cdb = os.path.join(tmp, "c.db")
-        check_set("coco", cdb, exp["coco"],
+        rep = check_set("coco", cdb, exp["coco"],
                   [os.path.join(out, "coco"), "--coco",
                    "val=" + os.path.join(out, "instances_val.json"),
                    "--coco", os.path.join(out, "instances_train.json")])
         check_coco_rows(cdb, out)
+        check_balance(cdb, rep)
         ydb = os.path.join(tmp, "y.db")
         check_set("yolo", ydb, exp["yolo"],
                   [os.path.join(out, "yolo"), "--yolo",
@@ -208,6 +230,11 @@ def main():
         n = con.execute("SELECT count(*) FROM annot_box").fetchone()[0]
         con.close()
         check(n == 4, "clean: its 4 boxes stored", n)
+        r = run("scan", os.path.join(out, "clean"), "--db", kdb, "-q",
+                "--name", "plain")
+        r = run("report", "--db", kdb, "plain", "--format", "json")
+        check(r.returncode == 0 and "annotations" not in json.loads(r.stdout),
+              "a scan without annotations has no annotations key")
         hostile(tmp, os.path.join(out, "clean"))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
