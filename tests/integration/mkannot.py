@@ -142,6 +142,17 @@ def clean(out):
     put(os.path.join(d, "data.yaml"), "names:\n  0: cat\n  1: dog\n")
 
 
+def drifted(out, name, boxes):
+    """A YOLO set of 30 64x64 train images, each with the given lines, for
+    compare: the same images, other boxes."""
+    d = os.path.join(out, name)
+    for i in range(30):
+        put(os.path.join(d, "images", "train", "%02d.png" % i),
+            png(64, 64, 60 + i))
+        put(os.path.join(d, "labels", "train", "%02d.txt" % i), boxes)
+    put(os.path.join(d, "data.yaml"), "names: [cat, dog]\n")
+
+
 def main():
     out = sys.argv[1]
     expected = {"coco": coco(out), "yolo": yolo(out)}

@@ -16,6 +16,7 @@ Standard library only; one line per check, then "N passed, N failed".
 """
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -195,6 +196,54 @@ def hostile(tmp, root):
           "--yolo with --shard refused", r.stderr)
 
 
+def compare_json(base, new):
+    r = run("compare", base, new, "--format", "json")
+    check(r.returncode in (0, 3), "compare runs", r.stderr)
+    try:
+        return {(f["code"], f["split"], f["label"])
+                for f in json.loads(r.stdout)["findings"]}
+    except (ValueError, KeyError):
+        return set()
+
+
+def compare_tests(tmp, out):
+    """(5): a category dropped from val; shares, sizes and counts moved."""
+    clean2 = os.path.join(out, "clean2")
+    shutil.copytree(os.path.join(out, "clean"), clean2)
+    iatest.write(os.path.join(clean2, "labels", "val", "b.txt"),
+                 b"0 0.4 0.4 0.2 0.2\n")
+    dbs = []
+    for name, root in (("base", os.path.join(out, "clean")),
+                       ("dropped", clean2)):
+        dbs.append(os.path.join(tmp, name + ".db"))
+        run("scan", root, "--db", dbs[-1], "--yolo", "-q")
+    got = compare_json(*dbs)
+    check(("category_removed", "val", "dog") in got,
+          "compare: category 'dog' dropped from val is category_removed",
+          sorted(got, key=str))
+    check(("box_count_drift", "val", None) in got,
+          "compare: val's boxes per image 2 -> 1 is box_count_drift")
+    check(not any(c == "category_removed" and s == "train"
+                  for c, s, _ in got), "compare: train unchanged")
+    mkannot.drifted(out, "drift_a", "0 0.2 0.2 0.2 0.2\n0 0.5 0.5 0.2 0.2\n"
+                    "0 0.8 0.8 0.2 0.2\n")
+    mkannot.drifted(out, "drift_b", "0 0.5 0.5 0.8 0.8\n1 0.5 0.5 0.7 0.7\n"
+                    "1 0.4 0.4 0.6 0.6\n")
+    for name in ("drift_a", "drift_b"):
+        dbs.append(os.path.join(tmp, name + ".db"))
+        run("scan", os.path.join(out, name), "--db", dbs[-1], "--yolo", "-q")
+    got = compare_json(dbs[2], dbs[3])
+    for want in (("category_drift", "train", "cat"),
+                 ("category_added", "train", "dog"),
+                 ("box_size_drift", "train", None)):
+        check(want in got, "compare: %s %s %s" % want, sorted(got, key=str))
+    check(not any(c == "box_count_drift" for c, _, _ in got),
+          "compare: 3 boxes per image on both sides: no box_count_drift")
+    got = compare_json(dbs[2], dbs[2])
+    check(not any(c.startswith(("category_", "box_")) for c, _, _ in got),
+          "compare: a scan with itself: no annotation drift", got)
+
+
 def main():
     global IMGAUDIT
     IMGAUDIT = os.path.abspath(sys.argv[1])
@@ -236,6 +285,7 @@ def main():
         check(r.returncode == 0 and "annotations" not in json.loads(r.stdout),
               "a scan without annotations has no annotations key")
         hostile(tmp, os.path.join(out, "clean"))
+        compare_tests(tmp, out)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
