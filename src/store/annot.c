@@ -281,3 +281,64 @@ int ia_q_annot_balance(ia_db *db, int64_t scan_id, int per_category,
           " WHERE s.scan_id = ?1 AND i.file_id IS NOT NULL"
           " GROUP BY 1 ORDER BY 1", scan_id, balance_row, &c);
 }
+
+/* ---- flagged boxes for the HTML report ------------------------------- */
+
+typedef struct flagged_ctx {
+    ia_q_annot_flagged_cb cb;
+    void *user;
+} flagged_ctx;
+
+static int flagged_row(sqlite3_stmt *st, void *ctx)
+{
+    const flagged_ctx *c = ctx;
+    return c->cb(c->user, sqlite3_column_int64(st, 0), ia_col_str(st, 1),
+                 ia_col_str(st, 2));
+}
+
+int ia_q_annot_flagged(ia_db *db, int64_t scan_id, int limit,
+                       ia_q_annot_flagged_cb cb, void *user)
+{
+    flagged_ctx c = {cb, user};
+    char sql[600];
+    if (db->schema < 6)
+        return IA_OK;
+    ia_bprintf(sql, sizeof sql, "SELECT f.id, f.path,"
+               " group_concat(DISTINCT fi.code) FROM finding fi"
+               " JOIN file f ON f.id = fi.file_id WHERE fi.scan_id = ?1"
+               " AND fi.code IN ('box_mostly_outside', 'box_outside_image',"
+               " 'duplicate_box', 'box_degenerate', 'annot_size_mismatch',"
+               " 'annot_size_rotated', 'yolo_class_out_of_range',"
+               " 'annot_conflict') GROUP BY f.id ORDER BY f.path LIMIT %d",
+               limit);
+    return each_row(db, sql, scan_id, flagged_row, &c);
+}
+
+typedef struct boxes_ctx {
+    ia_q_annot_box_cb cb;
+    void *user;
+} boxes_ctx;
+
+static int box_row(sqlite3_stmt *st, void *ctx)
+{
+    const boxes_ctx *c = ctx;
+    double b[4];
+    for (int k = 0; k < 4; k++)
+        b[k] = ia_col_real(st, k);
+    return c->cb(c->user, b);
+}
+
+int ia_q_annot_boxes(ia_db *db, int64_t scan_id, int64_t file_id,
+                     ia_q_annot_box_cb cb, void *user)
+{
+    boxes_ctx c = {cb, user};
+    char sql[400];
+    if (db->schema < 6)
+        return IA_OK;
+    ia_bprintf(sql, sizeof sql, "SELECT b.nx, b.ny, b.nw, b.nh"
+               " FROM annot_box b JOIN annot_image i ON i.id = b.image_id"
+               " JOIN annot_source s ON s.id = i.source_id"
+               " WHERE s.scan_id = ?1 AND i.file_id = %lld ORDER BY b.id",
+               (long long)file_id);
+    return each_row(db, sql, scan_id, box_row, &c);
+}

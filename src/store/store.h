@@ -884,4 +884,14 @@ typedef int (*ia_q_annot_cb)(void *user, const ia_q_annot *r);
 int ia_q_annot_balance(ia_db *db, int64_t scan_id, int per_category,
                        ia_q_annot_cb cb, void *user);
 
+/* For the HTML report: up to limit files with box findings (codes, comma
+ * separated), by path; and a file's boxes over 0..1 (NaN when unknown). */
+typedef int (*ia_q_annot_flagged_cb)(void *user, int64_t file_id,
+                                     const char *path, const char *codes);
+int ia_q_annot_flagged(ia_db *db, int64_t scan_id, int limit,
+                       ia_q_annot_flagged_cb cb, void *user);
+typedef int (*ia_q_annot_box_cb)(void *user, const double box[4]);
+int ia_q_annot_boxes(ia_db *db, int64_t scan_id, int64_t file_id,
+                     ia_q_annot_box_cb cb, void *user);
+
 #endif

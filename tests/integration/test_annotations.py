@@ -136,6 +136,23 @@ def check_balance(db, rep):
           "coco: the Markdown report has a category row", r.stdout[-800:])
 
 
+def check_html(db, tmp):
+    """(6): the flagged images with their boxes drawn over thumbnails."""
+    html = os.path.join(tmp, "c.html")
+    r = run("report", "--db", db, "--format", "html", "-o", html)
+    text = open(html, encoding="utf-8").read() if r.returncode == 0 else ""
+    i = text.find('<section id="annotations">')
+    sec = text[i:text.find("</section>", i)] if i >= 0 else ""
+    # a.png: 3 boxes (two duplicates, one unknown category); b.png: 3
+    check(sec.count("<figure") == 5 and "val/b.png" in sec and
+          "val/c.png" not in sec,
+          "html: the 5 images with box findings shown", sec.count("<figure"))
+    check(sec.count("<rect ") == 3 + 3 + 1 + 1 + 1,
+          "html: their boxes drawn over the thumbnails", sec.count("<rect "))
+    check('<rect x="0.8750" y="0.8333" width="0.5000" height="0.6667"/>'
+          in sec, "html: the mostly-outside box at its place")
+
+
 def check_yolo_rows(db):
     con = sqlite3.connect(db)
     rows = con.execute(
@@ -264,6 +281,7 @@ def main():
                    "--coco", os.path.join(out, "instances_train.json")])
         check_coco_rows(cdb, out)
         check_balance(cdb, rep)
+        check_html(cdb, tmp)
         ydb = os.path.join(tmp, "y.db")
         check_set("yolo", ydb, exp["yolo"],
                   [os.path.join(out, "yolo"), "--yolo",
