@@ -58,6 +58,12 @@ static void test_yolo_polygon(void **state)
     /* the unit square, clockwise: the area is never negative */
     assert_int_equal(parse("0 0 0 0 1 1 1 1 0", &l), IA_YOLO_OK);
     assert_true(fabs(l.poly_area - 1.0) < 1e-12);
+    /* far from the origin: no area lost to cancellation (found by
+     * fuzz_yolo), never more than the bounding box */
+    assert_int_equal(parse("0 1e8 1e8 100000000.5 1e8 1e8 100000000.25",
+                           &l), IA_YOLO_OK);
+    assert_true(fabs(l.poly_area - 0.0625) < 1e-6);
+    assert_true(l.poly_area <= l.w * l.h);
 }
 
 static void test_yolo_blank_and_bad(void **state)
@@ -70,6 +76,7 @@ static void test_yolo_blank_and_bad(void **state)
         "-1 0 0 1 1", "0 0.5 0.5 0.1", "0 0.5 0.5 0.1 0.1 0.2",
         "0", "0 0.1 0.1 0.2 0.2 0.3", "0 0.5 0.5 0.1 0.1x",
         "0 0.5\x01 0.5 0.1 0.1", "99999999999999999999 0 0 1 1",
+        "0 1e10 0 0 1 1 1", "0 -2e9 0.5 0.1 0.1",
     };
     assert_int_equal(parse("", &l), IA_YOLO_BLANK);
     assert_int_equal(parse(" \t\r", &l), IA_YOLO_BLANK);

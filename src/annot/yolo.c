@@ -24,6 +24,9 @@
 #define BAD_LINES_MAX 20
 /* Polygon points on one line, at most (a line is 64 KiB anyway). */
 #define POINTS_MAX 8192
+/* Coordinates beyond this are nonsense in 0..1 or in pixels, and would
+ * overflow the polygon's arithmetic. */
+#define COORD_MAX 1e9
 
 static int is_space(char c)
 {
@@ -66,13 +69,16 @@ typedef struct poly {
     int points;
 } poly;
 
+/* The shoelace sum is taken relative to the first point: a polygon far
+ * from the origin would otherwise lose its area to cancellation. */
 static void poly_add(poly *g, double x, double y)
 {
     if (g->points == 0) {
         g->first[0] = g->lo[0] = g->hi[0] = x;
         g->first[1] = g->lo[1] = g->hi[1] = y;
     } else {
-        g->twice_area += g->prev[0] * y - x * g->prev[1];
+        double px = g->prev[0] - g->first[0], py = g->prev[1] - g->first[1];
+        g->twice_area += px * (y - g->first[1]) - (x - g->first[0]) * py;
     }
     g->lo[0] = fmin(g->lo[0], x), g->hi[0] = fmax(g->hi[0], x);
     g->lo[1] = fmin(g->lo[1], y), g->hi[1] = fmax(g->hi[1], y);
@@ -82,11 +88,10 @@ static void poly_add(poly *g, double x, double y)
 
 static void poly_close(const poly *g, ia_yolo_line *out)
 {
-    double a = g->twice_area + g->prev[0] * g->first[1] -
-               g->first[0] * g->prev[1];
     out->cx = (g->lo[0] + g->hi[0]) / 2, out->cy = (g->lo[1] + g->hi[1]) / 2;
     out->w = g->hi[0] - g->lo[0], out->h = g->hi[1] - g->lo[1];
-    out->poly_area = fabs(a) / 2;
+    /* rounding may not push a polygon past its own bounding box */
+    out->poly_area = fmin(fabs(g->twice_area) / 2, out->w * out->h);
     out->points = g->points;
 }
 
@@ -124,6 +129,8 @@ int ia_yolo_parse_line(const char *s, size_t len, ia_yolo_line *out,
         double y;
         if (!next_number(&p, end, &y))
             return bad(why, whycap, "a coordinate is not a finite number");
+        if (fabs(y) > COORD_MAX)
+            return bad(why, whycap, "a coordinate beyond 1e9");
         if (n < 4)
             v[n] = y;
         if (n % 2 == 1)
