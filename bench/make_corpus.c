@@ -3,8 +3,16 @@
  * the benchmark (docs/performance.md).
  *
  * Every JPEG under SRC (e.g. clothing-small, laid out SPLIT/CLASS/file)
- * is decoded once and cut into a grid of tiles; each tile is written as a
- * JPEG (quality 70-95) or, one in four, a PNG, under
+ * is decoded once and cut into a grid of tiles (about the same size for
+ * every tile of a photo) or, with --mixed, into tiles of mixed sizes:
+ * each a crop of the photo (a quarter to all of the largest crop of its
+ * aspect, anywhere in it) resized by area averaging (or bilinear
+ * interpolation where it grows) to a width drawn log-uniformly from
+ * MIXED_MIN to MIXED_MAX pixels and a height of that width times an
+ * aspect drawn log-uniformly from 1/2 to 2, clamped to the same range:
+ * every octave of sizes equally likely, as crops and thumbnails come,
+ * so a dataset has hundreds of distinct widths and heights. Each tile is
+ * written as a JPEG (quality 70-95) or, one in four, a PNG, under
  * OUT/{train,val,test}/CLASS/ (class of the source photo, split 80/10/10
  * by tile). Then a known number of planted problems, recorded in
  * OUT.planted.csv beside OUT (not inside, where a scan would see it):
@@ -18,7 +26,7 @@
  * an atomic counter.
  *
  * Usage: make_corpus SRC OUT [--count N] [--copies N] [--reencodes N]
- *                    [-j N]
+ *                    [--mixed] [-j N]
  * Defaults: 100000 tiles, 1000 copies, 1000 re-encodings, online CPUs.
  */
 #include <dirent.h>
@@ -40,6 +48,9 @@
 #include <png.h>
 
 #define MAX_THREADS 64
+/* --mixed: the range of each side, in pixels. */
+#define MIXED_MIN 32
+#define MIXED_MAX 512
 
 typedef struct photo {
     char *path;
@@ -53,6 +64,7 @@ typedef struct plan {
     size_t per_photo;      /* tiles cut from each photo */
     size_t count;          /* tiles wanted in all */
     size_t copies, reencodes;
+    int mixed;             /* tiles of mixed sizes instead of a grid */
     atomic_size_t next;
     atomic_size_t written, planted_copies, planted_reencodes, failed;
     pthread_mutex_t log_lock;
@@ -287,23 +299,26 @@ static void log_planted(plan *p, const char *kind, const char *orig,
     pthread_mutex_unlock(&p->log_lock);
 }
 
-/* Tile t of photo i: cut, written, and maybe planted again. */
-static void one_tile(plan *p, size_t i, size_t t, const uint8_t *img,
-                     uint32_t w, uint32_t h, size_t cols, size_t rows)
+/* A tile's pixels: h rows of w RGB pixels, stride bytes apart. */
+typedef struct tile {
+    const uint8_t *pix;
+    uint32_t w, h;
+    size_t stride;
+} tile;
+
+/* Tile t of photo i, drawn by r: written, and maybe planted again. */
+static void emit_tile(plan *p, size_t i, size_t t, uint64_t r,
+                      const tile *tl)
 {
-    uint64_t r = mix(i * 1000003u + t);
-    uint32_t cw = w / (uint32_t)cols, chh = h / (uint32_t)rows;
-    uint32_t x0 = (uint32_t)(t % cols) * cw, y0 = (uint32_t)(t / cols) * chh;
-    const uint8_t *pix = img + ((size_t)y0 * w + x0) * 3;
-    size_t stride = (size_t)w * 3;
     int split = r % 10 < 8 ? 0 : r % 10 < 9 ? 1 : 2;
     int png = (r >> 8) % 4 == 0;
     int quality = 70 + (int)((r >> 16) % 26);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s/%s/p%05zu_t%02zu.%s", p->out,
              splits[split], p->photos[i].label, i, t, png ? "png" : "jpg");
-    int rc = png ? write_png(path, pix, cw, chh, stride)
-                 : write_jpeg(path, pix, cw, chh, stride, quality);
+    int rc = png ? write_png(path, tl->pix, tl->w, tl->h, tl->stride)
+                 : write_jpeg(path, tl->pix, tl->w, tl->h, tl->stride,
+                              quality);
     if (rc != 0) {
         atomic_fetch_add(&p->failed, 1);
         return;
@@ -327,11 +342,129 @@ static void one_tile(plan *p, size_t i, size_t t, const uint8_t *img,
         int q2 = quality > 80 ? quality - 10 : quality + 10;
         snprintf(other, sizeof other, "%s/%s/%s/reenc_p%05zu_t%02zu.jpg",
                  p->out, splits[split], p->photos[i].label, i, t);
-        if (write_jpeg(other, pix, cw, chh, stride, q2) == 0) {
+        if (write_jpeg(other, tl->pix, tl->w, tl->h, tl->stride, q2) == 0) {
             atomic_fetch_add(&p->planted_reencodes, 1);
             log_planted(p, "reencode", path, other);
         }
     }
+}
+
+/* Cell t of a cols x rows grid over the photo. */
+static void grid_tile(plan *p, size_t i, size_t t, const uint8_t *img,
+                      uint32_t w, uint32_t h, size_t cols, size_t rows)
+{
+    uint32_t cw = w / (uint32_t)cols, chh = h / (uint32_t)rows;
+    uint32_t x0 = (uint32_t)(t % cols) * cw, y0 = (uint32_t)(t / cols) * chh;
+    tile tl = {img + ((size_t)y0 * w + x0) * 3, cw, chh, (size_t)w * 3};
+    emit_tile(p, i, t, mix(i * 1000003u + t), &tl);
+}
+
+/* The source samples output o draws on along an axis of n_in samples
+ * resized to n_out, and their weights (wt holds n_in / n_out + 2): the
+ * mean of those its footprint covers when shrinking, linear
+ * interpolation when growing. Returns how many, from *first. */
+static uint32_t axis_taps(uint32_t n_in, uint32_t n_out, uint32_t o,
+                          uint32_t *first, float *wt)
+{
+    double s = (double)n_in / n_out;
+    if (n_in >= n_out) {
+        uint32_t lo = (uint32_t)(o * s), hi = (uint32_t)((o + 1) * s);
+        hi = hi <= lo ? lo + 1 : hi > n_in ? n_in : hi;
+        for (uint32_t k = 0; k < hi - lo; k++)
+            wt[k] = 1.0f / (float)(hi - lo);
+        *first = lo;
+        return hi - lo;
+    }
+    double c = (o + 0.5) * s - 0.5;
+    uint32_t lo = c <= 0 ? 0 : (uint32_t)c;
+    if (lo + 1 >= n_in) {
+        *first = n_in - 1;
+        wt[0] = 1.0f;
+        return 1;
+    }
+    wt[1] = (float)(c <= 0 ? 0 : c - lo);
+    wt[0] = 1.0f - wt[1];
+    *first = lo;
+    return 2;
+}
+
+/* src resized to dw x dh (RGB, rows of dw * 3 bytes in dst), one axis
+ * after the other. -1 when out of memory. */
+static int resize(const tile *src, uint8_t *dst, uint32_t dw, uint32_t dh)
+{
+    uint32_t most = (src->w > src->h ? src->w : src->h) / MIXED_MIN + 2;
+    float *tmp = malloc((size_t)src->h * dw * 3 * sizeof *tmp);
+    float *wt = malloc(most * sizeof *wt);
+    uint32_t first, n;
+    if (!tmp || !wt) {
+        free(tmp);
+        free(wt);
+        return -1;
+    }
+    for (uint32_t x = 0; x < dw; x++) {
+        n = axis_taps(src->w, dw, x, &first, wt);
+        for (uint32_t y = 0; y < src->h; y++)
+            for (int c = 0; c < 3; c++) {
+                const uint8_t *row = src->pix + src->stride * y;
+                float v = 0;
+                for (uint32_t k = 0; k < n; k++)
+                    v += wt[k] * row[(first + k) * 3 + c];
+                tmp[((size_t)y * dw + x) * 3 + c] = v;
+            }
+    }
+    for (uint32_t y = 0; y < dh; y++) {
+        n = axis_taps(src->h, dh, y, &first, wt);
+        for (size_t j = 0; j < (size_t)dw * 3; j++) {
+            float v = 0.5f;
+            for (uint32_t k = 0; k < n; k++)
+                v += wt[k] * tmp[(size_t)(first + k) * dw * 3 + j];
+            dst[(size_t)y * dw * 3 + j] = v >= 255 ? 255 : (uint8_t)v;
+        }
+    }
+    free(tmp);
+    free(wt);
+    return 0;
+}
+
+/* A uniform draw in [0, 1) from 16 bits of r. */
+static double unit(uint64_t r, int shift)
+{
+    return (double)((r >> shift) & 0xffff) / 65536.0;
+}
+
+/* Tile t of photo i at a size of its own (--mixed): a crop of the photo
+ * resized, both drawn from the tile's hash. */
+static void mixed_tile(plan *p, size_t i, size_t t, const uint8_t *img,
+                       uint32_t w, uint32_t h)
+{
+    uint64_t r = mix(i * 1000003u + t), d = mix(r ^ 0x2545f4914f6cdd1dULL);
+    double side =
+        MIXED_MIN * pow((MIXED_MAX + 1.0) / MIXED_MIN, unit(d, 0));
+    double aspect = pow(2.0, 2 * unit(d, 16) - 1);
+    uint32_t dw = (uint32_t)side, dh = (uint32_t)(side * aspect);
+    dh = dh < MIXED_MIN ? MIXED_MIN : dh > MIXED_MAX ? MIXED_MAX : dh;
+    /* the largest crop of the tile's aspect, scaled by 1/4 to 1 */
+    double cw = (double)w, ch = cw * dh / dw;
+    if (ch > h) {
+        ch = h;
+        cw = ch * dw / dh;
+    }
+    double f = 0.25 + 0.75 * unit(d, 32);
+    uint32_t sw = (uint32_t)(cw * f), sh = (uint32_t)(ch * f);
+    sw = sw < 1 ? 1 : sw;
+    sh = sh < 1 ? 1 : sh;
+    uint32_t x0 = (uint32_t)((w - sw) * unit(d, 48));
+    uint32_t y0 = (uint32_t)((h - sh) * unit(r, 48));
+    tile crop = {img + ((size_t)y0 * w + x0) * 3, sw, sh, (size_t)w * 3};
+    uint8_t *pix = malloc((size_t)dw * dh * 3);
+    if (!pix || resize(&crop, pix, dw, dh) != 0) {
+        free(pix);
+        atomic_fetch_add(&p->failed, 1);
+        return;
+    }
+    tile tl = {pix, dw, dh, (size_t)dw * 3};
+    emit_tile(p, i, t, r, &tl);
+    free(pix);
 }
 
 static void one_photo(plan *p, size_t i)
@@ -346,9 +479,12 @@ static void one_photo(plan *p, size_t i)
     if (cols < 1)
         cols = 1;
     size_t rows = (n + cols - 1) / cols;
-    if (w / cols >= 8 && h / rows >= 8)
-        for (size_t t = 0; t < n && i * p->per_photo + t < p->count; t++)
-            one_tile(p, i, t, img, w, h, cols, rows);
+    for (size_t t = 0; t < n && i * p->per_photo + t < p->count; t++) {
+        if (p->mixed)
+            mixed_tile(p, i, t, img, w, h);
+        else if (w / cols >= 8 && h / rows >= 8)
+            grid_tile(p, i, t, img, w, h, cols, rows);
+    }
     free(img);
 }
 
@@ -399,6 +535,8 @@ int main(int argc, char **argv)
             p.copies = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--reencodes") == 0 && i + 1 < argc)
             p.reencodes = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--mixed") == 0)
+            p.mixed = 1;
         else if (strcmp(argv[i], "-j") == 0 && i + 1 < argc)
             jobs = strtol(argv[++i], NULL, 10);
         else if (!src)
@@ -409,7 +547,7 @@ int main(int argc, char **argv)
     if (!src || !p.out || p.count == 0 || jobs < 1 || jobs > MAX_THREADS ||
         p.copies + p.reencodes > p.count) {
         fprintf(stderr, "usage: make_corpus SRC OUT [--count N] "
-                        "[--copies N] [--reencodes N] [-j N]\n");
+                        "[--copies N] [--reencodes N] [--mixed] [-j N]\n");
         return 2;
     }
     double t0 = now();

@@ -12,7 +12,14 @@
 # run), the rescans of the unchanged trees, and the near-duplicate index
 # figure (1,000,000 hashes at the default phash radius 4, and at 8).
 #
-# --quick: one repetition and a 10,000-tile corpus (a smoke run).
+# Then the other formats (issue 15): the first 1,000 clothing-small photos
+# written as WebP, TIFF, GIF and BMP by bench/make_formats (in
+# $IA_CORPUS-formats), each folder measured like the corpora above, so the
+# ratio scan/ceiling is per format (the ceiling decodes them through the
+# scan's decoder table, rows discarded).
+#
+# --quick: one repetition, a 10,000-tile corpus and 200 photos per format
+# (a smoke run).
 # --profile: also record where the scan's time goes (perf, when it works
 # on this machine) on clothing-small at -j 1.
 #
@@ -26,12 +33,20 @@ clothing=$datasets/clothing-small
 build=${IA_BUILD:-$here/build-bench}
 corpus=${IA_CORPUS:-/tmp/imgaudit-corpus}
 near_n=${NEAR_N:-1000000}
-repeat=2
+repeat=3
 count=100000
+mixed_count=20000
+fcount=1000
 profile=0
 for arg in "$@"; do
     case $arg in
-    --quick) repeat=1; count=10000; corpus=${IA_CORPUS:-/tmp/imgaudit-corpus-quick} ;;
+    --quick)
+        repeat=1
+        count=10000
+        mixed_count=2000
+        fcount=200
+        corpus=${IA_CORPUS:-/tmp/imgaudit-corpus-quick}
+        ;;
     --profile) profile=1 ;;
     *) echo "usage: bench/run.sh [--quick] [--profile]" >&2; exit 2 ;;
     esac
@@ -44,23 +59,40 @@ fi
 
 [ -d "$build" ] || meson setup "$build" "$here" >/dev/null
 ninja -C "$build" imgaudit bench/decode_ceiling bench/make_corpus \
-    bench/near_index >/dev/null
+    bench/near_index bench/make_formats >/dev/null
 
 echo "imgaudit benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs," \
      "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "(each figure: the best of $repeat runs; ratio = scan throughput /" \
-     "ceiling throughput)"
+echo "(each figure: the median of $repeat runs; ratio = ceiling time /" \
+     "scan time, 1.0 = as fast as decoding alone)"
 
-if [ ! -f "$corpus.planted.csv" ]; then
-    rm -rf "$corpus"
-    "$build/bench/make_corpus" "$clothing" "$corpus" --count "$count" \
-        --copies $((count / 100)) --reencodes $((count / 100))
-fi
+# make_corpus_once DIR COUNT [--mixed]: the corpus, unless already there.
+make_corpus_once() {
+    if [ ! -f "$1.planted.csv" ]; then
+        rm -rf "$1"
+        "$build/bench/make_corpus" "$clothing" "$1" --count "$2" \
+            --copies $(($2 / 100)) --reencodes $(($2 / 100)) ${3:-}
+    fi
+}
+make_corpus_once "$corpus" "$count"
+make_corpus_once "$corpus-mixed" "$mixed_count" --mixed
 
 python3 "$here/bench/measure.py" "$build" clothing-small "$clothing" \
     --repeat "$repeat" --rescan
 python3 "$here/bench/measure.py" "$build" "small-image corpus" "$corpus" \
     --repeat "$repeat" --rescan
+python3 "$here/bench/measure.py" "$build" "mixed-size corpus" \
+    "$corpus-mixed" --repeat "$repeat" --rescan
+
+formats=$corpus-formats
+if [ ! -d "$formats/bmp" ]; then
+    "$build/bench/make_formats" "$clothing" "$formats" --count "$fcount" \
+        >/dev/null
+fi
+for f in webp tiff gif bmp; do
+    python3 "$here/bench/measure.py" "$build" "clothing photos as $f" \
+        "$formats/$f" --repeat "$repeat"
+done
 
 echo "== near-duplicate index (bench/near_index $near_n 4 and 8)"
 # 4 is the default phash radius (src/analyze/analyze.h); 8, twice as wide, shows

@@ -100,11 +100,20 @@ typedef struct ia_progress {
     uint64_t errors;
     uint64_t warnings;
     double seconds;
+    /* The files this scan will store, counted ahead by a second walk
+     * (files_done of files_total); 0 while unknown: still counting, or
+     * a root with archives, whose members are known only by reading. */
+    uint64_t files_total;
 } ia_progress;
 
 typedef struct ia_scan_options {
-    const char *root;          /* dataset folder (required) */
-    const char *name;          /* scan name; default: base name of root */
+    /* The dataset (required): a folder (archives in it are read in
+     * place, docs/archives.md), one archive (.tar, .tar.gz, .tgz,
+     * .tar.zst, .zip), or "-": one archive read from stream_fd. */
+    const char *root;
+    /* Scan name; default: base name of root ("stdin" for "-"). For "-"
+     * it also names the archive: its members are NAME/MEMBER. */
+    const char *name;
     const char *manifest;      /* CSV with path,label[,split]; NULL: folders */
     unsigned jobs;             /* worker threads; 0: online CPUs */
     uint64_t max_pixels;       /* 0: IA_DEFAULT_MAX_PIXELS */
@@ -144,6 +153,21 @@ typedef struct ia_scan_options {
      * already stored are kept, not read or decoded again; the result
      * equals an uninterrupted scan. Same root and options required. */
     int resume;
+    /* Archives (docs/archives.md). label_field: the field of a WebDataset
+     * sample's .json that holds its label (NULL: a .json gives none).
+     * max_members: entries read from one archive at most, further ones
+     * refused with an archive_limit finding (0: IA_DEFAULT_MAX_MEMBERS).
+     * stream_fd: with root "-", the descriptor the archive is read from
+     * (0, standard input, by default); it is not closed. */
+    const char *label_field;
+    uint64_t max_members;
+    int stream_fd;
+    /* Paths left out of the scan (docs/cli.md "--exclude"): a file or
+     * folder is skipped when one of these fnmatch(3) globs matches its
+     * path relative to the root or its name; an excluded folder is not
+     * entered. nexclude globs, borrowed for the call. */
+    const char *const *exclude;
+    size_t nexclude;
     /* Detection and segmentation annotations (docs/annotations.md):
      * ncoco COCO JSON files, each "FILE.json" or "SPLIT=FILE.json"; and,
      * with yolo set, the YOLO layout (images/ and labels/ side by side),
@@ -159,6 +183,7 @@ typedef struct ia_scan_options {
 #define IA_DEFAULT_MAX_PIXELS 178956970ULL   /* Pillow's MAX_IMAGE_PIXELS */
 #define IA_DEFAULT_MAX_FILE_BYTES (1ULL << 30)
 #define IA_DEFAULT_MAX_MEMORY (1ULL << 30)
+#define IA_DEFAULT_MAX_MEMBERS 1000000ULL
 
 typedef struct ia_scan_summary {
     int64_t scan_id;
@@ -179,6 +204,12 @@ typedef struct ia_scan_summary {
 
 /* Scans opt->root into db as a new scan. *out written only on success. */
 int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out);
+
+/* Whether ia_scan would accept opt's root (a folder, an archive, or "-")
+ * and manifest, without a DB: IA_OK, or IA_ERR_ARG with a one-line
+ * message in err (cap bytes). Lets a caller refuse a command line before
+ * it creates a DB. */
+int ia_scan_check(const ia_scan_options *opt, char *err, size_t cap);
 
 /* ---- Merging shards (docs/scale-out.md) ------------------------------ */
 
@@ -239,6 +270,11 @@ int ia_export(ia_db *db, const char *scan_ref, ia_format fmt,
 
 /* A table of the scans in db (id, name, root, files, complete, times). */
 int ia_list_scans(ia_db *db, FILE *out);
+
+/* The id of the scan scan_ref names (as ia_report: NULL is the latest
+ * complete scan), so that later calls keep reading that scan whatever is
+ * added to the DB meanwhile. *scan_id written only on success. */
+int ia_scan_resolve(ia_db *db, const char *scan_ref, int64_t *scan_id);
 
 /* Counts of findings by severity in a scan, for exit codes (--fail-on). */
 int ia_scan_severity_counts(ia_db *db, const char *scan_ref,
@@ -312,6 +348,85 @@ typedef struct ia_report_options {
  * thumbnails ignore the options. */
 int ia_report_ex(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out,
                  const ia_report_options *opt);
+
+/* ---- Results as rows (docs/python.md) ------------------------------ */
+
+/* The tables of a scan and of a comparison, row by row, for bindings
+ * (the Python package, python/) and programs that want data rather than
+ * a document. A table has fixed columns (ia_scan_columns,
+ * ia_compare_columns), each with one type; a row is an array of values
+ * in column order, any of them IA_VALUE_NULL. Values are borrowed: they
+ * are valid during the callback only.
+ *
+ *     static int on_row(void *user, const ia_value *row)
+ *     {
+ *         printf("%s %s\n", row[0].s, row[5].s);   (path, status)
+ *         return IA_OK;
+ *     }
+ *     rc = ia_scan_rows(db, NULL, IA_ROWS_FILES, on_row, NULL);
+ */
+typedef enum ia_value_type {
+    IA_VALUE_NULL = 0,
+    IA_VALUE_INT = 1,     /* i */
+    IA_VALUE_REAL = 2,    /* d, finite (a value that is not is NULL) */
+    IA_VALUE_TEXT = 3,    /* s: NUL-terminated bytes, UTF-8 unless a file
+                             name was not */
+    IA_VALUE_INTS = 4,    /* n integers: ints[0..n-1] */
+    IA_VALUE_REALS = 5,   /* n reals: reals[0..n-1] */
+    IA_VALUE_TEXTS = 6,   /* n strings: texts[0..n-1] */
+    IA_VALUE_COUNTS = 7,  /* a map of n names to counts: texts[k], ints[k] */
+    IA_VALUE_JSON = 8,    /* s: one JSON document (a number, an array or
+                             an object) */
+} ia_value_type;
+
+typedef struct ia_value {
+    int type;                   /* ia_value_type */
+    int64_t i;
+    double d;
+    const char *s;
+    size_t n;
+    const int64_t *ints;
+    const double *reals;
+    const char *const *texts;
+} ia_value;
+
+typedef struct ia_column {
+    const char *name;           /* the export's and JSON report's key */
+    int type;                   /* ia_value_type of its non-null values */
+} ia_column;
+
+/* Called once per row with the table's values in column order; returns
+ * IA_OK to go on, anything else to stop (ia_*_rows then returns it). */
+typedef int (*ia_row_fn)(void *user, const ia_value *row);
+
+/* The tables of a scan (columns: docs/python.md; they are those of the
+ * export and of the JSON report, docs/json.md). */
+typedef enum ia_scan_table {
+    IA_ROWS_FILES = 0,        /* one row per file, as `export` */
+    IA_ROWS_PROBLEMS = 1,     /* the same, as `export --problems` */
+    IA_ROWS_FINDINGS = 2,     /* as the report's findings, in its order */
+    IA_ROWS_DUPLICATES = 3,   /* one row per duplicate group */
+    IA_ROWS_LEAKS = 4,
+    IA_ROWS_SPLITS = 5,       /* one row per split, as the report's */
+} ia_scan_table;
+
+/* The columns of a scan table: *cols a static array of *n. IA_ERR_ARG
+ * for an unknown table. */
+int ia_scan_columns(int table, const ia_column **cols, size_t *n);
+/* Calls fn for each row of a table of the scan scan_ref (as ia_report). */
+int ia_scan_rows(ia_db *db, const char *scan_ref, int table, ia_row_fn fn,
+                 void *user);
+
+/* The tables of a comparison (docs/compare.md). */
+typedef enum ia_compare_table {
+    IA_CMP_ROWS_FINDINGS = 0,   /* ranked as in the text output */
+    IA_CMP_ROWS_CHANGES = 1,    /* one row per file added, removed,
+                                   modified, moved, relabeled, renamed */
+    IA_CMP_ROWS_DRIFT = 2,      /* every measure taken, flagged or not */
+} ia_compare_table;
+
+int ia_compare_columns(int table, const ia_column **cols, size_t *n);
+int ia_compare_rows(ia_compare *c, int table, ia_row_fn fn, void *user);
 
 #ifdef __cplusplus
 }

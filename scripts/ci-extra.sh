@@ -8,14 +8,24 @@
 #   2. valgrind (memcheck, leak check on definite and indirect leaks): the
 #      hardening integration tests run every imgaudit command under it
 #      (IA_TEST_WRAPPER), and so do scans, rescans, reports, exports and a
-#      compare of the fixtures. Any error or leak fails the stage.
-#   3. libFuzzer (clang): each fuzz target (fuzz_file, fuzz_manifest,
-#      fuzz_db) for FUZZ_SECONDS (default 60) from its seed corpus; a
+#      compare of the fixtures, and a scan of the archive fuzzer's seeds
+#      (every kind of odd archive). Any error or leak fails the stage.
+#      The Python package's tests (python/tests) run under it too, with
+#      PYTHONMALLOC=malloc: any memory error fails, and so does a leak
+#      whose stack passes through the extension or the library (CPython
+#      and numpy keep memory at exit, which is not ours to judge).
+#   3. The Python package installed as a user would: pip install
+#      --no-build-isolation of the root into a fresh virtual environment,
+#      then a scan of the sample through it (docs/python.md).
+#   4. libFuzzer (clang): each fuzz target (fuzz_file, fuzz_manifest,
+#      fuzz_db, fuzz_archive) for FUZZ_SECONDS (default 60) from its seed
+#      corpus, then fuzz_file from each format's fixtures alone
+#      (fixtures/formats) for FUZZ_FORMAT_SECONDS (default 20) each; a
 #      crash, leak, timeout or out-of-memory fails it and leaves the input
 #      in build-fuzz/fuzz-run/artifacts. Minimize it (FUZZER
 #      -minimize_crash=1 -runs=10000 INPUT), add it to
-#      tests/fuzz/crashes/{file,manifest,db}/ and the normal suite replays
-#      it.
+#      tests/fuzz/crashes/{file,manifest,db,archive}/ and the normal suite
+#      replays it.
 #
 # Usage: scripts/ci-extra.sh [COUNTS_FILE]
 # Prints one line per check and "N passed, N failed"; writes "N N" to
@@ -25,6 +35,7 @@ cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 COUNTS=${1:-}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_FORMAT_SECONDS=${FUZZ_FORMAT_SECONDS:-20}
 DATASETS=${IA_DATASETS:-$ROOT/../shared/datasets}
 
 passed=0
@@ -82,7 +93,7 @@ TSAN_RUN=(setarch "$(uname -m)" -R)
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
 if setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false &&
    ninja -C build-tsan imgaudit tests/test_pool >/dev/null; then
-  tsan_roots=(fixtures/sample fixtures/cases)
+  tsan_roots=(fixtures/sample fixtures/cases tests/fuzz/corpus/archive)
   if [ -d "$DATASETS/clothing-small/test" ]; then
     tsan_roots+=("$DATASETS/clothing-small/test")
   else
@@ -123,7 +134,12 @@ unset TSAN_OPTIONS
 echo "== valgrind: integration tests and fixture commands"
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect"
 VG="$VG --error-exitcode=99"
-if setup build-vg -Dbench=false && ninja -C build-vg imgaudit \
+# Without JPEG XL: valgrind (3.19) stops every program linked with
+# libjxl at load, on an instruction of libhwy's static initialiser
+# (hwy::platform::TimerResolution, SIGILL), before main. The JXL decoder
+# is covered by the ASan+UBSan suite and the libFuzzer stage instead.
+if setup build-vg -Dbench=false -Djxl=disabled &&
+   ninja -C build-vg imgaudit \
      tests/race_shim.so tests/mkhostile >/dev/null; then
   bin=$ROOT/build-vg/imgaudit
   shim=$ROOT/build-vg/tests/race_shim.so
@@ -144,12 +160,16 @@ if setup build-vg -Dbench=false && ninja -C build-vg imgaudit \
   # once (cases are other files)
   v1=$tmp/vg1.db
   v2=$tmp/vg2.db
-  cmds=("scan fixtures/cases --db $db -q -j 4 --name cases"
+  v3=$tmp/vg3.db
+  cmds=("scan fixtures/formats --db $v3 -q -j 2"
+        "export --db $v3 --format jsonl"
+"scan fixtures/cases --db $db -q -j 4 --name cases"
         "scan fixtures/sample --db $db -q -j 1 --name sample"
         "scan fixtures/sample --db $db -q -j 2 --name sample --reuse $db"
         "scan fixtures/cases --db $v1 -q -j 2"
         "scan fixtures/cases --db $v2 -q --reuse $v1 --trust-mtime"
         "scan fixtures/cases --db $db -q --name cases --reuse $db -j 2"
+        "scan tests/fuzz/corpus/archive --db $db -q -j 2 --name archives --label-field label"
         "report --db $db cases" "report --db $db sample --format md"
         "report --db $db sample --format json"
         "report --db $db sample --format html"
@@ -164,15 +184,55 @@ if setup build-vg -Dbench=false && ninja -C build-vg imgaudit \
     [ $rc -eq 0 ] || tail -30 "$tmp/vg.err"
     result $rc "valgrind: imgaudit $c"
   done
+  ext=$(/usr/bin/python3 -c \
+    "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
+  if ninja -C build-vg "python/imgaudit/_imgaudit$ext" >/dev/null; then
+    rm -f "$tmp"/vgpy.*.log
+    PYTHONMALLOC=malloc PYTHONPATH=$ROOT/build-vg/python \
+      IMGAUDIT_CLI=$bin IMGAUDIT_SOURCE=$ROOT IMGAUDIT_TEST_VALGRIND=1 \
+      PYTHONDONTWRITEBYTECODE=1 \
+      valgrind -q --leak-check=full --show-leak-kinds=definite \
+        --num-callers=50 --log-file="$tmp/vgpy.%p.log" \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+        python/tests/test_tables.py python/tests/test_scan.py \
+        python/tests/test_compare.py > "$tmp/vgpy.out" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] || tail -30 "$tmp/vgpy.out"
+    python3 scripts/valgrind-ours.py "$tmp"/vgpy.*.log || rc=99
+    result $rc "valgrind: python/tests ($(tail -1 "$tmp/vgpy.out"))"
+  else
+    result 1 "valgrind: python extension build"
+  fi
 else
   result 1 "valgrind: build"
 fi
 
-# ---- 3. libFuzzer -------------------------------------------------------
+# ---- 3. the Python package installed with pip ----------------------------
+echo "== pip install --no-build-isolation . into a virtual environment"
+venv=$tmp/venv
+rm -rf .mesonpy-*
+if /usr/bin/python3 -m venv --system-site-packages "$venv" &&
+   "$venv/bin/pip" install -q --no-build-isolation --no-index . \
+     > "$tmp/pip.out" 2>&1; then
+  (cd "$tmp" && "$venv/bin/python" -c '
+import sys, imgaudit
+assert imgaudit.__file__.startswith(sys.prefix), imgaudit.__file__
+a = imgaudit.scan(sys.argv[1], "pip.db", progress=False)
+assert len(a.files) == a.summary["files"] > 0
+print(a)' "$ROOT/fixtures/sample") > "$tmp/pipscan.out" 2>&1
+  rc=$?
+  [ $rc -eq 0 ] || cat "$tmp/pipscan.out"
+  result $rc "pip install: the package imports and scans the sample"
+else
+  tail -30 "$tmp/pip.out"
+  result 1 "pip install --no-build-isolation ."
+fi
+
+# ---- 4. libFuzzer -------------------------------------------------------
 echo "== libFuzzer: $FUZZ_SECONDS s per target"
 if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
    ninja -C build-fuzz tests/fuzz/fuzz_file tests/fuzz/fuzz_manifest \
-     tests/fuzz/fuzz_db >/dev/null; then
+     tests/fuzz/fuzz_db tests/fuzz/fuzz_archive >/dev/null; then
   meson test -C build-fuzz --no-rebuild --suite fuzz --print-errorlogs \
     > "$tmp/fz.out" 2>&1
   rc=$?; [ $rc -eq 0 ] || tail -30 "$tmp/fz.out"
@@ -180,13 +240,15 @@ if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
   run=build-fuzz/fuzz-run
   rm -rf "$run"
   mkdir -p "$run/artifacts" "$run/corpus/file" "$run/corpus/manifest" \
-    "$run/corpus/db"
-  cp -r fixtures/cases fixtures/sample tests/fuzz/crashes/file \
-    "$run/corpus/file/"
+    "$run/corpus/db" "$run/corpus/archive"
+  cp -r fixtures/cases fixtures/sample fixtures/formats \
+    tests/fuzz/crashes/file "$run/corpus/file/"
   cp -r tests/fuzz/corpus/manifest/. tests/fuzz/crashes/manifest/. \
     "$run/corpus/manifest/"
   cp -r tests/fuzz/corpus/db/. tests/fuzz/crashes/db/. "$run/corpus/db/"
-  for target in file manifest db; do
+  cp -r tests/fuzz/corpus/archive/. tests/fuzz/crashes/archive/. \
+    "$run/corpus/archive/"
+  for target in file manifest db archive; do
     dict=()
     [ -f "tests/fuzz/fuzz_$target.dict" ] &&
       dict=("-dict=tests/fuzz/fuzz_$target.dict")
@@ -205,6 +267,30 @@ if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
     runs=$(awk '/^stat::number_of_executed_units/ {print $2}' \
       "$run/$target.log")
     result $rc "libFuzzer: fuzz_$target for $FUZZ_SECONDS s, no crash (${runs:-0} runs)"
+  done
+  # fuzz_file again from each format's seeds alone (issue 15), so every
+  # decoder of the table gets its own share of mutations.
+  for dir in fixtures/formats/train/* fixtures/formats/codecs; do
+    fmt=$(basename "$dir")
+    [ "$fmt" = same ] && continue
+    mkdir -p "$run/corpus/fmt-$fmt"
+    cp -r "$dir/." "$run/corpus/fmt-$fmt/"
+    ASAN_OPTIONS=detect_leaks=1 build-fuzz/tests/fuzz/fuzz_file \
+      -max_total_time="$FUZZ_FORMAT_SECONDS" -timeout=30 \
+      -rss_limit_mb=2560 -print_final_stats=1 \
+      -dict=tests/fuzz/fuzz_file.dict \
+      -artifact_prefix="$run/artifacts/fmt-$fmt-" "$run/corpus/fmt-$fmt" \
+      > "$run/fmt-$fmt.log" 2>&1
+    rc=$?
+    found=$(find "$run/artifacts" -name "fmt-$fmt-*" ! -name "*slow-unit-*")
+    if [ -n "$found" ]; then
+      rc=1
+      echo "$found"
+      grep -E "ERROR|SUMMARY|invariant" "$run/fmt-$fmt.log" | head -20
+    fi
+    runs=$(awk '/^stat::number_of_executed_units/ {print $2}' \
+      "$run/fmt-$fmt.log")
+    result $rc "libFuzzer: fuzz_file on $fmt seeds for $FUZZ_FORMAT_SECONDS s, no crash (${runs:-0} runs)"
   done
 else
   result 1 "libFuzzer: build"

@@ -58,6 +58,21 @@ static void hash_gray(ia_hasher *h, const uint8_t *pix, uint32_t w,
     ia_hasher_end(h, out);
 }
 
+/* The hasher's calls of libm's sin(), counted through the linker's
+ * --wrap=sin (tests/meson.build): it calls sin() only to build Lanczos
+ * coefficient tables, two per tap. */
+#ifdef IA_WRAP_SIN
+double __real_sin(double x);
+double __wrap_sin(double x);
+static unsigned long sin_calls;
+
+double __wrap_sin(double x)
+{
+    sin_calls++;
+    return __real_sin(x);
+}
+#endif
+
 static int setup(void **state)
 {
     ia_hasher *h = NULL;
@@ -326,6 +341,62 @@ static void test_tall_image(void **state)
 {
     check_oracle(*state, 2, 60000, 77);
     check_oracle(*state, 3, 60000, 78);
+}
+
+/* sin() calls while hashing a random w x hh plane (the plane's own
+ * making calls none). */
+static unsigned long sins_to_hash(ia_hasher *h, uint32_t w, uint32_t hh,
+                                  uint64_t seed)
+{
+#ifdef IA_WRAP_SIN
+    uint8_t *pix = random_plane(w, hh, seed);
+    ia_hashes out;
+    unsigned long before = sin_calls;
+    hash_gray(h, pix, w, hh, &out);
+    free(pix);
+    return sin_calls - before;
+#else
+    (void)h, (void)w, (void)hh, (void)seed;
+    skip();
+    return 0;
+#endif
+}
+
+/* A dataset of many distinct sizes builds each table once: 300 images of
+ * 300 distinct widths and heights (up to 332 pixels, well within the
+ * cache's budget) cost no sin() the second and third time round, and
+ * still equal the oracle. */
+static void test_every_size_cached(void **state)
+{
+    ia_hasher *h = *state;
+    unsigned long first = 0, again = 0;
+
+    for (int round = 0; round < 3; round++)
+        for (uint32_t i = 0; i < 300; i++) {
+            unsigned long n = sins_to_hash(h, 33 + i, 332 - i, i);
+            *(round == 0 ? &first : &again) += n;
+        }
+    assert_true(first > 0);
+    assert_int_equal(again, 0);
+    check_oracle(h, 33, 332, 5);
+    check_oracle(h, 200, 165, 6);
+}
+
+/* Past the budget the least recently used tables go and are built again
+ * when needed, with the same results; an image whose own tables are over
+ * the budget keeps them while it is hashed. */
+static void test_cache_budget(void **state)
+{
+    ia_hasher *h = *state;
+
+    /* about 200 KB of horizontal tables each, 24 MB in all */
+    for (uint32_t i = 0; i < 120; i++)
+        check_oracle(h, 3000 + 7 * i, 40, 100 + i);
+    assert_true(sins_to_hash(h, 3000, 40, 1) > 0);
+    check_oracle(h, 3000, 40, 7);
+    /* 2 x 9.6 MB of horizontal tables for one image */
+    check_oracle(h, 400000, 2, 8);
+    check_oracle(h, 3007, 40, 9);
 }
 
 /* ---- hand-checkable resizes ------------------------------------------- */
@@ -653,6 +724,8 @@ int main(void)
         cmocka_unit_test(test_begin_rejects),
         cmocka_unit_test(test_resize_matches_oracle),
         cmocka_unit_test(test_tall_image),
+        cmocka_unit_test(test_every_size_cached),
+        cmocka_unit_test(test_cache_budget),
         cmocka_unit_test(test_constant_image),
         cmocka_unit_test(test_32x32_is_untouched),
         cmocka_unit_test(test_gradient_64x1),

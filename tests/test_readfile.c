@@ -1,6 +1,9 @@
 /*
  * The reader: SHA-256 of the bytes, statuses for empty, vanished,
- * symlinked, special and oversized files, and no blocking on a FIFO.
+ * symlinked, special and oversized files, no blocking on a FIFO, and the
+ * read() calls a file costs (one for a small file; short reads and
+ * growth since fstat handled), counted and steered through the linker's
+ * --wrap=read (tests/meson.build).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +23,31 @@
 #include "read/read.h"
 
 static char dir[64];
+
+#ifdef IA_WRAP_READ
+ssize_t __real_read(int fd, void *buf, size_t n);
+ssize_t __wrap_read(int fd, void *buf, size_t n);
+static unsigned long read_calls;
+static size_t read_chunk;       /* > 0: no read returns more than this */
+static const char *grow_path;   /* grows by GROW_BYTES at the next read */
+#define GROW_BYTES 100
+
+ssize_t __wrap_read(int fd, void *buf, size_t n)
+{
+    read_calls++;
+    if (grow_path) {
+        FILE *f = fopen(grow_path, "ab");
+        assert_non_null(f);
+        for (int i = 0; i < GROW_BYTES; i++)
+            fputc('g', f);
+        fclose(f);
+        grow_path = NULL;
+    }
+    if (read_chunk && n > read_chunk)
+        n = read_chunk;
+    return __real_read(fd, buf, n);
+}
+#endif
 
 static int setup(void **st)
 {
@@ -170,6 +198,63 @@ static void test_not_kept(void **st)
     free(buf);
 }
 
+#ifdef IA_WRAP_READ
+/* Reads name with a fresh reader: its length, the read() calls it took,
+ * and its bytes compared with want[0..want_len). */
+static unsigned long reads_of(const char *name, const void *want,
+                              size_t want_len, int64_t *size)
+{
+    ia_reader *r = NULL;
+    ia_file_result res;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    char p[256];
+    path_of(name, p, sizeof p);
+    assert_int_equal(ia_reader_new(&r), IA_OK);
+    ia_result_reset(&res);
+    unsigned long before = read_calls;
+    assert_int_equal(ia_read_file(r, AT_FDCWD, p, 0, 0, &res, &data, &len),
+                     0);
+    unsigned long n = read_calls - before;
+    assert_int_equal(len, (size_t)res.size);
+    assert_true(len >= want_len);
+    assert_memory_equal(data, want, want_len);
+    *size = res.size;
+    ia_reader_free(r);
+    return n;
+}
+#endif
+
+/* A small file costs one read(): the short read that ends at fstat's
+ * size is its end. Reads cut short before that go on; a file that grew
+ * since fstat is read to its new end. */
+static void test_read_calls(void **st)
+{
+    (void)st;
+#ifdef IA_WRAP_READ
+    unsigned char buf[5000];
+    int64_t size = 0;
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)(i * 31);
+    write_file("five", buf, sizeof buf);
+    assert_int_equal(reads_of("five", buf, sizeof buf, &size), 1);
+    assert_int_equal(size, 5000);
+
+    read_chunk = 1000;
+    assert_int_equal(reads_of("five", buf, sizeof buf, &size), 5);
+    assert_int_equal(size, 5000);
+    read_chunk = 0;
+
+    char p[256];
+    path_of("five", p, sizeof p);
+    grow_path = p;
+    assert_int_equal(reads_of("five", buf, sizeof buf, &size), 2);
+    assert_int_equal(size, 5000 + GROW_BYTES);
+#else
+    skip();
+#endif
+}
+
 static void test_statuses(void **st)
 {
     (void)st;
@@ -208,6 +293,95 @@ static void test_statuses(void **st)
     assert_int_equal(res.status, IA_ST_UNREADABLE);
 }
 
+/* A stream pulled in pieces of at most `step` bytes. */
+typedef struct stream {
+    const uint8_t *p;
+    size_t n, at, step;
+} stream;
+
+static ssize_t pull(void *arg, uint8_t *dst, size_t n, ia_file_result *res)
+{
+    stream *s = arg;
+    (void)res;
+    size_t k = s->n - s->at < n ? s->n - s->at : n;
+    k = k < s->step ? k : s->step;
+    memcpy(dst, s->p + s->at, k);
+    s->at += k;
+    return (ssize_t)k;
+}
+
+/* Archive members: pulled by the walk (held whole without a hash, or
+ * only their head with the SHA-256 of all), then taken by a worker,
+ * which hashes what the walk did not: the SHA-256 and size of a file. */
+static void test_member(void **st)
+{
+    (void)st;
+    size_t n = (3u << 20) + 77;
+    unsigned char *buf = malloc(n);
+    assert_non_null(buf);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (unsigned char)(i * 7 + (i >> 10));
+    write_file("member", buf, n);
+    ia_reader *walk = NULL, *worker = NULL;
+    ia_file_result file, res;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    char p[256];
+    path_of("member", p, sizeof p);
+    assert_int_equal(ia_reader_new(&walk), IA_OK);
+    assert_int_equal(ia_reader_new(&worker), IA_OK);
+    ia_result_reset(&file);
+    assert_int_equal(ia_read_file(worker, AT_FDCWD, p, 0, 0, &file, &data,
+                                  &len), 0);
+    for (int keep = 1; keep >= 0; keep--) {
+        stream s = {buf, n, 0, 5000};
+        ia_member m = {.mtime_ns = 42, .status = IA_ST_OK};
+        ia_reader_set_keep(walk, keep ? NULL : keep_none);
+        ia_result_reset(&res);
+        assert_int_equal(ia_read_pull(walk, pull, &s, n, 0, &res, &data,
+                                      &len), 0);
+        assert_int_equal(res.size, (int64_t)n);
+        /* held whole: the worker hashes it; else only the head travels */
+        assert_int_equal(len, keep ? n : IA_READ_HEAD);
+        assert_int_equal(res.have_sha256, !keep);
+        m.data = malloc(len);
+        assert_non_null(m.data);
+        memcpy(m.data, data, len);
+        m.len = len;
+        m.size = res.size;
+        m.have_sha256 = res.have_sha256;
+        memcpy(m.sha256, res.sha256, 32);
+        ia_result_reset(&res);
+        assert_int_equal(ia_read_member(worker, &m, &res, &data, &len), 0);
+        assert_true(data == m.data && len == m.len);
+        assert_true(res.have_sha256);
+        assert_memory_equal(res.sha256, file.sha256, 32);
+        assert_int_equal(res.size, file.size);
+        assert_int_equal(res.mtime_ns, 42);
+        free(m.data);
+    }
+    /* a member over the limit while pulled is too_large */
+    stream s = {buf, n, 0, 1 << 20};
+    ia_result_reset(&res);
+    assert_int_equal(ia_read_pull(walk, pull, &s, 0, n - 1, &res, &data,
+                                  &len), 1);
+    assert_int_equal(res.status, IA_ST_TOO_LARGE);
+    /* a status the walk gave, and an empty member */
+    ia_member bad = {.size = 9, .mtime_ns = -1, .status = IA_ST_UNREADABLE,
+                     .message = "encrypted archive member: not decrypted"};
+    ia_result_reset(&res);
+    assert_int_equal(ia_read_member(worker, &bad, &res, &data, &len), 1);
+    assert_int_equal(res.status, IA_ST_UNREADABLE);
+    assert_string_equal(res.message, bad.message);
+    ia_member empty = {.data = buf, .status = IA_ST_OK};
+    ia_result_reset(&res);
+    assert_int_equal(ia_read_member(worker, &empty, &res, &data, &len), 1);
+    assert_int_equal(res.status, IA_ST_EMPTY);
+    ia_reader_free(walk);
+    ia_reader_free(worker);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +389,8 @@ int main(void)
         cmocka_unit_test(test_big_and_reuse),
         cmocka_unit_test(test_not_kept),
         cmocka_unit_test(test_statuses),
+        cmocka_unit_test(test_read_calls),
+        cmocka_unit_test(test_member),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

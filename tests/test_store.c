@@ -222,7 +222,7 @@ static void test_create_schema(void **state)
     assert_int_equal(sql_int(db_path, "SELECT count(*) FROM "
                              "pragma_table_info('scan')"), 16);
     assert_int_equal(sql_int(db_path, "SELECT count(*) FROM "
-                             "pragma_table_info('file')"), 56);
+                             "pragma_table_info('file')"), 57);
     assert_int_equal(sql_int(db_path, "SELECT count(*) FROM "
                              "pragma_table_info('finding')"), 8);
     assert_int_equal(sql_int(db_path, "SELECT count(*) FROM sqlite_master "

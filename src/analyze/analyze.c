@@ -516,6 +516,8 @@ int ia_analyze_scan(ia_db *db, int64_t scan_id, unsigned threads)
                           .threads = threads};
     int rc = ia_analyze_duplicates(db, scan_id, &dup);
     if (rc == IA_OK)
+        rc = ia_analyze_samples(db, scan_id);
+    if (rc == IA_OK)
         rc = ia_analyze_stats(db, scan_id);
     return rc;
 }

@@ -30,6 +30,10 @@ typedef struct ia_dup_options {
 int ia_analyze_duplicates(ia_db *db, int64_t scan_id,
                           const ia_dup_options *opt);
 
+/* WebDataset sample keys repeated across archives (analyze/samples.c):
+ * a sample_key_repeated finding on each file row of the later archives. */
+int ia_analyze_samples(ia_db *db, int64_t scan_id);
+
 /* Every dataset-wide step that runs once the files of a scan are stored
  * (by a scan, a resumed scan or a merge of shards), in a fixed order, so
  * all paths to a complete scan give the same results. */

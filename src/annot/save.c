@@ -1,6 +1,6 @@
 /*
  * Storing what ia_annot_run read and found: each set's source,
- * categories, images and boxes (schema 6), then its issues as findings
+ * categories, images and boxes (schema 7), then its issues as findings
  * of the analysis stage.
  */
 #include <math.h>

@@ -1,12 +1,15 @@
 /*
- * imgaudit scan: scan a folder into the DB. It installs a
+ * imgaudit scan: scan a folder, an archive or a stream into the DB. It
+ * installs a
  * signal handler: SIGINT/SIGTERM set a flag the library polls, so an
  * interrupted scan stores what it has and is marked incomplete.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,15 +25,21 @@ static void on_signal(int sig)
 }
 
 static const char usage_text[] =
-    "Usage: imgaudit scan DIR [OPTIONS]\n"
+    "Usage: imgaudit scan PATH [OPTIONS]\n"
     "\n"
-    "Decodes every file under DIR, classifies it (ok, truncated, corrupt,\n"
+    "Decodes every file under PATH, classifies it (ok, truncated, corrupt,\n"
     "unsupported, not_image, empty, unreadable, too_large), measures it and\n"
     "stores the results as a new scan in the database.\n"
     "\n"
+    "PATH is a folder, one archive (.tar, .tar.gz, .tgz, .tar.zst, .zip), or\n"
+    "- to read one archive from standard input. Archives in a folder are\n"
+    "read in place, their members scanned as files (docs/archives.md).\n"
+    "\n"
     "Options:\n"
     "  --db FILE            database (default ./" CLI_DEFAULT_DB ")\n"
-    "  --name NAME          scan name (default: DIR's base name)\n"
+    "  --name NAME          scan name (default: PATH's base name); for -,\n"
+    "                       also the archive's name: members are NAME/MEMBER\n"
+    "                       (default stdin)\n"
     "  --manifest CSV       take files, labels and splits from a CSV with\n"
     "                       columns path,label[,split] instead of folders\n"
     "  --coco [SPLIT=]FILE  audit the COCO annotations in FILE (a JSON file;\n"
@@ -50,9 +59,18 @@ static const char usage_text[] =
     "                       --max-pixels; k/M/G ok)\n"
     "  --follow-symlinks    follow symlinked files and folders (loops are\n"
     "                       detected and reported)\n"
+    "  --exclude GLOB       leave out files and folders whose path under\n"
+    "                       PATH or whose name matches GLOB (repeatable;\n"
+    "                       quote it: --exclude '*.txt', --exclude\n"
+    "                       'train/junk')\n"
     "  --shard K/N          scan only shard K (0 to N-1) of N: the files whose\n"
-    "                       path hashes there; join shards with 'imgaudit\n"
-    "                       merge' (docs/scale-out.md)\n"
+    "                       path (in an archive, its archive's) hashes there;\n"
+    "                       join shards with 'imgaudit merge'\n"
+    "                       (docs/scale-out.md)\n"
+    "  --label-field FIELD  WebDataset: a sample's label is this field of its\n"
+    "                       .json (when it has no .cls or .label)\n"
+    "  --max-members N      entries read from one archive at most; further\n"
+    "                       ones are refused (default 1000000; k/M/G ok)\n"
     "  --reuse DB           take over the results of DB's latest complete\n"
     "                       scan (DB may be --db itself) for files whose\n"
     "                       bytes are unchanged: read and hashed, not\n"
@@ -77,13 +95,14 @@ typedef struct scan_args {
     int quiet;
     int fail_on;
     long wait;
+    const char **exclude;   /* argc slots: --exclude can't be given more */
     ia_scan_options opt;
 } scan_args;
 
 enum { OPT_DB = 256, OPT_NAME, OPT_MANIFEST, OPT_MAX_PIXELS, OPT_FOLLOW,
        OPT_FAIL_ON, OPT_ALLOW_OUTSIDE, OPT_SHARD, OPT_REUSE,
-       OPT_TRUST_MTIME, OPT_RESUME, OPT_MAX_MEMORY, OPT_WAIT, OPT_COCO,
-       OPT_YOLO };
+       OPT_TRUST_MTIME, OPT_RESUME, OPT_MAX_MEMORY, OPT_WAIT,
+       OPT_LABEL_FIELD, OPT_MAX_MEMBERS, OPT_EXCLUDE, OPT_COCO, OPT_YOLO };
 
 static int is_yaml(const char *s)
 {
@@ -123,6 +142,9 @@ static int parse_args(int argc, char **argv, scan_args *a)
         {"trust-mtime", no_argument, NULL, OPT_TRUST_MTIME},
         {"resume", no_argument, NULL, OPT_RESUME},
         {"wait", required_argument, NULL, OPT_WAIT},
+        {"label-field", required_argument, NULL, OPT_LABEL_FIELD},
+        {"max-members", required_argument, NULL, OPT_MAX_MEMBERS},
+        {"exclude", required_argument, NULL, OPT_EXCLUDE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -147,6 +169,19 @@ static int parse_args(int argc, char **argv, scan_args *a)
                                        MAX_COCO);
             a->coco[a->opt.ncoco++] = optarg;
             a->opt.coco = a->coco;
+            break;
+        case OPT_LABEL_FIELD: a->opt.label_field = optarg; break;
+        case OPT_EXCLUDE:
+            if (!*optarg)
+                return cli_usage_error("scan", "--exclude needs a glob");
+            a->exclude[a->opt.nexclude++] = optarg;
+            break;
+        case OPT_MAX_MEMBERS:
+            if (cli_parse_u64(optarg, &v) || v < 1)
+                return cli_usage_error("scan", "--max-members needs a "
+                                               "positive number, not '%s'",
+                                       optarg);
+            a->opt.max_members = v;
             break;
         case 'q': a->quiet = 1; break;
         case 'h': fputs(usage_text, stdout); return -1;
@@ -193,10 +228,15 @@ static int parse_args(int argc, char **argv, scan_args *a)
     }
     if (optind != argc - 1)
         return cli_usage_error("scan", optind >= argc
-                                           ? "missing the folder to scan"
-                                           : "expected one folder, got more");
+                                           ? "missing the folder, archive or "
+                                             "- to scan"
+                                           : "expected one PATH, got more");
     if (a->opt.trust_mtime && !a->opt.reuse_db)
         return cli_usage_error("scan", "--trust-mtime needs --reuse DB");
+    /* an archive is no typing: a terminal there is a forgotten pipe */
+    if (strcmp(argv[optind], "-") == 0 && isatty(STDIN_FILENO))
+        return cli_usage_error("scan", "- reads an archive from standard "
+                                       "input, which is a terminal");
     a->opt.root = argv[optind];
     return 0;
 }
@@ -205,16 +245,46 @@ typedef struct progress_state {
     double last;
 } progress_state;
 
+/* "1:05" or "1:02:05". */
+static void fmt_duration(double s, char *out, size_t cap)
+{
+    unsigned long t = s < 0 ? 0 : s > 359999 ? 359999 : (unsigned long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(out, cap, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(out, cap, "%lu:%02lu", t / 60, t % 60);
+}
+
+/* One line, redrawn at most ten times a second: done of total, percent,
+ * rate, elapsed and time left once the count ahead has the total (as
+ * tqdm and pv show it), and the findings so far. */
 static void show_progress(void *user, const ia_progress *p)
 {
     progress_state *ps = user;
+    char took[24], left[24], of[64] = "";
     if (p->seconds - ps->last < 0.1)
         return;
     ps->last = p->seconds;
-    fprintf(stderr, "\r%llu files, %llu errors, %llu warnings, %.0f files/s ",
-            (unsigned long long)p->files_done,
-            (unsigned long long)p->errors, (unsigned long long)p->warnings,
-            p->seconds > 0 ? (double)p->files_done / p->seconds : 0.0);
+    double rate = p->seconds > 0 ? (double)p->files_done / p->seconds : 0.0;
+    fmt_duration(p->seconds, took, sizeof took);
+    if (p->files_total >= p->files_done && p->files_total > 0) {
+        double left_s = rate > 0 ? (double)(p->files_total - p->files_done) /
+                                       rate : 0.0;
+        fmt_duration(left_s, left, sizeof left);
+        snprintf(of, sizeof of, "/%llu files (%.0f%%)",
+                 (unsigned long long)p->files_total,
+                 100.0 * (double)p->files_done / (double)p->files_total);
+        fprintf(stderr, "\rimgaudit scan: %llu%s, %.0f files/s, %s "
+                "elapsed, %s left; %llu errors, %llu warnings\033[K",
+                (unsigned long long)p->files_done, of, rate, took,
+                rate > 0 ? left : "?", (unsigned long long)p->errors,
+                (unsigned long long)p->warnings);
+        return;
+    }
+    fprintf(stderr, "\rimgaudit scan: %llu files (counting), %.0f files/s, "
+            "%s elapsed; %llu errors, %llu warnings\033[K",
+            (unsigned long long)p->files_done, rate, took,
+            (unsigned long long)p->errors, (unsigned long long)p->warnings);
 }
 
 static void print_summary(const ia_scan_summary *s, int interrupted_)
@@ -241,13 +311,9 @@ static void print_summary(const ia_scan_summary *s, int interrupted_)
 static int check_inputs(const scan_args *a)
 {
     struct stat st;
-    if (stat(a->opt.root, &st) != 0) {
-        cli_error("scan", "%s: no such folder", a->opt.root);
-        return CLI_EXIT_USAGE;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        cli_error("scan", "%s: not a folder (scan takes the folder that "
-                  "holds the dataset)", a->opt.root);
+    char err[PATH_MAX + 128];
+    if (ia_scan_check(&a->opt, err, sizeof err) != IA_OK) {
+        cli_error("scan", "%s", err);
         return CLI_EXIT_USAGE;
     }
     if (a->opt.manifest && access(a->opt.manifest, R_OK) != 0) {
@@ -289,9 +355,58 @@ static void install_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* One argument as a POSIX shell reads it back: bare when only safe
+ * characters, else in single quotes (a quote inside as '\''). */
+static void put_shell_word(const char *arg)
+{
+    static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%";
+    if (arg[0] && strspn(arg, safe) == strlen(arg)) {
+        fprintf(stderr, " %s", arg);
+        return;
+    }
+    fputs(" '", stderr);
+    for (const char *c = arg; *c; c++) {
+        if (*c == '\'')
+            fputs("'\\''", stderr);
+        else
+            fputc(*c, stderr);
+    }
+    fputc('\'', stderr);
+}
+
+/* The command that finishes an interrupted scan: this one's arguments
+ * (argv[0] is "scan") with --resume, once. */
+static void print_resume(int argc, char **argv)
+{
+    int has = 0;
+    fputs("imgaudit scan: to finish it, run:\n  imgaudit", stderr);
+    for (int i = 0; i < argc; i++) {
+        has |= strcmp(argv[i], "--resume") == 0;
+        put_shell_word(argv[i]);
+    }
+    fputs(has ? "\n" : " --resume\n", stderr);
+}
+
+static int run(int argc, char **argv, scan_args *a);
+
 int cmd_scan(int argc, char **argv)
 {
     scan_args a = {.db = CLI_DEFAULT_DB, .fail_on = -1, .wait = -1};
+    a.exclude = calloc((size_t)argc + 1, sizeof *a.exclude);
+    if (!a.exclude) {
+        cli_error("scan", "out of memory");
+        return CLI_EXIT_FAILURE;
+    }
+    a.opt.exclude = a.exclude;
+    int code = run(argc, argv, &a);
+    free(a.exclude);
+    return code;
+}
+
+static int run(int argc, char **argv, scan_args *ap)
+{
+    scan_args a = *ap;
     progress_state ps = {0};
     ia_scan_summary sum = {0};
     ia_db *db = NULL;
@@ -318,6 +433,8 @@ int cmd_scan(int argc, char **argv)
     if (rc == IA_OK || rc == IA_ERR_INTERRUPTED) {
         if (!a.quiet || rc == IA_ERR_INTERRUPTED)
             print_summary(&sum, rc == IA_ERR_INTERRUPTED);
+        if (rc == IA_ERR_INTERRUPTED)
+            print_resume(argc, argv);
         code = rc == IA_OK ? CLI_EXIT_OK : CLI_EXIT_INTERRUPTED;
         if (rc == IA_OK && a.fail_on >= 0 &&
             ((a.fail_on <= 2 && sum.errors > 0) ||

@@ -28,11 +28,6 @@
 #define PAIRS_MAX 12        /* modified files shown as base | new */
 #define CHANGES_MAX 200     /* rows of the changes table */
 
-static const char *const kind_names[CMP_KIND_COUNT] = {
-    "unchanged", "modified", "renamed", "moved", "relabeled", "removed",
-    "added",
-};
-
 /* Kinds shown as galleries, in page order. */
 static const int gallery_kinds[] = {CMP_ADDED, CMP_REMOVED, CMP_MODIFIED,
                                     CMP_MOVED, CMP_RELABELED, CMP_RENAMED};
@@ -215,7 +210,7 @@ static void summary(cpage *p)
     ia_html_section_begin(out, "summary", "Summary");
     ia_html_cards_begin(out);
     for (size_t i = 0; i < IA_ARRAY_LEN(order); i++)
-        ia_html_card(out, kind_names[order[i]], c->kinds[order[i]],
+        ia_html_card(out, ia_cmp_kind_name(order[i]), c->kinds[order[i]],
                      IA_HTML_PASS);
     ia_html_cards_end(out);
     fputs("<table class=\"status\"><thead><tr><th>status</th>"
@@ -310,10 +305,10 @@ static void files(cpage *p)
         if (!n)
             continue;
         shown++;
-        ia_bprintf(head_, sizeof head_, "%s (%llu)", kind_names[k],
+        ia_bprintf(head_, sizeof head_, "%s (%llu)", ia_cmp_kind_name(k),
                    (unsigned long long)n);
         fprintf(out, "<div class=\"code-gallery\" data-code=\"%s\">\n",
-                kind_names[k]);
+                ia_cmp_kind_name(k));
         ia_html_subhead(out, head_);
         if (k == CMP_MODIFIED) {
             for (size_t j = 0; j + 1 < s->n; j += 2) {

@@ -167,6 +167,15 @@ int ia_cmp_each(ia_compare *c, int kind, ia_cmp_file_fn fn, void *user)
 }
 
 
+const char *ia_cmp_kind_name(int kind)
+{
+    static const char *const names[CMP_KIND_COUNT] = {
+        "unchanged", "modified", "renamed", "moved", "relabeled", "removed",
+        "added",
+    };
+    return kind >= 0 && kind < CMP_KIND_COUNT ? names[kind] : "unknown";
+}
+
 const char *ia_cmp_split_name(const char *split)
 {
     return split && *split ? split : "(no split)";

@@ -143,6 +143,8 @@ typedef int (*ia_cmp_file_fn)(ia_compare *c, const cmp_file *f,
                               const cmp_file *other, void *user);
 int ia_cmp_each(ia_compare *c, int kind, ia_cmp_file_fn fn, void *user);
 
+/* "unchanged", "modified", ... of a cmp_kind. */
+const char *ia_cmp_kind_name(int kind);
 /* Display name of a split key: "(no split)" for "". */
 const char *ia_cmp_split_name(const char *split);
 /* "s" unless n is 1, for "%llu file%s". */

@@ -78,11 +78,6 @@ static void header(const ia_compare *c, FILE *out, int md)
     }
 }
 
-static const char *const kind_names[CMP_KIND_COUNT] = {
-    "unchanged", "modified", "renamed", "moved", "relabeled", "removed",
-    "added",
-};
-
 static void counts(const ia_compare *c, FILE *out, int md)
 {
     static const int order[] = {CMP_UNCHANGED, CMP_ADDED, CMP_REMOVED,
@@ -91,7 +86,7 @@ static void counts(const ia_compare *c, FILE *out, int md)
     if (md) {
         fputs("\n## Files\n\n|", out);
         for (size_t i = 0; i < sizeof order / sizeof *order; i++)
-            fprintf(out, " %s |", kind_names[order[i]]);
+            fprintf(out, " %s |", ia_cmp_kind_name(order[i]));
         fputs("\n|", out);
         for (size_t i = 0; i < sizeof order / sizeof *order; i++)
             fputs(" ---: |", out);
@@ -104,7 +99,8 @@ static void counts(const ia_compare *c, FILE *out, int md)
     fputs("\nfiles  ", out);
     for (size_t i = 0; i < sizeof order / sizeof *order; i++)
         fprintf(out, "%s%llu %s", i ? ", " : "",
-                (unsigned long long)c->kinds[order[i]], kind_names[order[i]]);
+                (unsigned long long)c->kinds[order[i]],
+                ia_cmp_kind_name(order[i]));
     fputc('\n', out);
 }
 
@@ -207,7 +203,7 @@ static int lists(ia_compare *c, FILE *out, int md)
         if (!n)
             continue;
         fprintf(out, md ? "\n### %s (%llu)\n\n" : "\n%s (%llu)\n",
-                kind_names[k], (unsigned long long)n);
+                ia_cmp_kind_name(k), (unsigned long long)n);
         list_ctx l = {out, md, k, c->opt.text_list};
         int ret = ia_cmp_each(c, k, list_cb, &l);
         if (ret != IA_OK && ret != 1)

@@ -9,7 +9,7 @@
 
 static const char *const fmt_names[IA_FMT_COUNT] = {
     "unknown", "jpeg", "png", "gif", "webp", "bmp",
-    "tiff", "heif", "avif", "jxl", "jp2",
+    "tiff", "heif", "avif", "jxl", "jp2", "pnm", "tga",
 };
 
 static const char *const status_names[IA_ST_COUNT] = {

@@ -33,6 +33,8 @@ typedef enum ia_fmt {
     IA_FMT_AVIF,
     IA_FMT_JXL,
     IA_FMT_JP2,
+    IA_FMT_PNM,         /* PBM, PGM, PPM (appended: DBs store names) */
+    IA_FMT_TGA,
     IA_FMT_COUNT
 } ia_fmt;
 
@@ -285,7 +287,26 @@ typedef enum ia_entry_kind {
     IA_ENT_MISSING,          /* manifest row whose file does not exist */
     IA_ENT_OUTSIDE_ROOT,     /* manifest row pointing outside the root */
     IA_ENT_MANIFEST_ROW,     /* manifest row that could not be used */
+    IA_ENT_NOTE,             /* a note whose code and severity it carries
+                                (archives: walk/walk.h) */
 } ia_entry_kind;
+
+/* The bytes of an archive member, read by the walk from the archive's
+ * stream (a stream is read by one thread, in order) and handed with its
+ * entry to a worker, which hashes and decodes them as it would a file's
+ * (read/read.h). */
+typedef struct ia_member {
+    uint8_t *data;      /* malloc'd: the whole member, or when the walk
+                           hashed it itself (not an image: only its head
+                           is needed) its first len bytes */
+    size_t len;
+    int64_t size;       /* all its bytes */
+    int64_t mtime_ns;   /* from the archive's header; -1 unknown */
+    int have_sha256;    /* hashed by the walk (len < size) */
+    uint8_t sha256[32];
+    int status;         /* IA_ST_OK: scan data; else its final status */
+    char message[IA_MESSAGE_MAX];
+} ia_member;
 
 typedef struct ia_entry {
     int kind;                  /* ia_entry_kind */
@@ -300,6 +321,15 @@ typedef struct ia_entry {
      * for --trust-mtime; have_stat 0 when the walk did not stat it */
     int have_stat;
     int64_t size, mtime_ns;
+    /* Inside an archive: the archive's relpath (relpath is
+     * ARCHIVE/MEMBER), which decides its shard and its place in the walk
+     * order; NULL for a file on disk. */
+    char *archive;
+    /* A FILE inside an archive: its bytes (never opened by path). */
+    ia_member *member;
+    /* IA_ENT_NOTE: the finding (a static string) and its severity. */
+    const char *note_code;
+    int note_severity;
 } ia_entry;
 
 void ia_entry_free(ia_entry *e);

@@ -13,6 +13,10 @@ void ia_entry_free(ia_entry *e)
     free(e->fullpath);
     free(e->split);
     free(e->label);
+    free(e->archive);
+    if (e->member)
+        free(e->member->data);
+    free(e->member);
     free(e);
 }
 

@@ -43,12 +43,24 @@ typedef struct ia_limits {
     unsigned max_scans;      /* progressive JPEG scans above: corrupt */
     unsigned max_warnings;   /* decoder warnings kept per file */
     size_t max_chunk_bytes;  /* PNG ancillary chunk memory */
+    unsigned max_frames;     /* GIF/WebP frames decoded, TIFF pages counted */
     const ia_memgate *gate;  /* NULL: no budget shared with other workers */
 } ia_limits;
 
 #define IA_DEFAULT_MAX_SCANS 256
 #define IA_DEFAULT_MAX_WARNINGS 20
 #define IA_DEFAULT_MAX_CHUNK_BYTES (8u << 20)
+#define IA_DEFAULT_MAX_FRAMES 1024
+/* The frames of an animation after the first are decoded (for their
+ * integrity only) while their pixels add up to at most IA_FRAME_WORK_RATIO
+ * per byte of the file, or IA_FRAME_WORK_FLOOR when that is more: a frame
+ * header may claim a full canvas for a few bytes (docs/security.md). */
+#define IA_FRAME_WORK_FLOOR ((uint64_t)256 << 20)
+#define IA_FRAME_WORK_RATIO 1024u
+/* Whole-image buffers of the codecs that decode a whole image at once
+ * (WebP, AVIF, HEIF, JPEG XL, a TIFF strip or a GIF canvas): justified by
+ * the file's bytes as for JPEG (ia_buffer_unjustified). */
+#define IA_CODEC_PIXEL_RATIO 1024u
 
 /* What a file's bytes justify (docs/security.md). A whole-image buffer
  * (a multi-scan JPEG's coefficients, an interlaced PNG's pixels) larger
@@ -73,6 +85,46 @@ int ia_buffer_unjustified(uint64_t need, size_t len, unsigned ratio);
 
 /* Fills zero fields of *lim with the defaults. */
 void ia_limits_defaults(ia_limits *lim, uint64_t max_pixels);
+
+/*
+ * The decoder table: one row per format this build decodes, keyed by the
+ * sniffed format. The worker (scan/file.c), the fuzz target and the
+ * decode ceiling in bench/ drive every decoder through it and name no
+ * format; a new decoder is one file and one row (table.c).
+ *
+ * create makes the per-worker state (buffers reused across files);
+ * decode decodes buf fully, pushing 8-bit rows to sink, and sets
+ * res->status (ok, truncated, corrupt, too_large, unsupported, empty), the
+ * header facts and findings; it returns 0, or IA_ERR_NOMEM when the tool
+ * itself ran out of memory. destroy accepts NULL.
+ */
+typedef struct ia_decoder_ops {
+    int format;              /* ia_fmt */
+    const char *library;     /* "libwebp", ... */
+    int (*create)(void **state);
+    int (*decode)(void *state, const uint8_t *buf, size_t len,
+                  const ia_limits *lim, const ia_rowsink *sink,
+                  ia_file_result *res);
+    void (*destroy)(void *state);
+} ia_decoder_ops;
+
+/* The decoders of this build, *n of them, in ia_fmt order. */
+const ia_decoder_ops *const *ia_decoders(size_t *n);
+/* The decoder of a format; NULL when this build has none. */
+const ia_decoder_ops *ia_decoder_find(int format);
+/* Why a format without a decoder is not decoded ("built without
+ * libavif", "no decoder for jp2"); "" when it has one. */
+const char *ia_decoder_missing(int format);
+
+/* One state per format, made at first use: what a worker holds. */
+typedef struct ia_decoder_set ia_decoder_set;
+int ia_decoder_set_new(ia_decoder_set **out);   /* 0 or IA_ERR_NOMEM */
+void ia_decoder_set_free(ia_decoder_set *s);
+/* Decodes with the format's decoder (ia_decoder_find must be non-NULL):
+ * 0, IA_ERR_NOMEM, or IA_ERR_ARG for a format without a decoder. */
+int ia_decoder_set_decode(ia_decoder_set *s, int format, const uint8_t *buf,
+                          size_t len, const ia_limits *lim,
+                          const ia_rowsink *sink, ia_file_result *res);
 
 typedef struct ia_jpeg_decoder ia_jpeg_decoder;
 int ia_jpeg_decoder_new(ia_jpeg_decoder **out);   /* 0 or IA_ERR_NOMEM */

@@ -54,6 +54,7 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
+#include "decode/codec.h"
 #include "decode/decode.h"
 #include "imgaudit.h"
 #include "core/core.h"
@@ -424,22 +425,6 @@ static const char *subsampling_name(const struct jpeg_decompress_struct *ci)
     return "other";
 }
 
-/* What display needs done to the stored pixels, per EXIF orientation. */
-static const char *orientation_text(int o)
-{
-    static const char *const text[9] = {
-        "", "nothing",
-        "mirrored left-right",
-        "rotated 180 degrees",
-        "mirrored top-bottom",
-        "mirrored left-right and rotated 270 degrees clockwise",
-        "rotated 90 degrees clockwise",
-        "mirrored left-right and rotated 90 degrees clockwise",
-        "rotated 270 degrees clockwise",
-    };
-    return o >= 0 && o <= 8 ? text[o] : "";
-}
-
 static void record_header(ia_jpeg_decoder *d)
 {
     struct jpeg_decompress_struct *ci = &d->cinfo;
@@ -483,7 +468,7 @@ static void add_header_findings(ia_jpeg_decoder *d)
                       "EXIF orientation %d: display needs the stored pixels "
                       "%s; loaders that ignore EXIF see them as stored",
                       res->exif_orientation,
-                      orientation_text(res->exif_orientation));
+                      ia_orientation_text(res->exif_orientation));
 }
 
 /* ---- Decoding ----------------------------------------------------------- */
@@ -786,6 +771,18 @@ static void classify(ia_jpeg_decoder *d, ia_file_result *res)
                          d->f.scan_seen,
                          (unsigned long long)(d->f.coef_bytes >> 20),
                          IA_SCAN_PASSES);
+    } else if (d->f.abort == ABORT_FATAL && !d->f.fatal_after_eof &&
+               d->f.fatal.code == JERR_BAD_PRECISION) {
+        /* A valid 12- or 16-bit JPEG: no common loader opens it, but it
+         * is not damaged (libjpeg-turbo's 8-bit build refuses it). The
+         * SOF fields survive jpeg_destroy_decompress. */
+        res->bit_depth = d->cinfo.data_precision;
+        res->width = (int32_t)d->cinfo.image_width;
+        res->height = (int32_t)d->cinfo.image_height;
+        ia_result_status(res, IA_ST_UNSUPPORTED,
+                         "%d-bit JPEG (data precision %d): 8-bit decoders, "
+                         "Pillow's included, cannot read it",
+                         d->cinfo.data_precision, d->cinfo.data_precision);
     } else if (d->f.abort == ABORT_FATAL && !d->f.fatal_after_eof) {
         set_corrupt(res, "fatal error", &d->f.fatal);
     } else if (d->f.corrupt_warnings > 0) {
@@ -835,3 +832,29 @@ int ia_decode_jpeg(ia_jpeg_decoder *d, const uint8_t *buf, size_t len,
         classify(d, res);
     return nomem ? IA_ERR_NOMEM : IA_OK;
 }
+
+/* ---- Table row ---------------------------------------------------------- */
+
+static int op_create(void **state)
+{
+    ia_jpeg_decoder *d = NULL;
+    int rc = ia_jpeg_decoder_new(&d);
+    *state = d;
+    return rc;
+}
+
+static int op_decode(void *state, const uint8_t *buf, size_t len,
+                     const ia_limits *lim, const ia_rowsink *sink,
+                     ia_file_result *res)
+{
+    return ia_decode_jpeg(state, buf, len, lim, sink, res);
+}
+
+static void op_destroy(void *state)
+{
+    ia_jpeg_decoder_free(state);
+}
+
+const ia_decoder_ops ia_jpeg_ops = {
+    IA_FMT_JPEG, "libjpeg-turbo", op_create, op_decode, op_destroy,
+};

@@ -14,6 +14,8 @@ void ia_limits_defaults(ia_limits *lim, uint64_t max_pixels)
         lim->max_warnings = IA_DEFAULT_MAX_WARNINGS;
     if (!lim->max_chunk_bytes)
         lim->max_chunk_bytes = IA_DEFAULT_MAX_CHUNK_BYTES;
+    if (!lim->max_frames)
+        lim->max_frames = IA_DEFAULT_MAX_FRAMES;
 }
 
 int ia_buffer_unjustified(uint64_t need, size_t len, unsigned ratio)

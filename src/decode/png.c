@@ -35,6 +35,7 @@
 
 #include <png.h>
 
+#include "decode/codec.h"
 #include "decode/decode.h"
 #include "imgaudit.h"
 #include "core/core.h"
@@ -121,43 +122,6 @@ static uint32_t be32(const uint8_t *p)
            (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-static unsigned tiff16(const uint8_t *p, int le)
-{
-    return le ? (unsigned)p[0] | (unsigned)p[1] << 8
-              : (unsigned)p[0] << 8 | (unsigned)p[1];
-}
-
-static uint32_t tiff32(const uint8_t *p, int le)
-{
-    return le ? (uint32_t)tiff16(p + 2, 1) << 16 | tiff16(p, 1)
-              : (uint32_t)tiff16(p, 0) << 16 | tiff16(p + 2, 0);
-}
-
-/* Orientation (tag 0x0112, one SHORT) from IFD0 of an eXIf payload, which
- * is a bare TIFF stream; -1 when absent or malformed. */
-static int32_t exif_orientation(const uint8_t *p, size_t n)
-{
-    if (n < 8 || (memcmp(p, "II", 2) != 0 && memcmp(p, "MM", 2) != 0))
-        return -1;
-    int le = p[0] == 'I';
-    if (tiff16(p + 2, le) != 42)
-        return -1;
-    uint32_t ifd = tiff32(p + 4, le);
-    if (ifd > n || n - ifd < 2)
-        return -1;
-    unsigned count = tiff16(p + ifd, le);
-    size_t e = (size_t)ifd + 2;
-    for (unsigned i = 0; i < count && n - e >= 12; i++, e += 12) {
-        if (tiff16(p + e, le) != 0x0112)
-            continue;
-        unsigned v = tiff16(p + e + 8, le);
-        if (tiff16(p + e + 2, le) != 3 || v < 1 || v > 8)
-            return -1;
-        return (int32_t)v;
-    }
-    return -1;
-}
-
 /* APNG frames: acTL's num_frames is only a claim (2^31 - 1 costs four
  * bytes); each frame has its own fcTL chunk, and those are counted. */
 typedef struct apng_count {
@@ -200,7 +164,7 @@ static void note_chunk(ia_file_result *res, apng_count *a,
     } else if (memcmp(type, "iCCP", 4) == 0) {
         res->icc = 1;
     } else if (memcmp(type, "eXIf", 4) == 0) {
-        res->exif_orientation = exif_orientation(data, n);
+        res->exif_orientation = ia_tiff_exif_orientation(data, n);
     }
 }
 
@@ -674,3 +638,29 @@ out:
     d->reserved = 0;
     return rc;
 }
+
+/* ---- Table row ---------------------------------------------------------- */
+
+static int op_create(void **state)
+{
+    ia_png_decoder *d = NULL;
+    int rc = ia_png_decoder_new(&d);
+    *state = d;
+    return rc;
+}
+
+static int op_decode(void *state, const uint8_t *buf, size_t len,
+                     const ia_limits *lim, const ia_rowsink *sink,
+                     ia_file_result *res)
+{
+    return ia_decode_png(state, buf, len, lim, sink, res);
+}
+
+static void op_destroy(void *state)
+{
+    ia_png_decoder_free(state);
+}
+
+const ia_decoder_ops ia_png_ops = {
+    IA_FMT_PNG, "libpng", op_create, op_decode, op_destroy,
+};

@@ -107,6 +107,42 @@ static int sniff_bmff(const uint8_t *buf, size_t len)
     return fmt;
 }
 
+/* Netpbm: "P1".."P6" and whitespace (P7, PAM, is not read by Pillow). */
+static int is_pnm(const uint8_t *buf, size_t len)
+{
+    return len >= 3 && buf[0] == 'P' && buf[1] >= '1' && buf[1] <= '6' &&
+           (buf[2] == ' ' || buf[2] == '\t' || buf[2] == '\n' ||
+            buf[2] == '\r' || buf[2] == '#');
+}
+
+/* TGA has no signature: an 18-byte header whose every field is one
+ * Pillow's TgaImagePlugin reads (colour map type 0/1, an image type with
+ * a pixel depth it maps, a map entry size for colour-mapped images, a
+ * non-zero size, no interleaving bits). Text never matches: its byte 1
+ * would have to be 0 or 1. */
+static int is_tga(const uint8_t *buf, size_t len)
+{
+    static const uint8_t kinds[][2] = {
+        {1, 8}, {3, 1}, {3, 8}, {3, 16}, {2, 16}, {2, 24}, {2, 32},
+    };
+    if (len < 18 || buf[1] > 1 || (buf[2] & ~8u) == 0 || buf[17] & 0xC0)
+        return 0;
+    if ((buf[12] | buf[13]) == 0 || (buf[14] | buf[15]) == 0)
+        return 0;
+    int type = buf[2] & 7, depth = buf[16];
+    if ((type == 1) != (buf[1] == 1))
+        return 0;
+    if (buf[1] == 1 && buf[7] != 15 && buf[7] != 16 && buf[7] != 24 &&
+        buf[7] != 32)
+        return 0;
+    if (buf[1] == 0 && (buf[3] | buf[4] | buf[5] | buf[6] | buf[7]) != 0)
+        return 0;
+    for (size_t i = 0; i < IA_ARRAY_LEN(kinds); i++)
+        if (kinds[i][0] == type && kinds[i][1] == depth && buf[2] <= 11)
+            return 1;
+    return 0;
+}
+
 int ia_sniff(const uint8_t *buf, size_t len)
 {
     if (!buf)
@@ -119,7 +155,12 @@ int ia_sniff(const uint8_t *buf, size_t len)
     }
     if (is_bmp(buf, len))
         return IA_FMT_BMP;
-    return sniff_bmff(buf, len);
+    if (is_pnm(buf, len))
+        return IA_FMT_PNM;
+    int fmt = sniff_bmff(buf, len);
+    if (fmt == IA_FMT_UNKNOWN && is_tga(buf, len))
+        fmt = IA_FMT_TGA;
+    return fmt;
 }
 
 static const struct {
@@ -132,6 +173,9 @@ static const struct {
     {"tif", IA_FMT_TIFF},  {"tiff", IA_FMT_TIFF}, {"heic", IA_FMT_HEIF},
     {"heif", IA_FMT_HEIF}, {"avif", IA_FMT_AVIF}, {"jxl", IA_FMT_JXL},
     {"jp2", IA_FMT_JP2},   {"j2k", IA_FMT_JP2},   {"jpx", IA_FMT_JP2},
+    {"pbm", IA_FMT_PNM},   {"pgm", IA_FMT_PNM},   {"ppm", IA_FMT_PNM},
+    {"pnm", IA_FMT_PNM},   {"tga", IA_FMT_TGA},   {"icb", IA_FMT_TGA},
+    {"vda", IA_FMT_TGA},   {"vst", IA_FMT_TGA},   {"hif", IA_FMT_HEIF},
 };
 
 int ia_ext_format(const char *path)

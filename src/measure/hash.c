@@ -31,13 +31,22 @@
  * found by selection, not a sort. An AVX-512 Lanczos kernel was measured
  * and gained nothing (docs/performance.md).
  *
- * Memory is O(width): coefficients are built once per (input size,
- * output size) and cached for a few sizes (each costs two sin() per tap);
- * horizontal ones are about 6 * width per output size; vertical ones
- * (about 6 * height) are tabulated up to VTAB_MAX_TAPS and, for taller
- * images, recomputed per row from each window's center and weight sum by
- * the same double-precision expression Pillow uses, hence the same value.
+ * Coefficient tables are built once per (axis, input size, output size)
+ * and kept in a per-hasher cache that holds every size a dataset has, up
+ * to TABLE_BUDGET bytes (least recently used tables go first past it):
+ * building one costs two sin() per tap, about 12 per input pixel of the
+ * side, which for a small image is several times its decode, so a
+ * dataset of many distinct sizes must not rebuild them per image. A
+ * table is built in scratch buffers, then frozen into one allocation of
+ * exactly what its kernel reads (the SIMD layout or Pillow's plain
+ * coefficients), so the cache holds every side up to about 540 pixels.
+ * Horizontal tables are about 6 * width coefficients per output size;
+ * vertical ones (about 6 * height) are tabulated up to VTAB_MAX_TAPS and,
+ * for taller images, recomputed per row from each window's center and
+ * weight sum by the same double-precision expression Pillow uses, hence
+ * the same value.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,11 +86,11 @@
 #define DHASH_H 8
 #define PIXEL_HASH_VERSION 1u
 #define HEADER_BYTES 24
-/* Coefficient tables kept per axis and output size: datasets repeat a
- * few widths and heights, and building a table costs two sin() per tap
- * (for a small image, as much as decoding it). Sixteen sizes per axis
- * cover the usual mix of a dataset; each table is O(width). */
-#define AXIS_CACHE 16
+/* The bytes of coefficient tables a hasher keeps (each worker has one):
+ * every width and height from 1 to about 540 pixels fit together, for
+ * both hashes and both axes. */
+#define TABLE_BUDGET ((size_t)16 << 20)
+#define CACHE_BUCKETS 1024     /* power of two */
 /* Vertical coefficients are tabulated up to this many (1 MB); taller
  * images recompute each when its row arrives, so memory stays bounded by
  * the width whatever the height. */
@@ -95,33 +104,55 @@ typedef struct rs_window {
     int64_t n;        /* number of taps (Pillow's xmax after xmax -= xmin) */
 } rs_window;
 
-/* One axis of the resize for one input size: the windows, Pillow's
- * fixed-point coefficients (out * ksize, unless recompute), and for the
- * horizontal SIMD kernels (simd_ok) their split halves (out * kstride)
- * over windows widened to [sx, sx + sn). */
-typedef struct rs_table {
-    uint32_t in_size;       /* 0: empty slot */
-    uint32_t out_size;
-    uint64_t used;          /* LRU stamp */
+/* One axis of the resize for one input size, cached: the windows and
+ * Pillow's fixed-point coefficients (out * ksize, unless recompute), or
+ * for the horizontal SIMD kernels (simd_ok) only their split halves
+ * (out * kstride) over windows widened to [sx, sx + sn). The arrays live
+ * in the same allocation as the struct. */
+typedef struct rs_table rs_table;
+struct rs_table {
+    rs_table *chain;        /* next in its cache bucket */
+    rs_table *newer, *older;  /* the cache's recency list */
+    uint64_t used;          /* the last image (cache stamp) that used it */
+    size_t bytes;           /* of the allocation */
+    uint32_t in_size, out_size;
+    int horizontal;
     double scale, support;
     double ss;              /* 1 / filterscale */
     size_t ksize;           /* Pillow's ksize: ceil(support) * 2 + 1 */
-    rs_window win[RS_MAX];
+    rs_window *win;         /* out_size; NULL when simd_ok */
+    int32_t *k;             /* NULL when simd_ok or recompute */
+    int recompute;          /* too many to tabulate: see coeff_at */
+    int simd_ok;
+    int16_t *kh, *kl;       /* out_size * kstride, when simd_ok */
+    size_t kstride;
+    uint32_t *sx, *sn;      /* out_size, when simd_ok */
+};
+
+/* The tables of a hasher, by (input size, output size, axis), with the
+ * most recently used first in a list. */
+typedef struct rs_cache {
+    rs_table *bucket[CACHE_BUCKETS];
+    rs_table *newest, *oldest;
+    size_t bytes;
+    uint64_t image;         /* stamp of the current image: its tables stay */
+} rs_cache;
+
+/* Where tables are built before they are frozen into the cache: grown
+ * to the largest table built, reused. */
+typedef struct rs_scratch {
+    double *taps;           /* raw taps of one window (ksize doubles) */
+    size_t taps_cap;
     int32_t *k;
     size_t k_cap;
-    int recompute;          /* too many to tabulate: see coeff_at */
     int16_t *kh, *kl;
-    size_t kh_cap, kl_cap, kstride;
-    int64_t sx[RS_MAX], sn[RS_MAX];
-    int simd_ok;
-} rs_table;
+    size_t kh_cap, kl_cap;
+} rs_scratch;
 
 /* A Lanczos resize of a streamed 8-bit plane to out_w x out_h. */
 typedef struct resampler {
     uint32_t out_w, out_h;
     int need_h, need_v;     /* ImagingResampleInner skips unchanged axes */
-    uint64_t clock;
-    rs_table hcache[AXIS_CACHE], vcache[AXIS_CACHE];
     const rs_table *tx, *ty;  /* this image's */
     uint32_t first;         /* first output row whose window is not past */
     uint8_t hrow[RS_MAX];   /* horizontal pass output of the current row */
@@ -139,10 +170,11 @@ struct ia_hasher {
     size_t row_bytes;
     int active;             /* between a successful begin and end */
     hrow_fn hrow;           /* horizontal kernel for this CPU */
+    int simd;               /* hrow is a SIMD kernel: tables in its layout */
     resampler ph;           /* 32x32 for phash */
     resampler dh;           /* 9x8 for dhash */
-    double *tmp;            /* raw taps of one window (ksize doubles) */
-    size_t tmp_cap;
+    rs_cache cache;
+    rs_scratch scratch;
     double dct_cos[HASH_SIDE][PHASH_SIZE]; /* cos(pi k (2n+1) / 2N) */
     double dct_cos_t[PHASH_SIZE][HASH_SIDE];  /* the same, transposed */
 };
@@ -221,7 +253,7 @@ static void table_params(rs_table *t, uint32_t in_size, uint32_t out_size)
 {
     double filterscale;
 
-    t->in_size = 0;
+    t->in_size = in_size;
     t->out_size = out_size;
     t->scale = (double)(float)in_size / out_size;
     filterscale = t->scale < 1.0 ? 1.0 : t->scale;
@@ -235,7 +267,7 @@ static void table_params(rs_table *t, uint32_t in_size, uint32_t out_size)
  * coefficients (tmp holds ksize doubles). Window bounds are clamped
  * before conversion to integers, which equals Pillow's truncate-then-clamp
  * and cannot overflow. */
-static void table_windows(rs_table *t, uint32_t in_size, double *tmp)
+static void table_windows(rs_table *t, double *tmp)
 {
     for (uint32_t xx = 0; xx < t->out_size; xx++) {
         rs_window *w = &t->win[xx];
@@ -244,8 +276,8 @@ static void table_windows(rs_table *t, uint32_t in_size, double *tmp)
         lo = w->center - t->support + 0.5;
         hi = w->center + t->support + 0.5;
         w->xmin = lo <= 0.0 ? 0 : (int64_t)lo;
-        w->n = (hi >= (double)in_size ? (int64_t)in_size : (int64_t)hi) -
-               w->xmin;
+        w->n = (hi >= (double)t->in_size ? (int64_t)t->in_size
+                                         : (int64_t)hi) - w->xmin;
         w->ww = 0.0;
         for (int64_t x = 0; x < w->n; x++) {
             double v = raw_tap(w, t->ss, w->xmin + x);
@@ -286,17 +318,19 @@ static int split_coeff(int32_t k, int16_t *kh, int16_t *kl)
  * multiple of SIMD_TAPS, rightwards while it stays in the row, then
  * leftwards; the sum is unchanged. 0 when a row is too narrow for that or
  * a coefficient does not split (the scalar kernel then runs). */
-static int simd_layout(rs_table *t, uint32_t width)
+static int simd_layout(rs_table *t)
 {
     for (uint32_t xx = 0; xx < t->out_size; xx++) {
         const rs_window *w = &t->win[xx];
         int64_t np = (w->n + SIMD_TAPS - 1) / SIMD_TAPS * SIMD_TAPS;
         int16_t *kh = t->kh + xx * t->kstride;
         int16_t *kl = t->kl + xx * t->kstride;
-        if (np > (int64_t)width)
+        if (np > (int64_t)t->in_size)
             return 0;
-        t->sx[xx] = w->xmin + np <= (int64_t)width ? w->xmin : width - np;
-        t->sn[xx] = np;
+        t->sx[xx] = w->xmin + np <= (int64_t)t->in_size
+                        ? (uint32_t)w->xmin
+                        : t->in_size - (uint32_t)np;
+        t->sn[xx] = (uint32_t)np;
         memset(kh, 0, (size_t)np * sizeof *kh);
         memset(kl, 0, (size_t)np * sizeof *kl);
         kh += w->xmin - t->sx[xx];
@@ -308,74 +342,227 @@ static int simd_layout(rs_table *t, uint32_t width)
     return 1;
 }
 
-/* Builds t for in_size -> out_size; horizontal tables also get the SIMD
- * layout, vertical ones past VTAB_MAX_TAPS are recomputed per row. On
- * failure t stays an empty slot. */
-static int table_build(ia_hasher *h, rs_table *t, uint32_t in_size,
-                       uint32_t out_size, int horizontal)
+/* a + b into *out, or IA_ERR_NOMEM when it overflows. */
+static int add_size(size_t a, size_t b, size_t *out)
 {
-    size_t need;
-    int rc = 0;
-
-    table_params(t, in_size, out_size);
-    if (ia_mul_size(out_size, t->ksize, &need) != 0)
+    if (a > SIZE_MAX - b)
         return IA_ERR_NOMEM;
-    t->recompute = !horizontal && need > VTAB_MAX_TAPS;
-    if (!t->recompute) {
-        rc = grow(&t->k, &t->k_cap, need, sizeof *t->k);
-        if (rc == 0)
-            rc = grow(&h->tmp, &h->tmp_cap, t->ksize, sizeof *h->tmp);
-    }
-    if (rc != 0)
-        return rc;
-    table_windows(t, in_size, h->tmp);
-    t->simd_ok = 0;
-    if (horizontal) {
-        t->kstride = (t->ksize + SIMD_TAPS - 1) / SIMD_TAPS * SIMD_TAPS;
-        if (ia_mul_size(out_size, t->kstride, &need) != 0)
-            return IA_ERR_NOMEM;
-        rc = grow(&t->kh, &t->kh_cap, need, sizeof *t->kh);
-        if (rc == 0)
-            rc = grow(&t->kl, &t->kl_cap, need, sizeof *t->kl);
-        if (rc != 0)
-            return rc;
-        t->simd_ok = simd_layout(t, in_size);
-    }
-    t->in_size = in_size;
+    *out = a + b;
     return 0;
 }
 
-/* The table for in_size from cache, built in the least recently used
- * slot when missing. */
-static int table_get(ia_hasher *h, resampler *r, rs_table *cache,
-                     uint32_t in_size, uint32_t out_size, int horizontal,
-                     const rs_table **out)
+/* Reserves n elements of elem bytes at *off in a block being laid out;
+ * arrays are laid out from the widest element type down, so each stays
+ * aligned. */
+static int reserve(size_t *off, size_t n, size_t elem, size_t *at)
 {
-    rs_table *t = &cache[0];
-    int rc = 0;
+    size_t bytes;
+    *at = *off;
+    if (ia_mul_size(n, elem, &bytes) != 0)
+        return IA_ERR_NOMEM;
+    return add_size(*off, bytes, off);
+}
 
-    for (size_t i = 0; i < AXIS_CACHE; i++) {
-        if (cache[i].in_size == in_size) {
-            t = &cache[i];
-            break;
-        }
-        if (cache[i].used < t->used)
-            t = &cache[i];
+/* The built table b (in scratch) frozen into one allocation holding the
+ * struct and the arrays its kernel reads. */
+static int table_freeze(const rs_table *b, rs_table **out)
+{
+    size_t off = sizeof *b, at_win = 0, at_sx = 0, at_sn = 0, at_k = 0;
+    size_t at_kh = 0, at_kl = 0, kn = 0;
+    int rc = 0;
+    rs_table *t;
+
+    if (b->simd_ok) {
+        rc = ia_mul_size(b->out_size, b->kstride, &kn);
+        if (rc == 0)
+            rc = reserve(&off, b->out_size, sizeof *b->sx, &at_sx);
+        if (rc == 0)
+            rc = reserve(&off, b->out_size, sizeof *b->sn, &at_sn);
+        if (rc == 0)
+            rc = reserve(&off, kn, sizeof *b->kh, &at_kh);
+        if (rc == 0)
+            rc = reserve(&off, kn, sizeof *b->kl, &at_kl);
+    } else {
+        kn = b->recompute ? 0 : b->out_size * b->ksize;
+        rc = reserve(&off, b->out_size, sizeof *b->win, &at_win);
+        if (rc == 0)
+            rc = reserve(&off, kn, sizeof *b->k, &at_k);
     }
-    if (t->in_size != in_size)
-        rc = table_build(h, t, in_size, out_size, horizontal);
-    if (rc != 0)
-        return rc;
-    t->used = ++r->clock;
+    if (rc != 0 || !(t = malloc(off)))
+        return IA_ERR_NOMEM;
+    *t = *b;
+    t->bytes = off;
+    t->win = b->simd_ok ? NULL : (rs_window *)(void *)((char *)t + at_win);
+    t->k = b->simd_ok || b->recompute ? NULL
+                                      : (int32_t *)(void *)((char *)t + at_k);
+    t->sx = b->simd_ok ? (uint32_t *)(void *)((char *)t + at_sx) : NULL;
+    t->sn = b->simd_ok ? (uint32_t *)(void *)((char *)t + at_sn) : NULL;
+    t->kh = b->simd_ok ? (int16_t *)(void *)((char *)t + at_kh) : NULL;
+    t->kl = b->simd_ok ? (int16_t *)(void *)((char *)t + at_kl) : NULL;
+    if (t->win)
+        memcpy(t->win, b->win, b->out_size * sizeof *b->win);
+    if (t->k)
+        memcpy(t->k, b->k, kn * sizeof *b->k);
+    if (t->sx) {
+        memcpy(t->sx, b->sx, b->out_size * sizeof *b->sx);
+        memcpy(t->sn, b->sn, b->out_size * sizeof *b->sn);
+        memcpy(t->kh, b->kh, kn * sizeof *b->kh);
+        memcpy(t->kl, b->kl, kn * sizeof *b->kl);
+    }
     *out = t;
     return 0;
 }
 
-static void table_free(rs_table *t)
+/* The SIMD layout of b into scratch, when the hasher's kernel is SIMD;
+ * b->simd_ok says whether it fits. */
+static int table_simd(ia_hasher *h, rs_table *b, uint32_t *sx, uint32_t *sn)
 {
-    free(t->k);
-    free(t->kh);
-    free(t->kl);
+    rs_scratch *s = &h->scratch;
+    size_t need;
+    int rc;
+
+    b->kstride = (b->ksize + SIMD_TAPS - 1) / SIMD_TAPS * SIMD_TAPS;
+    if (ia_mul_size(b->out_size, b->kstride, &need) != 0)
+        return IA_ERR_NOMEM;
+    rc = grow(&s->kh, &s->kh_cap, need, sizeof *s->kh);
+    if (rc == 0)
+        rc = grow(&s->kl, &s->kl_cap, need, sizeof *s->kl);
+    if (rc != 0)
+        return rc;
+    b->kh = s->kh;
+    b->kl = s->kl;
+    b->sx = sx;
+    b->sn = sn;
+    b->simd_ok = simd_layout(b);
+    return 0;
+}
+
+/* Builds the table for in_size -> out_size in scratch and freezes it:
+ * horizontal tables in the SIMD layout when the kernel is SIMD and they
+ * fit it, vertical ones past VTAB_MAX_TAPS recomputed per row. */
+static int table_build(ia_hasher *h, uint32_t in_size, uint32_t out_size,
+                       int horizontal, rs_table **out)
+{
+    rs_scratch *s = &h->scratch;
+    rs_window win[RS_MAX];
+    uint32_t sx[RS_MAX], sn[RS_MAX];
+    rs_table b;
+    size_t need;
+    int rc = 0;
+
+    assert(out_size <= RS_MAX);
+    memset(&b, 0, sizeof b);
+    table_params(&b, in_size, out_size);
+    b.horizontal = horizontal;
+    b.win = win;
+    if (ia_mul_size(out_size, b.ksize, &need) != 0)
+        return IA_ERR_NOMEM;
+    b.recompute = !horizontal && need > VTAB_MAX_TAPS;
+    if (!b.recompute) {
+        rc = grow(&s->k, &s->k_cap, need, sizeof *s->k);
+        if (rc == 0)
+            rc = grow(&s->taps, &s->taps_cap, b.ksize, sizeof *s->taps);
+        b.k = s->k;
+    }
+    if (rc != 0)
+        return rc;
+    table_windows(&b, s->taps);
+    if (horizontal && h->simd)
+        rc = table_simd(h, &b, sx, sn);
+    return rc != 0 ? rc : table_freeze(&b, out);
+}
+
+/* ---- the cache of tables ---------------------------------------------- */
+
+static rs_table **cache_bucket(rs_cache *c, uint32_t in_size,
+                               uint32_t out_size, int horizontal)
+{
+    uint32_t x = (in_size * 64u + out_size * 2u + (uint32_t)horizontal) *
+                 0x9e3779b1u;
+    return &c->bucket[(x >> 16) & (CACHE_BUCKETS - 1)];
+}
+
+static void cache_unlink(rs_cache *c, rs_table *t)
+{
+    if (t->newer)
+        t->newer->older = t->older;
+    else
+        c->newest = t->older;
+    if (t->older)
+        t->older->newer = t->newer;
+    else
+        c->oldest = t->newer;
+}
+
+static void cache_push(rs_cache *c, rs_table *t)
+{
+    t->newer = NULL;
+    t->older = c->newest;
+    if (c->newest)
+        c->newest->newer = t;
+    else
+        c->oldest = t;
+    c->newest = t;
+}
+
+/* Drops the least recently used table. */
+static void cache_evict_oldest(rs_cache *c)
+{
+    rs_table *t = c->oldest;
+    rs_table **p = cache_bucket(c, t->in_size, t->out_size, t->horizontal);
+
+    while (*p != t)
+        p = &(*p)->chain;
+    *p = t->chain;
+    cache_unlink(c, t);
+    c->bytes -= t->bytes;
+    free(t);
+}
+
+/* Makes room for bytes more within TABLE_BUDGET, sparing the current
+ * image's tables (the newest ones): with those alone over the budget,
+ * the cache holds just them. */
+static void cache_make_room(rs_cache *c, size_t bytes)
+{
+    while (c->oldest && c->oldest->used != c->image &&
+           c->bytes + bytes > TABLE_BUDGET)
+        cache_evict_oldest(c);
+}
+
+static void cache_clear(rs_cache *c)
+{
+    while (c->oldest)
+        cache_evict_oldest(c);
+}
+
+/* The table for in_size -> out_size on that axis, built on first use;
+ * kept for the rest of the current image. */
+static int table_get(ia_hasher *h, uint32_t in_size, uint32_t out_size,
+                     int horizontal, const rs_table **out)
+{
+    rs_cache *c = &h->cache;
+    rs_table **head = cache_bucket(c, in_size, out_size, horizontal), *t;
+    int rc;
+
+    for (t = *head; t; t = t->chain)
+        if (t->in_size == in_size && t->out_size == out_size &&
+            t->horizontal == horizontal)
+            break;
+    if (t) {
+        cache_unlink(c, t);
+    } else {
+        rc = table_build(h, in_size, out_size, horizontal, &t);
+        if (rc != 0)
+            return rc;
+        cache_make_room(c, t->bytes);
+        t->chain = *head;
+        *head = t;
+        c->bytes += t->bytes;
+    }
+    cache_push(c, t);
+    t->used = c->image;
+    *out = t;
+    return 0;
 }
 
 static int resampler_begin(ia_hasher *h, resampler *r, uint32_t width,
@@ -387,9 +574,9 @@ static int resampler_begin(ia_hasher *h, resampler *r, uint32_t width,
     r->need_h = width != r->out_w;
     r->need_v = height != r->out_h;
     if (r->need_h)
-        rc = table_get(h, r, r->hcache, width, r->out_w, 1, &r->tx);
+        rc = table_get(h, width, r->out_w, 1, &r->tx);
     if (rc == 0 && r->need_v)
-        rc = table_get(h, r, r->vcache, height, r->out_h, 0, &r->ty);
+        rc = table_get(h, height, r->out_h, 0, &r->ty);
     if (rc != 0)
         return rc;
     r->first = 0;
@@ -724,13 +911,11 @@ void ia_hasher_free(ia_hasher *h)
         return;
     if (h->xxh)
         XXH3_freeState(h->xxh);
-    for (size_t i = 0; i < AXIS_CACHE; i++) {
-        table_free(&h->ph.hcache[i]);
-        table_free(&h->ph.vcache[i]);
-        table_free(&h->dh.hcache[i]);
-        table_free(&h->dh.vcache[i]);
-    }
-    free(h->tmp);
+    cache_clear(&h->cache);
+    free(h->scratch.taps);
+    free(h->scratch.k);
+    free(h->scratch.kh);
+    free(h->scratch.kl);
     free(h);
 }
 
@@ -746,6 +931,7 @@ int ia_hasher_begin(ia_hasher *h, uint32_t width, uint32_t height,
         goto out;
     if (ia_mul_size(width, (size_t)channels, &h->row_bytes) != 0)
         goto out;
+    h->cache.image++;   /* the last image's tables may go now */
     rc = resampler_begin(h, &h->ph, width, height);
     if (rc == 0)
         rc = resampler_begin(h, &h->dh, width, height);
@@ -801,20 +987,28 @@ const uint8_t *ia_hasher_resized(const ia_hasher *h, int dhash)
     return dhash ? h->dh.pix : h->ph.pix;
 }
 
+/* The kernel's tables have their own layout: the cache starts over. */
+static void set_kernel(ia_hasher *h, hrow_fn fn, int simd)
+{
+    cache_clear(&h->cache);
+    h->hrow = fn;
+    h->simd = simd;
+}
+
 int ia_hasher_kernel(ia_hasher *h, int level)
 {
     switch (level) {
     case 0:
-        h->hrow = hrow_scalar;
+        set_kernel(h, hrow_scalar, 0);
         return 0;
 #ifdef HASH_X86
     case 1:
-        h->hrow = hrow_sse2;
+        set_kernel(h, hrow_sse2, 1);
         return 0;
     case 2:
         if (!__builtin_cpu_supports("avx2"))
             return -1;
-        h->hrow = hrow_avx2;
+        set_kernel(h, hrow_avx2, 1);
         return 0;
 #endif
     default:

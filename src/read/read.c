@@ -119,10 +119,19 @@ void ia_reader_set_keep(ia_reader *r, ia_read_keep_fn keep)
     r->keep = keep;
 }
 
+/* Where the bytes come from: a descriptor, or the walk's pull function
+ * over an archive member's stream. pull returns bytes read, 0 at the
+ * end, or -1 with res's status set. */
+typedef struct source {
+    ia_read_pull_fn pull;
+    void *arg;
+} source;
+
 /* One read(), retried on EINTR: bytes read, 0 at EOF, -1 on failure
  * (the status set). */
-static ssize_t read_some(int fd, uint8_t *dst, size_t n, ia_file_result *res)
+static ssize_t read_fd(void *arg, uint8_t *dst, size_t n, ia_file_result *res)
 {
+    int fd = *(const int *)arg;
     for (;;) {
         ssize_t k = read(fd, dst, n);
         if (k >= 0)
@@ -145,9 +154,14 @@ static int grew_past(uint64_t max, ia_file_result *res)
 
 /* Reads into r->buf from *n on until EOF (*eof set) or until it holds
  * until bytes, growing the buffer: the file may have grown or shrunk
- * since fstat. 0, 1 (final status set) or -IA_ERR_NOMEM. */
-static int read_until(ia_reader *r, int fd, size_t until, uint64_t max,
-                      size_t *n, int *eof, ia_file_result *res)
+ * since fstat. A read that returns less than asked and ends at the size
+ * fstat gave (expect) is the end too: a small file costs one read(), not
+ * a second one to see 0 (a file that grew since fstat fills the read
+ * past expect and is read on to its end). 0, 1 (final status set) or
+ * -IA_ERR_NOMEM. */
+static int read_until(ia_reader *r, const source *src, size_t until,
+                      size_t expect,
+                      uint64_t max, size_t *n, int *eof, ia_file_result *res)
 {
     int rc = IA_OK;
     while (rc == IA_OK && *n < until) {
@@ -157,15 +171,15 @@ static int read_until(ia_reader *r, int fd, size_t until, uint64_t max,
             rc = reserve(r, r->cap + 1);
             continue;
         }
-        size_t end = r->cap < until ? r->cap : until;
-        ssize_t k = read_some(fd, r->buf + *n, end - *n, res);
+        size_t asked = (r->cap < until ? r->cap : until) - *n;
+        ssize_t k = src->pull(src->arg, r->buf + *n, asked, res);
         if (k < 0)
             return 1;
-        if (k == 0) {
+        *n += (size_t)k;
+        if (k == 0 || ((size_t)k < asked && *n == expect)) {
             *eof = 1;
             break;
         }
-        *n += (size_t)k;
     }
     return rc == IA_OK ? 0 : -rc;
 }
@@ -173,7 +187,7 @@ static int read_until(ia_reader *r, int fd, size_t until, uint64_t max,
 /* Hashes the n bytes in the buffer and the rest of the file, read into
  * the buffer after its first IA_READ_HEAD bytes, which stay as they are.
  * *total counts every byte. 0, or 1 with the final status set. */
-static int hash_rest(ia_reader *r, int fd, size_t n, uint64_t max,
+static int hash_rest(ia_reader *r, const source *src, size_t n, uint64_t max,
                      uint64_t *total, int *hashed, ia_file_result *res)
 {
     assert(r->cap >= WINDOW_BYTES && WINDOW_BYTES > 2 * IA_READ_HEAD);
@@ -182,7 +196,7 @@ static int hash_rest(ia_reader *r, int fd, size_t n, uint64_t max,
     *hashed = EVP_DigestUpdate(r->ctx, r->buf, n) == 1;
     *total = n;
     for (;;) {
-        ssize_t k = read_some(fd, win, cap, res);
+        ssize_t k = src->pull(src->arg, win, cap, res);
         if (k <= 0)
             return k < 0;
         *hashed = *hashed && EVP_DigestUpdate(r->ctx, win, (size_t)k) == 1;
@@ -194,10 +208,11 @@ static int hash_rest(ia_reader *r, int fd, size_t n, uint64_t max,
 
 /* The file's bytes: all of them in r->buf (*len == *total), or for a file
  * the reader does not keep its first IA_READ_HEAD (*len < *total), with
- * the SHA-256 of all of them in res. 0, 1 (final status set) or
- * -IA_ERR_NOMEM. */
-static int read_bytes(ia_reader *r, int fd, size_t expect, uint64_t max,
-                      size_t *len, uint64_t *total, ia_file_result *res)
+ * the SHA-256 of all of them in res (of those kept only when hash_kept).
+ * 0, 1 (final status set) or -IA_ERR_NOMEM. */
+static int read_bytes(ia_reader *r, const source *src, size_t expect,
+                      uint64_t max, int hash_kept, size_t *len,
+                      uint64_t *total, ia_file_result *res)
 {
     size_t n = 0;
     int eof = 0, hashed = 0;
@@ -206,17 +221,18 @@ static int read_bytes(ia_reader *r, int fd, size_t expect, uint64_t max,
     if (rc != IA_OK)
         return -rc;
     hashed = EVP_DigestInit_ex2(r->ctx, r->md, NULL) == 1;
-    rc = read_until(r, fd, WINDOW_BYTES, max, &n, &eof, res);
+    rc = read_until(r, src, WINDOW_BYTES, expect, max, &n, &eof, res);
     if (rc == 0 && !eof && r->keep &&
         !r->keep(r->buf, n < IA_READ_HEAD ? n : IA_READ_HEAD)) {
-        rc = hash_rest(r, fd, n, max, total, &hashed, res);
+        rc = hash_rest(r, src, n, max, total, &hashed, res);
         *len = IA_READ_HEAD;
     } else if (rc == 0) {
         if (!eof && (rc = reserve(r, expect + 1)) != IA_OK)
             return -rc;
         if (!eof)
-            rc = read_until(r, fd, SIZE_MAX, max, &n, &eof, res);
-        hashed = hashed && EVP_DigestUpdate(r->ctx, r->buf, n) == 1;
+            rc = read_until(r, src, SIZE_MAX, expect, max, &n, &eof, res);
+        hashed = hash_kept && hashed &&
+                 EVP_DigestUpdate(r->ctx, r->buf, n) == 1;
         *len = n;
         *total = n;
     }
@@ -256,7 +272,9 @@ int ia_read_file(ia_reader *r, int rootfd, const char *path, int follow,
                          (long long)st.st_size, (unsigned long long)max_bytes);
         goto out;
     }
-    rc = read_bytes(r, fd, (size_t)st.st_size, max_bytes, &got, &total, res);
+    source src = {read_fd, &fd};
+    rc = read_bytes(r, &src, (size_t)st.st_size, max_bytes, 1, &got, &total,
+                    res);
     if (rc != 0)
         goto out;
     res->size = (int64_t)total;
@@ -270,4 +288,53 @@ int ia_read_file(ia_reader *r, int rootfd, const char *path, int follow,
 out:
     close(fd);
     return rc;
+}
+
+int ia_read_pull(ia_reader *r, ia_read_pull_fn pull, void *arg,
+                 uint64_t expect, uint64_t max_bytes, ia_file_result *res,
+                 const uint8_t **data, size_t *len)
+{
+    source src = {pull, arg};
+    size_t got = 0;
+    uint64_t total = 0;
+    if (!max_bytes)
+        max_bytes = IA_DEFAULT_MAX_FILE_BYTES;
+    if (expect > max_bytes)
+        expect = max_bytes;
+    int rc = read_bytes(r, &src, (size_t)expect, max_bytes, 0, &got, &total,
+                        res);
+    if (rc != 0)
+        return rc;
+    res->size = (int64_t)total;
+    *data = r->buf;
+    *len = got;
+    return 0;
+}
+
+int ia_read_member(ia_reader *r, const ia_member *m, ia_file_result *res,
+                   const uint8_t **data, size_t *len)
+{
+    unsigned int dlen = 0;
+    res->size = m->size;
+    res->mtime_ns = m->mtime_ns;
+    if (m->have_sha256) {
+        memcpy(res->sha256, m->sha256, sizeof res->sha256);
+        res->have_sha256 = 1;
+    }
+    if (m->status != IA_ST_OK) {
+        ia_result_status(res, m->status, "%s", m->message);
+        return 1;
+    }
+    if (m->size == 0) {
+        ia_result_status(res, IA_ST_EMPTY, "empty file");
+        return 1;
+    }
+    if (!m->have_sha256 &&
+        EVP_DigestInit_ex2(r->ctx, r->md, NULL) == 1 &&
+        EVP_DigestUpdate(r->ctx, m->data, m->len) == 1 &&
+        EVP_DigestFinal_ex(r->ctx, res->sha256, &dlen) == 1 && dlen == 32)
+        res->have_sha256 = 1;
+    *data = m->data;
+    *len = m->len;
+    return 0;
 }

@@ -120,6 +120,13 @@ int ia_report_flush(ia_db *db, FILE *out, const char *what)
     return IA_OK;
 }
 
+/* Stray files at the root of a split layout (README, LICENSE) are not a
+ * split of their own; a stray image or labelled file is shown. */
+int ia_report_split_shown(const ia_q_split *s, uint64_t named_splits)
+{
+    return *s->split || s->images || s->labelled || !named_splits;
+}
+
 static int nomem(ia_db *db)
 {
     return ia_store_fail(db, IA_ERR_NOMEM, "out of memory building the "
@@ -197,9 +204,7 @@ static int split_cb(void *user, const ia_q_split *s)
 {
     jctx *c = user;
     double mean[3], std[3];
-    /* Stray files at the root of a split layout (README, LICENSE) are not
-     * a split of their own; a stray image or labelled file is shown. */
-    if (!*s->split && s->images == 0 && s->labelled == 0 && c->named_splits)
+    if (!ia_report_split_shown(s, c->named_splits))
         return IA_OK;
     json_t *o = json_object();
     int bad = o == NULL;

@@ -43,6 +43,14 @@ json_t *ia_json_real(double v);
  * steals v; 0 on success. */
 int ia_json_set(json_t *obj, const char *key, json_t *v);
 
+/* The rows of a table of a resolved scan (rows.c; ia_scan_rows). */
+int ia_report_rows(ia_db *db, int64_t scan_id, int table, ia_row_fn fn,
+                   void *user);
+/* Whether a split is one of the report's: stray files at the root of a
+ * split layout (README, LICENSE: no image, no label) are not a split of
+ * their own when named splits exist. */
+int ia_report_split_shown(const ia_q_split *s, uint64_t named_splits);
+
 /* Flushes out; IA_ERR_IO with a message on the handle if any write on it
  * failed. */
 int ia_report_flush(ia_db *db, FILE *out, const char *what);

@@ -17,16 +17,14 @@
 
 struct ia_worker {
     ia_reader *reader;
-    ia_jpeg_decoder *jpeg;
-    ia_png_decoder *png;
+    ia_decoder_set *decoders;
     ia_measure *measure;
 };
 
 /* Only what is decoded is held whole; the rest is hashed in passing. */
-static int decoded_format(const uint8_t *head, size_t len)
+int ia_file_keep(const uint8_t *head, size_t len)
 {
-    int fmt = ia_sniff(head, len);
-    return fmt == IA_FMT_JPEG || fmt == IA_FMT_PNG;
+    return ia_decoder_find(ia_sniff(head, len)) != NULL;
 }
 
 int ia_worker_new(ia_worker **out)
@@ -35,13 +33,12 @@ int ia_worker_new(ia_worker **out)
     if (!w)
         return IA_ERR_NOMEM;
     if (ia_reader_new(&w->reader) != IA_OK ||
-        ia_jpeg_decoder_new(&w->jpeg) != IA_OK ||
-        ia_png_decoder_new(&w->png) != IA_OK ||
+        ia_decoder_set_new(&w->decoders) != IA_OK ||
         ia_measure_new(&w->measure) != IA_OK) {
         ia_worker_free(w);
         return IA_ERR_NOMEM;
     }
-    ia_reader_set_keep(w->reader, decoded_format);
+    ia_reader_set_keep(w->reader, ia_file_keep);
     *out = w;
     return IA_OK;
 }
@@ -51,8 +48,7 @@ void ia_worker_free(ia_worker *w)
     if (!w)
         return;
     ia_reader_free(w->reader);
-    ia_jpeg_decoder_free(w->jpeg);
-    ia_png_decoder_free(w->png);
+    ia_decoder_set_free(w->decoders);
     ia_measure_free(w->measure);
     free(w);
 }
@@ -99,12 +95,9 @@ static int decode(ia_worker *w, const ia_file_config *cfg,
                   const uint8_t *data, size_t len, ia_file_result *res)
 {
     ia_rowsink sink;
-    int rc = IA_OK;
     ia_measure_sink(w->measure, &sink);
-    if (res->format == IA_FMT_JPEG)
-        rc = ia_decode_jpeg(w->jpeg, data, len, &cfg->limits, &sink, res);
-    else
-        rc = ia_decode_png(w->png, data, len, &cfg->limits, &sink, res);
+    int rc = ia_decoder_set_decode(w->decoders, res->format, data, len,
+                                   &cfg->limits, &sink, res);
     if (rc == IA_OK && res->status == IA_ST_OK)
         ia_measure_finish(w->measure, res);
     return rc;
@@ -166,11 +159,15 @@ static int scan_regular(ia_worker *w, const ia_file_config *cfg,
 {
     const uint8_t *data = NULL;
     size_t len = 0;
-    if (cfg->reuse && cfg->trust_mtime && reuse_unread(cfg, e, res))
+    if (!e->member && cfg->reuse && cfg->trust_mtime &&
+        reuse_unread(cfg, e, res))
         return IA_OK;
-    int rc = ia_read_file(w->reader, cfg->rootfd, e->relpath,
-                          cfg->follow_symlinks,
-                          cfg->max_file_bytes, res, &data, &len);
+    /* an archive's member: its bytes came with it from the walk */
+    int rc = e->member
+                 ? ia_read_member(w->reader, e->member, res, &data, &len)
+                 : ia_read_file(w->reader, cfg->rootfd, e->relpath,
+                                cfg->follow_symlinks, cfg->max_file_bytes,
+                                res, &data, &len);
     if (rc < 0)
         return -rc;
     res->ext_format = ia_ext_format(e->relpath);
@@ -179,23 +176,22 @@ static int scan_regular(ia_worker *w, const ia_file_config *cfg,
     /* the bytes the reader decided on, whole file or not */
     res->format = ia_sniff(data, len < IA_READ_HEAD ? len : IA_READ_HEAD);
     check_extension(e, res);
-    switch (res->format) {
-    case IA_FMT_JPEG:
-    case IA_FMT_PNG:
-        /* The same bytes were decoded in the reused scan: its results
-         * are copied by the writer instead (store/store.h). */
-        if (cfg->reuse && res->have_sha256 &&
-            ia_reuse_by_sha(cfg->reuse, res->sha256, &res->reuse_id))
-            return IA_OK;
-        return decode(w, cfg, data, len, res);
-    case IA_FMT_UNKNOWN:
+    if (res->format == IA_FMT_UNKNOWN) {
         not_image(e, res);
         return IA_OK;
-    default:
-        ia_result_status(res, IA_ST_UNSUPPORTED, "%s image (not decoded)",
-                         ia_fmt_name(res->format));
+    }
+    if (!ia_decoder_find(res->format)) {
+        ia_result_status(res, IA_ST_UNSUPPORTED, "%s image (not decoded: %s)",
+                         ia_fmt_name(res->format),
+                         ia_decoder_missing(res->format));
         return IA_OK;
     }
+    /* The same bytes were decoded in the reused scan: its results are
+     * copied by the writer instead (store/store.h). */
+    if (cfg->reuse && res->have_sha256 &&
+        ia_reuse_by_sha(cfg->reuse, res->sha256, &res->reuse_id))
+        return IA_OK;
+    return decode(w, cfg, data, len, res);
 }
 
 int ia_scan_file(ia_worker *w, const ia_file_config *cfg, const ia_entry *e,

@@ -18,7 +18,7 @@ typedef struct ia_file_config {
     int rootfd;
     int follow_symlinks;
     /* Incremental rescans (store/store.h): a read-only index of another
-     * scan, or NULL. A JPEG or PNG whose bytes were decoded there is not
+     * scan, or NULL. An image whose bytes were decoded there is not
      * decoded again (res->reuse_id names the row to copy); with
      * trust_mtime a file whose path, size and mtime match is not even
      * read. */
@@ -27,6 +27,10 @@ typedef struct ia_file_config {
 } ia_file_config;
 
 typedef struct ia_worker ia_worker;
+
+/* Whether a file whose first bytes are these is held whole to be decoded
+ * (read/read.h); the walk holds archive members by the same rule. */
+int ia_file_keep(const uint8_t *head, size_t len);
 
 int ia_worker_new(ia_worker **out);     /* 0 or IA_ERR_NOMEM */
 void ia_worker_free(ia_worker *w);

@@ -4,8 +4,10 @@
  * so it is the one thread that owns the SQLite connection and -j 1 and
  * -j N write identical rows. Workers only run ia_scan_file.
  */
+#include <assert.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 #include "analyze/analyze.h"
 #include "annot/annot.h"
 #include "scan/budget.h"
+#include "scan/count.h"
 #include "imgaudit.h"
 #include "core/core.h"
 #include "scan/pool.h"
@@ -33,6 +36,12 @@
  * in walk order whatever the batch. */
 #define JOB_FILES 32
 #define JOB_PIXELS 4e6
+/* The bytes of archive members the walk may have handed on and not seen
+ * stored yet, per worker (at least 64 MiB): a member's bytes travel with
+ * its entry (walk/walk.h), so slots of large members would otherwise hold
+ * JOB_FILES x slots of them. Past it the walk waits for the oldest slot. */
+#define HELD_PER_WORKER ((uint64_t)32 << 20)
+#define HELD_MIN ((uint64_t)64 << 20)
 
 typedef struct item {
     ia_entry *entry;
@@ -41,10 +50,25 @@ typedef struct item {
     ia_file_result res;
 } item;
 
+/* A pool slot: as many items as a slot may hold (job_bytes), so the
+ * pool, which zeroes each slot it hands out, clears only those: at -j 1
+ * one, not JOB_FILES (a 110 KB memset per file, 8 % of a small image's
+ * scan). */
 typedef struct job {
     int n;
-    item it[JOB_FILES];
+    item it[];
 } job;
+
+/* Items per slot: -j 1 stores each file before the next (tune_batch). */
+static int job_files(unsigned threads)
+{
+    return threads ? JOB_FILES : 1;
+}
+
+static size_t job_bytes(unsigned threads)
+{
+    return offsetof(job, it) + (size_t)job_files(threads) * sizeof(item);
+}
 
 typedef struct scan_ctx {
     ia_db *db;
@@ -64,6 +88,10 @@ typedef struct scan_ctx {
     int cut;                /* an entry was skipped: store nothing after */
     int taken;              /* the reused scan's rows were taken whole */
     unsigned threads;       /* worker threads (0: inline, -j 1) */
+    uint64_t held, held_cap;    /* member bytes in slots (HELD_PER_WORKER) */
+    const char *name_from;  /* what the scan's default name is made from */
+    ia_counter *counter;    /* counting ahead for the progress line */
+    uint64_t resumed;       /* files --resume found stored already */
 } scan_ctx;
 
 static int worker_new(void *shared, void **state)
@@ -110,8 +138,9 @@ typedef struct note_kind {
     int severity;
 } note_kind;
 
-/* Entries that are not files become findings about their path. */
-static const note_kind *note_of(const ia_entry *e)
+/* Entries that are not files become findings about their path: *out
+ * set, 1; 0 for a file row. */
+static int note_of(const ia_entry *e, note_kind *out)
 {
     static const note_kind notes[] = {
         {IA_ENT_SYMLINK_SKIPPED, "symlink", IA_SEV_INFO},
@@ -122,10 +151,16 @@ static const note_kind *note_of(const ia_entry *e)
         {IA_ENT_OUTSIDE_ROOT, "outside_root", IA_SEV_ERROR},
         {IA_ENT_MANIFEST_ROW, "manifest_row", IA_SEV_ERROR},
     };
+    if (e->kind == IA_ENT_NOTE && e->note_code) {
+        *out = (note_kind){e->kind, e->note_code, e->note_severity};
+        return 1;
+    }
     for (size_t i = 0; i < IA_ARRAY_LEN(notes); i++)
-        if (notes[i].kind == e->kind)
-            return &notes[i];
-    return NULL;
+        if (notes[i].kind == e->kind) {
+            *out = notes[i];
+            return 1;
+        }
+    return 0;
 }
 
 static int is_file_row(const ia_entry *e)
@@ -136,15 +171,15 @@ static int is_file_row(const ia_entry *e)
 
 static int store_note(scan_ctx *ctx, const ia_entry *e)
 {
-    const note_kind *n = note_of(e);
-    if (!n)
+    note_kind n;
+    if (!note_of(e, &n))
         return IA_OK;
-    if (n->severity == IA_SEV_ERROR)
+    if (n.severity == IA_SEV_ERROR)
         ctx->progress.errors++;
-    else if (n->severity == IA_SEV_WARNING)
+    else if (n.severity == IA_SEV_WARNING)
         ctx->progress.warnings++;
-    return ia_store_note(ctx->db, ctx->scan_id, e->relpath, n->code,
-                         n->severity, e->detail);
+    return ia_store_note(ctx->db, ctx->scan_id, e->relpath, n.code,
+                         n.severity, e->detail);
 }
 
 /* An unchanged rescan: *same when the item repeats the reused scan, so
@@ -166,12 +201,12 @@ static int follow_item(scan_ctx *ctx, const item *j, int *same)
             ctx->progress.files_done++;
         return rc;
     }
-    const note_kind *n = note_of(j->entry);
-    if (!n) {
+    note_kind n;
+    if (!note_of(j->entry, &n)) {
         *same = 1;          /* stored by neither */
         return IA_OK;
     }
-    return ia_follow_note(ctx->follow, j->entry, n->code, n->severity, same);
+    return ia_follow_note(ctx->follow, j->entry, n.code, n.severity, same);
 }
 
 /* Sizes the next slots after the files seen so far (see JOB_FILES).
@@ -200,6 +235,9 @@ static void stop_following(scan_ctx *ctx)
 static void report_progress(scan_ctx *ctx)
 {
     if (ctx->opt->progress) {
+        uint64_t total = ia_counter_total(ctx->counter);
+        ctx->progress.files_total = total > ctx->resumed
+                                        ? total - ctx->resumed : 0;
         ctx->progress.seconds = ia_now() - ctx->t0;
         ctx->opt->progress(ctx->opt->user, &ctx->progress);
     }
@@ -260,6 +298,8 @@ static int collect_one(scan_ctx *ctx, ia_pool *pool)
         ctx->cut |= rc2 != IA_OK;
         if (rc == IA_OK)
             rc = rc2;
+        if (j->it[i].entry->member)
+            ctx->held -= j->it[i].entry->member->len;
         ia_entry_free(j->it[i].entry);
         j->it[i].entry = NULL;
     }
@@ -268,11 +308,65 @@ static int collect_one(scan_ctx *ctx, ia_pool *pool)
 }
 
 /* Entries of other shards are skipped: files and notes alike belong to
- * the shard of their path, so merged shards hold each entry once. */
+ * the shard of their path, or inside an archive to its archive's, so
+ * merged shards hold each entry once. */
 static int in_shard(const ia_scan_options *opt, const ia_entry *e)
 {
+    const char *unit = e->archive ? e->archive : e->relpath;
     return opt->shard_n <= 1 ||
-           ia_shard_of(e->relpath, opt->shard_n) == opt->shard_k;
+           ia_shard_of(unit, opt->shard_n) == opt->shard_k;
+}
+
+/* What the count ahead counts: the files this scan will store. Called
+ * from the counting thread: reads only the options, which never change. */
+static int counted(void *user, const ia_entry *e)
+{
+    const scan_ctx *ctx = user;
+    return is_file_row(e) && in_shard(ctx->opt, e);
+}
+
+/* The walk opens no archive of another shard (walk.h). */
+static int other_shard(void *user, const char *relpath)
+{
+    const scan_ctx *ctx = user;
+    return ctx->opt->shard_n > 1 &&
+           ia_shard_of(relpath, ctx->opt->shard_n) != ctx->opt->shard_k;
+}
+
+/* A sample's images, for the WebDataset conventions (walk.h). */
+static int image_name(const char *name)
+{
+    return ia_ext_format(name) != IA_FMT_UNKNOWN;
+}
+
+/* Puts e in the slot being filled; its bytes, if it carries any, count
+ * until it is stored. */
+static void put(scan_ctx *ctx, job *j, ia_entry *e)
+{
+    assert(j->n < job_files(ctx->threads));
+    j->it[j->n++].entry = e;
+    if (e->member)
+        ctx->held += e->member->len;
+}
+
+/* Before the walk hands on bytes past the cap, the oldest slots are
+ * stored (*j, the slot being filled, submitted first). */
+static int make_room(scan_ctx *ctx, ia_pool *pool, job **j,
+                     const ia_entry *e)
+{
+    uint64_t bytes = e->member ? e->member->len : 0;
+    int rc = IA_OK;
+    while (rc == IA_OK && bytes && ctx->held + bytes > ctx->held_cap) {
+        if (*j) {
+            ia_pool_submit(pool);
+            *j = NULL;
+        } else if (ia_pool_pending(pool) > 0) {
+            rc = collect_one(ctx, pool);
+        } else {
+            break;
+        }
+    }
+    return rc;
 }
 
 /* --resume: a file row the interrupted run already stored is kept (when
@@ -286,7 +380,11 @@ static int already_stored(scan_ctx *ctx, const ia_entry *e, int *skip)
                          e->kind != IA_ENT_SPECIAL &&
                          e->kind != IA_ENT_MISSING))
         return IA_OK;
-    if (e->kind == IA_ENT_FILE &&
+    if (e->member) {
+        /* an archive member: as its header says */
+        size = e->size;
+        mtime = e->mtime_ns;
+    } else if (e->kind == IA_ENT_FILE &&
         ia_stat_beneath(ctx->cfg.rootfd, e->relpath,
                         ctx->opt->follow_symlinks, &st) == 0 &&
         S_ISREG(st.st_mode)) {
@@ -310,15 +408,15 @@ static int already_stored(scan_ctx *ctx, const ia_entry *e, int *skip)
  * cleared, the follower stored its prefix and e goes the usual way. */
 static int follow_unread(scan_ctx *ctx, ia_entry *e, int *done)
 {
-    const note_kind *n = note_of(e);
+    note_kind n;
     int same = 0, rc;
     *done = 0;
     if (is_file_row(e)) {
         rc = ia_follow_stat(ctx->follow, e, &same);
         if (rc != IA_OK || !same)
             return rc;
-    } else if (n) {
-        rc = ia_follow_note(ctx->follow, e, n->code, n->severity, &same);
+    } else if (note_of(e, &n)) {
+        rc = ia_follow_note(ctx->follow, e, n.code, n.severity, &same);
     } else {
         rc = IA_OK, same = 1;       /* stored by neither */
     }
@@ -350,7 +448,7 @@ static int scan_now(scan_ctx *ctx, ia_pool *pool, ia_entry *e)
         ia_entry_free(e);
         return rc;
     }
-    j->it[j->n++].entry = e;
+    put(ctx, j, e);
     ia_pool_submit(pool);
     while (rc == IA_OK && ia_pool_pending(pool) > 0)
         rc = collect_one(ctx, pool);
@@ -387,6 +485,7 @@ static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
         int skip = 0;
         rc = already_stored(ctx, e, &skip);
         if (rc != IA_OK || skip) {
+            ctx->resumed += skip != 0;
             ia_entry_free(e);
             continue;
         }
@@ -408,13 +507,14 @@ static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
                 continue;
             }
         }
+        rc = make_room(ctx, pool, &j, e);
         while (rc == IA_OK && !j && !(j = ia_pool_acquire(pool)))
             rc = collect_one(ctx, pool);
         if (rc != IA_OK) {
             ia_entry_free(e);
             break;
         }
-        j->it[j->n++].entry = e;
+        put(ctx, j, e);
         if (j->n >= ctx->batch) {
             ia_pool_submit(pool);
             j = NULL;
@@ -432,20 +532,39 @@ static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
     return rc;
 }
 
+/* The archive options and the excludes appear only when given, so a
+ * scan without them has the options of a scan made before they existed. */
 static char *options_json(const ia_scan_options *opt, const ia_file_config *cfg)
 {
-    json_t *o = json_pack("{s:I,s:I,s:b,s:s?,s:b}",
+    json_t *o = json_pack("{s:I,s:I,s:b,s:s?,s:b,s:s*}",
                           "max_pixels", (json_int_t)cfg->limits.max_pixels,
                           "max_file_bytes", (json_int_t)cfg->max_file_bytes,
                           "follow_symlinks", cfg->follow_symlinks,
                           "manifest", opt->manifest,
-                          "allow_outside", opt->allow_outside ? 1 : 0);
+                          "allow_outside", opt->allow_outside ? 1 : 0,
+                          "label_field", opt->label_field);
+    if (o && opt->max_members &&
+        json_object_set_new(o, "max_members",
+                            json_integer((json_int_t)opt->max_members))) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_t *ex = o && opt->nexclude ? json_array() : NULL;
+    for (size_t i = 0; ex && i < opt->nexclude; i++)
+        if (json_array_append_new(ex, json_string(opt->exclude[i])) != 0) {
+            json_decref(ex);
+            ex = NULL;
+        }
+    if (o && opt->nexclude && (!ex || json_object_set_new(o, "exclude", ex))) {
+        json_decref(o);
+        o = NULL;
+    }
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     return s;
 }
 
-/* --name, or the root folder's base name. */
+/* --name, or the base name of the root folder (or archive). */
 static void scan_name(const ia_scan_options *opt, const char *root,
                       char *out, size_t cap)
 {
@@ -465,7 +584,7 @@ static int begin_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
 {
     char name[256], started[32];
     const ia_scan_options *opt = ctx->opt;
-    scan_name(opt, root_abs, name, sizeof name);
+    scan_name(opt, ctx->name_from, name, sizeof name);
     ia_utc_now(started);
     char *options = options_json(opt, &ctx->cfg);
     if (!options)
@@ -503,12 +622,14 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
     /* -j 1 runs inline: no thread, no locks. Slots: enough to keep every
      * worker busy while the writer commits. */
     ctx->threads = jobs > 1 ? jobs : 0;
+    ctx->held_cap = HELD_PER_WORKER * jobs > HELD_MIN ? HELD_PER_WORKER * jobs
+                                                      : HELD_MIN;
     rc = ia_budget_new(ctx->opt->max_memory, ctx->cfg.limits.max_pixels,
                        &ctx->budget);
     if (rc == IA_OK) {
         ctx->cfg.limits.gate = ia_budget_gate(ctx->budget);
-        rc = ia_pool_create(ctx->threads, sizeof(job), (size_t)jobs * 8,
-                            &ops, ctx, &pool);
+        rc = ia_pool_create(ctx->threads, job_bytes(ctx->threads),
+                            (size_t)jobs * 8, &ops, ctx, &pool);
     }
     if (rc != IA_OK) {
         ia_budget_free(ctx->budget);
@@ -543,10 +664,64 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
     return rc != IA_OK ? rc : rc2;
 }
 
+/* The root as stored and walked: a folder, its absolute path; one
+ * archive, its folder (archive gets its name there); a stream, "-".
+ * IA_OK, or IA_ERR_ARG with err set: nothing here needs a DB, so the
+ * CLI checks a command line before it creates one (ia_scan_check). */
+static int root_of(const ia_scan_options *opt, char root_abs[PATH_MAX],
+                   char *archive, size_t cap, char *err, size_t errcap)
+{
+    struct stat st;
+    int stream = strcmp(opt->root, "-") == 0;
+    const char *name = opt->name && *opt->name ? opt->name : "stdin";
+    archive[0] = '\0';
+    if (stream && (name[0] == '/' || ia_path_climbs(name)))
+        return ia_bprintf(err, errcap, "the name of a stream is the path "
+                          "of its archive in the scan: '%s' must be "
+                          "relative, without '..'", name), IA_ERR_ARG;
+    if (stream) {
+        ia_strlcpy(root_abs, "-", PATH_MAX);
+        ia_strlcpy(archive, name, cap);
+    } else if (!realpath(opt->root, root_abs) || stat(root_abs, &st) != 0) {
+        return ia_bprintf(err, errcap, "%s: no such folder or archive",
+                          opt->root), IA_ERR_ARG;
+    } else if (S_ISDIR(st.st_mode)) {
+        return IA_OK;
+    } else if (!S_ISREG(st.st_mode) || !ia_walk_is_archive(root_abs)) {
+        return ia_bprintf(err, errcap, "%s: not a folder or an archive "
+                          "(.tar, .tar.gz, .tgz, .tar.zst, .zip)",
+                          opt->root), IA_ERR_ARG;
+    } else {
+        char *slash = strrchr(root_abs, '/');
+        ia_strlcpy(archive, slash + 1, cap);
+        slash[slash == root_abs] = '\0';
+    }
+    if (opt->manifest)
+        return ia_bprintf(err, errcap, "a manifest lists files of a folder, "
+                          "not of '%s'", opt->root), IA_ERR_ARG;
+    return IA_OK;
+}
+
+int ia_scan_check(const ia_scan_options *opt, char *err, size_t errcap)
+{
+    char root_abs[PATH_MAX], archive[PATH_MAX];
+    if (!opt || !opt->root)
+        return ia_bprintf(err, errcap, "no root folder given"), IA_ERR_ARG;
+    return root_of(opt, root_abs, archive, sizeof archive, err, errcap);
+}
+
+static int resolve_root(ia_db *db, const ia_scan_options *opt,
+                        char root_abs[PATH_MAX], char *archive, size_t cap)
+{
+    char err[PATH_MAX + 128];
+    int rc = root_of(opt, root_abs, archive, cap, err, sizeof err);
+    return rc == IA_OK ? IA_OK : ia_store_fail(db, rc, "%s", err);
+}
+
 int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
 {
     char err[512] = "";
-    char root_abs[PATH_MAX];
+    char root_abs[PATH_MAX], archive[PATH_MAX];
     ia_walker *walker = NULL;
     if (!db || !opt || !opt->root)
         return db ? ia_store_fail(db, IA_ERR_ARG, "no root folder given")
@@ -555,25 +730,37 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
                                         opt->shard_k >= opt->shard_n))
         return ia_store_fail(db, IA_ERR_ARG, "invalid shard %u/%u",
                              opt->shard_k, opt->shard_n);
-    struct stat st;
-    if (!realpath(opt->root, root_abs) || stat(root_abs, &st) != 0 ||
-        !S_ISDIR(st.st_mode))
-        return ia_store_fail(db, IA_ERR_ARG, "%s: no such folder", opt->root);
-    scan_ctx ctx = {.db = db, .opt = opt, .t0 = ia_now(), .batch = 1};
+    int rc = resolve_root(db, opt, root_abs, archive, sizeof archive);
+    if (rc != IA_OK)
+        return rc;
+    int stream = strcmp(root_abs, "-") == 0;
+    scan_ctx ctx = {.db = db, .opt = opt, .t0 = ia_now(), .batch = 1,
+                    .name_from = archive[0] ? archive : root_abs};
     ia_limits_defaults(&ctx.cfg.limits, opt->max_pixels);
     ctx.cfg.max_file_bytes =
         opt->max_file_bytes ? opt->max_file_bytes : IA_DEFAULT_MAX_FILE_BYTES;
     ctx.cfg.follow_symlinks = opt->follow_symlinks;
-    ia_walk_options wo = {.root = root_abs, .manifest = opt->manifest,
-                          .follow_symlinks = opt->follow_symlinks,
-                          .allow_outside = opt->allow_outside};
+    ia_walk_options wo = {
+        .root = stream ? NULL : root_abs, .manifest = opt->manifest,
+        .follow_symlinks = opt->follow_symlinks,
+        .allow_outside = opt->allow_outside,
+        .archive = archive[0] && !stream ? archive : NULL,
+        .stream = stream, .stream_fd = opt->stream_fd,
+        .stream_name = stream ? archive : NULL,
+        .label_field = opt->label_field, .max_members = opt->max_members,
+        .max_member_bytes = ctx.cfg.max_file_bytes,
+        .is_image = image_name, .keep = ia_file_keep,
+        .skip_archive = other_shard, .user = &ctx,
+        .exclude = opt->exclude, .nexclude = opt->nexclude,
+    };
     if (opt->trust_mtime && !opt->reuse_db)
         return ia_store_fail(db, IA_ERR_ARG, "trusting mtimes needs a DB to "
                              "reuse");
-    int rc = IA_OK;
-    if ((opt->ncoco || opt->yolo) && (opt->reuse_db || opt->shard_n > 1))
+    if ((opt->ncoco || opt->yolo) &&
+        (opt->reuse_db || opt->shard_n > 1 || stream || archive[0]))
         return ia_store_fail(db, IA_ERR_ARG, "annotations (--coco, --yolo) "
-                             "cannot be combined with --reuse or --shard");
+                             "need a folder, and cannot be combined with "
+                             "--reuse or --shard");
     if (opt->ncoco || opt->yolo) {
         rc = ia_annot_plan_new(root_abs, opt->coco, opt->ncoco, opt->yolo,
                                opt->yolo_yaml, &ctx.annot, err, sizeof err);
@@ -583,7 +770,7 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
     }
     if (opt->reuse_db) {
         char name[256];
-        scan_name(opt, root_abs, name, sizeof name);
+        scan_name(opt, ctx.name_from, name, sizeof name);
         ia_reuse_params rp = {.name = name,
                               .max_pixels = ctx.cfg.limits.max_pixels,
                               .max_file_bytes = ctx.cfg.max_file_bytes,
@@ -601,7 +788,11 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
         return ia_store_fail(db, rc, "%s", err);
     }
     ctx.cfg.rootfd = ia_walk_rootfd(walker);
+    /* Only a progress line wants the total; a failed start costs it. */
+    if (opt->progress && !stream && !wo.archive)
+        (void)ia_counter_start(&wo, counted, &ctx, &ctx.counter);
     rc = run_scan(&ctx, walker, root_abs);
+    ia_counter_stop(ctx.counter);
     ia_walk_close(walker);
     ia_follow_free(ctx.follow);     /* its cursors are on the reused DB */
     ia_follow_free(ctx.followed);

@@ -1,5 +1,5 @@
 /*
- * The SQL of annotations (schema 6, docs/annotations.md): the scan's
+ * The SQL of annotations (schema 7, docs/annotations.md): the scan's
  * files as the annotation audit matches them, the duplicate groups it
  * compares annotations across, the writer of sources, categories,
  * images and boxes, and the balance the reports show. The writer's rows
@@ -263,7 +263,7 @@ int ia_q_annot_balance(ia_db *db, int64_t scan_id, int per_category,
                        ia_q_annot_cb cb, void *user)
 {
     balance_ctx c = {cb, user};
-    if (db->schema < 6)
+    if (db->schema < 7)
         return IA_OK;       /* written before annotations were stored */
     return each_row(db, per_category
         ? "SELECT coalesce(i.split, ''), coalesce(b.category, ''),"
@@ -301,7 +301,7 @@ int ia_q_annot_flagged(ia_db *db, int64_t scan_id, int limit,
 {
     flagged_ctx c = {cb, user};
     char sql[600];
-    if (db->schema < 6)
+    if (db->schema < 7)
         return IA_OK;
     ia_bprintf(sql, sizeof sql, "SELECT f.id, f.path,"
                " group_concat(DISTINCT fi.code) FROM finding fi"
@@ -333,7 +333,7 @@ int ia_q_annot_boxes(ia_db *db, int64_t scan_id, int64_t file_id,
 {
     boxes_ctx c = {cb, user};
     char sql[400];
-    if (db->schema < 6)
+    if (db->schema < 7)
         return IA_OK;
     ia_bprintf(sql, sizeof sql, "SELECT b.nx, b.ny, b.nw, b.nh"
                " FROM annot_box b JOIN annot_image i ON i.id = b.image_id"

@@ -168,7 +168,12 @@ static const char *const migrations[] = {
      * own: same_as names the scan whose rows it shares (never itself a
      * sharer), NULL for a scan with its own rows. */
     "ALTER TABLE scan ADD COLUMN same_as INTEGER REFERENCES scan(id);",
-    /* 6: detection and segmentation annotations (docs/annotations.md):
+    /* 6: archive members (docs/archives.md): the relpath of the archive a
+     * file row was read from, NULL for a file on disk. A member's path is
+     * ARCHIVE/MEMBER; its shard, and its place in merge's order, are its
+     * archive's. */
+    "ALTER TABLE file ADD COLUMN archive TEXT;",
+    /* 7: detection and segmentation annotations (docs/annotations.md):
      * each COCO file or YOLO layout read, its categories, the images it
      * names (matched to a file row, or file_id NULL when none) and their
      * boxes, in pixels where the image's size is known and normalised to
@@ -220,9 +225,10 @@ static const char *const stmt_sql[ST_COUNT] = {
         " frames, pixels, sum_r, sum_g, sum_b, sumsq_r, sumsq_g, sumsq_b,"
         " min_r, min_g, min_b, max_r, max_g, max_b, brightness, contrast,"
         " entropy, sharpness, frac_black, frac_white, is_constant,"
-        " alpha_used, pixel_hash, phash, dhash, hash_uniform) VALUES ("
+        " alpha_used, pixel_hash, phash, dhash, hash_uniform, archive)"
+        " VALUES ("
         "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_INSERT_FINDING] =
         "INSERT INTO finding(scan_id, file_id, path, code, severity, detail,"
         " stage) VALUES (?, ?, ?, ?, ?, ?, ?)",

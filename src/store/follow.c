@@ -57,7 +57,7 @@ struct ia_follow {
 
 /* file cursor columns */
 enum { F_ID, F_PATH, F_SPLIT, F_CANON, F_LABEL, F_OUTSIDE, F_SIZE, F_MTIME,
-       F_SHA };
+       F_SHA, F_ARCHIVE };
 /* finding cursor columns */
 enum { G_ID, G_FILE, G_PATH, G_CODE, G_SEV, G_DETAIL };
 
@@ -95,7 +95,7 @@ int ia_follow_begin(ia_db *db, const ia_reuse *r, const ia_scan_meta *m,
      * through a (scan_id, ...) index and a sort of all its rows. */
     static const char files_sql[] =
         "SELECT id, path, split, split_canonical, label, outside_class,"
-        " size, mtime_ns, sha256 FROM file"
+        " size, mtime_ns, sha256, archive FROM file"
         " WHERE id BETWEEN (SELECT min(id) FROM file WHERE scan_id = ?1)"
         " AND (SELECT max(id) FROM file WHERE scan_id = ?1)"
         " AND +scan_id = ?1 ORDER BY id";
@@ -290,6 +290,7 @@ static int walk_repeats(const ia_follow *f, const ia_entry *e, int64_t size,
            text_eq(st, F_SPLIT, e->split) &&
            text_eq(st, F_CANON, e->split_canonical) &&
            text_eq(st, F_LABEL, e->label) &&
+           text_eq(st, F_ARCHIVE, e->archive) &&
            sqlite3_column_int(st, F_OUTSIDE) == (e->outside_class ? 1 : 0) &&
            int_eq(st, F_SIZE, size) && int_eq(st, F_MTIME, mtime_ns) &&
            findings_next(f, sqlite3_column_int64(st, F_ID));
@@ -379,12 +380,22 @@ static int drop_row(ia_follow *f, int *same)
     return ret == IA_OK ? pass_row(f, 0) : ret;
 }
 
-/* The reused rows before path in walk order: files removed since. */
-static int drop_removed(ia_follow *f, const char *path, int *same)
+/* Where the cursor's row stands in the walk: its path, or inside an
+ * archive its archive's (members keep the archive's own order). */
+static const char *row_unit(const ia_follow *f)
 {
+    if (sqlite3_column_type(f->files, F_ARCHIVE) == SQLITE_TEXT)
+        return ia_col_str(f->files, F_ARCHIVE);
+    return ia_col_str(f->files, F_PATH);
+}
+
+/* The reused rows before e in walk order: files removed since. */
+static int drop_removed(ia_follow *f, const ia_entry *e, int *same)
+{
+    const char *unit = e->archive ? e->archive : e->relpath;
     int ret = IA_OK;
     while (ret == IA_OK && f->active && f->have_file &&
-           walk_cmp(ia_col_str(f->files, F_PATH), path) < 0)
+           walk_cmp(row_unit(f), unit) < 0)
         ret = drop_row(f, same);
     return ret;
 }
@@ -419,7 +430,7 @@ int ia_follow_stat(ia_follow *f, const ia_entry *e, int *same)
         return IA_OK;
     if (stat_repeats(f, e))
         return advance(f, same);
-    int ret = drop_removed(f, e->relpath, same);
+    int ret = drop_removed(f, e, same);
     if (ret == IA_OK && f->active && stat_repeats(f, e))
         return advance(f, same);
     return ret;
@@ -431,7 +442,7 @@ int ia_follow_file(ia_follow *f, const ia_entry *e, const ia_file_result *res,
     *same = 0;
     if (f->active && file_repeats(f, e, res))
         return advance(f, same);
-    int ret = f->active ? drop_removed(f, e->relpath, same) : IA_OK;
+    int ret = f->active ? drop_removed(f, e, same) : IA_OK;
     if (ret == IA_OK && f->active && file_repeats(f, e, res))
         return advance(f, same);
     return ret == IA_OK ? differ(f, e, same) : ret;
@@ -476,7 +487,7 @@ int ia_follow_stored(ia_follow *f, const ia_entry *e,
         return IA_OK;
     /* the rows removed before it go first: the trial row is compared
      * with the row of its path, if any */
-    int ret = drop_removed(f, e->relpath, same);
+    int ret = drop_removed(f, e, same);
     if (ret == IA_OK && f->active)
         ret = settle(f);
     if (ret == IA_OK && f->active)

@@ -173,15 +173,15 @@ out:
 /* ---- column lists ----------------------------------------------------- */
 
 /* The columns of table in db's main schema, minus skip[], as a quoted,
- * comma-separated list; *count columns; *path_col the index of "path"
- * among them (-1 when absent). */
+ * comma-separated list; *count columns; cols[0] and cols[1] the indexes
+ * of "path" and "archive" among them (-1 when absent). */
 static int column_list(ia_db *db, const char *table, const char *const *skip,
-                       sbuf *out, int *count, int *path_col)
+                       sbuf *out, int *count, int cols[2])
 {
     sqlite3_stmt *st = NULL;
     int ret = IA_ERR_DB, rc;
     *count = 0;
-    *path_col = -1;
+    cols[0] = cols[1] = -1;
     if (sqlite3_prepare_v2(ia_store_sqlite(db),
                            "SELECT name FROM pragma_table_info(?1)"
                            " ORDER BY cid", -1, &st, NULL) != SQLITE_OK ||
@@ -197,7 +197,9 @@ static int column_list(ia_db *db, const char *table, const char *const *skip,
         if (skipped)
             continue;
         if (strcmp(name, "path") == 0)
-            *path_col = *count;
+            cols[0] = *count;
+        if (strcmp(name, "archive") == 0)
+            cols[1] = *count;
         sb_add(out, *count ? ", \"" : "\"");
         sb_add(out, name);   /* our own column names: no quote inside */
         sb_add(out, "\"");
@@ -240,13 +242,16 @@ typedef struct merger {
     int manifest_order;
     int nfile, nfind;      /* copied columns */
     int path_col;          /* in the files cursor (after id) */
+    int archive_col;       /* likewise; -1: the schema has none */
     sqlite3_stmt *ins_file, *ins_find;
     stream *s;
     size_t ns;
     size_t *heap;          /* indexes into s, by current path */
     size_t nheap;
-    sbuf last;             /* the last path copied */
+    sbuf last;             /* the last place copied (path or archive) */
     const char *last_label;
+    const stream *last_stream;
+    int last_member;       /* it was an archive's member */
     int have_last;
     uint64_t files;
 } merger;
@@ -258,6 +263,24 @@ static const char *cur_path(const merger *m, size_t i)
     return p ? p : "";
 }
 
+/* The archive of the shard's current row, or NULL. */
+static const char *cur_archive(const merger *m, size_t i)
+{
+    if (m->archive_col < 0)
+        return NULL;
+    return (const char *)sqlite3_column_text(m->s[i].files,
+                                             m->archive_col + 1);
+}
+
+/* Where the current row stands in the walk: its path, or an archive
+ * member its archive's (members keep the archive's own order, and one
+ * archive is one shard's). */
+static const char *cur_place(const merger *m, size_t i)
+{
+    const char *a = cur_archive(m, i);
+    return a ? a : cur_path(m, i);
+}
+
 static int path_cmp(const merger *m, const char *a, const char *b)
 {
     return m->manifest_order ? strcmp(a, b) : ia_walk_path_cmp(a, b);
@@ -267,7 +290,7 @@ static int path_cmp(const merger *m, const char *a, const char *b)
  * order and the second one is named in the error). */
 static int heap_less(const merger *m, size_t a, size_t b)
 {
-    int c = path_cmp(m, cur_path(m, a), cur_path(m, b));
+    int c = path_cmp(m, cur_place(m, a), cur_place(m, b));
     return c < 0 || (c == 0 && a < b);
 }
 
@@ -329,11 +352,13 @@ static int prepare_all(merger *m)
     static const char *const find_skip[] = {"id", "scan_id", "file_id",
                                             NULL};
     sbuf fcols = {0}, gcols = {0}, sql = {0};
-    int ignored, ret = column_list(m->db, "file", file_skip, &fcols,
-                                   &m->nfile, &m->path_col);
+    int cols[2], ignored[2], ret = column_list(m->db, "file", file_skip,
+                                               &fcols, &m->nfile, cols);
+    m->path_col = cols[0];
+    m->archive_col = cols[1];
     if (ret == IA_OK)
         ret = column_list(m->db, "finding", find_skip, &gcols, &m->nfind,
-                          &ignored);
+                          ignored);
     if (ret == IA_OK && m->path_col < 0)
         ret = ia_store_fail(m->db, IA_ERR_DB, "table file has no path");
     if (ret != IA_OK)
@@ -422,11 +447,15 @@ static int copy_file_findings(merger *m, stream *s, int64_t src_id,
     return ret;
 }
 
-/* The output must be strictly increasing in walk order. */
-static int check_order(merger *m, const stream *s, const char *path)
+/* The output must be strictly increasing in walk order, but for the
+ * members of one archive, which follow each other from one shard. */
+static int check_order(merger *m, const stream *s, const char *path,
+                       int member)
 {
     if (m->have_last) {
         int c = path_cmp(m, m->last.p, path);
+        if (c == 0 && member && m->last_member && m->last_stream == s)
+            return IA_OK;
         if (c == 0)
             return ia_store_fail(m->db, IA_ERR_SHARDS, "'%s' is in two "
                                  "shards (%s and %s): they do not partition "
@@ -442,6 +471,8 @@ static int check_order(merger *m, const stream *s, const char *path)
     if (m->last.oom)
         return ia_store_fail(m->db, IA_ERR_NOMEM, "out of memory");
     m->last_label = s->src->label;
+    m->last_stream = s;
+    m->last_member = member;
     m->have_last = 1;
     return IA_OK;
 }
@@ -449,7 +480,8 @@ static int check_order(merger *m, const stream *s, const char *path)
 static int copy_file(merger *m, stream *s)
 {
     sqlite3_stmt *ins = m->ins_file, *cur = s->files;
-    int ret = check_order(m, s, cur_path(m, (size_t)(s - m->s)));
+    size_t i = (size_t)(s - m->s);
+    int ret = check_order(m, s, cur_place(m, i), cur_archive(m, i) != NULL);
     if (ret != IA_OK)
         return ret;
     int rc = sqlite3_bind_int64(ins, 1, m->scan_id);

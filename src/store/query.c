@@ -192,6 +192,17 @@ int ia_scan_severity_counts(ia_db *db, const char *scan_ref,
     return IA_OK;
 }
 
+int ia_scan_resolve(ia_db *db, const char *scan_ref, int64_t *scan_id)
+{
+    int64_t id = 0;
+    if (!db || !scan_id)
+        return IA_ERR_ARG;
+    int ret = ia_store_resolve_scan(db, scan_ref, &id);
+    if (ret == IA_OK)
+        *scan_id = id;
+    return ret;
+}
+
 typedef struct code_ctx {
     ia_q_code_cb cb;
     void *user;

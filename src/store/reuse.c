@@ -42,9 +42,10 @@
 /* Columns of file the new scan binds itself: the walk's and the read's. */
 static const char *const own_cols[] = {
     "id", "scan_id", "path", "split", "split_canonical", "label",
-    "outside_class", "size", "mtime_ns", "sha256", "ext_format", NULL,
+    "outside_class", "size", "mtime_ns", "sha256", "ext_format", "archive",
+    NULL,
 };
-#define OWN_BOUND 10   /* own_cols minus id, as parameters ?1..?10 */
+#define OWN_BOUND 11   /* own_cols minus id, as parameters ?1..?11 */
 
 static const char *const find_skip[] = {"id", "scan_id", "file_id", "path",
                                         NULL};
@@ -342,7 +343,8 @@ static int load_index(ia_db *target, ia_reuse *r, const char *path)
     ia_bprintf(sql, sizeof sql,
                "SELECT f.id, f.path, f.size, f.mtime_ns, f.sha256, f.format"
                " FROM file f WHERE f.scan_id = ?1"
-               " AND f.format IN ('jpeg', 'png') AND length(f.sha256) = 32"
+               " AND f.format <> 'unknown' AND f.status <> 'unsupported'"
+               " AND length(f.sha256) = 32"
                " AND f.id NOT IN (SELECT file_id FROM finding"
                "  WHERE scan_id = ?1 AND file_id IS NOT NULL"
                "  AND stage = 'walk' AND code <> 'extension_mismatch'"
@@ -534,9 +536,10 @@ static int prepare_copy(ia_db *db, ia_reuse *r)
     }
     sql.n = 0;
     sb_add(&sql, "INSERT INTO file(scan_id, path, split, split_canonical,"
-                 " label, outside_class, size, mtime_ns, sha256, ext_format, ");
+                 " label, outside_class, size, mtime_ns, sha256, ext_format,"
+                 " archive, ");
     sb_add(&sql, cols.p);
-    sb_add(&sql, ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ");
+    sb_add(&sql, ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ");
     placeholders(&sql, OWN_BOUND, r->nfile);
     sb_add(&sql, ")");
     if ((ret = prepare(db, &sql, &r->ins_file, "storing a file")) != IA_OK)
@@ -608,6 +611,8 @@ static int insert_file(ia_db *db, ia_reuse *r, int64_t scan_id,
     if (rc == SQLITE_OK)
         rc = bind_text(st, 10, res->ext_format == IA_FMT_UNKNOWN
                                    ? NULL : ia_fmt_name(res->ext_format));
+    if (rc == SQLITE_OK)
+        rc = bind_text(st, 11, e->archive);
     for (int c = 0; c < r->nfile && rc == SQLITE_OK; c++)
         rc = sqlite3_bind_value(st, OWN_BOUND + 1 + c,
                                 sqlite3_column_value(r->get_file, c));

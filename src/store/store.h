@@ -95,6 +95,20 @@ int ia_store_scan_share(ia_db *db, int64_t scan_id, int64_t same_as,
 int ia_store_resolve_scan(ia_db *db, const char *ref, int64_t *scan_id);
 
 
+/* ---- Archive members (store/samples.c) ------------------------------ */
+
+/* A file row read from an archive (docs/archives.md); strings borrowed
+ * during the callback. */
+typedef struct ia_member_row {
+    int64_t file_id;
+    const char *path;       /* ARCHIVE/MEMBER */
+    const char *archive;
+} ia_member_row;
+typedef int (*ia_member_row_cb)(void *user, const ia_member_row *r);
+/* The scan's file rows with an archive, in id (walk) order. */
+int ia_store_member_rows(ia_db *db, int64_t scan_id, ia_member_row_cb cb,
+                         void *user);
+
 /* ---- Dataset-wide duplicate analysis (store/groups.c) ---------------- */
 
 /* One image file of a scan, as the duplicate analysis needs it. split and
@@ -670,8 +684,9 @@ void ia_reuse_free(ia_reuse *r);
  * worker. Not thread-safe: call before workers may look up. */
 int ia_reuse_load(ia_db *target, ia_reuse *r);
 
-/* Files of the reused scan that a hit may take over: decoded formats
- * (JPEG, PNG) with a SHA-256. Lookups are read-only and thread-safe. */
+/* Files of the reused scan that a hit may take over: images of a known
+ * format that were not `unsupported` (decoded, or found damaged), with a
+ * SHA-256. Lookups are read-only and thread-safe. */
 typedef struct ia_reuse_hit {
     int64_t file_id;        /* the file row in the reused scan */
     uint8_t sha256[32];
@@ -785,7 +800,7 @@ int ia_follow_file(ia_follow *f, const ia_entry *e, const ia_file_result *res,
 int ia_follow_stat(ia_follow *f, const ia_entry *e, int *same);
 
 /* A file the scan decoded or read itself (nothing to take over: a file
- * that is not JPEG or PNG, say) is compared as stored: this stores it as
+ * that is not an image, say) is compared as stored: this stores it as
  * a trial row, compares that with the reused row (every column, every
  * 'walk' finding in order) and deletes it. *same as above; when 0, store
  * the file again, after the runs just stored. */
@@ -811,7 +826,7 @@ int ia_follow_active(const ia_follow *f);
 
 void ia_follow_free(ia_follow *f);
 
-/* ---- Annotations (store/annot.c, schema 6) --------------------------- */
+/* ---- Annotations (store/annot.c, schema 7) --------------------------- */
 
 /* An image file of a scan (a recognised format) as the annotation audit
  * matches it: split is the canonical split or NULL; width, height 0 when
@@ -875,7 +890,7 @@ int ia_store_annot_box(ia_annot_writer *w, const ia_annot_box_row *b);
  * images and boxes with COCO's small/medium/large counts; or, with
  * per_category 0, per split the annotated images that have a file, their
  * boxes and the most boxes on one image (category ""). split "" is none.
- * Nothing for a DB older than schema 6. */
+ * Nothing for a DB older than schema 7. */
 typedef struct ia_q_annot {
     const char *split, *category;
     uint64_t images, boxes, small, medium, large, max_per_image;

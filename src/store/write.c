@@ -201,6 +201,7 @@ static void bind_file(binder *b, int64_t scan_id, const ia_entry *e,
     b_opt(b, r->animated);
     b_opt(b, r->frames);
     bind_measures(b, r);
+    b_text(b, e->archive);
 }
 
 /* A file whose status is not ok always carries the finding named after
@@ -313,6 +314,8 @@ static const struct {
     {"high_bit_depth", "have more than 8 bits per channel"},
     {"exif_rotated", "are rotated by their EXIF orientation"},
     {"animated", "are animated"},
+    {"multi_page", "have several pages"},
+    {"float_samples", "have floating-point samples"},
 };
 
 /* A mode is a problem only when it is the minority: a grayscale dataset

@@ -1,6 +1,7 @@
 /*
  * Private to the walk module: the producers of entries behind walk.h (a
- * folder walk, folder.c; a CSV manifest, manifest.c), each a small table
+ * folder walk, folder.c; a CSV manifest, manifest.c; the members of an
+ * archive, archive.c), each a small table
  * of functions that walk.c drives without naming a layout, and the
  * helpers they share (classify.c) to classify what they find on disk the
  * same way. A new input source is one file and one open function here.
@@ -9,6 +10,7 @@
 #define IA_WALK_SOURCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "core/core.h"
@@ -34,6 +36,7 @@ typedef struct ia_source {
 
 /* The folder walk: lists the root at once. */
 int ia_folder_open(const char *root_prefix, int rootfd, int follow,
+                   const char *const *exclude, size_t nexclude,
                    ia_source *out, char *err, size_t errcap);
 
 /* A field longer than this makes its row an IA_ENT_MANIFEST_ROW. */
@@ -44,6 +47,29 @@ int ia_folder_open(const char *root_prefix, int rootfd, int follow,
 int ia_manifest_open(const char *csv_path, const char *root_prefix,
                      int rootfd, int follow_symlinks, int allow_outside,
                      ia_source *out, char *err, size_t errcap);
+
+/* What the archive producer takes from the walk's options (walk.h); all
+ * borrowed for the life of the walker. */
+struct ia_reader;
+typedef struct ia_archive_config {
+    const char *label_field;    /* NULL: a .json gives no label */
+    uint64_t max_members;       /* entries per archive */
+    uint64_t max_member_bytes;  /* a member's bytes */
+    int (*is_image)(const char *name);  /* by its name: a sample's image */
+    struct ia_reader *reader;   /* reads the members (keep rule set) */
+} ia_archive_config;
+
+/* The members of the archive open at fd (taken: closed with the source,
+ * or on failure) found at at->relpath, with at's split and label as the
+ * place of its members; root_prefix borrowed. A stream that is no archive
+ * or breaks is not a failure: the source yields the notes that say so.
+ * Returns 0 or IA_ERR_NOMEM. */
+int ia_archive_open(int fd, const char *root_prefix, const ia_entry *at,
+                    const ia_archive_config *cfg, ia_source *out);
+
+/* Whether a name is an archive's: .tar, .tar.gz, .tgz, .tar.zst, .tzst,
+ * .zip (any case). */
+int ia_archive_name(const char *name);
 
 /* ---- shared by the producers (classify.c) ---- */
 

@@ -1,6 +1,6 @@
 /*
  * Fuzz target: the per-file path on a memory buffer, as a worker runs it
- * (src/scan/file.c) minus the read: sniff, decode (JPEG or PNG) into the
+ * (src/scan/file.c) minus the read: sniff, decode (every format of the decoder table) into the
  * measuring row sink, measure. Any crash, leak, sanitizer report or hang
  * is a bug; so is a result that breaks the contract of core/core.h, which
  * the checks below spell out (a verdict the store would mis-record is as
@@ -24,26 +24,22 @@
 
 #define FUZZ_MAX_PIXELS (1u << 22)
 
-static ia_jpeg_decoder *jpeg;
-static ia_png_decoder *png;
+static ia_decoder_set *decoders;
 static ia_measure *measure;
 
 void ia_fuzz_cleanup(void)
 {
-    ia_jpeg_decoder_free(jpeg);
-    ia_png_decoder_free(png);
+    ia_decoder_set_free(decoders);
     ia_measure_free(measure);
-    jpeg = NULL;
-    png = NULL;
+    decoders = NULL;
     measure = NULL;
 }
 
 static void setup(void)
 {
-    if (jpeg)
+    if (decoders)
         return;
-    FUZZ_CHECK(ia_jpeg_decoder_new(&jpeg) == IA_OK);
-    FUZZ_CHECK(ia_png_decoder_new(&png) == IA_OK);
+    FUZZ_CHECK(ia_decoder_set_new(&decoders) == IA_OK);
     FUZZ_CHECK(ia_measure_new(&measure) == IA_OK);
 }
 
@@ -86,18 +82,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static ia_file_result res; /* 4 KB: kept off the stack */
     ia_limits lim = {.max_pixels = FUZZ_MAX_PIXELS};
     ia_rowsink sink;
-    int rc = IA_OK;
+    int rc;
     setup();
     ia_result_reset(&res);
     res.format = ia_sniff(data, size);
     FUZZ_CHECK(res.format >= IA_FMT_UNKNOWN && res.format < IA_FMT_COUNT);
-    if (res.format != IA_FMT_JPEG && res.format != IA_FMT_PNG)
+    if (!ia_decoder_find(res.format))
         return 0;
     ia_measure_sink(measure, &sink);
-    if (res.format == IA_FMT_JPEG)
-        rc = ia_decode_jpeg(jpeg, data, size, &lim, &sink, &res);
-    else
-        rc = ia_decode_png(png, data, size, &lim, &sink, &res);
+    rc = ia_decoder_set_decode(decoders, res.format, data, size, &lim, &sink,
+                               &res);
     /* Out of memory is the one tool failure; with the lowered pixel limit
      * it cannot come from the input, so it is a bug here too. */
     FUZZ_CHECK(rc == IA_OK);

@@ -8,7 +8,7 @@ mkannot.py writes a COCO set and a YOLO set with one planted fault of
 each kind, and a clean set. Each is scanned by the real binary; the
 annotation findings of each must be exactly the planted ones (code and
 path), in the DB and in the JSON report; the annotations are in the DB
-(schema 6); a clean set yields no annotation finding. Hostile inputs:
+(schema 7); a clean set yields no annotation finding. Hostile inputs:
 malformed and oversized JSON, malformed YAML, bad label lines are
 findings, the scan succeeds; a missing --coco file exits 2.
 
