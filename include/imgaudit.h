@@ -178,6 +178,16 @@ typedef struct ia_scan_options {
      * entered. nexclude globs, borrowed for the call. */
     const char *const *exclude;
     size_t nexclude;
+    /* Detection and segmentation annotations (docs/annotations.md):
+     * ncoco COCO JSON files, each "FILE.json" or "SPLIT=FILE.json"; and,
+     * with yolo set, the YOLO layout (images/ and labels/ side by side),
+     * class names from yolo_yaml (NULL: ROOT/data.yaml when present).
+     * Annotation files under the root are read, not decoded. Not with
+     * shards or reuse_db (IA_ERR_ARG). */
+    const char *const *coco;
+    size_t ncoco;
+    int yolo;
+    const char *yolo_yaml;
 } ia_scan_options;
 
 #define IA_DEFAULT_MAX_PIXELS 178956970ULL   /* Pillow's MAX_IMAGE_PIXELS */

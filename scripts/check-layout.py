@@ -40,11 +40,12 @@ GRAPH = {
     "store": ["core", "shard"],
     "loader": ["store", "policy"],
     "analyze": ["store", "loader"],
+    "annot": ["store"],
     "html": ["core"],
     "report": ["store", "html", "loader", "policy"],
     "compare": ["report", "store", "loader", "policy"],
     "scan": ["decode", "measure", "walk", "read", "store", "loader",
-             "policy", "analyze"],
+             "policy", "analyze", "annot"],
     "cli": ["scan", "report", "compare"],
 }
 

@@ -25,7 +25,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libjpeg-dev libpng-dev libssl-dev libsqlite3-dev \
   libjansson-dev libcsv-dev libxxhash-dev libexif-dev libcmocka-dev \
   libwebp-dev libgif-dev libtiff-dev libavif-dev libheif-dev libjxl-dev \
-  libnuma-dev libarchive-dev libacl1-dev liblz4-dev zstd \
+  libnuma-dev libarchive-dev libacl1-dev liblz4-dev zstd libyaml-dev \
   python3 sqlite3 valgrind \
   python3-dev python3-mesonpy python3-pip python3-venv python3-pytest \
   python3-numpy python3-pandas python3-pil python3-torchvision python3-opencv \

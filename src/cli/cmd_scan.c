@@ -42,6 +42,12 @@ static const char usage_text[] =
     "                       (default stdin)\n"
     "  --manifest CSV       take files, labels and splits from a CSV with\n"
     "                       columns path,label[,split] instead of folders\n"
+    "  --coco [SPLIT=]FILE  audit the COCO annotations in FILE (a JSON file;\n"
+    "                       repeat per split; SPLIT: train, val, test ...,\n"
+    "                       else the split of the images it names)\n"
+    "  --yolo [DATA.yaml]   audit the YOLO layout under DIR (images/ and\n"
+    "                       labels/ side by side); class names from\n"
+    "                       DATA.yaml (default DIR/data.yaml if present)\n"
     "  --allow-outside      scan manifest rows outside DIR instead of\n"
     "                       refusing them (outside_root finding)\n"
     "  -j, --jobs N         worker threads (default: online CPUs)\n"
@@ -87,8 +93,11 @@ static const char usage_text[] =
     "  -q, --quiet          no progress line and no summary\n"
     "  -h, --help           show this help\n";
 
+#define MAX_COCO 64
+
 typedef struct scan_args {
     const char *db;
+    const char *coco[MAX_COCO];
     int quiet;
     int fail_on;
     long wait;
@@ -99,7 +108,27 @@ typedef struct scan_args {
 enum { OPT_DB = 256, OPT_NAME, OPT_MANIFEST, OPT_MAX_PIXELS, OPT_FOLLOW,
        OPT_FAIL_ON, OPT_ALLOW_OUTSIDE, OPT_SHARD, OPT_REUSE,
        OPT_TRUST_MTIME, OPT_RESUME, OPT_MAX_MEMORY, OPT_WAIT,
-       OPT_LABEL_FIELD, OPT_MAX_MEMBERS, OPT_EXCLUDE, OPT_LOADER, OPT_POLICY };
+       OPT_LABEL_FIELD, OPT_MAX_MEMBERS, OPT_EXCLUDE, OPT_LOADER, OPT_POLICY,
+       OPT_COCO, OPT_YOLO };
+
+static int is_yaml(const char *s)
+{
+    size_t n = strlen(s);
+    return (n > 5 && strcmp(s + n - 5, ".yaml") == 0) ||
+           (n > 4 && strcmp(s + n - 4, ".yml") == 0);
+}
+
+/* --yolo takes its data.yaml as --yolo=FILE or as the next argument
+ * when that names a .yaml/.yml file: `--yolo data.yaml` reads as meant. */
+static void yolo_arg(int argc, char **argv, scan_args *a)
+{
+    a->opt.yolo = 1;
+    if (optarg)
+        a->opt.yolo_yaml = optarg;
+    else if (optind < argc && argv[optind][0] != '-' &&
+             is_yaml(argv[optind]))
+        a->opt.yolo_yaml = argv[optind++];
+}
 
 static int parse_args(int argc, char **argv, scan_args *a)
 {
@@ -108,6 +137,8 @@ static int parse_args(int argc, char **argv, scan_args *a)
         {"name", required_argument, NULL, OPT_NAME},
         {"manifest", required_argument, NULL, OPT_MANIFEST},
         {"allow-outside", no_argument, NULL, OPT_ALLOW_OUTSIDE},
+        {"coco", required_argument, NULL, OPT_COCO},
+        {"yolo", optional_argument, NULL, OPT_YOLO},
         {"jobs", required_argument, NULL, 'j'},
         {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
         {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
@@ -140,6 +171,14 @@ static int parse_args(int argc, char **argv, scan_args *a)
         case OPT_REUSE: a->opt.reuse_db = optarg; break;
         case OPT_TRUST_MTIME: a->opt.trust_mtime = 1; break;
         case OPT_RESUME: a->opt.resume = 1; break;
+        case OPT_YOLO: yolo_arg(argc, argv, a); break;
+        case OPT_COCO:
+            if (a->opt.ncoco == MAX_COCO)
+                return cli_usage_error("scan", "at most %d --coco files",
+                                       MAX_COCO);
+            a->coco[a->opt.ncoco++] = optarg;
+            a->opt.coco = a->coco;
+            break;
         case OPT_LABEL_FIELD: a->opt.label_field = optarg; break;
         case OPT_EXCLUDE:
             if (!*optarg)
@@ -291,6 +330,20 @@ static int check_inputs(const scan_args *a)
     if (a->opt.manifest && access(a->opt.manifest, R_OK) != 0) {
         cli_error("scan", "--manifest %s: %s", a->opt.manifest,
                   errno == ENOENT ? "no such file" : strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < a->opt.ncoco; i++) {
+        const char *eq = strchr(a->opt.coco[i], '=');
+        const char *f = eq && access(a->opt.coco[i], R_OK) != 0
+                            ? eq + 1 : a->opt.coco[i];
+        if (access(f, R_OK) != 0) {
+            cli_error("scan", "--coco %s: %s", f, strerror(errno));
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (a->opt.yolo_yaml && access(a->opt.yolo_yaml, R_OK) != 0) {
+        cli_error("scan", "--yolo %s: %s", a->opt.yolo_yaml,
+                  strerror(errno));
         return CLI_EXIT_USAGE;
     }
     /* --reuse of the DB being written may name one not made yet (a

@@ -16,4 +16,7 @@ int ia_cmp_analyze(ia_compare *c);
 /* Labels, pixels, distributions and mixes of every split. */
 int ia_cmp_splits(ia_compare *c);
 
+/* Annotation drift per split (annot.c): categories, box counts, sizes. */
+int ia_cmp_annotations(ia_compare *c);
+
 #endif

@@ -671,6 +671,8 @@ int ia_cmp_analyze(ia_compare *c)
     if (ret == IA_OK)
         ret = ia_cmp_splits(c);
     if (ret == IA_OK)
+        ret = ia_cmp_annotations(c);
+    if (ret == IA_OK)
         ret = file_findings(c);
     if (ret != IA_OK)
         return ret;

@@ -15,6 +15,7 @@
  * printed with fixed precision, so the same DB always gives the same
  * bytes (reports are diffable and testable).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,6 +188,9 @@ static const char style_sheet[] =
     ".legend .k0{background:var(--s0)}.legend .k1{background:var(--s1)}\n"
     ".gallery{display:flex;flex-wrap:wrap;gap:10px;margin:6px 0 8px}\n"
     "figure.th{margin:0;width:140px}\n"
+    ".bx{position:relative}.bx svg{position:absolute;left:0;top:0;"
+    "width:100%;height:100%;overflow:visible}.bx rect{fill:none;"
+    "stroke:#e0245e;stroke-width:2px;vector-effect:non-scaling-stroke}\n"
     "figure.th img,.ph{display:block;max-width:128px;max-height:128px;"
     "border:1px solid var(--line);border-radius:4px;background:#eceef2}\n"
     ".ph{width:128px;height:96px;display:flex;align-items:center;"
@@ -567,18 +571,44 @@ void ia_html_gallery_end(FILE *out)
     fputs("</div>\n", out);
 }
 
-void ia_html_figure(FILE *out, const ia_thumbset *set, long id,
-                    const char *path, const char *note)
+/* Boxes over 0..1 of the image, drawn by an SVG stretched over it. */
+static void box_overlay(FILE *out, const double *boxes, size_t n)
+{
+    fputs("<svg viewBox=\"0 0 1 1\" preserveAspectRatio=\"none\" "
+          "aria-hidden=\"true\">", out);
+    for (size_t i = 0; i < n; i++) {
+        const double *b = boxes + 4 * i;
+        int ok = 1;
+        for (int k = 0; k < 4; k++)
+            ok &= isfinite(b[k]) && fabs(b[k]) < 1e6;
+        if (ok)
+            fprintf(out, "<rect x=\"%.4f\" y=\"%.4f\" width=\"%.4f\" "
+                    "height=\"%.4f\"/>", b[0], b[1], fmax(b[2], 0.0),
+                    fmax(b[3], 0.0));
+    }
+    fputs("</svg>", out);
+}
+
+void ia_html_figure_boxes(FILE *out, const ia_thumbset *set, long id,
+                          const char *path, const char *note,
+                          const double *boxes, size_t nboxes)
 {
     const ia_thumb *t = set ? ia_thumbset_get(set, id) : NULL;
     fputs("<figure class=\"th\">", out);
     if (t && t->jpeg) {
+        if (nboxes)
+            fprintf(out, "<div class=\"bx\" style=\"width:%upx;"
+                    "height:%upx\">", t->width, t->height);
         fprintf(out, "<img width=\"%u\" height=\"%u\" alt=\"thumbnail of ",
                 t->width, t->height);
         ia_html_text(out, path);
         fputs("\" src=\"data:image/jpeg;base64,", out);
         ia_html_base64(out, t->jpeg, t->len);
         fputs("\">", out);
+        if (nboxes) {
+            box_overlay(out, boxes, nboxes);
+            fputs("</div>", out);
+        }
     } else {
         fputs("<div class=\"ph\">", out);
         ia_html_text(out, ia_thumb_status_name(t ? t->status
@@ -599,6 +629,12 @@ void ia_html_figure(FILE *out, const ia_thumbset *set, long id,
         fputs("</span>", out);
     }
     fputs("</figcaption></figure>\n", out);
+}
+
+void ia_html_figure(FILE *out, const ia_thumbset *set, long id,
+                    const char *path, const char *note)
+{
+    ia_html_figure_boxes(out, set, id, path, note, NULL, 0);
 }
 
 void ia_html_group_begin(FILE *out, const char *heading)

@@ -287,6 +287,11 @@ void ia_html_gallery_end(FILE *out);
  * cat") as the caption. set may be NULL (placeholder). */
 void ia_html_figure(FILE *out, const ia_thumbset *set, long id,
                     const char *path, const char *note);
+/* The same with nboxes boxes (x, y, w, h over 0..1 of the image, 4
+ * doubles each; non-finite ones skipped) drawn over the thumbnail. */
+void ia_html_figure_boxes(FILE *out, const ia_thumbset *set, long id,
+                          const char *path, const char *note,
+                          const double *boxes, size_t nboxes);
 /* A group of figures shown side by side as one unit (a duplicate group,
  * a leak pair), with a heading line (escaped). */
 void ia_html_group_begin(FILE *out, const char *heading);

@@ -49,6 +49,11 @@ static const struct {
     [IA_CC_ADDED] = {"added", IA_SEV_INFO},
     [IA_CC_MODIFIED] = {"modified", IA_SEV_INFO},
     [IA_CC_RENAMED] = {"renamed", IA_SEV_INFO},
+    [IA_CC_CATEGORY_REMOVED] = {"category_removed", IA_SEV_ERROR},
+    [IA_CC_CATEGORY_ADDED] = {"category_added", IA_SEV_WARNING},
+    [IA_CC_CATEGORY_DRIFT] = {"category_drift", IA_SEV_WARNING},
+    [IA_CC_BOX_COUNT_DRIFT] = {"box_count_drift", IA_SEV_WARNING},
+    [IA_CC_BOX_SIZE_DRIFT] = {"box_size_drift", IA_SEV_WARNING},
 };
 
 const char *ia_cc_name(int cc)

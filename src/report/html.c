@@ -37,6 +37,7 @@
 #define LEAKS_MAX 50        /* leak pairs shown */
 #define EXAMPLES_MAX 10     /* text examples per code in the findings table */
 #define DATASET_MAX 100     /* dataset-level findings listed */
+#define ANNOT_MAX 12        /* images with box findings drawn */
 
 /* Codes whose files are shown in the duplicate and leak sections. */
 static const char *const grouped_codes[] = {
@@ -89,6 +90,10 @@ typedef struct page {
     uint64_t leaks_total;
     ia_thumbset *thumbs;
     ia_html_files *disk;    /* the scan's files as thumbnails see them */
+    ia_html_shots annot;    /* images with box findings */
+    double *abox;           /* their boxes, 4 doubles each */
+    size_t nabox, capabox;
+    size_t afirst[ANNOT_MAX + 1];   /* shot i: boxes [afirst[i], afirst[i+1]) */
     uint64_t shown;     /* examples written for the current code */
 } page;
 
@@ -116,6 +121,8 @@ static void page_free(page *p)
     for (size_t i = 0; i < p->nleaks; i++)
         ia_html_shots_free(&p->leaks[i].s);
     free(p->leaks);
+    ia_html_shots_free(&p->annot);
+    free(p->abox);
     ia_thumbset_free(p->thumbs);
     ia_html_files_free(p->disk);
 }
@@ -252,6 +259,34 @@ static int leak_cb(void *user, const ia_q_leak *l)
     return ret;
 }
 
+/* ---- annotations: a few images with box findings, boxes drawn ------- */
+
+static int annot_box_cb(void *user, const double box[4])
+{
+    page *p = user;
+    double *g = ia_grow(p->abox, &p->capabox, p->nabox + 4, sizeof *g, 64);
+    if (!g)
+        return nomem(p);
+    p->abox = g;
+    memcpy(g + p->nabox, box, 4 * sizeof *g);
+    p->nabox += 4;
+    return IA_OK;
+}
+
+static int annot_flagged_cb(void *user, int64_t file_id, const char *path,
+                            const char *codes)
+{
+    page *p = user;
+    size_t n = p->annot.n;
+    int ret = shot_add(p, &p->annot, path, codes);
+    if (ret != IA_OK || p->annot.n != n + 1)
+        return ret == IA_OK ? IA_OK : nomem(p);
+    p->afirst[n] = p->nabox / 4;
+    ret = ia_q_annot_boxes(p->db, p->scan_id, file_id, annot_box_cb, p);
+    p->afirst[n + 1] = p->nabox / 4;
+    return ret;
+}
+
 static int plan(page *p)
 {
     ia_thumb_opts topt = {0};
@@ -277,6 +312,9 @@ static int plan(page *p)
         ret = ia_q_leaks(p->db, p->scan_id, leak_cb, p);
     if (ret == IA_OK)
         ret = plan_galleries(p);
+    if (ret == IA_OK)
+        ret = ia_q_annot_flagged(p->db, p->scan_id, ANNOT_MAX,
+                                 annot_flagged_cb, p);
     return ret;
 }
 
@@ -558,6 +596,29 @@ static void render_galleries(page *p)
     ia_html_section_end(out);
 }
 
+static void render_annotations(page *p)
+{
+    if (p->annot.n == 0)
+        return;
+    ia_html_section_begin(p->out, "annotations", "Annotations");
+    ia_html_para(p->out, "Images with box findings, their boxes drawn "
+                         "(docs/annotations.md); every finding is listed "
+                         "above.");
+    ia_html_gallery_begin(p->out);
+    for (size_t i = 0; i < p->annot.n; i++) {
+        const ia_html_shot *s = &p->annot.v[i];
+        if (s->text) {
+            ia_html_shots_render(p->out, p->thumbs, &p->annot, i, i + 1);
+            continue;
+        }
+        ia_html_figure_boxes(p->out, p->thumbs, s->id, s->path, s->note,
+                             p->abox + 4 * p->afirst[i],
+                             p->afirst[i + 1] - p->afirst[i]);
+    }
+    ia_html_gallery_end(p->out);
+    ia_html_section_end(p->out);
+}
+
 static int render(page *p)
 {
     char footer[160];
@@ -571,6 +632,7 @@ static int render(page *p)
         return ret;
     render_groups(p);
     render_leaks(p);
+    render_annotations(p);
     render_galleries(p);
     ia_bprintf(footer, sizeof footer, "imgaudit %s, scan %lld",
                IMGAUDIT_VERSION, (long long)p->scan_id);

@@ -427,6 +427,76 @@ static int add_tool(jctx *c)
     return bad ? nomem(c->db) : IA_OK;
 }
 
+/* ---- annotations (the balance of report/annot.c, as JSON) ------------ */
+
+typedef struct annot_jctx {
+    json_t *splits;
+    int bad;
+} annot_jctx;
+
+static json_t *annot_split_obj(annot_jctx *c, const char *split)
+{
+    json_t *o = json_object_get(c->splits, split);
+    if (!o) {
+        o = json_pack("{s:o}", "categories", json_object());
+        c->bad |= !o || ia_json_set(c->splits, split, o);
+    }
+    return c->bad ? NULL : o;
+}
+
+static int annot_json_split(void *user, const ia_q_annot *r)
+{
+    annot_jctx *c = user;
+    json_t *o = annot_split_obj(c, r->split);
+    if (!o)
+        return IA_ERR_NOMEM;
+    c->bad |= json_object_set_new(o, "images", json_integer(
+                                  (json_int_t)r->images)) ||
+              json_object_set_new(o, "boxes", json_integer(
+                                  (json_int_t)r->boxes)) ||
+              json_object_set_new(o, "max_boxes_per_image", json_integer(
+                                  (json_int_t)r->max_per_image));
+    return c->bad ? IA_ERR_NOMEM : IA_OK;
+}
+
+static int annot_json_category(void *user, const ia_q_annot *r)
+{
+    annot_jctx *c = user;
+    json_t *o = annot_split_obj(c, r->split);
+    json_t *v = json_pack("{s:I,s:I,s:I,s:I,s:I}",
+                          "images", (json_int_t)r->images,
+                          "boxes", (json_int_t)r->boxes,
+                          "small", (json_int_t)r->small,
+                          "medium", (json_int_t)r->medium,
+                          "large", (json_int_t)r->large);
+    if (!o || !v) {
+        json_decref(v);
+        return IA_ERR_NOMEM;
+    }
+    c->bad |= ia_json_set(json_object_get(o, "categories"), r->category, v);
+    return c->bad ? IA_ERR_NOMEM : IA_OK;
+}
+
+int ia_report_annot_json(ia_db *db, int64_t scan_id, json_t *root)
+{
+    annot_jctx c = {json_object(), 0};
+    if (!c.splits)
+        return ia_store_fail(db, IA_ERR_NOMEM, "out of memory");
+    int rc = ia_q_annot_balance(db, scan_id, 0, annot_json_split, &c);
+    if (rc == IA_OK)
+        rc = ia_q_annot_balance(db, scan_id, 1, annot_json_category, &c);
+    if (rc == IA_OK && json_object_size(c.splits) > 0) {
+        json_t *a = json_pack("{s:o}", "splits", c.splits);
+        c.splits = NULL;
+        if (!a || json_object_set_new(root, "annotations", a))
+            rc = IA_ERR_NOMEM;
+    }
+    json_decref(c.splits);
+    if (rc == IA_ERR_NOMEM)
+        rc = ia_store_fail(db, rc, "out of memory");
+    return rc;
+}
+
 /* The sections in documented order; the objects that later queries fill
  * are attached first and filled in place. */
 static int build(jctx *c, int64_t scan_id)
@@ -458,6 +528,8 @@ static int build(jctx *c, int64_t scan_id)
         ret = add_loaders(c, scan_id);
     if (ret == IA_OK)
         ret = ia_report_complete(c->db, scan_id, &c->complete);
+    if (ret == IA_OK)
+        ret = ia_report_annot_json(c->db, scan_id, c->root);
     if (ret == IA_OK)
         ret = add_summary(c, scan_id);
     return ret;

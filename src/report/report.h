@@ -21,6 +21,11 @@ int ia_report_md(ia_db *db, int64_t scan_id, FILE *out, int fail_on);
 /* The channel statistics and label balance per split (report/stats.c),
  * as text or Markdown (md), for the text and Markdown reports. */
 int ia_report_stats_section(ia_db *db, int64_t scan_id, FILE *out, int md);
+/* The annotation balance: a text or Markdown section (report/annot.c)
+ * and an "annotations" key of the JSON report (json.c); nothing without
+ * annotations. */
+int ia_report_annot_section(ia_db *db, int64_t scan_id, FILE *out, int md);
+int ia_report_annot_json(ia_db *db, int64_t scan_id, json_t *root);
 /* The self-contained HTML page (report/html.c); opt may be NULL. */
 int ia_report_html(ia_db *db, int64_t scan_id, FILE *out,
                    const ia_report_options *opt);

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "analyze/analyze.h"
+#include "annot/annot.h"
 #include "loader/loader.h"
 #include "policy/policy.h"
 #include "scan/budget.h"
@@ -83,6 +84,7 @@ typedef struct scan_ctx {
     ia_budget *budget;      /* decoder memory shared by the workers */
     ia_follow *follow;      /* an unchanged rescan so far (store/store.h) */
     ia_follow *followed;    /* the follower once it stopped: freed last */
+    ia_annot_plan *annot;   /* --coco, --yolo: NULL without */
     double avg_pixels;      /* running mean of decoded pixels per file */
     int batch;              /* entries per slot, 1 .. JOB_FILES */
     int cut;                /* an entry was skipped: store nothing after */
@@ -477,7 +479,10 @@ static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
         }
         if (more == 0)
             break;
-        if (!in_shard(ctx->opt, e)) {
+        int claimed = 0;
+        if (ctx->annot && e->kind == IA_ENT_FILE)
+            rc = ia_annot_claim(ctx->annot, e->relpath, &claimed);
+        if (!in_shard(ctx->opt, e) || claimed || rc != IA_OK) {
             ia_entry_free(e);
             continue;
         }
@@ -683,6 +688,9 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
         rc = ia_resume_prune(ctx->db, ctx->resume);
     if (rc == IA_OK)
         rc = ia_analyze_scan(ctx->db, ctx->scan_id, jobs);
+    if (rc == IA_OK && ctx->annot)
+        rc = ia_annot_run(ctx->db, ctx->scan_id, ctx->cfg.rootfd,
+                          ctx->annot);
     ia_utc_now(finished);
     int rc2 = ia_store_scan_finish(ctx->db, ctx->scan_id, rc == IA_OK,
                                    finished);
@@ -826,6 +834,18 @@ static int scan_with(scan_ctx *pctx, ia_scan_summary *out)
     if (opt->trust_mtime && !opt->reuse_db)
         return ia_store_fail(db, IA_ERR_ARG, "trusting mtimes needs a DB to "
                              "reuse");
+    if ((opt->ncoco || opt->yolo) &&
+        (opt->reuse_db || opt->shard_n > 1 || stream || archive[0]))
+        return ia_store_fail(db, IA_ERR_ARG, "annotations (--coco, --yolo) "
+                             "need a folder, and cannot be combined with "
+                             "--reuse or --shard");
+    if (opt->ncoco || opt->yolo) {
+        rc = ia_annot_plan_new(root_abs, opt->coco, opt->ncoco, opt->yolo,
+                               opt->yolo_yaml, &ctx.annot, err, sizeof err);
+        if (rc != IA_OK)
+            return ia_store_fail(db, rc, "%s", rc == IA_ERR_NOMEM
+                                 ? "out of memory" : err);
+    }
     if (opt->reuse_db) {
         char name[256];
         scan_name(opt, ctx.name_from, name, sizeof name);
@@ -835,13 +855,14 @@ static int scan_with(scan_ctx *pctx, ia_scan_summary *out)
                               .follow_symlinks = opt->follow_symlinks};
         rc = ia_reuse_open(db, opt->reuse_db, &rp, &ctx.reuse);
         if (rc != IA_OK)
-            return rc;
+            return rc;          /* no plan: annotations refuse reuse */
         ctx.cfg.reuse = ctx.reuse;
         ctx.cfg.trust_mtime = opt->trust_mtime;
     }
     rc = ia_walk_open(&wo, &walker, err, sizeof err);
     if (rc != IA_OK) {
         ia_reuse_free(ctx.reuse);
+        ia_annot_plan_free(ctx.annot);
         return ia_store_fail(db, rc, "%s", err);
     }
     ctx.cfg.rootfd = ia_walk_rootfd(walker);
@@ -855,6 +876,7 @@ static int scan_with(scan_ctx *pctx, ia_scan_summary *out)
     ia_follow_free(ctx.followed);
     ia_reuse_free(ctx.reuse);
     ia_resume_free(ctx.resume);
+    ia_annot_plan_free(ctx.annot);
     if (rc == IA_OK || rc == IA_ERR_INTERRUPTED) {
         int rc2 = summarize(db, &ctx, out);
         if (rc2 != IA_OK)

@@ -188,6 +188,40 @@ static const char *const migrations[] = {
     " loader TEXT NOT NULL, split TEXT NOT NULL, label TEXT NOT NULL,"
     " idx INTEGER NOT NULL, listed INTEGER NOT NULL,"
     " PRIMARY KEY (scan_id, loader, split, label));",
+    /* 8: detection and segmentation annotations (docs/annotations.md):
+     * each COCO file or YOLO layout read, its categories, the images it
+     * names (matched to a file row, or file_id NULL when none) and their
+     * boxes, in pixels where the image's size is known and normalised to
+     * 0..1 where it is; NULL where it is not. */
+    "CREATE TABLE annot_source ("
+    " id INTEGER PRIMARY KEY,"
+    " scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL CHECK (kind IN ('coco', 'yolo')),"
+    " path TEXT NOT NULL, split TEXT);"
+    "CREATE INDEX annot_source_scan ON annot_source(scan_id);"
+    "CREATE TABLE annot_category ("
+    " source_id INTEGER NOT NULL REFERENCES annot_source(id)"
+    "  ON DELETE CASCADE,"
+    " category_id INTEGER NOT NULL, name TEXT NOT NULL,"
+    " PRIMARY KEY (source_id, category_id));"
+    "CREATE TABLE annot_image ("
+    " id INTEGER PRIMARY KEY,"
+    " source_id INTEGER NOT NULL REFERENCES annot_source(id)"
+    "  ON DELETE CASCADE,"
+    " file_id INTEGER REFERENCES file(id) ON DELETE SET NULL,"
+    " name TEXT NOT NULL, coco_id INTEGER, split TEXT,"
+    " width INTEGER, height INTEGER, label_file TEXT);"
+    "CREATE INDEX annot_image_source ON annot_image(source_id);"
+    "CREATE INDEX annot_image_file ON annot_image(file_id);"
+    "CREATE TABLE annot_box ("
+    " id INTEGER PRIMARY KEY,"
+    " image_id INTEGER NOT NULL REFERENCES annot_image(id)"
+    "  ON DELETE CASCADE,"
+    " category_id INTEGER NOT NULL, category TEXT,"
+    " x REAL, y REAL, w REAL, h REAL,"
+    " nx REAL, ny REAL, nw REAL, nh REAL,"
+    " seg_area REAL, polygons INTEGER NOT NULL, iscrowd INTEGER NOT NULL);"
+    "CREATE INDEX annot_box_image ON annot_box(image_id);",
 };
 
 #define SCHEMA_LATEST ((int)IA_ARRAY_LEN(migrations))

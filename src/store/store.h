@@ -934,4 +934,87 @@ int ia_follow_active(const ia_follow *f);
 
 void ia_follow_free(ia_follow *f);
 
+/* ---- Annotations (store/annot.c, schema 7) --------------------------- */
+
+/* An image file of a scan (a recognised format) as the annotation audit
+ * matches it: split is the canonical split or NULL; width, height 0 when
+ * unknown; orientation the EXIF value (-1 when none). */
+typedef struct ia_annot_file {
+    int64_t file_id;
+    const char *path;
+    const char *split;
+    int status_ok;
+    int64_t width, height;
+    int orientation;
+} ia_annot_file;
+typedef int (*ia_annot_file_cb)(void *user, const ia_annot_file *f);
+/* The scan's image files by path. */
+int ia_store_annot_files(ia_db *db, int64_t scan_id, ia_annot_file_cb cb,
+                         void *user);
+
+typedef int (*ia_dup_member_cb)(void *user, int64_t group_id,
+                                const char *kind, int64_t file_id);
+/* Every member of every duplicate group of the scan, group by group. */
+int ia_store_dup_members(ia_db *db, int64_t scan_id, ia_dup_member_cb cb,
+                         void *user);
+
+typedef struct ia_annot_writer ia_annot_writer;
+/* The writer of a scan's annotation rows, inside the scan's open batch
+ * (committed by ia_store_scan_finish). */
+int ia_store_annot_begin(ia_db *db, int64_t scan_id, ia_annot_writer **out);
+void ia_store_annot_end(ia_annot_writer *w);
+/* kind "coco" or "yolo"; split may be NULL. */
+int ia_store_annot_source(ia_annot_writer *w, const char *kind,
+                          const char *path, const char *split,
+                          int64_t *source_id);
+int ia_store_annot_category(ia_annot_writer *w, int64_t source_id,
+                            int64_t category_id, const char *name);
+
+typedef struct ia_annot_image_row {
+    int64_t source_id;
+    int64_t file_id;           /* 0: no file matched */
+    const char *name;
+    int has_coco_id;
+    int64_t coco_id;
+    const char *split;         /* may be NULL */
+    int64_t width, height;     /* the annotation's claim; 0: none */
+    const char *label_file;    /* YOLO; may be NULL */
+} ia_annot_image_row;
+int ia_store_annot_image(ia_annot_writer *w, const ia_annot_image_row *r,
+                         int64_t *image_id);
+
+typedef struct ia_annot_box_row {
+    int64_t image_id;
+    int64_t category_id;
+    const char *category;      /* NULL: unknown category */
+    double px[4];              /* x, y, w, h in pixels; NaN unknown */
+    double norm[4];            /* the same over 0..1; NaN unknown */
+    double seg_area;           /* < 0: none */
+    int polygons, iscrowd;
+} ia_annot_box_row;
+int ia_store_annot_box(ia_annot_writer *w, const ia_annot_box_row *b);
+
+/* Annotation balance (docs/annotations.md): per split and category the
+ * images and boxes with COCO's small/medium/large counts; or, with
+ * per_category 0, per split the annotated images that have a file, their
+ * boxes and the most boxes on one image (category ""). split "" is none.
+ * Nothing for a DB older than schema 7. */
+typedef struct ia_q_annot {
+    const char *split, *category;
+    uint64_t images, boxes, small, medium, large, max_per_image;
+} ia_q_annot;
+typedef int (*ia_q_annot_cb)(void *user, const ia_q_annot *r);
+int ia_q_annot_balance(ia_db *db, int64_t scan_id, int per_category,
+                       ia_q_annot_cb cb, void *user);
+
+/* For the HTML report: up to limit files with box findings (codes, comma
+ * separated), by path; and a file's boxes over 0..1 (NaN when unknown). */
+typedef int (*ia_q_annot_flagged_cb)(void *user, int64_t file_id,
+                                     const char *path, const char *codes);
+int ia_q_annot_flagged(ia_db *db, int64_t scan_id, int limit,
+                       ia_q_annot_flagged_cb cb, void *user);
+typedef int (*ia_q_annot_box_cb)(void *user, const double box[4]);
+int ia_q_annot_boxes(ia_db *db, int64_t scan_id, int64_t file_id,
+                     ia_q_annot_box_cb cb, void *user);
+
 #endif
