@@ -55,6 +55,8 @@ typedef struct gallery {
 typedef struct dgroup {
     char kind[8];
     uint64_t members;
+    char split[64];         /* of the first member */
+    int cross;              /* members in more than one split: a leak */
     ia_html_shots s;
 } dgroup;
 
@@ -219,12 +221,15 @@ static int member_cb(void *user, const ia_q_member *m)
             dgroup *g = &p->groups[p->ngroups++];
             memset(g, 0, sizeof *g);
             ia_strlcpy(g->kind, m->kind, sizeof g->kind);
+            ia_strlcpy(g->split, m->split ? m->split : "", sizeof g->split);
         }
     }
     if (!p->in_shown)
         return IA_OK;
     dgroup *g = &p->groups[p->ngroups - 1];
     g->members++;
+    if (strcmp(g->split, m->split ? m->split : "") != 0)
+        g->cross = 1;
     if (g->s.n >= MEMBERS_MAX)
         return IA_OK;
     if (m->position > 0 && strcmp(m->kind, "near") == 0)
@@ -304,7 +309,7 @@ static void render_head(page *p)
     ia_bprintf(when, sizeof when, "%s to %s", p->started ? p->started : "?",
                p->finished ? p->finished : "(unfinished)");
     ia_html_meta meta[] = {
-        {"root", p->root}, {"scan", id}, {"files", files},
+        {"root", p->root}, {"scan", id}, {NULL, files},
         {"layout", p->layout}, {"time", when}, {"imgaudit", p->version},
     };
     ia_html_header(p->out, "imgaudit report", p->name, meta,
@@ -486,29 +491,60 @@ static void render_groups(page *p)
         ia_html_para(out, "No duplicates: no two files share their bytes, "
                           "their pixels or a near-identical perceptual "
                           "hash.");
+    ia_html_cardgrid_begin(out);
     for (size_t i = 0; i < p->ngroups; i++) {
         const dgroup *g = &p->groups[i];
-        ia_bprintf(head, sizeof head, "%s duplicates: %llu file%s", g->kind,
-                   (unsigned long long)g->members, plural(g->members));
+        char shown[48] = "";
+        if (g->members > g->s.n)
+            ia_bprintf(shown, sizeof shown, " (%zu shown)", g->s.n);
+        ia_bprintf(head, sizeof head, "%s duplicates: %llu file%s%s%s",
+                   g->kind, (unsigned long long)g->members,
+                   plural(g->members), shown,
+                   g->cross ? ", across splits (leak)" : "");
         ia_html_group_begin(out, head);
         render_shots(p, &g->s);
         ia_html_group_end(out);
-        if (g->members > g->s.n)
-            ia_html_more(out, g->members - g->s.n, "files in this group");
     }
+    ia_html_cardgrid_end(out);
     ia_html_more(out, p->groups_total - p->ngroups, "groups");
     ia_html_section_end(out);
+}
+
+static int shots_have(const ia_html_shots *s, const char *path)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].path && strcmp(s->v[i].path, path) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether both files of a leak are in a duplicate group shown above:
+ * then the group card is the leak's one place on the page. */
+static int in_group(const page *p, const leakrow *r)
+{
+    if (r->s.n < 2)
+        return 0;
+    for (size_t i = 0; i < p->ngroups; i++)
+        if (shots_have(&p->groups[i].s, r->s.v[0].path) &&
+            shots_have(&p->groups[i].s, r->s.v[1].path))
+            return 1;
+    return 0;
 }
 
 static void render_leaks(page *p)
 {
     FILE *out = p->out;
     char head[128];
+    size_t shown = 0;
     ia_html_section_begin(out, "leaks", "Leaks across splits");
     if (p->leaks_total == 0)
         ia_html_para(out, "No leaks: no image appears in two splits.");
+    ia_html_cardgrid_begin(out);
     for (size_t i = 0; i < p->nleaks; i++) {
         const leakrow *r = &p->leaks[i];
+        if (in_group(p, r))
+            continue;
+        shown++;
         if (strcmp(r->kind, "near") == 0)
             ia_bprintf(head, sizeof head, "near leak, phash distance %d",
                        r->distance);
@@ -518,6 +554,11 @@ static void render_leaks(page *p)
         render_shots(p, &r->s);
         ia_html_group_end(out);
     }
+    ia_html_cardgrid_end(out);
+    if (shown < p->nleaks)
+        fprintf(out, "<p class=\"note\">%zu leak%s shown above as "
+                "duplicate groups across splits.</p>\n", p->nleaks - shown,
+                plural(p->nleaks - shown));
     ia_html_more(out, p->leaks_total - p->nleaks, "leaks");
     ia_html_section_end(out);
 }
