@@ -456,8 +456,10 @@ static int render_findings(page *p)
     for (size_t i = 0; ret == IA_OK && i < p->ngal; i++)
         ret = render_code_row(p, &p->gal[i]);
     fputs("</tbody></table>\n", out);
-    ia_html_para(out, "Every finding is in the JSON report and the export "
-                      "(docs/findings.md explains each code).");
+    ia_html_para(out, "Every finding is in the JSON report; every finding "
+                      "of a file, with its detail, is also in the export "
+                      "(column finding_details). docs/findings.md explains "
+                      "each code.");
     ia_html_section_end(out);
     return ret;
 }

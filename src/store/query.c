@@ -537,6 +537,13 @@ static const char *const qf_sql[IA_QF_COUNT] = {
     [IA_QF_FINDINGS] = "(SELECT group_concat(code, ';') FROM"
                        " (SELECT code FROM finding g WHERE g.file_id = f.id"
                        "  ORDER BY g.id))",
+    /* The same findings with their detail, one line each (a newline in
+     * a detail becomes a space, so lines and findings stay one to one). */
+    [IA_QF_FINDING_DETAILS] =
+        "(SELECT group_concat(code || ': ' || replace(coalesce(detail, ''),"
+        " char(10), ' '), char(10)) FROM"
+        " (SELECT code, detail FROM finding g WHERE g.file_id = f.id"
+        "  ORDER BY g.id))",
 };
 
 typedef struct file_ctx {

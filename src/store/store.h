@@ -302,6 +302,7 @@ typedef enum ia_qf {
     IA_QF_FRAC_BLACK, IA_QF_FRAC_WHITE, IA_QF_IS_CONSTANT, IA_QF_ALPHA_USED,
     IA_QF_PIXEL_HASH, IA_QF_PHASH, IA_QF_DHASH, IA_QF_HASH_UNIFORM,
     IA_QF_FINDINGS,         /* the file's finding codes, ';'-joined */
+    IA_QF_FINDING_DETAILS,  /* "code: detail", one line per finding */
     IA_QF_COUNT
 } ia_qf;
 
