@@ -130,12 +130,18 @@ static void mod_reason(const cmp_file *f, const cmp_file *o, char *buf,
         ia_bprintf(part[4], sizeof part[4], "quality %lld" ARROW "%lld, ",
                    (long long)o->quality, (long long)f->quality);
 #undef ARROW
+    /* A new status says it all: "not decodable" would be wrong for a
+     * truncated file, whose top rows decode. */
+    const char *pixels = part[0][0] ? ""
+                         : !o->have_pix || !f->have_pix
+                             ? "not decodable on one side"
+                         : memcmp(o->pix, f->pix, sizeof o->pix)
+                             ? "pixels changed" : "encoding only";
     ia_bprintf(buf, size, "%s%s%s%s%s%s", part[0], part[1], part[2],
-               part[3], part[4],
-               o->have_pix && f->have_pix
-                   ? (memcmp(o->pix, f->pix, sizeof o->pix)
-                          ? "pixels changed" : "encoding only")
-                   : "not decodable on one side");
+               part[3], part[4], pixels);
+    size_t n = strlen(buf);
+    if (n >= 2 && strcmp(buf + n - 2, ", ") == 0)
+        buf[n - 2] = '\0';
 }
 
 static int collect_mod(cpage *p, const cmp_file *f, const cmp_file *o)

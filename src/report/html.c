@@ -48,7 +48,7 @@ static const char *const grouped_codes[] = {
 typedef struct gallery {
     char *code;
     int severity;
-    uint64_t findings, files;
+    uint64_t findings, files, dataset;
     ia_html_shots s;
 } gallery;
 
@@ -75,7 +75,9 @@ typedef struct page {
     char *name, *root, *started, *finished, *version, *layout;
     int complete;
     int64_t files, decoded, bytes, pixels;
-    uint64_t sev[3];
+    uint64_t sev[3];            /* findings per severity */
+    uint64_t sev_files[3];      /* distinct files with a finding of it */
+    uint64_t sev_dataset[3];    /* dataset-level findings of it */
     uint64_t status[IA_ST_COUNT];
     /* what the page shows */
     gallery *gal;
@@ -181,6 +183,7 @@ static int code_cb(void *user, const ia_q_code_files *c)
     g->severity = c->severity;
     g->findings = c->findings;
     g->files = c->files;
+    g->dataset = c->dataset;
     p->ngal++;
     return IA_OK;
 }
@@ -273,6 +276,9 @@ static int plan(page *p)
     if (ret == IA_OK)
         ret = ia_q_severity_counts(p->db, p->scan_id, p->sev);
     if (ret == IA_OK)
+        ret = ia_q_severity_files(p->db, p->scan_id, p->sev_files,
+                                  p->sev_dataset);
+    if (ret == IA_OK)
         ret = ia_q_status_counts(p->db, p->scan_id, p->status);
     /* Groups and leaks first: their images matter most when the
      * thumbnail set fills up. */
@@ -325,15 +331,24 @@ static void render_head(page *p)
 
 static void render_verdict(page *p)
 {
-    char detail[160];
+    char detail[240];
     static const char *const headline[] = {"Pass", "Pass with warnings",
                                            "Fail"};
     int level = verdict_level(p);
+    /* Files and dataset-level findings apart (docs/reports.md,
+     * "Counting"): a finding about the dataset is not a file. */
     ia_bprintf(detail, sizeof detail,
-               "%llu errors, %llu warnings, %llu info findings",
-               (unsigned long long)p->sev[IA_SEV_ERROR],
-               (unsigned long long)p->sev[IA_SEV_WARNING],
-               (unsigned long long)p->sev[IA_SEV_INFO]);
+               "files with errors: %llu, with warnings: %llu, with info: "
+               "%llu; dataset-level findings: %llu error%s, %llu warning%s, "
+               "%llu info",
+               (unsigned long long)p->sev_files[IA_SEV_ERROR],
+               (unsigned long long)p->sev_files[IA_SEV_WARNING],
+               (unsigned long long)p->sev_files[IA_SEV_INFO],
+               (unsigned long long)p->sev_dataset[IA_SEV_ERROR],
+               plural(p->sev_dataset[IA_SEV_ERROR]),
+               (unsigned long long)p->sev_dataset[IA_SEV_WARNING],
+               plural(p->sev_dataset[IA_SEV_WARNING]),
+               (unsigned long long)p->sev_dataset[IA_SEV_INFO]);
     ia_html_verdict(p->out, level, headline[level], detail);
     if (!p->complete)
         ia_html_notice(p->out, IA_HTML_FAIL,
@@ -350,11 +365,15 @@ static void render_summary(page *p)
     ia_html_cards_begin(out);
     ia_html_card(out, "files", (uint64_t)p->files, IA_HTML_PASS);
     ia_html_card(out, "decoded", (uint64_t)p->decoded, IA_HTML_PASS);
-    ia_html_card(out, "errors", p->sev[IA_SEV_ERROR],
+    ia_html_card(out, "files with errors", p->sev_files[IA_SEV_ERROR],
                  p->sev[IA_SEV_ERROR] ? IA_HTML_FAIL : IA_HTML_PASS);
-    ia_html_card(out, "warnings", p->sev[IA_SEV_WARNING],
+    ia_html_card(out, "files with warnings", p->sev_files[IA_SEV_WARNING],
                  p->sev[IA_SEV_WARNING] ? IA_HTML_WARN : IA_HTML_PASS);
-    ia_html_card(out, "info", p->sev[IA_SEV_INFO], IA_HTML_PASS);
+    ia_html_card(out, "files with info", p->sev_files[IA_SEV_INFO],
+                 IA_HTML_PASS);
+    ia_html_card(out, "dataset-level findings",
+                 p->sev_dataset[0] + p->sev_dataset[1] + p->sev_dataset[2],
+                 IA_HTML_PASS);
     ia_bprintf(mb, sizeof mb, "%.1f MB", (double)p->bytes / 1e6);
     ia_html_card_text(out, "read", mb, IA_HTML_PASS);
     ia_bprintf(mp, sizeof mp, "%.1f MP", (double)p->pixels / 1e6);
@@ -415,9 +434,9 @@ static int render_code_row(page *p, const gallery *g)
     fputs("</td><td><code>", out);
     ia_html_text(out, g->code);
     fputs("</code></td><td class=\"n\">", out);
-    ia_html_count(out, g->findings);
-    fputs("</td><td class=\"n\">", out);
     ia_html_count(out, g->files);
+    fputs("</td><td class=\"n\">", out);
+    ia_html_count(out, g->dataset);
     fputs("</td><td><details><summary>examples</summary><ul class=\"ex\">\n",
           out);
     p->shown = 0;
@@ -451,7 +470,7 @@ static int render_findings(page *p)
         ia_html_more(out, p->shown - DATASET_MAX, "dataset findings");
     ia_html_subhead(out, "By code");
     fputs("<table class=\"codes\"><thead><tr><th>severity</th><th>code</th>"
-          "<th class=\"n\">findings</th><th class=\"n\">files</th>"
+          "<th class=\"n\">files</th><th class=\"n\">dataset-level</th>"
           "<th>examples</th></tr></thead><tbody>\n", out);
     for (size_t i = 0; ret == IA_OK && i < p->ngal; i++)
         ret = render_code_row(p, &p->gal[i]);

@@ -9,6 +9,11 @@
    `code: detail` line per code in `findings`, in the same order, and the
    lines are exactly the file's findings of `report --format json`.
 2. The HTML header says "92 files, 89 decoded", not "files 92 files".
+3. Findings and files counted apart in the HTML: per code, the files
+   column is the distinct files with that code and the dataset-level
+   column the findings about no file; the summary cards count files
+   with an error / warning / info, and dataset-level findings apart;
+   all against `report --format json`.
 
 Standard library only. One line per check, then "N passed, N failed".
 """
@@ -88,6 +93,52 @@ def check_header(exe, db, tmp):
           head)
 
 
+def expected_counts(report):
+    """(code, severity) -> (distinct files, dataset-level findings), and
+    severity -> distinct files, from the JSON report's findings."""
+    codes, sev = {}, {}
+    for f in report["findings"]:
+        k = (f["code"], f["severity"])
+        files, n = codes.get(k, (set(), 0))
+        if f["path"] is None:
+            n += 1
+        else:
+            files.add(f["path"])
+            sev.setdefault(f["severity"], set()).add(f["path"])
+        codes[k] = (files, n)
+    return ({k: (len(v[0]), v[1]) for k, v in codes.items()},
+            {k: len(v) for k, v in sev.items()})
+
+
+def num(text):
+    return int(re.sub(r"\D", "", text))
+
+
+def check_html_counts(exe, db, tmp):
+    report = json.loads(run(exe, "report", "--db", db, "--format", "json"))
+    want_codes, want_sev = expected_counts(report)
+    with open(os.path.join(tmp, "s.html"), encoding="utf-8") as f:
+        html = f.read()
+    rows = re.findall(r'<tr><td><span class="sev sev-(\w+)">\w+</span></td>'
+                      r'<td><code>([^<]*)</code></td><td class="n">([^<]*)'
+                      r'</td><td class="n">([^<]*)</td>', html)
+    got = {(code, sev): (num(a), num(b)) for sev, code, a, b in rows}
+    check(got == want_codes and any(n for _, n in got.values()),
+          "html: per code, files and dataset-level findings apart (%d codes)"
+          % len(got), (got, want_codes))
+    cards = dict((cap, num(n)) for n, cap in re.findall(
+        r'<div class="num">([^<]*)</div><div class="cap">([^<]*)</div>',
+        html))
+    check(all(cards.get("files with %s" % ("errors" if s == "error" else
+                                           "warnings" if s == "warning"
+                                           else s)) == want_sev.get(s, 0)
+              for s in ("error", "warning", "info")) and
+          cards.get("dataset-level findings") ==
+          sum(n for _, n in want_codes.values()),
+          "html: cards count files with errors / warnings / info, and "
+          "dataset-level findings", (cards, want_sev))
+
+
 def main():
     exe = os.path.abspath(sys.argv[1])
     sample = os.path.join(sys.argv[2], "fixtures", "sample")
@@ -97,6 +148,7 @@ def main():
                        capture_output=True)
         check_export(exe, db)
         check_header(exe, db, tmp)
+        check_html_counts(exe, db, tmp)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
