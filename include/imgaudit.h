@@ -100,6 +100,10 @@ typedef struct ia_progress {
     uint64_t errors;
     uint64_t warnings;
     double seconds;
+    /* The files this scan will store, counted ahead by a second walk
+     * (files_done of files_total); 0 while unknown: still counting, or
+     * a root with archives, whose members are known only by reading. */
+    uint64_t files_total;
 } ia_progress;
 
 typedef struct ia_scan_options {
@@ -158,6 +162,12 @@ typedef struct ia_scan_options {
     const char *label_field;
     uint64_t max_members;
     int stream_fd;
+    /* Paths left out of the scan (docs/cli.md "--exclude"): a file or
+     * folder is skipped when one of these fnmatch(3) globs matches its
+     * path relative to the root or its name; an excluded folder is not
+     * entered. nexclude globs, borrowed for the call. */
+    const char *const *exclude;
+    size_t nexclude;
 } ia_scan_options;
 
 #define IA_DEFAULT_MAX_PIXELS 178956970ULL   /* Pillow's MAX_IMAGE_PIXELS */
@@ -250,6 +260,14 @@ int ia_export(ia_db *db, const char *scan_ref, ia_format fmt,
 
 /* A table of the scans in db (id, name, root, files, complete, times). */
 int ia_list_scans(ia_db *db, FILE *out);
+
+/* Deletes the scan scan_ref names (an id or a name: its latest) and every
+ * row of it, then gives the space back (VACUUM): db opened IA_DB_CREATE.
+ * A scan whose rows an unchanged rescan reads is refused (IA_ERR_ARG;
+ * delete the rescan first). *before and *after (may be NULL): the DB
+ * file's bytes around it. */
+int ia_scan_delete(ia_db *db, const char *scan_ref, uint64_t *before,
+                   uint64_t *after);
 
 /* The id of the scan scan_ref names (as ia_report: NULL is the latest
  * complete scan), so that later calls keep reading that scan whatever is

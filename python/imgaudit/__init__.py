@@ -88,7 +88,8 @@ def scan(path, db=None, *, jobs=None, manifest=None, loader=None,
     resume: finish the interrupted scan of this name (``--resume``).
     progress: True draws a progress bar (tqdm when installed), False
     none, a callable is called with a dict (files_done, files_seen,
-    errors, warnings, seconds) about ten times a second.
+    files_total: the count ahead, 0 until known; errors, warnings,
+    seconds) about ten times a second.
     loader: a loader profile (``--loader``), not available yet: only
     None is accepted.
 
@@ -119,6 +120,7 @@ def scan(path, db=None, *, jobs=None, manifest=None, loader=None,
         raise
     if bar:
         bar.close({"files_done": run["files"], "files_seen": run["files"],
+                   "files_total": run["files"],
                    "errors": run["errors"], "warnings": run["warnings"],
                    "seconds": run["seconds"]})
     return Audit(db, run["scan_id"], _run=run)

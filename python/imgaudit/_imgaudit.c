@@ -302,9 +302,10 @@ static double mono_now(void)
 
 static PyObject *progress_dict(const ia_progress *p)
 {
-    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:d}",
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:d}",
                          "files_done", (unsigned long long)p->files_done,
                          "files_seen", (unsigned long long)p->files_seen,
+                         "files_total", (unsigned long long)p->files_total,
                          "errors", (unsigned long long)p->errors,
                          "warnings", (unsigned long long)p->warnings,
                          "seconds", p->seconds);

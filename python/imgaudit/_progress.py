@@ -20,11 +20,11 @@ class TextBar:
         if not self.tty and now - self.last < 1.0:
             return
         self.last = now
-        done, seen = p["files_done"], max(p["files_seen"], 1)
-        frac = min(done / seen, 1.0)
+        done, total = p["files_done"], _total(p)
+        frac = min(done / max(total, 1), 1.0)
         bar = "#" * int(frac * 30)
         rate = done / p["seconds"] if p["seconds"] > 0 else 0.0
-        line = (f"{self.label} [{bar:<30}] {done}/{p['files_seen']} files, "
+        line = (f"{self.label} [{bar:<30}] {done}/{total} files, "
                 f"{rate:.0f}/s, {p['errors']} errors, "
                 f"{p['warnings']} warnings")
         self.stream.write("\r" + line.ljust(self.width))
@@ -39,12 +39,18 @@ class TextBar:
         self.stream.flush()
 
 
+def _total(p):
+    """The count ahead once it is known (files_total), else the files the
+    walk has found so far."""
+    return max(p.get("files_total", 0) or p["files_seen"], p["files_done"])
+
+
 class TqdmBar:
     def __init__(self, tqdm, label="scan"):
         self.bar = tqdm(total=0, unit="file", desc=label, leave=True)
 
     def update(self, p):
-        self.bar.total = max(p["files_seen"], p["files_done"])
+        self.bar.total = _total(p)
         self.bar.n = p["files_done"]
         self.bar.set_postfix(errors=p["errors"], warnings=p["warnings"],
                              refresh=False)

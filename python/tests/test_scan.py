@@ -73,8 +73,11 @@ def test_progress_callable(tmp_path, big):
     assert seen, "the callable was never called"
     done = [p["files_done"] for p in seen]
     assert done == sorted(done) and done[-1] <= len(audit.files)
-    assert set(seen[0]) == {"files_done", "files_seen", "errors",
-                            "warnings", "seconds"}
+    assert set(seen[0]) == {"files_done", "files_seen", "files_total",
+                            "errors", "warnings", "seconds"}
+    # the count ahead: every file of the tree, once it is known
+    totals = {p["files_total"] for p in seen} - {0}
+    assert totals <= {len(audit.files)}
     # about ten calls a second, not one per file
     assert len(seen) <= 20 * seen[-1]["seconds"] + 5
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,6 +53,10 @@ static const char usage_text[] =
     "                       --max-pixels; k/M/G ok)\n"
     "  --follow-symlinks    follow symlinked files and folders (loops are\n"
     "                       detected and reported)\n"
+    "  --exclude GLOB       leave out files and folders whose path under\n"
+    "                       PATH or whose name matches GLOB (repeatable;\n"
+    "                       quote it: --exclude '*.txt', --exclude\n"
+    "                       'train/junk')\n"
     "  --shard K/N          scan only shard K (0 to N-1) of N: the files whose\n"
     "                       path (in an archive, its archive's) hashes there;\n"
     "                       join shards with 'imgaudit merge'\n"
@@ -81,13 +86,14 @@ typedef struct scan_args {
     int quiet;
     int fail_on;
     long wait;
+    const char **exclude;   /* argc slots: --exclude can't be given more */
     ia_scan_options opt;
 } scan_args;
 
 enum { OPT_DB = 256, OPT_NAME, OPT_MANIFEST, OPT_MAX_PIXELS, OPT_FOLLOW,
        OPT_FAIL_ON, OPT_ALLOW_OUTSIDE, OPT_SHARD, OPT_REUSE,
        OPT_TRUST_MTIME, OPT_RESUME, OPT_MAX_MEMORY, OPT_WAIT,
-       OPT_LABEL_FIELD, OPT_MAX_MEMBERS };
+       OPT_LABEL_FIELD, OPT_MAX_MEMBERS, OPT_EXCLUDE };
 
 static int parse_args(int argc, char **argv, scan_args *a)
 {
@@ -108,6 +114,7 @@ static int parse_args(int argc, char **argv, scan_args *a)
         {"wait", required_argument, NULL, OPT_WAIT},
         {"label-field", required_argument, NULL, OPT_LABEL_FIELD},
         {"max-members", required_argument, NULL, OPT_MAX_MEMBERS},
+        {"exclude", required_argument, NULL, OPT_EXCLUDE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -126,6 +133,11 @@ static int parse_args(int argc, char **argv, scan_args *a)
         case OPT_TRUST_MTIME: a->opt.trust_mtime = 1; break;
         case OPT_RESUME: a->opt.resume = 1; break;
         case OPT_LABEL_FIELD: a->opt.label_field = optarg; break;
+        case OPT_EXCLUDE:
+            if (!*optarg)
+                return cli_usage_error("scan", "--exclude needs a glob");
+            a->exclude[a->opt.nexclude++] = optarg;
+            break;
         case OPT_MAX_MEMBERS:
             if (cli_parse_u64(optarg, &v) || v < 1)
                 return cli_usage_error("scan", "--max-members needs a "
@@ -195,16 +207,46 @@ typedef struct progress_state {
     double last;
 } progress_state;
 
+/* "1:05" or "1:02:05". */
+static void fmt_duration(double s, char *out, size_t cap)
+{
+    unsigned long t = s < 0 ? 0 : s > 359999 ? 359999 : (unsigned long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(out, cap, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(out, cap, "%lu:%02lu", t / 60, t % 60);
+}
+
+/* One line, redrawn at most ten times a second: done of total, percent,
+ * rate, elapsed and time left once the count ahead has the total (as
+ * tqdm and pv show it), and the findings so far. */
 static void show_progress(void *user, const ia_progress *p)
 {
     progress_state *ps = user;
+    char took[24], left[24], of[64] = "";
     if (p->seconds - ps->last < 0.1)
         return;
     ps->last = p->seconds;
-    fprintf(stderr, "\r%llu files, %llu errors, %llu warnings, %.0f files/s ",
-            (unsigned long long)p->files_done,
-            (unsigned long long)p->errors, (unsigned long long)p->warnings,
-            p->seconds > 0 ? (double)p->files_done / p->seconds : 0.0);
+    double rate = p->seconds > 0 ? (double)p->files_done / p->seconds : 0.0;
+    fmt_duration(p->seconds, took, sizeof took);
+    if (p->files_total >= p->files_done && p->files_total > 0) {
+        double left_s = rate > 0 ? (double)(p->files_total - p->files_done) /
+                                       rate : 0.0;
+        fmt_duration(left_s, left, sizeof left);
+        snprintf(of, sizeof of, "/%llu files (%.0f%%)",
+                 (unsigned long long)p->files_total,
+                 100.0 * (double)p->files_done / (double)p->files_total);
+        fprintf(stderr, "\rimgaudit scan: %llu%s, %.0f files/s, %s "
+                "elapsed, %s left; %llu errors, %llu warnings\033[K",
+                (unsigned long long)p->files_done, of, rate, took,
+                rate > 0 ? left : "?", (unsigned long long)p->errors,
+                (unsigned long long)p->warnings);
+        return;
+    }
+    fprintf(stderr, "\rimgaudit scan: %llu files (counting), %.0f files/s, "
+            "%s elapsed; %llu errors, %llu warnings\033[K",
+            (unsigned long long)p->files_done, rate, took,
+            (unsigned long long)p->errors, (unsigned long long)p->warnings);
 }
 
 static void print_summary(const ia_scan_summary *s, int interrupted_)
@@ -261,9 +303,58 @@ static void install_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* One argument as a POSIX shell reads it back: bare when only safe
+ * characters, else in single quotes (a quote inside as '\''). */
+static void put_shell_word(const char *arg)
+{
+    static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%";
+    if (arg[0] && strspn(arg, safe) == strlen(arg)) {
+        fprintf(stderr, " %s", arg);
+        return;
+    }
+    fputs(" '", stderr);
+    for (const char *c = arg; *c; c++) {
+        if (*c == '\'')
+            fputs("'\\''", stderr);
+        else
+            fputc(*c, stderr);
+    }
+    fputc('\'', stderr);
+}
+
+/* The command that finishes an interrupted scan: this one's arguments
+ * (argv[0] is "scan") with --resume, once. */
+static void print_resume(int argc, char **argv)
+{
+    int has = 0;
+    fputs("imgaudit scan: to finish it, run:\n  imgaudit", stderr);
+    for (int i = 0; i < argc; i++) {
+        has |= strcmp(argv[i], "--resume") == 0;
+        put_shell_word(argv[i]);
+    }
+    fputs(has ? "\n" : " --resume\n", stderr);
+}
+
+static int run(int argc, char **argv, scan_args *a);
+
 int cmd_scan(int argc, char **argv)
 {
     scan_args a = {.db = CLI_DEFAULT_DB, .fail_on = -1, .wait = -1};
+    a.exclude = calloc((size_t)argc + 1, sizeof *a.exclude);
+    if (!a.exclude) {
+        cli_error("scan", "out of memory");
+        return CLI_EXIT_FAILURE;
+    }
+    a.opt.exclude = a.exclude;
+    int code = run(argc, argv, &a);
+    free(a.exclude);
+    return code;
+}
+
+static int run(int argc, char **argv, scan_args *ap)
+{
+    scan_args a = *ap;
     progress_state ps = {0};
     ia_scan_summary sum = {0};
     ia_db *db = NULL;
@@ -290,6 +381,8 @@ int cmd_scan(int argc, char **argv)
     if (rc == IA_OK || rc == IA_ERR_INTERRUPTED) {
         if (!a.quiet || rc == IA_ERR_INTERRUPTED)
             print_summary(&sum, rc == IA_ERR_INTERRUPTED);
+        if (rc == IA_ERR_INTERRUPTED)
+            print_resume(argc, argv);
         code = rc == IA_OK ? CLI_EXIT_OK : CLI_EXIT_INTERRUPTED;
         if (rc == IA_OK && a.fail_on >= 0 &&
             ((a.fail_on <= 2 && sum.errors > 0) ||

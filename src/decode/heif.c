@@ -80,8 +80,13 @@ static int push_image(ia_codec *c, struct heif_image_handle *h)
         opt);
     heif_decoding_options_free(opt);
     if (err.code != heif_error_Ok) {
+        /* Even libheif's "memory allocation error" is the file's: the
+         * pixels it may need were admitted by the budget above, so what
+         * it failed to get was asked for by a hostile header (a fuzzed
+         * .heic claims tiles or a grid larger than its image). A finding,
+         * never a tool failure. */
         fail(c, err, "decoding");
-        return err.code == heif_error_Memory_allocation_error ? -2 : -1;
+        return -1;
     }
     int stride = 0;
     const uint8_t *px =

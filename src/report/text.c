@@ -608,7 +608,32 @@ int ia_report(ia_db *db, const char *scan_ref, ia_format fmt, FILE *out)
 typedef struct list_ctx {
     FILE *out;
     size_t name_width;
+    int64_t db_bytes, db_rows;  /* ia_q_db_usage: for each scan's share */
 } list_ctx;
+
+/* "1.2 MB": a scan's estimated share of the DB (its rows over all). */
+static void put_share(FILE *out, const list_ctx *c, int64_t rows)
+{
+    double mb = c->db_rows > 0 ? (double)c->db_bytes * (double)rows /
+                                     (double)c->db_rows / 1e6 : 0.0;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.1f MB", mb);
+    fprintf(out, "  %9s", buf);
+}
+
+/* "own", "own, 2 sharing", "= scan 4": where a scan's rows are. */
+static void put_rows(FILE *out, const ia_q_scan *s)
+{
+    char buf[48];
+    if (s->same_as > 0)
+        snprintf(buf, sizeof buf, "= scan %lld", (long long)s->same_as);
+    else if (s->sharers > 0)
+        snprintf(buf, sizeof buf, "own, %lld sharing",
+                 (long long)s->sharers);
+    else
+        snprintf(buf, sizeof buf, "own");
+    fprintf(out, "  %-16s", buf);
+}
 
 static int scan_width_cb(void *user, const ia_q_scan *s)
 {
@@ -624,8 +649,11 @@ static int scan_line_cb(void *user, const ia_q_scan *s)
     list_ctx *c = user;
     fprintf(c->out, "%6lld  ", (long long)s->id);
     put_pad(c->out, s->name, c->name_width, 0);
-    fprintf(c->out, "  %-8s  %10lld  %10lld  ", s->complete ? "yes" : "no",
+    fprintf(c->out, "  %-8s  %10lld  %10lld", s->complete ? "yes" : "no",
             (long long)s->files, (long long)s->decoded);
+    put_rows(c->out, s);
+    put_share(c->out, c, s->same_as > 0 ? 0 : s->own_rows);
+    fputs("  ", c->out);
     put_pad(c->out, s->started_at, 20, 0);
     fputs("  ", c->out);
     ia_fput_clean(c->out, s->root);
@@ -635,16 +663,18 @@ static int scan_line_cb(void *user, const ia_q_scan *s)
 
 int ia_list_scans(ia_db *db, FILE *out)
 {
-    list_ctx c = {out, 4};
+    list_ctx c = {out, 4, 0, 0};
     if (!db || !out)
         return IA_ERR_ARG;
     int ret = ia_q_scan_list(db, scan_width_cb, &c);
+    if (ret == IA_OK)
+        ret = ia_q_db_usage(db, &c.db_bytes, &c.db_rows);
     if (ret != IA_OK)
         return ret;
     fprintf(out, "%6s  ", "id");
     put_pad(out, "name", c.name_width, 0);
-    fprintf(out, "  %-8s  %10s  %10s  %-20s  %s\n", "complete", "files",
-            "decoded", "started_at", "root");
+    fprintf(out, "  %-8s  %10s  %10s  %-16s  %9s  %-20s  %s\n", "complete",
+            "files", "decoded", "rows", "~size", "started_at", "root");
     ret = ia_q_scan_list(db, scan_line_cb, &c);
     if (ret == IA_OK)
         ret = ia_report_flush(db, out, "scan list");

@@ -16,6 +16,7 @@
 
 #include "analyze/analyze.h"
 #include "scan/budget.h"
+#include "scan/count.h"
 #include "imgaudit.h"
 #include "core/core.h"
 #include "scan/pool.h"
@@ -87,6 +88,8 @@ typedef struct scan_ctx {
     unsigned threads;       /* worker threads (0: inline, -j 1) */
     uint64_t held, held_cap;    /* member bytes in slots (HELD_PER_WORKER) */
     const char *name_from;  /* what the scan's default name is made from */
+    ia_counter *counter;    /* counting ahead for the progress line */
+    uint64_t resumed;       /* files --resume found stored already */
 } scan_ctx;
 
 static int worker_new(void *shared, void **state)
@@ -230,6 +233,9 @@ static void stop_following(scan_ctx *ctx)
 static void report_progress(scan_ctx *ctx)
 {
     if (ctx->opt->progress) {
+        uint64_t total = ia_counter_total(ctx->counter);
+        ctx->progress.files_total = total > ctx->resumed
+                                        ? total - ctx->resumed : 0;
         ctx->progress.seconds = ia_now() - ctx->t0;
         ctx->opt->progress(ctx->opt->user, &ctx->progress);
     }
@@ -307,6 +313,14 @@ static int in_shard(const ia_scan_options *opt, const ia_entry *e)
     const char *unit = e->archive ? e->archive : e->relpath;
     return opt->shard_n <= 1 ||
            ia_shard_of(unit, opt->shard_n) == opt->shard_k;
+}
+
+/* What the count ahead counts: the files this scan will store. Called
+ * from the counting thread: reads only the options, which never change. */
+static int counted(void *user, const ia_entry *e)
+{
+    const scan_ctx *ctx = user;
+    return is_file_row(e) && in_shard(ctx->opt, e);
 }
 
 /* The walk opens no archive of another shard (walk.h). */
@@ -466,6 +480,7 @@ static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
         int skip = 0;
         rc = already_stored(ctx, e, &skip);
         if (rc != IA_OK || skip) {
+            ctx->resumed += skip != 0;
             ia_entry_free(e);
             continue;
         }
@@ -512,8 +527,8 @@ static int run_walk(scan_ctx *ctx, ia_walker *walker, ia_pool *pool)
     return rc;
 }
 
-/* The archive options appear only when given, so a scan without them
- * has the options of a scan made before archives were read. */
+/* The archive options and the excludes appear only when given, so a
+ * scan without them has the options of a scan made before they existed. */
 static char *options_json(const ia_scan_options *opt, const ia_file_config *cfg)
 {
     json_t *o = json_pack("{s:I,s:I,s:b,s:s?,s:b,s:s*}",
@@ -526,6 +541,16 @@ static char *options_json(const ia_scan_options *opt, const ia_file_config *cfg)
     if (o && opt->max_members &&
         json_object_set_new(o, "max_members",
                             json_integer((json_int_t)opt->max_members))) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_t *ex = o && opt->nexclude ? json_array() : NULL;
+    for (size_t i = 0; ex && i < opt->nexclude; i++)
+        if (json_array_append_new(ex, json_string(opt->exclude[i])) != 0) {
+            json_decref(ex);
+            ex = NULL;
+        }
+    if (o && opt->nexclude && (!ex || json_object_set_new(o, "exclude", ex))) {
         json_decref(o);
         o = NULL;
     }
@@ -718,6 +743,7 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
         .max_member_bytes = ctx.cfg.max_file_bytes,
         .is_image = image_name, .keep = ia_file_keep,
         .skip_archive = other_shard, .user = &ctx,
+        .exclude = opt->exclude, .nexclude = opt->nexclude,
     };
     if (opt->trust_mtime && !opt->reuse_db)
         return ia_store_fail(db, IA_ERR_ARG, "trusting mtimes needs a DB to "
@@ -741,7 +767,11 @@ int ia_scan(ia_db *db, const ia_scan_options *opt, ia_scan_summary *out)
         return ia_store_fail(db, rc, "%s", err);
     }
     ctx.cfg.rootfd = ia_walk_rootfd(walker);
+    /* Only a progress line wants the total; a failed start costs it. */
+    if (opt->progress && !stream && !wo.archive)
+        (void)ia_counter_start(&wo, counted, &ctx, &ctx.counter);
     rc = run_scan(&ctx, walker, root_abs);
+    ia_counter_stop(ctx.counter);
     ia_walk_close(walker);
     ia_follow_free(ctx.follow);     /* its cursors are on the reused DB */
     ia_follow_free(ctx.followed);

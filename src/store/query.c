@@ -75,15 +75,15 @@ static int query(ia_db *db, const char *sql, int64_t scan_id, row_fn row,
 #define LIVE_TOTAL(col, expr, where) \
     " CASE WHEN complete THEN " col " ELSE (SELECT " expr " FROM file f" \
     " WHERE f.scan_id = scan.id" where ") END"
-#define SCAN_COLUMNS \
+#define SCAN_SELECT \
     "SELECT id, name, root, layout, options, tool_version, started_at," \
     " finished_at, complete," \
     LIVE_TOTAL("files", "count(*)", "") "," \
     LIVE_TOTAL("decoded", "count(*)", " AND f.status = 'ok'") "," \
     LIVE_TOTAL("bytes", "coalesce(sum(f.size), 0)", "") "," \
     LIVE_TOTAL("pixels", "coalesce(sum(f.width * f.height), 0)", \
-               " AND f.status = 'ok'") \
-    " FROM scan"
+               " AND f.status = 'ok'")
+#define SCAN_COLUMNS SCAN_SELECT " FROM scan"
 
 typedef struct scan_ctx {
     ia_q_scan_cb cb;
@@ -109,6 +109,12 @@ static int scan_row(ia_db *db, sqlite3_stmt *st, void *ctx)
     s.decoded = ia_col_nonneg(st, 10);
     s.bytes = ia_col_nonneg(st, 11);
     s.pixels = ia_col_nonneg(st, 12);
+    s.same_as = s.sharers = s.own_rows = 0;
+    if (sqlite3_column_count(st) > 13) {
+        s.same_as = ia_col_nonneg(st, 13);
+        s.sharers = ia_col_nonneg(st, 14);
+        s.own_rows = ia_col_nonneg(st, 15);
+    }
     c->rows++;
     return c->cb(c->user, &s);
 }
@@ -124,10 +130,42 @@ int ia_q_scan_get(ia_db *db, int64_t scan_id, ia_q_scan_cb cb, void *user)
     return ret;
 }
 
+/* The list also says who shares rows and how many rows each scan owns
+ * (two counts over the scan_id indexes: the listing only). */
+#define SCAN_LIST_COLUMNS \
+    SCAN_SELECT ", coalesce(same_as, 0)," \
+    " (SELECT count(*) FROM scan s2 WHERE s2.same_as = scan.id)," \
+    " (SELECT count(*) FROM file f WHERE f.scan_id = scan.id) +" \
+    " (SELECT count(*) FROM finding g WHERE g.scan_id = scan.id)"
+
 int ia_q_scan_list(ia_db *db, ia_q_scan_cb cb, void *user)
 {
     scan_ctx c = {cb, user, 0};
-    return query_raw(db, SCAN_COLUMNS " ORDER BY id", 0, scan_row, &c);
+    return query_raw(db, SCAN_LIST_COLUMNS " FROM scan ORDER BY id", 0,
+                     scan_row, &c);
+}
+
+static int usage_row(ia_db *db, sqlite3_stmt *st, void *ctx)
+{
+    int64_t *v = ctx;
+    (void)db;
+    v[0] = ia_col_nonneg(st, 0);
+    v[1] = ia_col_nonneg(st, 1);
+    return IA_OK;
+}
+
+int ia_q_db_usage(ia_db *db, int64_t *bytes, int64_t *rows)
+{
+    int64_t v[2] = {0, 0};
+    int ret = query_raw(db, "SELECT ((SELECT page_count FROM pragma_page_count)"
+                        " - (SELECT freelist_count FROM pragma_freelist_count))"
+                        " * (SELECT page_size FROM pragma_page_size),"
+                        " (SELECT count(*) FROM file) +"
+                        " (SELECT count(*) FROM finding)",
+                        0, usage_row, v);
+    *bytes = v[0];
+    *rows = v[1];
+    return ret;
 }
 
 /* ---- counts ---------------------------------------------------------- */

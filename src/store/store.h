@@ -187,6 +187,10 @@ typedef struct ia_q_scan {
     const char *finished_at;   /* NULL while unfinished */
     int complete;
     int64_t files, decoded, bytes, pixels;    /* >= 0 */
+    /* ia_q_scan_list only (0 from ia_q_scan_get): the scan whose rows
+     * this one reads (0: its own), how many scans read its rows, and
+     * its own rows (files and findings). */
+    int64_t same_as, sharers, own_rows;
 } ia_q_scan;
 
 typedef int (*ia_q_scan_cb)(void *user, const ia_q_scan *s);
@@ -195,6 +199,17 @@ typedef int (*ia_q_scan_cb)(void *user, const ia_q_scan *s);
 int ia_q_scan_get(ia_db *db, int64_t scan_id, ia_q_scan_cb cb, void *user);
 /* Every scan, by id. */
 int ia_q_scan_list(ia_db *db, ia_q_scan_cb cb, void *user);
+/* The DB's bytes in use (pages less free pages) and its rows of files and
+ * findings of every scan: a scan's share of the bytes is estimated from
+ * its share of the rows. */
+int ia_q_db_usage(ia_db *db, int64_t *bytes, int64_t *rows);
+/* Deletes the scan (its rows go with it: ON DELETE CASCADE) in one
+ * transaction. IA_ERR_ARG with a message when other scans read its rows
+ * (same_as), so deleting it would take theirs. */
+int ia_store_scan_delete(ia_db *db, int64_t scan_id);
+/* Rebuilds the DB file without its free pages (VACUUM) and truncates the
+ * WAL: the space deleted rows held goes back to the file system. */
+int ia_store_vacuum(ia_db *db);
 
 /* ---- counts ---------------------------------------------------------- */
 

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -138,3 +139,13 @@ int ia_walk_classify(int dirfd, const char *path, int follow, ia_entry *e,
     return 0;
 }
 
+int ia_walk_excluded(const char *const *globs, size_t n, const char *relpath)
+{
+    const char *slash = strrchr(relpath, '/');
+    const char *name = slash ? slash + 1 : relpath;
+    for (size_t i = 0; i < n; i++)
+        if (fnmatch(globs[i], relpath, 0) == 0 ||
+            fnmatch(globs[i], name, 0) == 0)
+            return 1;
+    return 0;
+}

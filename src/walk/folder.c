@@ -80,6 +80,8 @@ struct ia_folder {
     size_t nframes, frames_cap;
     devino *visited;    /* folders entered through a symlink, sorted */
     size_t nvisited, visited_cap;
+    const char *const *exclude;   /* --exclude globs, borrowed */
+    size_t nexclude;
 };
 
 /* ---- frames ----------------------------------------------------------- */
@@ -401,6 +403,11 @@ static int visit(ia_folder *w, size_t fi, const char *name, ia_entry **out)
     char *rel = join_rel(f->rel, f->rel_len, name);
     if (!rel)
         return -IA_ERR_NOMEM;
+    /* Before the lstat: an excluded folder costs nothing below it. */
+    if (w->nexclude && ia_walk_excluded(w->exclude, w->nexclude, rel)) {
+        free(rel);
+        return 0;
+    }
     /* In its folder when that gives the same answer: a path the root
      * would refuse as too long is still looked up from the root. */
     int in_dir = f->fd >= 0 && f->rel_len + strlen(name) + 2 < PATH_MAX;
@@ -523,6 +530,7 @@ static const ia_source_ops folder_ops = {
 };
 
 int ia_folder_open(const char *root_prefix, int rootfd, int follow,
+                   const char *const *exclude, size_t nexclude,
                    ia_source *out, char *err, size_t errcap)
 {
     char why[96];
@@ -534,6 +542,8 @@ int ia_folder_open(const char *root_prefix, int rootfd, int follow,
     w->root = root_prefix;
     w->rootfd = rootfd;
     w->follow = follow != 0;
+    w->exclude = exclude;
+    w->nexclude = nexclude;
     if (push_frame(w, NULL, NULL, &st, 0) != 0 ||
         open_frame(w, &w->frames[0], &ioerr) != 0)
         goto out;

@@ -36,6 +36,7 @@ typedef struct ia_source {
 
 /* The folder walk: lists the root at once. */
 int ia_folder_open(const char *root_prefix, int rootfd, int follow,
+                   const char *const *exclude, size_t nexclude,
                    ia_source *out, char *err, size_t errcap);
 
 /* A field longer than this makes its row an IA_ENT_MANIFEST_ROW. */
@@ -75,6 +76,11 @@ int ia_archive_name(const char *name);
 /* Grows *buf (elements of elem bytes) to hold at least need elements,
  * geometrically. Returns 0 or IA_ERR_NOMEM (buffer untouched). */
 int ia_walk_grow(void **buf, size_t *cap, size_t need, size_t elem);
+
+/* Whether relpath is left out by one of the n --exclude globs: fnmatch(3)
+ * without flags against the whole relative path ("*" crosses "/") or
+ * against its last component. */
+int ia_walk_excluded(const char *const *globs, size_t n, const char *relpath);
 
 /* strerror_r into buf, whichever variant libc has. */
 void ia_walk_errstr(int err, char *buf, size_t cap);

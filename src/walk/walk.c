@@ -37,7 +37,10 @@ struct ia_walker {
     void *user;
     char **expanded;    /* archives opened, sorted (manifests name them) */
     size_t nexpanded, expanded_cap;
+    const char *const *exclude;   /* --exclude globs, borrowed */
+    size_t nexclude;
 };
+
 
 int ia_walk_is_archive(const char *name)
 {
@@ -294,6 +297,7 @@ static int open_source(ia_walker *w, const ia_walk_options *opt, char *err,
                                 opt->follow_symlinks != 0, opt->allow_outside,
                                 &w->src, err, errcap);
     return ia_folder_open(w->root, w->rootfd, opt->follow_symlinks != 0,
+                          opt->exclude, opt->nexclude,
                           &w->src, err, errcap);
 }
 
@@ -323,6 +327,8 @@ int ia_walk_open(const ia_walk_options *opt, ia_walker **out,
     w->follow = opt->follow_symlinks != 0;
     w->skip_archive = opt->skip_archive;
     w->user = opt->user;
+    w->exclude = opt->exclude;
+    w->nexclude = opt->nexclude;
     w->acfg = (ia_archive_config){
         .label_field = opt->label_field,
         .max_members = opt->max_members ? opt->max_members
@@ -350,6 +356,18 @@ out:
     return rc;
 }
 
+/* An entry an --exclude glob matches is freed, never returned: a
+ * manifest's row or an archive's member as much as a file on disk (the
+ * folder walk prunes its folders before this). */
+static int left_out(const ia_walker *w, ia_entry *e)
+{
+    if (!w->nexclude || !ia_walk_excluded(w->exclude, w->nexclude,
+                                          e->relpath))
+        return 0;
+    ia_entry_free(e);
+    return 1;
+}
+
 int ia_walk_next(ia_walker *w, ia_entry **out)
 {
     for (;;) {
@@ -357,6 +375,8 @@ int ia_walk_next(ia_walker *w, ia_entry **out)
         int rc;
         if (w->arch.ops) {
             rc = w->arch.ops->next(w->arch.self, out);
+            if (rc > 0 && left_out(w, *out))
+                continue;
             if (rc != 0)
                 return rc;
             w->arch.ops->close(w->arch.self);
@@ -368,6 +388,8 @@ int ia_walk_next(ia_walker *w, ia_entry **out)
         rc = w->src.ops->next(w->src.self, &e);
         if (rc <= 0)
             return rc;
+        if (left_out(w, e))
+            continue;
         const char *in = expanded_prefix(w, e->relpath);
         if (in) {
             refuse_member(e, in);

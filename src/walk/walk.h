@@ -40,7 +40,12 @@ typedef struct ia_walk_options {
      * shard's: its members and notes are all that shard's). NULL: all. */
     int (*skip_archive)(void *user, const char *relpath);
     void *user;
+    /* Entries whose relpath or name one of these globs matches are not
+     * returned (ia_walk_excluded); folders matched are not entered. */
+    const char *const *exclude;
+    size_t nexclude;
 } ia_walk_options;
+
 
 /* Whether name is an archive's (by its extension, any case). */
 int ia_walk_is_archive(const char *name);
