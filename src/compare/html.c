@@ -16,6 +16,7 @@
  * disk as it was: its side of the pair says so instead of showing the new
  * bytes under the old name.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "compare/model.h"
@@ -32,12 +33,20 @@
 static const int gallery_kinds[] = {CMP_ADDED, CMP_REMOVED, CMP_MODIFIED,
                                     CMP_MOVED, CMP_RELABELED, CMP_RENAMED};
 
+/* A modified file, base (o) and new (f), ranked by how much it changed. */
+typedef struct modpair {
+    const cmp_file *f, *o;
+    int score;
+} modpair;
+
 typedef struct cpage {
     ia_compare *c;
     FILE *out;
     ia_thumbset *thumbs;
     ia_html_files *disk[2];     /* base, new: as thumbnails see them */
     ia_html_shots shots[CMP_KIND_COUNT];
+    modpair *mods;          /* every modified file, most changed first */
+    size_t nmods, capmods;
     int kind;               /* the kind being gathered */
     int err;                /* the first error while gathering */
 } cpage;
@@ -65,13 +74,134 @@ static int add(cpage *p, int side, const char *path, const char *note)
     return ret;
 }
 
+static int same(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* How much a modified file changed, for the order of the pairs: a file
+ * that stopped decoding first, then a new color space or format, a new
+ * size, a lower JPEG quality (by how much), pixels changed, and last a
+ * re-encoding that kept the pixels. */
+static int mod_score(const cmp_file *f, const cmp_file *o)
+{
+    if (!o)
+        return 0;
+    int score = 0;
+    if (!same(o->status, f->status))
+        score += strcmp(o->status, "ok") == 0 ? 100000 : 50000;
+    if (!same(o->color_space, f->color_space))
+        score += 20000;
+    if (!same(o->format, f->format))
+        score += 10000;
+    if (o->width != f->width || o->height != f->height)
+        score += 5000;
+    if (o->quality > f->quality && f->quality >= 0)
+        score += 1000 + (int)(o->quality - f->quality) * 10;
+    if (o->have_pix && f->have_pix && memcmp(o->pix, f->pix, sizeof o->pix))
+        score += 100;
+    return score;
+}
+
+/* The reason shown on a pair's card: "ok → truncated, ycbcr → gray,
+ * quality 70 → 20", or "pixels changed" / "encoding only". */
+static void mod_reason(const cmp_file *f, const cmp_file *o, char *buf,
+                       size_t size)
+{
+#define ARROW " \xE2\x86\x92 "
+    char part[5][96] = {{0}};
+    buf[0] = '\0';
+    if (!o)
+        return;
+    if (!same(o->status, f->status))
+        ia_bprintf(part[0], sizeof part[0], "%s" ARROW "%s, ",
+                   or_dash(o->status), or_dash(f->status));
+    if (!same(o->color_space, f->color_space))
+        ia_bprintf(part[1], sizeof part[1], "%s" ARROW "%s, ",
+                   or_dash(o->color_space), or_dash(f->color_space));
+    if (!same(o->format, f->format))
+        ia_bprintf(part[2], sizeof part[2], "%s" ARROW "%s, ",
+                   or_dash(o->format), or_dash(f->format));
+    if (o->width != f->width || o->height != f->height)
+        ia_bprintf(part[3], sizeof part[3], "%lldx%lld" ARROW "%lldx%lld, ",
+                   (long long)o->width, (long long)o->height,
+                   (long long)f->width, (long long)f->height);
+    if (o->quality != f->quality && o->quality >= 0 && f->quality >= 0)
+        ia_bprintf(part[4], sizeof part[4], "quality %lld" ARROW "%lld, ",
+                   (long long)o->quality, (long long)f->quality);
+#undef ARROW
+    /* A new status says it all: "not decodable" would be wrong for a
+     * truncated file, whose top rows decode. */
+    const char *pixels = part[0][0] ? ""
+                         : !o->have_pix || !f->have_pix
+                             ? "not decodable on one side"
+                         : memcmp(o->pix, f->pix, sizeof o->pix)
+                             ? "pixels changed" : "encoding only";
+    ia_bprintf(buf, size, "%s%s%s%s%s%s", part[0], part[1], part[2],
+               part[3], part[4], pixels);
+    size_t n = strlen(buf);
+    if (n >= 2 && strcmp(buf + n - 2, ", ") == 0)
+        buf[n - 2] = '\0';
+}
+
+static int collect_mod(cpage *p, const cmp_file *f, const cmp_file *o)
+{
+    if (p->nmods == p->capmods) {
+        size_t cap = p->capmods ? p->capmods * 2 : 64;
+        modpair *m = realloc(p->mods, cap * sizeof *m);
+        if (!m) {
+            p->err = IA_ERR_NOMEM;
+            return IA_ERR_NOMEM;
+        }
+        p->mods = m;
+        p->capmods = cap;
+    }
+    p->mods[p->nmods++] = (modpair){f, o, mod_score(f, o)};
+    return IA_OK;
+}
+
+static int mod_cmp(const void *a, const void *b)
+{
+    const modpair *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return strcmp(x->f->path, y->f->path);
+}
+
+/* The PAIRS_MAX most changed files as base | new pairs; the pair's card
+ * names the file once, so the figures carry no path. */
+static int gather_mods(cpage *p)
+{
+    ia_compare *c = p->c;
+    int same_place = strcmp(c->scan[0].root, c->scan[1].root) == 0;
+    ia_html_shots *s = &p->shots[CMP_MODIFIED];
+    int ret = IA_OK;
+    if (p->nmods)
+        qsort(p->mods, p->nmods, sizeof *p->mods, mod_cmp);
+    p->kind = CMP_MODIFIED;
+    for (size_t i = 0; ret == IA_OK && i < p->nmods && i < PAIRS_MAX; i++) {
+        const cmp_file *f = p->mods[i].f, *o = p->mods[i].o;
+        char note[128];
+        ia_bprintf(note, sizeof note, "base: %s", o ? o->status : "?");
+        ret = same_place
+                  ? ia_html_shots_add_text(s, f->path, note,
+                                           "base version replaced on disk")
+                  : ia_html_files_add(p->disk[0], s, p->thumbs,
+                                      o ? o->path : f->path, note);
+        ia_bprintf(note, sizeof note, "new: %s", f->status);
+        if (ret == IA_OK)
+            ret = ia_html_files_add(p->disk[1], s, p->thumbs, f->path, note);
+    }
+    return ret;
+}
+
 static int gather_cb(ia_compare *c, const cmp_file *f, const cmp_file *o,
                      void *user)
 {
     cpage *p = user;
     char note[256];
     ia_html_shots *s = &p->shots[p->kind];
-    if (s->n >= (p->kind == CMP_MODIFIED ? 2 * PAIRS_MAX : KIND_MAX))
+    if (p->kind != CMP_MODIFIED && s->n >= KIND_MAX)
         return 1;   /* enough: stop the walk */
     switch (p->kind) {
     case CMP_ADDED:
@@ -82,23 +212,8 @@ static int gather_cb(ia_compare *c, const cmp_file *f, const cmp_file *o,
         ia_bprintf(note, sizeof note, "%s / %s",
                    ia_cmp_split_name(f->split), or_dash(f->label));
         return add(p, 0, f->path, note);
-    case CMP_MODIFIED: {
-        const char *what = o && o->have_pix && f->have_pix
-                               ? (memcmp(o->pix, f->pix, sizeof o->pix)
-                                      ? "pixels changed" : "encoding only")
-                               : f->status;
-        int same_place = strcmp(c->scan[0].root, c->scan[1].root) == 0;
-        ia_bprintf(note, sizeof note, "base: %s", o ? o->status : "?");
-        int ret = same_place
-                      ? ia_html_shots_add_text(s, f->path, note,
-                                               "base version replaced on "
-                                               "disk")
-                      : add(p, 0, o ? o->path : f->path, note);
-        if (ret != IA_OK && !p->err)
-            p->err = ret;
-        ia_bprintf(note, sizeof note, "new: %s", what);
-        return ret == IA_OK ? add(p, 1, f->path, note) : ret;
-    }
+    case CMP_MODIFIED:
+        return collect_mod(p, f, o);
     case CMP_MOVED:
         ia_bprintf(note, sizeof note, "split %s \xE2\x86\x92 %s",
                    o ? ia_cmp_split_name(o->split) : "?",
@@ -141,7 +256,8 @@ static int gather(cpage *p)
         if (ret != IA_OK && ret != 1)
             return ret;
     }
-    return IA_OK;
+    int ret = gather_mods(p);
+    return ret != IA_OK ? db_fail(p->c, ret) : IA_OK;
 }
 
 /* ---- writing --------------------------------------------------------- */
@@ -291,6 +407,31 @@ static int charts(cpage *p)
     return IA_OK;
 }
 
+/* The pairs, most changed first, as compact cards: the path once, the
+ * reason, then base | new without their paths. */
+static void modified(cpage *p, const ia_html_shots *s)
+{
+    FILE *out = p->out;
+    char reason[256];
+    ia_html_para(out, "Most changed first: a file that no longer decodes, "
+                      "then a new color space, format or size, then a "
+                      "lower JPEG quality.");
+    ia_html_cardgrid_begin(out);
+    for (size_t j = 0; j + 1 < s->n && j / 2 < p->nmods; j += 2) {
+        const modpair *m = &p->mods[j / 2];
+        mod_reason(m->f, m->o, reason, sizeof reason);
+        ia_html_pair_begin(out, m->f->path, reason);
+        for (size_t i = j; i < j + 2; i++) {
+            ia_html_shot t = s->v[i];
+            t.path = NULL;
+            ia_html_shots shot = {&t, 1, 1};
+            ia_html_shots_render(out, p->thumbs, &shot, 0, 1);
+        }
+        ia_html_group_end(out);
+    }
+    ia_html_cardgrid_end(out);
+}
+
 static void files(cpage *p)
 {
     const ia_compare *c = p->c;
@@ -311,11 +452,7 @@ static void files(cpage *p)
                 ia_cmp_kind_name(k));
         ia_html_subhead(out, head_);
         if (k == CMP_MODIFIED) {
-            for (size_t j = 0; j + 1 < s->n; j += 2) {
-                ia_html_group_begin(out, s->v[j + 1].path);
-                ia_html_shots_render(out, p->thumbs, s, j, j + 2);
-                ia_html_group_end(out);
-            }
+            modified(p, s);
             ia_html_more(out, n - s->n / 2, "modified files");
         } else {
             ia_html_gallery_begin(out);
@@ -372,6 +509,7 @@ int ia_html_compare(ia_compare *c, FILE *out, const ia_report_options *opt)
         ret = write_page(&p);
     for (int k = 0; k < CMP_KIND_COUNT; k++)
         ia_html_shots_free(&p.shots[k]);
+    free(p.mods);
     ia_thumbset_free(p.thumbs);
     ia_html_files_free(p.disk[0]);
     ia_html_files_free(p.disk[1]);

@@ -202,9 +202,18 @@ static const char style_sheet[] =
     "padding:8px 10px;margin:8px 0}\n"
     ".group .gh{font-size:12px;color:var(--muted);margin-bottom:6px}"
     ".group .gallery{margin:0}\n"
-    ".more{color:var(--muted);font-style:italic;margin:4px 0 8px}\n"
     "footer{color:var(--muted);font-size:12px;text-align:center;"
     "margin-top:22px}\n";
+
+/* Cards of duplicate groups, leaks and modified pairs (a second string:
+ * C17 promises string literals of 4095 bytes only). */
+static const char style_cards[] =
+    ".cardgrid{display:grid;grid-template-columns:repeat(auto-fill,"
+    "minmax(300px,1fr));gap:10px;margin:6px 0 8px}"
+    ".cardgrid .group{margin:0}.pair .gh .path{color:var(--fg)}"
+    ".pair .why{color:var(--fail);font-weight:600}"
+    ".cardgrid figure.th{width:132px}\n"
+    ".more{color:var(--muted);font-style:italic;margin:4px 0 8px}\n";
 
 /* No script may run and nothing may be fetched: images only from data:
  * URIs, styles only from the inline sheet. */
@@ -223,6 +232,7 @@ void ia_html_page_begin(FILE *out, const char *title)
     ia_html_text(out, title);
     fputs("</title>\n<style>\n", out);
     fputs(style_sheet, out);
+    fputs(style_cards, out);
     fputs("</style>\n</head>\n<body>\n<main>\n", out);
 }
 
@@ -248,9 +258,13 @@ void ia_html_header(FILE *out, const char *kicker, const char *name,
     if (n) {
         fputs("<dl class=\"meta\">\n", out);
         for (size_t i = 0; i < n; i++) {
-            fputs("<div><dt>", out);
-            ia_html_text(out, meta[i].key);
-            fputs("</dt><dd>", out);
+            fputs("<div>", out);
+            if (meta[i].key && *meta[i].key) {
+                fputs("<dt>", out);
+                ia_html_text(out, meta[i].key);
+                fputs("</dt>", out);
+            }
+            fputs("<dd>", out);
             ia_html_text(out, meta[i].value);
             fputs("</dd></div>\n", out);
         }
@@ -615,16 +629,19 @@ void ia_html_figure_boxes(FILE *out, const ia_thumbset *set, long id,
                                                  : IA_THUMB_SKIPPED));
         fputs("</div>", out);
     }
-    fputs("<figcaption><span class=\"path\">", out);
-    ia_html_text(out, path);
-    fputs("</span>", out);
+    fputs("<figcaption>", out);
+    if (path)
+        ia_html_path(out, path);
     if (t && t->status == IA_THUMB_PARTIAL) {
-        fputs("<br><span class=\"note\">", out);
+        fputs(path ? "<br><span class=\"note\">" : "<span class=\"note\">",
+              out);
         ia_html_text(out, ia_thumb_status_name(t->status));
         fputs("</span>", out);
     }
     if (note) {
-        fputs("<br><span class=\"note\">", out);
+        fputs(path || (t && t->status == IA_THUMB_PARTIAL)
+                  ? "<br><span class=\"note\">" : "<span class=\"note\">",
+              out);
         ia_html_text(out, note);
         fputs("</span>", out);
     }
@@ -637,11 +654,44 @@ void ia_html_figure(FILE *out, const ia_thumbset *set, long id,
     ia_html_figure_boxes(out, set, id, path, note, NULL, 0);
 }
 
+void ia_html_path(FILE *out, const char *path)
+{
+    const unsigned char *p = (const unsigned char *)path;
+    fputs("<span class=\"path\">", out);
+    while (p && *p) {
+        int slash = *p == '/';
+        put_char(out, &p);
+        if (slash)
+            fputs("<wbr>", out);
+    }
+    fputs("</span>", out);
+}
+
+void ia_html_cardgrid_begin(FILE *out)
+{
+    fputs("<div class=\"cardgrid\">\n", out);
+}
+
+void ia_html_cardgrid_end(FILE *out)
+{
+    fputs("</div>\n", out);
+}
+
 void ia_html_group_begin(FILE *out, const char *heading)
 {
     fputs("<div class=\"group\"><div class=\"gh\">", out);
     ia_html_text(out, heading);
     fputs("</div>\n", out);
+    ia_html_gallery_begin(out);
+}
+
+void ia_html_pair_begin(FILE *out, const char *path, const char *reason)
+{
+    fputs("<div class=\"group pair\"><div class=\"gh\">", out);
+    ia_html_path(out, path);
+    fputs("<br><b class=\"why\">", out);
+    ia_html_text(out, reason);
+    fputs("</b></div>\n", out);
     ia_html_gallery_begin(out);
 }
 
@@ -715,11 +765,12 @@ void ia_html_shots_render(FILE *out, const ia_thumbset *set,
         if (t->text) {
             fputs("<figure class=\"th\"><div class=\"ph\">", out);
             ia_html_text(out, t->text);
-            fputs("</div><figcaption><span class=\"path\">", out);
-            ia_html_text(out, t->path);
-            fputs("</span>", out);
+            fputs("</div><figcaption>", out);
+            if (t->path)
+                ia_html_path(out, t->path);
             if (t->note) {
-                fputs("<br><span class=\"note\">", out);
+                fputs(t->path ? "<br><span class=\"note\">"
+                              : "<span class=\"note\">", out);
                 ia_html_text(out, t->note);
                 fputs("</span>", out);
             }

@@ -195,7 +195,7 @@ void ia_html_page_end(FILE *out, const char *footer);
 /* The page heading: a kicker ("imgaudit report"), the big name, and
  * meta lines shown as "key: value" pairs (both escaped). */
 typedef struct ia_html_meta {
-    const char *key;
+    const char *key;       /* NULL or "": the value alone ("3783 files") */
     const char *value;
 } ia_html_meta;
 void ia_html_header(FILE *out, const char *kicker, const char *name,
@@ -284,7 +284,8 @@ void ia_html_gallery_end(FILE *out);
  * alt text naming the path), or a placeholder box saying why there is
  * none (id < 0: not shown, else missing, cannot decode, ...); then the
  * path and an optional note line (e.g. "near, distance 4" or "train /
- * cat") as the caption. set may be NULL (placeholder). */
+ * cat") as the caption. set may be NULL (placeholder); path NULL: the
+ * caption has no path (a card that names the file once in its heading). */
 void ia_html_figure(FILE *out, const ia_thumbset *set, long id,
                     const char *path, const char *note);
 /* The same with nboxes boxes (x, y, w, h over 0..1 of the image, 4
@@ -292,9 +293,21 @@ void ia_html_figure(FILE *out, const ia_thumbset *set, long id,
 void ia_html_figure_boxes(FILE *out, const ia_thumbset *set, long id,
                           const char *path, const char *note,
                           const double *boxes, size_t nboxes);
+/* A path in <span class="path">, escaped, with a <wbr> after each '/'
+ * so a long path wraps between folders, not inside a name. */
+void ia_html_path(FILE *out, const char *path);
+/* A grid of groups (ia_html_group_begin): compact cards, several to a
+ * row, for duplicate groups, leak pairs and modified pairs. */
+void ia_html_cardgrid_begin(FILE *out);
+void ia_html_cardgrid_end(FILE *out);
+
 /* A group of figures shown side by side as one unit (a duplicate group,
  * a leak pair), with a heading line (escaped). */
 void ia_html_group_begin(FILE *out, const char *heading);
+/* The same for a pair of versions of one file: its path (once, wrapped
+ * at '/') and a line saying what changed ("quality 70 → 20"), both
+ * escaped; the figures go without a path. Closed by ia_html_group_end. */
+void ia_html_pair_begin(FILE *out, const char *path, const char *reason);
 void ia_html_group_end(FILE *out);
 
 /* "and N more WHAT" (what escaped, e.g. "files" or "groups"), when n is

@@ -49,13 +49,15 @@ static const char *const grouped_codes[] = {
 typedef struct gallery {
     char *code;
     int severity;
-    uint64_t findings, files;
+    uint64_t findings, files, dataset;
     ia_html_shots s;
 } gallery;
 
 typedef struct dgroup {
     char kind[8];
     uint64_t members;
+    char split[64];         /* of the first member */
+    int cross;              /* members in more than one split: a leak */
     ia_html_shots s;
 } dgroup;
 
@@ -74,7 +76,9 @@ typedef struct page {
     char *name, *root, *started, *finished, *version, *layout;
     int complete;
     int64_t files, decoded, bytes, pixels;
-    uint64_t sev[3];
+    uint64_t sev[3];            /* findings per severity */
+    uint64_t sev_files[3];      /* distinct files with a finding of it */
+    uint64_t sev_dataset[3];    /* dataset-level findings of it */
     uint64_t status[IA_ST_COUNT];
     /* what the page shows */
     gallery *gal;
@@ -186,6 +190,7 @@ static int code_cb(void *user, const ia_q_code_files *c)
     g->severity = c->severity;
     g->findings = c->findings;
     g->files = c->files;
+    g->dataset = c->dataset;
     p->ngal++;
     return IA_OK;
 }
@@ -226,12 +231,15 @@ static int member_cb(void *user, const ia_q_member *m)
             dgroup *g = &p->groups[p->ngroups++];
             memset(g, 0, sizeof *g);
             ia_strlcpy(g->kind, m->kind, sizeof g->kind);
+            ia_strlcpy(g->split, m->split ? m->split : "", sizeof g->split);
         }
     }
     if (!p->in_shown)
         return IA_OK;
     dgroup *g = &p->groups[p->ngroups - 1];
     g->members++;
+    if (strcmp(g->split, m->split ? m->split : "") != 0)
+        g->cross = 1;
     if (g->s.n >= MEMBERS_MAX)
         return IA_OK;
     if (m->position > 0 && strcmp(m->kind, "near") == 0)
@@ -303,6 +311,9 @@ static int plan(page *p)
     if (ret == IA_OK)
         ret = ia_q_severity_counts(p->db, p->scan_id, p->sev);
     if (ret == IA_OK)
+        ret = ia_q_severity_files(p->db, p->scan_id, p->sev_files,
+                                  p->sev_dataset);
+    if (ret == IA_OK)
         ret = ia_q_status_counts(p->db, p->scan_id, p->status);
     /* Groups and leaks first: their images matter most when the
      * thumbnail set fills up. */
@@ -342,7 +353,7 @@ static void render_head(page *p)
     ia_bprintf(when, sizeof when, "%s to %s", p->started ? p->started : "?",
                p->finished ? p->finished : "(unfinished)");
     ia_html_meta meta[] = {
-        {"root", p->root}, {"scan", id}, {"files", files},
+        {"root", p->root}, {"scan", id}, {NULL, files},
         {"layout", p->layout}, {"time", when}, {"imgaudit", p->version},
     };
     ia_html_header(p->out, "imgaudit report", p->name, meta,
@@ -358,17 +369,26 @@ static void render_head(page *p)
 
 static void render_verdict(page *p)
 {
-    char detail[160];
+    char detail[240];
     static const char *const headline[] = {"Pass", "Pass with warnings",
                                            "Fail"};
     int level = verdict_level(p);
     /* an incomplete scan covers part of the dataset: it never passes */
     const char *head = p->complete ? headline[level] : "Fail: incomplete scan";
+    /* Files and dataset-level findings apart (docs/reports.md,
+     * "Counting"): a finding about the dataset is not a file. */
     ia_bprintf(detail, sizeof detail,
-               "%llu errors, %llu warnings, %llu info findings",
-               (unsigned long long)p->sev[IA_SEV_ERROR],
-               (unsigned long long)p->sev[IA_SEV_WARNING],
-               (unsigned long long)p->sev[IA_SEV_INFO]);
+               "files with errors: %llu, with warnings: %llu, with info: "
+               "%llu; dataset-level findings: %llu error%s, %llu warning%s, "
+               "%llu info",
+               (unsigned long long)p->sev_files[IA_SEV_ERROR],
+               (unsigned long long)p->sev_files[IA_SEV_WARNING],
+               (unsigned long long)p->sev_files[IA_SEV_INFO],
+               (unsigned long long)p->sev_dataset[IA_SEV_ERROR],
+               plural(p->sev_dataset[IA_SEV_ERROR]),
+               (unsigned long long)p->sev_dataset[IA_SEV_WARNING],
+               plural(p->sev_dataset[IA_SEV_WARNING]),
+               (unsigned long long)p->sev_dataset[IA_SEV_INFO]);
     ia_html_verdict(p->out, p->complete ? level : IA_HTML_FAIL, head,
                     detail);
     if (!p->complete)
@@ -386,11 +406,15 @@ static void render_summary(page *p)
     ia_html_cards_begin(out);
     ia_html_card(out, "files", (uint64_t)p->files, IA_HTML_PASS);
     ia_html_card(out, "decoded", (uint64_t)p->decoded, IA_HTML_PASS);
-    ia_html_card(out, "errors", p->sev[IA_SEV_ERROR],
+    ia_html_card(out, "files with errors", p->sev_files[IA_SEV_ERROR],
                  p->sev[IA_SEV_ERROR] ? IA_HTML_FAIL : IA_HTML_PASS);
-    ia_html_card(out, "warnings", p->sev[IA_SEV_WARNING],
+    ia_html_card(out, "files with warnings", p->sev_files[IA_SEV_WARNING],
                  p->sev[IA_SEV_WARNING] ? IA_HTML_WARN : IA_HTML_PASS);
-    ia_html_card(out, "info", p->sev[IA_SEV_INFO], IA_HTML_PASS);
+    ia_html_card(out, "files with info", p->sev_files[IA_SEV_INFO],
+                 IA_HTML_PASS);
+    ia_html_card(out, "dataset-level findings",
+                 p->sev_dataset[0] + p->sev_dataset[1] + p->sev_dataset[2],
+                 IA_HTML_PASS);
     ia_bprintf(mb, sizeof mb, "%.1f MB", (double)p->bytes / 1e6);
     ia_html_card_text(out, "read", mb, IA_HTML_PASS);
     ia_bprintf(mp, sizeof mp, "%.1f MP", (double)p->pixels / 1e6);
@@ -451,9 +475,9 @@ static int render_code_row(page *p, const gallery *g)
     fputs("</td><td><code>", out);
     ia_html_text(out, g->code);
     fputs("</code></td><td class=\"n\">", out);
-    ia_html_count(out, g->findings);
-    fputs("</td><td class=\"n\">", out);
     ia_html_count(out, g->files);
+    fputs("</td><td class=\"n\">", out);
+    ia_html_count(out, g->dataset);
     fputs("</td><td><details><summary>examples</summary><ul class=\"ex\">\n",
           out);
     p->shown = 0;
@@ -487,13 +511,15 @@ static int render_findings(page *p)
         ia_html_more(out, p->shown - DATASET_MAX, "dataset findings");
     ia_html_subhead(out, "By code");
     fputs("<table class=\"codes\"><thead><tr><th>severity</th><th>code</th>"
-          "<th class=\"n\">findings</th><th class=\"n\">files</th>"
+          "<th class=\"n\">files</th><th class=\"n\">dataset-level</th>"
           "<th>examples</th></tr></thead><tbody>\n", out);
     for (size_t i = 0; ret == IA_OK && i < p->ngal; i++)
         ret = render_code_row(p, &p->gal[i]);
     fputs("</tbody></table>\n", out);
-    ia_html_para(out, "Every finding is in the JSON report and the export "
-                      "(docs/findings.md explains each code).");
+    ia_html_para(out, "Every finding is in the JSON report; every finding "
+                      "of a file, with its detail, is also in the export "
+                      "(column finding_details). docs/findings.md explains "
+                      "each code.");
     ia_html_section_end(out);
     return ret;
 }
@@ -527,29 +553,60 @@ static void render_groups(page *p)
         ia_html_para(out, "No duplicates: no two files share their bytes, "
                           "their pixels or a near-identical perceptual "
                           "hash.");
+    ia_html_cardgrid_begin(out);
     for (size_t i = 0; i < p->ngroups; i++) {
         const dgroup *g = &p->groups[i];
-        ia_bprintf(head, sizeof head, "%s duplicates: %llu file%s", g->kind,
-                   (unsigned long long)g->members, plural(g->members));
+        char shown[48] = "";
+        if (g->members > g->s.n)
+            ia_bprintf(shown, sizeof shown, " (%zu shown)", g->s.n);
+        ia_bprintf(head, sizeof head, "%s duplicates: %llu file%s%s%s",
+                   g->kind, (unsigned long long)g->members,
+                   plural(g->members), shown,
+                   g->cross ? ", across splits (leak)" : "");
         ia_html_group_begin(out, head);
         render_shots(p, &g->s);
         ia_html_group_end(out);
-        if (g->members > g->s.n)
-            ia_html_more(out, g->members - g->s.n, "files in this group");
     }
+    ia_html_cardgrid_end(out);
     ia_html_more(out, p->groups_total - p->ngroups, "groups");
     ia_html_section_end(out);
+}
+
+static int shots_have(const ia_html_shots *s, const char *path)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].path && strcmp(s->v[i].path, path) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether both files of a leak are in a duplicate group shown above:
+ * then the group card is the leak's one place on the page. */
+static int in_group(const page *p, const leakrow *r)
+{
+    if (r->s.n < 2)
+        return 0;
+    for (size_t i = 0; i < p->ngroups; i++)
+        if (shots_have(&p->groups[i].s, r->s.v[0].path) &&
+            shots_have(&p->groups[i].s, r->s.v[1].path))
+            return 1;
+    return 0;
 }
 
 static void render_leaks(page *p)
 {
     FILE *out = p->out;
     char head[128];
+    size_t shown = 0;
     ia_html_section_begin(out, "leaks", "Leaks across splits");
     if (p->leaks_total == 0)
         ia_html_para(out, "No leaks: no image appears in two splits.");
+    ia_html_cardgrid_begin(out);
     for (size_t i = 0; i < p->nleaks; i++) {
         const leakrow *r = &p->leaks[i];
+        if (in_group(p, r))
+            continue;
+        shown++;
         if (strcmp(r->kind, "near") == 0)
             ia_bprintf(head, sizeof head, "near leak, phash distance %d",
                        r->distance);
@@ -559,6 +616,11 @@ static void render_leaks(page *p)
         render_shots(p, &r->s);
         ia_html_group_end(out);
     }
+    ia_html_cardgrid_end(out);
+    if (shown < p->nleaks)
+        fprintf(out, "<p class=\"note\">%zu leak%s shown above as "
+                "duplicate groups across splits.</p>\n", p->nleaks - shown,
+                plural(p->nleaks - shown));
     ia_html_more(out, p->leaks_total - p->nleaks, "leaks");
     ia_html_section_end(out);
 }

@@ -198,6 +198,7 @@ typedef enum col_kind {
     X("entropy", R, K_VALUE, IA_QF_ENTROPY) \
     X("jpeg_quality", I, K_VALUE, IA_QF_JPEG_QUALITY) \
     X("findings", IA_VALUE_TEXTS, K_FINDINGS, IA_QF_FINDINGS) \
+    X("finding_details", T, K_VALUE, IA_QF_FINDING_DETAILS) \
     X("message", T, K_VALUE, IA_QF_MESSAGE) \
     X("ext_format", T, K_VALUE, IA_QF_EXT_FORMAT) \
     X("outside_class", I, K_VALUE, IA_QF_OUTSIDE_CLASS) \

@@ -94,6 +94,7 @@ static int code_row(sqlite3_stmt *st, void *ctx)
     q.severity = ia_col_severity(st, 1);
     q.findings = ia_col_count(st, 2);
     q.files = ia_col_count(st, 3);
+    q.dataset = ia_col_count(st, 4);
     return c->cb(c->user, &q);
 }
 
@@ -102,11 +103,39 @@ int ia_q_code_file_counts(ia_db *db, int64_t scan_id, ia_q_code_files_cb cb,
 {
     code_ctx c = {cb, user};
     sqlite3_stmt *st = NULL;
-    int ret = prepare(db, "SELECT code, severity, count(*), count(file_id)"
+    int ret = prepare(db, "SELECT code, severity, count(*),"
+                      " count(DISTINCT file_id), count(*) - count(file_id)"
                       " FROM shown_finding WHERE scan_id = ?1"
                       " GROUP BY severity, code ORDER BY severity DESC, code",
                       scan_id, &st);
     return ret == IA_OK ? run(db, st, code_row, &c) : ret;
+}
+
+typedef struct sev_ctx {
+    uint64_t *files, *dataset;
+} sev_ctx;
+
+static int sev_row(sqlite3_stmt *st, void *ctx)
+{
+    sev_ctx *c = ctx;
+    int s = ia_col_severity(st, 0);
+    c->files[s] = ia_col_count(st, 1);
+    c->dataset[s] = ia_col_count(st, 2);
+    return IA_OK;
+}
+
+int ia_q_severity_files(ia_db *db, int64_t scan_id, uint64_t files[3],
+                        uint64_t dataset[3])
+{
+    sev_ctx c = {files, dataset};
+    sqlite3_stmt *st = NULL;
+    memset(files, 0, 3 * sizeof *files);
+    memset(dataset, 0, 3 * sizeof *dataset);
+    int ret = prepare(db, "SELECT severity, count(DISTINCT file_id),"
+                      " count(*) - count(file_id) FROM shown_finding"
+                      " WHERE scan_id = ?1 GROUP BY severity",
+                      scan_id, &st);
+    return ret == IA_OK ? run(db, st, sev_row, &c) : ret;
 }
 
 typedef struct flagged_ctx {

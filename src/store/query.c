@@ -607,6 +607,13 @@ static const char *const qf_sql[IA_QF_COUNT] = {
                        "  WHERE g.file_id = f.id AND o.id <> f.id"
                        "  AND g.code IN ('split_leak', 'label_conflict')"
                        "  ORDER BY o.path))",
+    /* The same findings with their detail, one line each (a newline in
+     * a detail becomes a space, so lines and findings stay one to one). */
+    [IA_QF_FINDING_DETAILS] =
+        "(SELECT group_concat(code || ': ' || replace(coalesce(detail, ''),"
+        " char(10), ' '), char(10)) FROM"
+        " (SELECT code, detail FROM shown_finding g WHERE g.file_id = f.id"
+        "  ORDER BY g.id))",
 };
 
 /* Before migration 6 these columns do not exist. */

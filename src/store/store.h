@@ -364,6 +364,7 @@ typedef enum ia_qf {
     IA_QF_PARTNERS,         /* the other members of those groups: paths
                                joined by '\x1f' (a byte no path holds in
                                practice), in path order; NULL: none */
+    IA_QF_FINDING_DETAILS,  /* "code: detail", one line per finding */
     IA_QF_COUNT
 } ia_qf;
 
@@ -615,12 +616,18 @@ typedef struct ia_q_code_files {
     const char *code;       /* never NULL */
     int severity;           /* 0..2 */
     uint64_t findings;      /* all findings with this code and severity */
-    uint64_t files;         /* of which about a stored file */
+    uint64_t files;         /* distinct stored files among them */
+    uint64_t dataset;       /* findings about no file (dataset-level) */
 } ia_q_code_files;
 typedef int (*ia_q_code_files_cb)(void *user, const ia_q_code_files *c);
 /* Per (severity, code): severity descending, then code. */
 int ia_q_code_file_counts(ia_db *db, int64_t scan_id, ia_q_code_files_cb cb,
                           void *user);
+
+/* Per severity: distinct files with at least one finding of it, and
+ * dataset-level findings of it (about no file). */
+int ia_q_severity_files(ia_db *db, int64_t scan_id, uint64_t files[3],
+                        uint64_t dataset[3]);
 
 typedef struct ia_q_flagged {
     const char *path;

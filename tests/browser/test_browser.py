@@ -213,6 +213,61 @@ def check_compare(c, browser, exe, tool, tmp, outdir, base_db):
             probe["title"])
 
 
+# Duplicate and leak cards: where they are and how tall (issue 19).
+MEASURE = r"""
+(() => {
+  const h = id => {
+    const e = document.getElementById(id);
+    return e ? e.getBoundingClientRect().height : 0;
+  };
+  const paths = [...document.querySelectorAll(
+    '#duplicates .path, #leaks .path')].map(e => e.textContent);
+  return JSON.stringify({
+    sections: h('duplicates') + h('leaks'),
+    page: document.documentElement.scrollHeight,
+    cards: document.querySelectorAll('#duplicates .group, #leaks .group')
+      .length,
+    paths: paths,
+  });
+})()
+"""
+LEAKS = 20
+MAX_PX_PER_LEAK = 110   # one full-width box per pair was ~350 px
+
+
+def check_leak_cards(c, browser, exe, tmp, outdir):
+    """20 train images copied into test: 20 leaks, each shown once, in
+    compact cards several to a row (a page of 14,000 px before)."""
+    ds = os.path.join(tmp, "leaky")
+    shutil.copytree(os.path.join(htmlcheck.SAMPLE_DIR, "train"),
+                    os.path.join(ds, "train"))
+    leaked = []
+    for label in sorted(os.listdir(os.path.join(ds, "train"))):
+        os.makedirs(os.path.join(ds, "test", label))
+        for name in sorted(os.listdir(os.path.join(ds, "train", label))):
+            if (len(leaked) < LEAKS and name.endswith(".jpg") and
+                    not name.startswith(".")):
+                shutil.copy(os.path.join(ds, "train", label, name),
+                            os.path.join(ds, "test", label, "copy-" + name))
+                leaked.append("test/%s/copy-%s" % (label, name))
+    db = os.path.join(tmp, "leaky.db")
+    subprocess.run([exe, "scan", ds, "--db", db, "-q"], capture_output=True)
+    path = os.path.join(tmp, "leaky.html")
+    run([exe, "report", "--db", db, "--format", "html", "-o", path])
+    page, _ = check_report(c, browser, path, "leaky", outdir,
+                           htmlcheck.SECTIONS)
+    m = json.loads(page.evaluate(MEASURE))
+    per = m["sections"] / len(leaked)
+    c.check(len(leaked) == LEAKS and per <= MAX_PX_PER_LEAK,
+            "leaky: %d leaks take %.0f px each (at most %d; page %d px, "
+            "%d cards)" % (len(leaked), per, MAX_PX_PER_LEAK, m["page"],
+                           m["cards"]))
+    twice = [p for p in leaked
+             if sum(1 for q in m["paths"] if q.replace("\u200b", "") == p)
+             != 1]
+    c.check(not twice, "leaky: each leaked file is shown once", twice[:5])
+
+
 def main():
     if len(sys.argv) != 5:
         raise SystemExit(__doc__)
@@ -235,6 +290,7 @@ def main():
         check_fixture(c, browser, exe, tmp, outdir, "cases",
                       htmlcheck.CASES_DIR)
         check_compare(c, browser, exe, tool, tmp, outdir, sample_db)
+        check_leak_cards(c, browser, exe, tmp, outdir)
     print("%d passed, %d failed" % (c.passed, c.failed))
     return 1 if c.failed else 0
 
