@@ -83,7 +83,8 @@ static int cmp_key(const void *pk, const void *pg)
 static group *find_group(const lctx *c, const char *split, const char *label)
 {
     gkey key = {split, label};
-    return bsearch(&key, c->g, c->n, sizeof *c->g, cmp_key);
+    /* no groups yet: c->g is NULL, which bsearch may not be given */
+    return c->n ? bsearch(&key, c->g, c->n, sizeof *c->g, cmp_key) : NULL;
 }
 
 static int note_bare(lctx *c, const char *split)
