@@ -18,13 +18,13 @@
 #      --no-build-isolation of the root into a fresh virtual environment,
 #      then a scan of the sample through it (docs/python.md).
 #   4. libFuzzer (clang): each fuzz target (fuzz_file, fuzz_manifest,
-#      fuzz_db, fuzz_archive) for FUZZ_SECONDS (default 60) from its seed
+#      fuzz_db, fuzz_archive, fuzz_yolo) for FUZZ_SECONDS (default 60) from its seed
 #      corpus, then fuzz_file from each format's fixtures alone
 #      (fixtures/formats) for FUZZ_FORMAT_SECONDS (default 20) each; a
 #      crash, leak, timeout or out-of-memory fails it and leaves the input
 #      in build-fuzz/fuzz-run/artifacts. Minimize it (FUZZER
 #      -minimize_crash=1 -runs=10000 INPUT), add it to
-#      tests/fuzz/crashes/{file,manifest,db,archive}/ and the normal suite
+#      tests/fuzz/crashes/{file,manifest,db,archive,yolo}/ and the normal suite
 #      replays it.
 #
 # Usage: scripts/ci-extra.sh [COUNTS_FILE]
@@ -232,7 +232,8 @@ fi
 echo "== libFuzzer: $FUZZ_SECONDS s per target"
 if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
    ninja -C build-fuzz tests/fuzz/fuzz_file tests/fuzz/fuzz_manifest \
-     tests/fuzz/fuzz_db tests/fuzz/fuzz_archive >/dev/null; then
+     tests/fuzz/fuzz_db tests/fuzz/fuzz_archive tests/fuzz/fuzz_yolo \
+     >/dev/null; then
   meson test -C build-fuzz --no-rebuild --suite fuzz --print-errorlogs \
     > "$tmp/fz.out" 2>&1
   rc=$?; [ $rc -eq 0 ] || tail -30 "$tmp/fz.out"
@@ -240,7 +241,7 @@ if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
   run=build-fuzz/fuzz-run
   rm -rf "$run"
   mkdir -p "$run/artifacts" "$run/corpus/file" "$run/corpus/manifest" \
-    "$run/corpus/db" "$run/corpus/archive"
+    "$run/corpus/db" "$run/corpus/archive" "$run/corpus/yolo"
   cp -r fixtures/cases fixtures/sample fixtures/formats \
     tests/fuzz/crashes/file "$run/corpus/file/"
   cp -r tests/fuzz/corpus/manifest/. tests/fuzz/crashes/manifest/. \
@@ -248,7 +249,8 @@ if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
   cp -r tests/fuzz/corpus/db/. tests/fuzz/crashes/db/. "$run/corpus/db/"
   cp -r tests/fuzz/corpus/archive/. tests/fuzz/crashes/archive/. \
     "$run/corpus/archive/"
-  for target in file manifest db archive; do
+  cp -r tests/fuzz/corpus/yolo/. tests/fuzz/crashes/yolo/. "$run/corpus/yolo/"
+  for target in file manifest db archive yolo; do
     dict=()
     [ -f "tests/fuzz/fuzz_$target.dict" ] &&
       dict=("-dict=tests/fuzz/fuzz_$target.dict")
