@@ -27,6 +27,11 @@
  *
  * For a file without an image signature imgaudit knows, the formats
  * Pillow (and for PNM OpenCV) open by their first bytes: PNM, ICO, TGA.
+ *
+ * For a BMP, what TensorFlow's own BMP reader (DecodeBmpV2,
+ * decode_image_op.cc) makes of the header, which it reads more naively
+ * than any library: the fields at fixed offsets, bits per pixel 8/24/32
+ * only, a file of exactly header + rows, no palette, no compression.
  */
 #include <stdint.h>
 #include <string.h>
@@ -400,6 +405,77 @@ static void other_facts(const uint8_t *p, size_t len, ia_file_result *res)
         add_fact(res, LD_FACT_TGA);
 }
 
+/* ---- BMP, as TensorFlow reads it ----------------------------------------- */
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* DecodeBmpV2's refusals: "Incomplete bmp content" under 32 bytes, then
+ * channels = bpp / 8 in {1, 3, 4}, width > 0, height != 0, header size
+ * >= 0, width x |height| < INT32_MAX / 8, and the exact size. */
+static void bmp_layout(const uint8_t *p, uint64_t size, ia_file_result *res)
+{
+    int32_t header = (int32_t)le32(p + 10), w = (int32_t)le32(p + 18);
+    int32_t h = (int32_t)le32(p + 22);
+    int ch = (p[28] | p[29] << 8) / 8;
+    if (ch != 1 && ch != 3 && ch != 4) {
+        add_fact(res, LD_FACT_BMP_BPP);
+        return;
+    }
+    uint64_t ah = h < 0 ? (uint64_t)-(int64_t)h : (uint64_t)h;
+    if (w <= 0 || h == 0 || header < 0 ||
+        (uint64_t)w * ah >= (uint64_t)(INT32_MAX / 8)) {
+        add_fact(res, LD_FACT_BMP_DIMS);
+        return;
+    }
+    uint64_t row = ((uint64_t)ch * (uint64_t)w + 3) / 4 * 4;
+    if (size != (uint64_t)header + row * ah)
+        add_fact(res, LD_FACT_BMP_SIZE);
+}
+
+/* What TF decodes wrongly without a word: compressed data read as raw
+ * rows (BI_BITFIELDS only with the masks it assumes, BGR(A) bytes), and
+ * an 8-bit palette that is not the grey ramp (TF returns the indices). */
+static void bmp_pixels(const uint8_t *p, size_t len, ia_file_result *res)
+{
+    uint32_t dib = le32(p + 14), comp = len >= 34 ? le32(p + 30) : 0;
+    int bpp = p[28] | p[29] << 8;
+    if (comp == 3 && bpp == 32 && dib >= 40 && len >= 66)
+        comp = le32(p + 54) == 0xff0000u && le32(p + 58) == 0xff00u &&
+               le32(p + 62) == 0xffu ? 0 : 3;
+    if (comp != 0)
+        add_fact(res, LD_FACT_BMP_CODED);
+    if (bpp / 8 != 1)
+        return;
+    uint32_t used = dib >= 40 && len >= 50 ? le32(p + 46) : 0;
+    uint64_t n = used && used < 256 ? used : 256, at = 14 + (uint64_t)dib;
+    if (dib < 40 || at + 4 * n > len) {
+        add_fact(res, LD_FACT_BMP_PALETTE);
+        return;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *e = p + at + 4 * i;
+        if (e[0] != i || e[1] != i || e[2] != i) {
+            add_fact(res, LD_FACT_BMP_PALETTE);
+            return;
+        }
+    }
+}
+
+static void bmp_facts(const uint8_t *p, size_t len, ia_file_result *res)
+{
+    add_fact(res, LD_FACT_BMP);
+    if (len < 32 || p[0] != 'B' || p[1] != 'M') {
+        add_fact(res, LD_FACT_BMP_DIMS);
+        return;
+    }
+    bmp_layout(p, res->size > 0 ? (uint64_t)res->size : len, res);
+    bmp_pixels(p, len, res);
+}
+
 void ia_loader_facts(const uint8_t *buf, size_t len, ia_file_result *res)
 {
     res->loader_facts[0] = '\0';
@@ -407,6 +483,8 @@ void ia_loader_facts(const uint8_t *buf, size_t len, ia_file_result *res)
         return;
     if (res->format == IA_FMT_PNG)
         png_facts(buf, len, res);
+    else if (res->format == IA_FMT_BMP)
+        bmp_facts(buf, len, res);
     else if (res->status == IA_ST_NOT_IMAGE)
         other_facts(buf, len, res);
 }

@@ -5,9 +5,9 @@
  * docs/loaders.md; each names its source there.
  *
  * Only what is established becomes a claim: a format the loader opens
- * and imgaudit does not decode (GIF, WebP, TIFF, BMP, JPEG 2000, PNM,
- * ICO, TGA) is IA_LD_UNKNOWN, since what the loader does with that file
- * depends on bytes imgaudit has not read.
+ * and imgaudit does not decode (JPEG 2000, ICO, or any format of a build
+ * without its decoder), or damage whose effect on that loader nobody has
+ * read in its source or tried, is IA_LD_UNKNOWN.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -160,12 +160,25 @@ static void pillow_other(const ia_loader_row *r, ia_loader_verdict *v)
         "no %s decoder", r->format);
 }
 
+/* A truncated GIF whose first frame came out whole (gif.c counts its
+ * rows): a loader that reads only the first frame never reaches the cut. */
+static int gif_first_whole(const ia_loader_row *r)
+{
+    return is(r->format, "gif") && is(r->status, "truncated") &&
+           r->rows_total > 0 && r->rows_decoded >= r->rows_total;
+}
+
 /* The other formats imgaudit decodes (WebP, GIF, TIFF, BMP, PNM): Pillow
  * raises on any damage to their data, and clips grey samples of more
- * than 8 bits (mode I;16, I or F) to 0..255 in convert("RGB"). */
+ * than 8 bits (mode I;16, I or F) to 0..255 in convert("RGB"). A GIF is
+ * read up to the end of its first frame (GifImagePlugin seeks only frame
+ * 0 on open and convert() loads only it). */
 static void pillow_decoded(const ia_loader_row *r, ia_loader_verdict *v)
 {
-    if (is(r->status, "truncated") || is(r->status, "corrupt"))
+    if (gif_first_whole(r))
+        set(v, IA_LD_DECODES, "the first frame is whole and Pillow reads "
+            "only it: the cut after it is never reached");
+    else if (is(r->status, "truncated") || is(r->status, "corrupt"))
         set(v, IA_LD_FAILS, "Pillow raises OSError (%s): %s",
             is(r->status, "truncated") ? "image file is truncated"
                                        : "broken data stream",
@@ -239,6 +252,99 @@ static void tf_unknown_format(const ia_loader_row *r, ia_loader_verdict *v)
         "image file format (it reads JPEG, PNG, GIF, BMP, WebP)");
 }
 
+/* DecodeBmpV2, TF's own reader: the facts say how it takes the header
+ * (facts.c); a scan without them predates that reading. */
+static void tf_bmp(const ia_loader_row *r, ia_loader_verdict *v)
+{
+    const char *f = r->facts;
+    if (!ld_has_fact(f, LD_FACT_BMP))
+        set(v, IA_LD_UNKNOWN, "not established: this scan did not read the "
+            "BMP header as TensorFlow does (rescan)");
+    else if (ld_has_fact(f, LD_FACT_BMP_BPP))
+        set(v, IA_LD_FAILS, "decode_image raises InvalidArgumentError: only "
+            "8-, 24- and 32-bit BMPs (Number of channels inherent in the "
+            "image must be 1, 3 or 4)");
+    else if (ld_has_fact(f, LD_FACT_BMP_DIMS))
+        set(v, IA_LD_FAILS, "decode_image raises InvalidArgumentError: a "
+            "header field it refuses (short header, width <= 0, height 0 "
+            "or over 2^28 pixels)");
+    else if (ld_has_fact(f, LD_FACT_BMP_SIZE))
+        set(v, IA_LD_FAILS, "decode_image raises InvalidArgumentError (Input "
+            "size should match header_size + row_size * abs_height): the "
+            "file is not exactly its header and rows%s",
+            is(r->status, "truncated") ? " (it is cut short)" : "");
+    else if (ld_has_fact(f, LD_FACT_BMP_CODED))
+        set(v, IA_LD_DAMAGED, "decode_image ignores the compression field "
+            "and its bit masks and reads the data as raw BGR(A) rows: wrong "
+            "pixels without an error");
+    else if (ld_has_fact(f, LD_FACT_BMP_PALETTE))
+        set(v, IA_LD_DAMAGED, "decode_image ignores the palette of an 8-bit "
+            "BMP and returns the indices as grey levels: wrong pixels "
+            "without an error");
+    else
+        set(v, IA_LD_DECODES, "%s", is(r->status, "ok") ? "decodes" :
+            "TF's own reader needs only its header fields and exactly "
+            "header + rows, which this file has: it decodes the bytes");
+}
+
+/* gif_io.cc with giflib 5.2: DGifSlurp's failure is only logged unless
+ * no frame was read or the data ended inside an LZW code stream's end
+ * (D_GIF_ERR_EOF_TOO_SOON); a file that ends gives D_GIF_ERR_READ_FAILED
+ * and the first frame's raster as far as it was read. */
+static void tf_gif(const ia_loader_row *r, ia_loader_verdict *v)
+{
+    if (is(r->status, "ok"))
+        set(v, IA_LD_DECODES, "decodes (the first frame: "
+            "expand_animations=False)");
+    else if (!is(r->status, "truncated"))
+        set(v, IA_LD_UNKNOWN, "not established for this damage");
+    else if (r->rows_total <= 0)
+        set(v, IA_LD_FAILS, "decode_image raises InvalidArgumentError: the "
+            "file ends before the first frame's pixels");
+    else if (r->rows_decoded >= r->rows_total)
+        set(v, IA_LD_DECODES, "the first frame is whole: decode_image logs "
+            "giflib's read error and returns it");
+    else
+        set(v, IA_LD_DAMAGED, "decode_image only logs giflib's read error "
+            "and returns the first frame, its pixels past the cut never "
+            "written (%s)", r->message);
+}
+
+/* DecodeWebP (TF releases that read WebP; older ones raise Unknown image
+ * file format on every WebP): channels=3 refuses alpha and animation. */
+static void tf_webp(const ia_loader_row *r, ia_loader_verdict *v)
+{
+    if (is(r->status, "truncated") || is(r->status, "corrupt"))
+        set(v, IA_LD_FAILS, "decode_image raises InvalidArgumentError: "
+            "libwebp refuses the damaged data (%s)", r->message);
+    else if (r->animated == 1)
+        set(v, IA_LD_FAILS, "decode_image raises InvalidArgumentError: WebP "
+            "Animation must be 4 channel RGBA (channels=3)");
+    else if (r->channels == 4)
+        set(v, IA_LD_FAILS, "decode_image raises InvalidArgumentError: a "
+            "WebP with alpha and channels=3 (Number of channels requested "
+            "does not match input)");
+    else if (is(r->status, "ok"))
+        set(v, IA_LD_DECODES, "decodes (TF releases with WebP support; "
+            "older ones raise Unknown image file format)");
+    else
+        set(v, IA_LD_UNKNOWN, "not established");
+}
+
+/* The formats TF decodes other than JPEG and PNG: 1 when judged. */
+static int tf_other(const ia_loader_row *r, ia_loader_verdict *v)
+{
+    if (is(r->format, "bmp"))
+        tf_bmp(r, v);
+    else if (is(r->format, "gif"))
+        tf_gif(r, v);
+    else if (is(r->format, "webp"))
+        tf_webp(r, v);
+    else
+        return 0;
+    return 1;
+}
+
 static void tf_judge(const ia_loader_row *r, ia_loader_verdict *v)
 {
     v->outcome = -1;
@@ -256,6 +362,8 @@ static void tf_judge(const ia_loader_row *r, ia_loader_verdict *v)
         return;
     if (is(r->status, "too_large"))
         set(v, IA_LD_UNKNOWN, "over imgaudit's limits, not TensorFlow's");
+    else if (tf_other(r, v))
+        return;
     else if (is(r->status, "ok"))
         set(v, IA_LD_DECODES, "decodes");
     else if (is(r->format, "png"))

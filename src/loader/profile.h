@@ -48,6 +48,14 @@ int ld_has_fact(const char *facts, const char *fact);
 #define LD_FACT_PNM "pnm"           /* no image signature imgaudit knows: */
 #define LD_FACT_ICO "ico"           /* a format Pillow (or OpenCV) opens */
 #define LD_FACT_TGA "tga"
+/* A BMP as TensorFlow's reader takes it: "bmp" when its header was read,
+ * with at most one refusal (bpp, dims, size) and what it misreads. */
+#define LD_FACT_BMP "bmp"
+#define LD_FACT_BMP_BPP "bmp_bpp"         /* bpp / 8 not 1, 3 or 4 */
+#define LD_FACT_BMP_DIMS "bmp_dims"       /* a size field it refuses */
+#define LD_FACT_BMP_SIZE "bmp_size"       /* not exactly header + rows */
+#define LD_FACT_BMP_CODED "bmp_coded"     /* compressed or odd masks */
+#define LD_FACT_BMP_PALETTE "bmp_palette" /* 8-bit, not the grey ramp */
 
 /* Pillow's Image.MAX_IMAGE_PIXELS (Image.py 94); open raises
  * DecompressionBombError above twice it. */

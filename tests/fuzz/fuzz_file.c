@@ -1,7 +1,9 @@
 /*
  * Fuzz target: the per-file path on a memory buffer, as a worker runs it
- * (src/scan/file.c) minus the read: sniff, decode (every format of the decoder table) into the
- * measuring row sink, measure. Any crash, leak, sanitizer report or hang
+ * (src/scan/file.c) minus the read: sniff, decode (every format of the
+ * decoder table) into the measuring row sink, measure, then the loader
+ * facts (src/loader/facts.c: PNG chunks as Pillow reads them, BMP headers
+ * as TensorFlow does, the signatures of formats imgaudit does not know). Any crash, leak, sanitizer report or hang
  * is a bug; so is a result that breaks the contract of core/core.h, which
  * the checks below spell out (a verdict the store would mis-record is as
  * bad as a crash).
@@ -20,6 +22,7 @@
 #include "decode/decode.h"
 #include "fuzz.h"
 #include "imgaudit.h"
+#include "loader/loader.h"
 #include "measure/measure.h"
 
 #define FUZZ_MAX_PIXELS (1u << 22)
@@ -87,8 +90,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ia_result_reset(&res);
     res.format = ia_sniff(data, size);
     FUZZ_CHECK(res.format >= IA_FMT_UNKNOWN && res.format < IA_FMT_COUNT);
-    if (!ia_decoder_find(res.format))
+    if (!ia_decoder_find(res.format)) {
+        res.status = IA_ST_NOT_IMAGE;
+        ia_loader_facts(data, size, &res);
+        FUZZ_CHECK(terminated(res.loader_facts, sizeof res.loader_facts));
         return 0;
+    }
     ia_measure_sink(measure, &sink);
     rc = ia_decoder_set_decode(decoders, res.format, data, size, &lim, &sink,
                                &res);
@@ -97,6 +104,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(rc == IA_OK);
     if (res.status == IA_ST_OK)
         ia_measure_finish(measure, &res);
+    res.size = (int64_t)size;
+    ia_loader_facts(data, size, &res);
+    FUZZ_CHECK(terminated(res.loader_facts, sizeof res.loader_facts));
     check_result(&res);
     return 0;
 }

@@ -10,8 +10,9 @@ undamaged original), "WRONG" (no error, but a lossless file's pixels are
 far from the intended ones), "raises T" or "None" (cv2.imread), with
 "rotated"/"as stored" for EXIF-oriented files and "+w" when the loader
 warned (Python warning or C library message on stderr). With an imgaudit
-export (export -f jsonl), a last column gives imgaudit's status and
-findings for the same file. Standard library only.
+export (export -f jsonl) of a scan of files/ with every profile, a last
+column gives imgaudit's status, findings and each profile's claim for
+the same file. Standard library only.
 """
 import json
 import sys
@@ -51,11 +52,23 @@ def listed(value):
 
 
 def imgaudit_cell(row):
+    """Status, the file's codes, then each profile's claim ("tf-data
+    fails") from the export's finding_details."""
     if row is None:
         return ""
     codes = sorted({f["code"] if isinstance(f, dict) else str(f)
-                    for f in (row.get("findings") or [])})
-    return row["status"] + (": " + ", ".join(codes) if codes else "")
+                    for f in (row.get("findings") or [])
+                    if not str(f).startswith("loader_")})
+    claims = {}
+    for line in (row.get("finding_details") or "").splitlines():
+        code, _, rest = line.partition(": ")
+        if code.startswith("loader_"):
+            profile = rest.partition(":")[0]
+            claims.setdefault(code[len("loader_"):], []).append(profile)
+    text = row["status"] + (": " + ", ".join(codes) if codes else "")
+    for what in sorted(claims):
+        text += "; %s %s" % ("/".join(sorted(claims[what])), what)
+    return text
 
 
 def main():
@@ -83,7 +96,10 @@ def main():
                listed(rec["listed"].get("keras_emulated"))]
         row += [cell(rec.get(key), rec) for key, _ in LOADERS]
         if audit:
-            row.append(imgaudit_cell(audit.get(rec["path"])))
+            # the export of a scan of files/ itself, or of the whole tree
+            row.append(imgaudit_cell(
+                audit.get(rec["path"]) or
+                audit.get(rec["path"][len("files/"):])))
         print("| " + " | ".join(row) + " |")
 
 

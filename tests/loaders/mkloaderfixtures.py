@@ -796,6 +796,41 @@ def gif_files(t):
             expected=pal.convert("RGB"), alpha=True)
     t.write(d + "truncated.gif", still[:len(still) // 2], "gif cut at half",
             pristine=still)
+    t.write(d + "no_trailer.gif", still[:-1],
+            "gif without its trailer byte: the frame is whole",
+            pristine=still, expected=pal.convert("RGB"))
+    anim = save(pal, "GIF", save_all=True, append_images=[flipped],
+                duration=100, loop=0)
+    ends = gif_frame_ends(anim)
+    cut = (ends[0] + ends[1]) // 2
+    t.write(d + "animated_cut2.gif", anim[:cut],
+            "animated gif cut inside its second frame: the first is whole",
+            pristine=anim, expected=pal.convert("RGB"), frames=2)
+
+
+def gif_sub_blocks(data, pos):
+    """The offset after the sub-blocks starting at pos."""
+    while data[pos]:
+        pos += data[pos] + 1
+    return pos + 1
+
+
+def gif_frame_ends(data):
+    """The offset after each frame's image data, in file order."""
+    pos, ends = 13, []
+    if data[10] & 0x80:
+        pos += 3 << ((data[10] & 7) + 1)
+    while pos < len(data) and data[pos] != 0x3B:
+        if data[pos] == 0x21:
+            pos = gif_sub_blocks(data, pos + 2)
+            continue
+        flags = data[pos + 9]
+        pos += 10
+        if flags & 0x80:
+            pos += 3 << ((flags & 7) + 1)
+        pos = gif_sub_blocks(data, pos + 1)
+        ends.append(pos)
+    return ends
 
 
 def other_files(t):

@@ -281,6 +281,35 @@ def check_tf_rules(c, scan):
                 "%s: a JPEG without its end marker fails" % profile)
     c.check(scan.claim("pillow", path) == "ok",
             "pillow: a baseline JPEG without its end marker is intact")
+    for path, want, why in TF_FORMAT_RULES:
+        if path in scan.rows:
+            c.check(scan.claim("tf-data", path) == want,
+                    "tf-data: %s %s (%s)" % (path, want, why),
+                    "said %s" % scan.claim("tf-data", path))
+
+
+# TensorFlow's readers of the other formats, as docs/loaders.md cites
+# them: DecodeBmpV2 (decode_image_op.cc), gif_io.cc with giflib 5.2,
+# DecodeWebP with channels=3.
+TF_FORMAT_RULES = (
+    ("bmp/rgb24.bmp", "ok", "24-bit, exact size"),
+    ("bmp/gray8.bmp", "ok", "8-bit whose palette is the grey ramp"),
+    ("bmp/bgra32_v4.bmp", "ok", "32-bit with the masks TF assumes"),
+    ("bmp/pal8.bmp", "damaged", "palette ignored: indices as grey"),
+    ("bmp/mono1.bmp", "fails", "1-bit: channels 0"),
+    ("bmp/rgb565.bmp", "fails", "16-bit: channels 2"),
+    ("bmp/rle8.bmp", "fails", "RLE data is not header + raw rows"),
+    ("bmp/trailing_bytes.bmp", "fails", "two bytes more than the rows"),
+    ("bmp/truncated.bmp", "fails", "fewer bytes than the rows"),
+    ("gif/still.gif", "ok", "one frame"),
+    ("gif/no_trailer.gif", "ok", "read error logged, frame whole"),
+    ("gif/animated_cut2.gif", "ok", "the first frame is whole"),
+    ("gif/truncated.gif", "damaged", "read error logged, frame cut"),
+    ("webp/lossy.webp", "ok", "RGB WebP"),
+    ("webp/alpha.webp", "fails", "alpha with channels=3"),
+    ("webp/animated.webp", "fails", "animation with channels=3"),
+    ("webp/truncated.webp", "fails", "libwebp refuses it"),
+)
 
 
 def main():
