@@ -26,6 +26,9 @@ int ia_report_stats_section(ia_db *db, int64_t scan_id, FILE *out, int md);
  * annotations. */
 int ia_report_annot_section(ia_db *db, int64_t scan_id, FILE *out, int md);
 int ia_report_annot_json(ia_db *db, int64_t scan_id, json_t *root);
+/* The class index table of each loader profile, per split (report/
+ * classes.c), as text or Markdown; nothing before a loader analysis. */
+int ia_report_classes_section(ia_db *db, int64_t scan_id, FILE *out, int md);
 /* The self-contained HTML page (report/html.c); opt may be NULL. */
 int ia_report_html(ia_db *db, int64_t scan_id, FILE *out,
                    const ia_report_options *opt);

@@ -505,6 +505,8 @@ static int text_body(tctx *c, const uint64_t sev[3])
     if (ret == IA_OK)
         ret = labels_section(c);
     if (ret == IA_OK)
+        ret = ia_report_classes_section(c->db, c->scan_id, c->out, 0);
+    if (ret == IA_OK)
         ret = ia_report_annot_section(c->db, c->scan_id, c->out, 0);
     if (ret == IA_OK)
         ret = ia_report_stats_section(c->db, c->scan_id, c->out, c->md);
@@ -545,6 +547,8 @@ static int md_body(tctx *c, const uint64_t sev[3])
         fputc('\n', c->out);
     if (ret == IA_OK)
         ret = labels_section(c);
+    if (ret == IA_OK)
+        ret = ia_report_classes_section(c->db, c->scan_id, c->out, 1);
     if (ret == IA_OK)
         ret = ia_report_annot_section(c->db, c->scan_id, c->out, 1);
     if (ret == IA_OK)

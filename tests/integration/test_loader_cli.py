@@ -277,18 +277,101 @@ def check_policy(c, exe, tmp, tree):
             "a bad policy writes no scan")
 
 
+def class_rows(text, header):
+    """{label: (marked, [cells])} of the first class table after header
+    in a text report."""
+    lines = text.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith(header))
+    rows = {}
+    for line in lines[start + 1:]:
+        if not line.startswith("  "):
+            break
+        if line.startswith(("    class", "    ...")) or \
+                not line.startswith(("  * ", "    ")):
+            if rows:
+                break
+            continue
+        words = line.split()
+        marked = words[0] == "*"
+        words = words[1:] if marked else words
+        cells = " ".join(words[1:]).replace(" (", "(").split()
+        rows[words[0]] = (marked, cells)
+    return rows
+
+
+def check_class_table(c, exe, tmp):
+    """The text and Markdown reports print each profile's class index
+    table (fixtures/sample with test/bird removed: test numbers cat 0 and
+    dog 1 where train has them at 1 and 2)."""
+    root = os.path.join(tmp, "sample")
+    shutil.copytree(os.path.join(SOURCE_ROOT, "fixtures", "sample"), root)
+    shutil.rmtree(os.path.join(root, "test", "bird"))
+    db = os.path.join(tmp, "sample.db")
+    run([exe, "scan", root, "--db", db, "-q", "--loader", "pillow,keras"])
+    text = run([exe, "report", "--db", db]).stdout
+    rows = class_rows(text, "  keras")
+    # keras lists ._bird_003.jpg (a .jpg name) but not dog's .DS_Store
+    c.check(rows.get("bird") == (True, ["-", "0(21)", "0(5)"]),
+            "text class table: bird missing from test, marked", rows)
+    c.check(rows.get("cat") == (True, ["0(5)", "1(20)", "1(5)"]) and
+            rows.get("dog") == (True, ["1(5)", "2(20)", "2(5)"]),
+            "text class table: test numbers cat 0 and dog 1, train 1 "
+            "and 2, each marked", rows)
+    rows = class_rows(text, "  pillow")
+    c.check(rows.get("dog") == (True, ["1(5)", "2(21)", "2(5)"]),
+            "pillow's own table: it lists every file, .DS_Store too", rows)
+    doc = report_json(exe, db)
+    table = doc.get("loader_classes", {}).get("keras", {})
+    c.check({l: v["index"] for l, v in table.get("test", {}).items()} ==
+            {"cat": 0, "dog": 1}, "the text table is the JSON's", table)
+    md = run([exe, "report", "--db", db, "-f", "md"]).stdout
+    c.check("### Class indices" in md and
+            "| `cat` (differs) | 0 (5) | 1 (20) | 1 (5) |" in md,
+            "Markdown class table", md[md.find("### Class"):][:400])
+    check_long_table(c, exe, tmp)
+    ok = run([exe, "scan", os.path.join(SOURCE_ROOT, "fixtures", "sample"),
+              "--db", os.path.join(tmp, "whole.db"), "-q"])
+    whole = run([exe, "report", "--db", os.path.join(tmp, "whole.db")]).stdout
+    rows = class_rows(whole, "  pillow")
+    c.check(ok.returncode in (0, 3) and rows and
+            not any(m for m, _ in rows.values()),
+            "the whole sample: one table, no class marked", rows)
+
+
+def check_long_table(c, exe, tmp):
+    """Past 40 classes only the unusual rows are printed, the rest
+    counted: 45 classes, the last one missing from test."""
+    root = os.path.join(tmp, "many")
+    jpg = os.path.join(SOURCE_ROOT, "fixtures", "sample", "train", "cat",
+                       "cat_001.jpg")
+    for split in ("train", "test"):
+        for i in range(45 if split == "train" else 44):
+            os.makedirs(os.path.join(root, split, "c%02d" % i))
+            shutil.copy(jpg, os.path.join(root, split, "c%02d" % i, "a.jpg"))
+    db = os.path.join(tmp, "many.db")
+    run([exe, "scan", root, "--db", db, "-q"])
+    text = run([exe, "report", "--db", db]).stdout
+    rows = class_rows(text, "  pillow")
+    c.check(rows == {"c44": (True, ["-", "44(1)"])} and
+            "... 44 more classes, the same index in every split" in text,
+            "a 45-class table shows the one unusual class, counts the rest",
+            rows)
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     exe = os.path.abspath(sys.argv[1])
+    c = Checks()
+    with tempfile.TemporaryDirectory(prefix="imgaudit-loadercli-") as tmp:
+        check_class_table(c, exe, tmp)
     if not os.path.isdir(CLOTHING):
-        print("SKIP: %s is absent" % CLOTHING)
-        return SKIP
+        print("SKIP: the clothing part: %s is absent" % CLOTHING)
+        return c.finish()
     if run([SYSTEM_PYTHON, "-c", "import PIL"]).returncode != 0:
         print("SKIP: %s has no Pillow (apt-get install python3-pil)"
               % SYSTEM_PYTHON)
         return 1 if os.environ.get("IA_REQUIRE_LOADERS") else SKIP
-    c = Checks()
     with tempfile.TemporaryDirectory(prefix="imgaudit-loadercli-") as tmp:
         tree = os.path.join(tmp, "clothing")
         copy_subset(tree)
