@@ -246,8 +246,12 @@ static const struct {
 } file_sources[] = {FILE_COLUMNS(AS_SOURCE)};
 #define NFILE IA_ARRAY_LEN(file_columns)
 
+/* loader: the profile a loader_* or class finding is about; group and
+ * partners: a leak's or conflict's group and its other members (the JSON
+ * report's keys). */
 static const ia_column finding_columns[] = {
     {"code", T}, {"severity", T}, {"path", T}, {"detail", T},
+    {"loader", T}, {"group", I}, {"partners", IA_VALUE_TEXTS},
 };
 static const ia_column group_columns[] = {
     {"kind", T}, {"paths", IA_VALUE_TEXTS}, {"distances", IA_VALUE_INTS},
@@ -394,14 +398,28 @@ static int file_cb(void *user, const ia_q_file *f)
 
 /* ---- findings, leaks ------------------------------------------------- */
 
+static int partner_cb(void *user, const ia_q_partner *p)
+{
+    return strs_add(user, p->path) != 0 ? IA_ERR_NOMEM : IA_OK;
+}
+
 static int finding_cb(void *user, const ia_q_finding *f)
 {
     rctx *c = user;
+    int grouped = f->group_id > 0 && f->path;
     c->row[0] = v_text(f->code);
     c->row[1] = v_text(ia_severity_name(f->severity));
     c->row[2] = v_text(f->path);
     c->row[3] = v_text(f->detail);
-    return emit(c);
+    c->row[4] = v_text(f->loader);
+    c->row[5] = grouped ? v_int(f->group_id) : v_text(NULL);
+    strs_clear(&c->a);
+    int ret = grouped ? ia_q_partners(c->db, f->group_id, f->path,
+                                      partner_cb, &c->a) : IA_OK;
+    if (ret == IA_ERR_NOMEM || (ret == IA_OK &&
+        strs_value(&c->a, IA_VALUE_TEXTS, &c->row[6]) != 0))
+        return nomem(c->db);
+    return ret == IA_OK ? emit(c) : ret;
 }
 
 static int leak_cb(void *user, const ia_q_leak *l)
