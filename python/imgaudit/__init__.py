@@ -78,7 +78,7 @@ def _progress_callback(progress):
 
 def scan(path, db=None, *, jobs=None, manifest=None, loader=None,
          reuse=None, progress=True, name=None, resume=False,
-         trust_mtime=False, follow_symlinks=False):
+         trust_mtime=False, follow_symlinks=False, exclude=None):
     """Scans the dataset at path into db (default ``imgaudit.db``) as a new
     scan, as ``imgaudit scan`` does, and returns its Audit.
 
@@ -94,6 +94,9 @@ def scan(path, db=None, *, jobs=None, manifest=None, loader=None,
     summary and reports show (``--loader``, docs/loaders.md): a name
     (``"torchvision"``), several comma-separated, or a list of names;
     None: ``"pillow"``. An unknown name raises ArgumentError.
+    exclude: a glob or a list of globs (``--exclude``, docs/cli.md): files
+    and folders whose path under the root, or whose name, matches are
+    left out; an excluded folder is not entered.
 
     The GIL is released while scanning. Ctrl-C stops the scan as it stops
     the CLI: what was stored stays, the scan is left incomplete and
@@ -108,6 +111,12 @@ def scan(path, db=None, *, jobs=None, manifest=None, loader=None,
                        (follow_symlinks, "follow_symlinks")):
         if not isinstance(flag, bool):
             raise TypeError(f"{what} must be a bool")
+    if isinstance(exclude, str):
+        exclude = (exclude,)
+    elif exclude is not None:
+        exclude = tuple(exclude)
+        if not all(isinstance(g, str) for g in exclude):
+            raise TypeError("exclude must be a str, a list of str or None")
     if trust_mtime and reuse is None:
         raise ValueError("trust_mtime needs reuse")
     db = DEFAULT_DB if db is None else _path(db, "db")
@@ -117,7 +126,7 @@ def scan(path, db=None, *, jobs=None, manifest=None, loader=None,
         run = _c.scan(db, path, name=name, manifest=manifest, jobs=jobs,
                       reuse=reuse, trust_mtime=trust_mtime, resume=resume,
                       follow_symlinks=follow_symlinks, progress=callback,
-                      loader=loader)
+                      loader=loader, exclude=exclude)
     except BaseException:
         if bar:
             bar.close()

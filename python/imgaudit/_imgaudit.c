@@ -360,6 +360,9 @@ typedef struct scan_args {
     PyObject *db, *root, *manifest, *reuse;   /* bytes (new references) */
     const char *name;
     const char *loaders;    /* comma-separated profiles (borrowed) */
+    PyObject *exclude_t;    /* a tuple of str, kept while the array */
+    const char **exclude;   /* borrows their UTF-8 */
+    size_t nexclude;
     unsigned jobs;
     int trust_mtime, resume, follow_symlinks;
 } scan_args;
@@ -370,6 +373,41 @@ static void scan_args_free(scan_args *a)
     Py_XDECREF(a->root);
     Py_XDECREF(a->manifest);
     Py_XDECREF(a->reuse);
+    Py_XDECREF(a->exclude_t);
+    PyMem_Free(a->exclude);
+}
+
+/* exclude: None, or a tuple of str (the wrapper makes one): the globs of
+ * --exclude, as UTF-8 borrowed from the tuple's strings. */
+static int exclude_arg(PyObject *obj, scan_args *a)
+{
+    if (obj == Py_None)
+        return 0;
+    if (!PyTuple_Check(obj)) {
+        PyErr_SetString(PyExc_TypeError, "exclude must be a tuple of str");
+        return -1;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(obj);
+    a->exclude = PyMem_Calloc((size_t)n + 1, sizeof *a->exclude);
+    if (!a->exclude) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_INCREF(obj);
+    a->exclude_t = obj;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *g = PyTuple_GET_ITEM(obj, i);
+        const char *s = PyUnicode_Check(g) ? PyUnicode_AsUTF8(g) : NULL;
+        if (!s || !*s) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "each exclude glob must "
+                                "be a non-empty str");
+            return -1;
+        }
+        a->exclude[i] = s;
+    }
+    a->nexclude = (size_t)n;
+    return 0;
 }
 
 static int jobs_arg(PyObject *obj, unsigned *jobs)
@@ -408,6 +446,8 @@ static int run_scan(scan_ctx *c, const scan_args *a, ia_db **db,
     opt.trust_mtime = a->trust_mtime;
     opt.resume = a->resume;
     opt.loaders = a->loaders;
+    opt.exclude = a->exclude;
+    opt.nexclude = a->nexclude;
     opt.progress = on_progress;
     opt.user = c;
     opt.cancel = &c->cancel;
@@ -424,19 +464,19 @@ static PyObject *py_scan(PyObject *module, PyObject *args, PyObject *kw)
     static char *kwlist[] = {"db", "root", "name", "manifest", "jobs",
                              "reuse", "trust_mtime", "resume",
                              "follow_symlinks", "progress", "interval",
-                             "loader", NULL};
+                             "loader", "exclude", NULL};
     PyObject *db_o, *root_o, *name_o = Py_None, *manifest_o = Py_None;
-    PyObject *loader_o = Py_None;
+    PyObject *loader_o = Py_None, *exclude_o = Py_None;
     PyObject *jobs_o = Py_None, *reuse_o = Py_None, *progress = Py_None;
     int trust = 0, resume = 0, follow = 0;
     double interval = 0.1;
     scan_args a;
     memset(&a, 0, sizeof a);
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|$OOOOpppOdO", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|$OOOOpppOdOO", kwlist,
                                      &db_o, &root_o, &name_o, &manifest_o,
                                      &jobs_o, &reuse_o, &trust, &resume,
                                      &follow, &progress, &interval,
-                                     &loader_o))
+                                     &loader_o, &exclude_o))
         return NULL;
     if (progress != Py_None && !PyCallable_Check(progress))
         return PyErr_Format(PyExc_TypeError, "progress must be callable");
@@ -448,6 +488,7 @@ static PyObject *py_scan(PyObject *module, PyObject *args, PyObject *kw)
         path_arg(reuse_o, "reuse", 1, &a.reuse) < 0 ||
         str_arg(name_o, "name", &a.name) < 0 ||
         str_arg(loader_o, "loader", &a.loaders) < 0 ||
+        exclude_arg(exclude_o, &a) < 0 ||
         jobs_arg(jobs_o, &a.jobs) < 0) {
         scan_args_free(&a);
         return NULL;
@@ -866,7 +907,8 @@ static PyMethodDef module_methods[] = {
     {"scan", (PyCFunction)(void (*)(void))py_scan,
      METH_VARARGS | METH_KEYWORDS,
      "scan(db, root, *, name, manifest, jobs, reuse, trust_mtime, resume, "
-     "follow_symlinks, progress, interval) -> summary dict"},
+     "follow_symlinks, progress, interval, loader, exclude) -> summary "
+     "dict"},
     {"columns", py_columns, METH_VARARGS,
      "columns('scan'|'compare', table) -> [(name, value type)]"},
     {NULL, NULL, 0, NULL},

@@ -264,3 +264,27 @@ def test_loader_profiles_choose_the_findings_shown(tmp_path):
     pillow = imgaudit.scan(str(root), str(tmp_path / "p.db"),
                            progress=False)
     assert not skipped(pillow)
+
+
+def test_exclude_leaves_out_what_the_cli_leaves_out(tmp_path):
+    """exclude= is --exclude: a glob or a list, on names and paths; an
+    excluded folder is not entered; the rows equal the CLI's."""
+    db = str(tmp_path / "py.db")
+    audit = imgaudit.scan(SAMPLE, db, exclude=["*.png", "train/dog"],
+                          progress=False)
+    paths = {f["path"] for f in audit.table("files", frame=False)}
+    assert paths and not any(p.endswith(".png") for p in paths)
+    assert not any(p.startswith("train/dog/") for p in paths)
+    assert any(p.startswith("val/dog/") for p in paths)
+    cli("scan", SAMPLE, "--db", str(tmp_path / "cli.db"), "-q",
+        "--exclude", "*.png", "--exclude", "train/dog")
+    assert without_mtime(export(db)) == \
+        without_mtime(export(str(tmp_path / "cli.db")))
+    one = imgaudit.scan(SAMPLE, str(tmp_path / "one.db"), exclude="*.jpg",
+                        progress=False)
+    assert not any(f["path"].endswith(".jpg")
+                   for f in one.table("files", frame=False))
+    for bad in ([1], [""]):
+        with pytest.raises(TypeError):
+            imgaudit.scan(SAMPLE, str(tmp_path / "bad.db"), exclude=bad,
+                          progress=False)
