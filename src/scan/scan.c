@@ -562,8 +562,40 @@ static int add_lens(json_t *o, const scan_ctx *ctx)
     return bad ? -1 : 0;
 }
 
-/* The archive options and the excludes appear only when given, so a
- * scan without them has the options of a scan made before they existed. */
+/* Sets key to the n strings of v; 0, or -1 (o then freed) when out of
+ * memory. Nothing when n is 0. */
+static int set_strings(json_t **o, const char *key, const char *const *v,
+                       size_t n)
+{
+    json_t *a = *o && n ? json_array() : NULL;
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_string(v[i])) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    if (*o && n && (!a || json_object_set_new(*o, key, a))) {
+        json_decref(*o);
+        *o = NULL;
+    }
+    return *o ? 0 : -1;
+}
+
+/* The annotations (--coco, --yolo): what --resume must be given again. */
+static void set_annotations(json_t **o, const ia_scan_options *opt)
+{
+    if (set_strings(o, "coco", opt->coco, opt->ncoco) != 0 || !opt->yolo)
+        return;
+    if (json_object_set_new(*o, "yolo", opt->yolo_yaml
+                                            ? json_string(opt->yolo_yaml)
+                                            : json_true())) {
+        json_decref(*o);
+        *o = NULL;
+    }
+}
+
+/* The archive, exclude and annotation options appear only when given, so
+ * a scan without them has the options of a scan made before they
+ * existed. */
 static char *options_json(const scan_ctx *ctx)
 {
     const ia_scan_options *opt = ctx->opt;
@@ -581,16 +613,9 @@ static char *options_json(const scan_ctx *ctx)
         json_decref(o);
         o = NULL;
     }
-    json_t *ex = o && opt->nexclude ? json_array() : NULL;
-    for (size_t i = 0; ex && i < opt->nexclude; i++)
-        if (json_array_append_new(ex, json_string(opt->exclude[i])) != 0) {
-            json_decref(ex);
-            ex = NULL;
-        }
-    if (o && opt->nexclude && (!ex || json_object_set_new(o, "exclude", ex))) {
-        json_decref(o);
-        o = NULL;
-    }
+    set_strings(&o, "exclude", opt->exclude, opt->nexclude);
+    if (o)
+        set_annotations(&o, opt);
     char *s = o && add_lens(o, ctx) == 0
                   ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);

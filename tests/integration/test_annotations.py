@@ -261,6 +261,35 @@ def compare_tests(tmp, out):
           "compare: a scan with itself: no annotation drift", got)
 
 
+def resume_tests(tmp, root):
+    """--coco and --yolo are scan options: recorded with the scan, so
+    --resume refuses to finish a scan without the annotations it was
+    started with, and with them finishes it to the same rows. The scan
+    is made incomplete by hand (test_interrupt.py interrupts for real)."""
+    db = os.path.join(tmp, "resume.db")
+    r = run("scan", root, "--db", db, "--yolo", "-q", "--name", "r")
+    con = sqlite3.connect(db)
+    opts = json.loads(con.execute("SELECT options FROM scan").fetchone()[0])
+    check(r.returncode == 0 and opts.get("yolo") is True,
+          "the scan's options record --yolo", opts)
+    boxes = con.execute("SELECT count(*) FROM annot_box").fetchone()[0]
+    con.execute("UPDATE scan SET complete = 0")
+    con.commit()
+    con.close()
+    r = run("scan", root, "--db", db, "-q", "--name", "r", "--resume")
+    check(r.returncode != 0 and "other options" in r.stderr,
+          "--resume without --yolo is refused", r.stderr.strip())
+    r = run("scan", root, "--db", db, "-q", "--name", "r", "--resume",
+            "--yolo")
+    con = sqlite3.connect(db)
+    done = con.execute("SELECT complete FROM scan").fetchone()[0]
+    again = con.execute("SELECT count(*) FROM annot_box").fetchone()[0]
+    con.close()
+    check(r.returncode == 0 and done == 1 and again == boxes,
+          "--resume --yolo finishes it with the same boxes",
+          (r.returncode, r.stderr.strip(), done, again, boxes))
+
+
 def main():
     global IMGAUDIT
     IMGAUDIT = os.path.abspath(sys.argv[1])
@@ -303,6 +332,7 @@ def main():
         check(r.returncode == 0 and "annotations" not in json.loads(r.stdout),
               "a scan without annotations has no annotations key")
         hostile(tmp, os.path.join(out, "clean"))
+        resume_tests(tmp, os.path.join(out, "clean"))
         compare_tests(tmp, out)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
