@@ -1,5 +1,8 @@
-"""Helpers shared by the hardening integration tests (test_hostile.py,
-test_limits.py, test_interrupt.py, test_db_failures.py).
+"""Helpers shared by the integration tests: Checks (one line per check,
+then "N passed, N failed"), capture() and short() for commands whose
+output a check reads, run() with a child's own peak RSS for the
+hardening tests (test_hostile.py, test_limits.py, test_interrupt.py,
+test_db_failures.py).
 
 Standard library only. Paths in the DB are read as bytes (text_factory =
 bytes) because a hostile tree may hold names that are not UTF-8.
@@ -68,6 +71,48 @@ class Result:
         lines = self.stderr.decode("utf-8", "replace").strip().splitlines()
         return "exit %s%s" % (self.returncode,
                               ": " + lines[-1] if lines else "")
+
+
+def capture(cmd, timeout=300, env=None, cwd=None):
+    """subprocess.run with both outputs captured as bytes; a command that
+    cannot start or times out becomes exit -1 with the reason on stderr,
+    so a check reports it instead of the test stopping."""
+    try:
+        return subprocess.run(cmd, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env, cwd=cwd,
+                              timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return subprocess.CompletedProcess(cmd, -1, b"", str(e).encode())
+
+
+def short(proc):
+    """"exit N: the last line of stderr", for a check's detail."""
+    err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    return "exit %s%s" % (proc.returncode, ": " + err[-1] if err else "")
+
+
+def tree_files(root):
+    """{relative path: bytes} of every file under root."""
+    out = {}
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in files:
+            full = os.path.join(folder, name)
+            rel = os.path.relpath(full, root).replace(os.sep, "/")
+            with open(full, "rb") as f:
+                out[rel] = f.read()
+    return out
+
+
+def compare_trees(c, got_dir, want_dir, what):
+    """One check: the two trees hold the same files with the same bytes."""
+    if not os.path.isdir(want_dir):
+        c.check(False, what, "%s is missing" % want_dir)
+        return
+    got, want = tree_files(got_dir), tree_files(want_dir)
+    diff = sorted(set(got) ^ set(want))
+    diff += sorted(p for p in set(got) & set(want) if got[p] != want[p])
+    c.check(not diff, what, "differ: " + ", ".join(diff[:5]))
 
 
 def run(cmd, timeout=120, env=None, stdin=subprocess.DEVNULL, preexec=None):

@@ -32,39 +32,15 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from iatest import Checks, short, capture  # noqa: E402
+
+run = capture  # the tests' name for it
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 CLOTHING = os.path.join(SOURCE_ROOT, "..", "shared", "datasets",
                         "clothing-small")
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   " + what)
-        else:
-            self.failed += 1
-            print("FAIL " + what + (": " + detail if detail else ""))
-        sys.stdout.flush()
-        return ok
-
-
-def run(cmd, timeout=300):
-    try:
-        return subprocess.run(cmd, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return subprocess.CompletedProcess(cmd, -1, b"", str(e).encode())
-
-
-def short(proc):
-    err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-    return "exit %s%s" % (proc.returncode, ": " + err[-1] if err else "")
 
 
 def sha256_file(path):

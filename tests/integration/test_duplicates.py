@@ -25,6 +25,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from iatest import Checks  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 CLOTHING = os.path.join(os.path.dirname(SOURCE_ROOT), "shared", "datasets",
@@ -121,25 +124,6 @@ CLOTHING_FINDINGS = {
     ("label_conflict", "error",
      "train/shorts/6075b4a5-5b1a-4ce0-aea0-9dbfbca7c35c.jpg"): 1,
 }
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   " + what)
-        else:
-            self.failed += 1
-            print("FAIL " + what + (": " + str(detail) if detail else ""))
-        sys.stdout.flush()
-        return ok
-
-    def eq(self, got, want, what):
-        return self.check(got == want, what, "got %r, want %r" % (got, want))
 
 
 def run(cmd):

@@ -27,6 +27,11 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from iatest import Checks, short, capture, tree_files, compare_trees  # noqa: E402
+
+run = capture  # the tests' name for it
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 EXPECTED_CSV = os.path.join(SOURCE_ROOT, "tests", "fixtures.csv")
@@ -62,57 +67,6 @@ SAMPLE_PLANTED = {
 }
 SAMPLE_LEAK = ("train/cat/cat_004.jpg", "test/cat/cat_030.jpg")
 SAMPLE_COUNTS = {"ok": 89, "truncated": 1, "not_image": 2}
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   " + what)
-        else:
-            self.failed += 1
-            print("FAIL " + what + (": " + detail if detail else ""))
-        sys.stdout.flush()
-        return ok
-
-
-def run(cmd, timeout=240):
-    try:
-        return subprocess.run(cmd, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return subprocess.CompletedProcess(cmd, -1, b"", str(e).encode())
-
-
-def short(proc):
-    err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-    return "exit %s%s" % (proc.returncode, ": " + err[-1] if err else "")
-
-
-def tree_files(root):
-    out = {}
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in files:
-            full = os.path.join(folder, name)
-            rel = os.path.relpath(full, root).replace(os.sep, "/")
-            with open(full, "rb") as f:
-                out[rel] = f.read()
-    return out
-
-
-def compare_trees(c, got_dir, want_dir, what):
-    if not os.path.isdir(want_dir):
-        c.check(False, what, "%s is missing" % want_dir)
-        return
-    got, want = tree_files(got_dir), tree_files(want_dir)
-    diff = sorted(set(got) ^ set(want))
-    diff += sorted(p for p in set(got) & set(want) if got[p] != want[p])
-    c.check(not diff, what, "differ: " + ", ".join(diff[:5]))
 
 
 def read_expected():

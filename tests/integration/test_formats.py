@@ -37,6 +37,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from iatest import Checks, capture, tree_files  # noqa: E402
+
+run = capture  # the tests' name for it
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 EXPECTED_CSV = os.path.join(SOURCE_ROOT, "tests", "formats.csv")
@@ -74,42 +79,6 @@ for path in sys.argv[1:]:
         "brightness": float(lum.mean()), "contrast": float(lum.std()),
         "entropy": float(-(nz * np.log2(nz)).sum())}))
 """
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   " + what)
-        else:
-            self.failed += 1
-            print("FAIL " + what + (": " + detail if detail else ""))
-        sys.stdout.flush()
-        return ok
-
-
-def run(cmd, timeout=240):
-    try:
-        return subprocess.run(cmd, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return subprocess.CompletedProcess(cmd, -1, b"", str(e).encode())
-
-
-def tree_files(root):
-    out = {}
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in files:
-            full = os.path.join(folder, name)
-            rel = os.path.relpath(full, root).replace(os.sep, "/")
-            with open(full, "rb") as f:
-                out[rel] = f.read()
-    return out
 
 
 def read_expected():

@@ -42,28 +42,13 @@ import tempfile
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from iatest import Checks  # noqa: E402
 import htmlcheck  # noqa: E402
 from htmlcheck import HOSTILE_LABEL, HOSTILE_NAME, HOSTILE_SCAN  # noqa
 
 # A report of the sample stays far below this (bytes): it shows about a
 # dozen thumbnails of ~4 KB each.
 SAMPLE_MAX_BYTES = 200_000
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   " + what)
-        else:
-            self.failed += 1
-            print("FAIL " + what + (": " + str(detail) if detail else ""))
-        sys.stdout.flush()
-        return ok
 
 
 def run(args, **kw):

@@ -43,6 +43,11 @@ import sys
 import tempfile
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from iatest import Checks, short, capture  # noqa: E402
+
+run = capture  # the tests' name for it
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 DOC = os.path.join(SOURCE_ROOT, "docs", "scale-out.md")
@@ -55,38 +60,8 @@ REAL_DIR = os.path.join(os.path.dirname(SOURCE_ROOT), "shared", "datasets",
 VOLATILE_KEY = re.compile(r"(_at$|seconds|elapsed|duration)")
 
 
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   " + what)
-        else:
-            self.failed += 1
-            print("FAIL " + what + (": " + detail if detail else ""))
-        sys.stdout.flush()
-        return ok
-
-
-def run(cmd, env=None, cwd=None, timeout=240):
-    try:
-        return subprocess.run(cmd, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, env=env, cwd=cwd,
-                              timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return subprocess.CompletedProcess(cmd, -1, b"", str(e).encode())
-
-
 def err_text(proc):
     return proc.stderr.decode("utf-8", "replace")
-
-
-def short(proc):
-    lines = err_text(proc).strip().splitlines()
-    return "exit %s%s" % (proc.returncode, ": " + lines[-1] if lines else "")
 
 
 # ---- the dataset -----------------------------------------------------------

@@ -34,6 +34,9 @@ import sys
 import tempfile
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import iatest  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 DATASETS = os.path.join(os.path.dirname(SOURCE_ROOT), "shared", "datasets")
@@ -45,18 +48,8 @@ QUALITY = ["blank", "dark", "bright", "low_information", "blurry",
 LABEL_CODES = ["class_missing", "tiny_class", "class_imbalance"]
 
 
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   " + what)
-        else:
-            self.failed += 1
-            print("FAIL " + what + (": " + str(detail) if detail else ""))
-        return ok
+class Checks(iatest.Checks):
+    """iatest's, with a check of a float within a relative tolerance."""
 
     def close(self, got, want, rel, what):
         ok = got is not None and abs(got - want) <= rel * max(abs(want), 1e-300)
