@@ -616,16 +616,17 @@ typedef struct ia_q_code_files {
     const char *code;       /* never NULL */
     int severity;           /* 0..2 */
     uint64_t findings;      /* all findings with this code and severity */
-    uint64_t files;         /* distinct stored files among them */
-    uint64_t dataset;       /* findings about no file (dataset-level) */
+    uint64_t files;         /* distinct paths among them: stored files,
+                               and paths that are no file row */
+    uint64_t dataset;       /* findings about no path (dataset-level) */
 } ia_q_code_files;
 typedef int (*ia_q_code_files_cb)(void *user, const ia_q_code_files *c);
 /* Per (severity, code): severity descending, then code. */
 int ia_q_code_file_counts(ia_db *db, int64_t scan_id, ia_q_code_files_cb cb,
                           void *user);
 
-/* Per severity: distinct files with at least one finding of it, and
- * dataset-level findings of it (about no file). */
+/* Per severity: distinct files (paths) with at least one finding of it,
+ * and dataset-level findings of it (about no path). */
 int ia_q_severity_files(ia_db *db, int64_t scan_id, uint64_t files[3],
                         uint64_t dataset[3]);
 
