@@ -711,6 +711,15 @@ typedef int (*ia_qc_path_cb)(void *user, const char *path);
 int ia_qc_code_paths(ia_db *db, int64_t scan_id, const char *code,
                      ia_qc_path_cb cb, void *user);
 
+typedef int (*ia_qc_detail_cb)(void *user, const char *path,
+                               const char *detail);
+/* For each file whose status is not ok, the detail of its status finding
+ * (the finding whose code is the status: "premature end of JPEG data
+ * after 14 of 72 rows"), in byte order of the path; the first when there
+ * are several, none when it has no detail. */
+int ia_qc_status_details(ia_db *db, int64_t scan_id, ia_qc_detail_cb cb,
+                         void *user);
+
 /*
  * Merging shard scans into one scan (ia_merge, docs/scale-out.md): the
  * SQL half lives in store/merge.c (the only place that reads a shard's
