@@ -210,6 +210,13 @@ typedef struct ia_scan_summary {
      * copied from the reused DB (same_as 0) */
     int unchanged;
     int64_t same_as;
+    /* Files and dataset-level findings counted apart (docs/reports.md,
+     * "Counting"; errors, warnings and infos above count findings): the
+     * distinct files with a finding of severity error, warning, info (a
+     * file with several findings counts once in each), and the findings
+     * about no file (dataset-level) of each severity. */
+    uint64_t files_with_errors, files_with_warnings, files_with_infos;
+    uint64_t dataset_errors, dataset_warnings, dataset_infos;
 } ia_scan_summary;
 
 /* Scans opt->root into db as a new scan. *out written only on success. */

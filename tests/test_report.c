@@ -298,7 +298,8 @@ static void test_json_header_and_counts(void **state)
     (void)state;
     json_t *root = report_json("ds");
     const char *keys[] = {"tool", "scan", "status_counts", "splits",
-                          "findings", "duplicate_groups", "leaks", "loaders",
+                          "findings", "finding_counts", "duplicate_groups",
+                          "leaks", "loaders",
                           "loader_classes", "summary", "verdict"};
     const char *key;
     json_t *v;
@@ -345,6 +346,13 @@ static void test_json_header_and_counts(void **state)
     assert_int_equal(jint(root, "summary", "errors"), 2);
     assert_int_equal(jint(root, "summary", "warnings"), 4);
     assert_int_equal(jint(root, "summary", "infos"), 0);
+    /* counted apart: the dataset-level grayscale finding is no file */
+    assert_int_equal(jint(root, "summary", "files_with_errors"), 2);
+    assert_int_equal(jint(root, "summary", "files_with_warnings"), 3);
+    assert_int_equal(jint(root, "summary", "files_with_infos"), 0);
+    assert_int_equal(jint(root, "summary", "dataset_level_errors"), 0);
+    assert_int_equal(jint(root, "summary", "dataset_level_warnings"), 1);
+    assert_int_equal(jint(root, "summary", "dataset_level_infos"), 0);
     /* errors fail the default threshold, as compare's verdict */
     assert_string_equal(json_string_value(json_object_get(root, "verdict")),
                         "fail");
@@ -382,6 +390,36 @@ static void test_json_findings_order(void **state)
             assert_true(json_is_null(json_object_get(o, "path")));
         assert_string_equal(json_string_value(json_object_get(o, "detail")),
                             want[i].detail);
+    }
+    json_decref(root);
+}
+
+/* finding_counts: per (severity, code), files and dataset-level apart. */
+static void test_json_finding_counts(void **state)
+{
+    static const struct {
+        const char *code, *severity;
+        int files, dataset, findings;
+    } want[] = {
+        {"not_image", "error", 1, 0, 1},
+        {"truncated", "error", 1, 0, 1},
+        {"grayscale", "warning", 1, 1, 2},
+        {"odd_size", "warning", 2, 0, 2},
+    };
+    (void)state;
+    json_t *root = report_json("ds");
+    json_t *a = json_object_get(root, "finding_counts");
+    assert_int_equal(json_array_size(a), IA_ARRAY_LEN(want));
+    for (size_t i = 0; i < IA_ARRAY_LEN(want); i++) {
+        json_t *o = json_array_get(a, i);
+        assert_string_equal(json_string_value(json_object_get(o, "code")),
+                            want[i].code);
+        assert_string_equal(json_string_value(json_object_get(o,
+                                                              "severity")),
+                            want[i].severity);
+        assert_int_equal(jint(o, "files", NULL), want[i].files);
+        assert_int_equal(jint(o, "dataset_level", NULL), want[i].dataset);
+        assert_int_equal(jint(o, "findings", NULL), want[i].findings);
     }
     json_decref(root);
 }
@@ -462,10 +500,14 @@ static void test_text_report(void **state)
     static const char *const want[] = {
         "scan 'ds'", "/data/ds", "6 (4 decoded)", "truncated 1",
         "2026-01-02T03:04:05Z to 2026-01-02T03:05:00Z (55 s)",
-        "errors\n", "  not_image (1)\n    README.txt: broken README.txt\n",
-        "train/dog/d.jpg", "warnings\n", "(dataset): 1 of 4 images are "
-        "grayscale", "train/cat/b.png: odd_size detail", "labels",
-        "summary: 2 errors, 4 warnings, 0 info",
+        "errors\n", "  not_image: 1 file, 0 dataset-level\n"
+        "    README.txt: broken README.txt\n",
+        "train/dog/d.jpg", "warnings\n", "  grayscale: 1 file, 1 "
+        "dataset-level\n    (dataset): 1 of 4 images are grayscale",
+        "  odd_size: 2 files, 0 dataset-level\n",
+        "train/cat/b.png: odd_size detail", "labels",
+        "summary: files with errors: 2, with warnings: 3, with info: 0; "
+        "dataset-level findings: 0 errors, 1 warning, 0 info",
     };
     for (size_t i = 0; i < IA_ARRAY_LEN(want); i++)
         if (!strstr(t, want[i]))
@@ -476,8 +518,8 @@ static void test_text_report(void **state)
     free(t);
 
     t = render("many", IA_FORMAT_TEXT, -1);
-    assert_non_null(strstr(t, "blank (8)"));
-    assert_non_null(strstr(t, "... and 3 more"));
+    assert_non_null(strstr(t, "blank: 8 files, 0 dataset-level"));
+    assert_non_null(strstr(t, "... and 3 more findings"));
     /* The escape sequence in the file names is defused. */
     assert_null(strchr(t, '\x1b'));
     assert_non_null(strstr(t, "b0?[2J.png"));
@@ -489,10 +531,13 @@ static void test_md_report(void **state)
     (void)state;
     char *t = render("ds", IA_FORMAT_MD, -1);
     static const char *const want[] = {
-        "## imgaudit report: ds", "**Verdict: fail** (2 errors, 4 warnings",
-        "| truncated | 1 |",
-        "| error | not\\_image | 1 | `README.txt`: broken "
-        "README.txt |",
+        "## imgaudit report: ds", "**Verdict: fail** (files with errors: 2, "
+        "with warnings: 3, with info: 0; dataset-level findings: 0 errors, "
+        "1 warning, 0 info)", "| truncated | 1 |",
+        "| severity | code | files | dataset-level | example |",
+        "| error | not\\_image | 1 | 0 | `README.txt`: broken "
+        "README.txt |", "| warning | grayscale | 1 | 1 | 1 of 4 images "
+        "are grayscale |",
         "| label | train | val |", "| cat | 2 | 1 |", "| dog | 1 | 0 |",
         "| **total** | 3 | 1 |",
     };
@@ -888,6 +933,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_header_and_counts),
+        cmocka_unit_test(test_json_finding_counts),
         cmocka_unit_test(test_json_findings_order),
         cmocka_unit_test(test_json_splits),
         cmocka_unit_test(test_json_exact_std),

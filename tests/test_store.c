@@ -432,6 +432,12 @@ static void test_store_rows(void **state)
     assert_int_equal(sum.errors, 2);
     assert_int_equal(sum.warnings, 2);
     assert_int_equal(sum.infos, 0);
+    /* by path: the symlink loop is no stored file, but not the dataset */
+    assert_int_equal(sum.files_with_errors, 2);
+    assert_int_equal(sum.files_with_warnings, 2);
+    assert_int_equal(sum.files_with_infos, 0);
+    assert_int_equal(sum.dataset_errors + sum.dataset_warnings +
+                     sum.dataset_infos, 0);
     assert_true(sum.megapixels == 200 / 1e6);
     uint64_t sev[3] = {0, 0, 0};
     assert_int_equal(ia_q_severity_counts(db, scan, sev), IA_OK);

@@ -343,7 +343,8 @@ static void on_progress(void *user, const ia_progress *p)
 static PyObject *summary_obj(const ia_scan_summary *s)
 {
     return Py_BuildValue(
-        "{s:L,s:K,s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:O,s:L}",
+        "{s:L,s:K,s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:O,s:L,s:K,s:K,s:K,s:K,s:K,"
+        "s:K}",
         "scan_id", (long long)s->scan_id,
         "files", (unsigned long long)s->files,
         "decoded", (unsigned long long)s->decoded,
@@ -353,7 +354,13 @@ static PyObject *summary_obj(const ia_scan_summary *s)
         "infos", (unsigned long long)s->infos,
         "megapixels", s->megapixels, "seconds", s->seconds,
         "unchanged", s->unchanged ? Py_True : Py_False,
-        "same_as", (long long)s->same_as);
+        "same_as", (long long)s->same_as,
+        "files_with_errors", (unsigned long long)s->files_with_errors,
+        "files_with_warnings", (unsigned long long)s->files_with_warnings,
+        "files_with_infos", (unsigned long long)s->files_with_infos,
+        "dataset_level_errors", (unsigned long long)s->dataset_errors,
+        "dataset_level_warnings", (unsigned long long)s->dataset_warnings,
+        "dataset_level_infos", (unsigned long long)s->dataset_infos);
 }
 
 typedef struct scan_args {

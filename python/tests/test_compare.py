@@ -60,7 +60,8 @@ def expected_changes(files):
         rows.append(dict(kind="modified", path=f["path"],
                          base_path=f["path"],
                          pixels_changed=None if f["pixels_changed"] is None
-                         else int(f["pixels_changed"])))
+                         else int(f["pixels_changed"]),
+                         status_detail=f["status_detail"]))
     for kind in ("moved", "relabeled", "renamed"):
         for f in files[kind]["files"]:
             r = dict(kind=kind, path=f["path"], base_path=f["base_path"],

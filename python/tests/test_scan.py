@@ -12,7 +12,7 @@ import time
 import pytest
 
 import imgaudit
-from conftest import FIXTURES, VALGRIND, cli, cli_jsonl
+from conftest import FIXTURES, VALGRIND, cli, cli_json, cli_jsonl
 
 SAMPLE = os.path.join(FIXTURES, "sample")
 
@@ -48,6 +48,12 @@ def test_scan_gives_the_rows_of_the_cli(tmp_path):
     cli("scan", SAMPLE, "--db", cli_db, "-q", "-j", "2")
     assert export(py_db) == export(cli_db)
     assert audit.run["files"] == len(audit.files) > 0
+    # files and dataset-level findings apart, as the JSON report counts
+    summary = cli_json("report", "--db", py_db, "--format", "json")["summary"]
+    apart = [f"{w}_{s}" for w in ("files_with", "dataset_level")
+             for s in ("errors", "warnings", "infos")]
+    assert {k: audit.run[k] for k in apart} == {k: summary[k] for k in apart}
+    assert audit.run["dataset_level_warnings"] == 1   # grayscale
     assert audit.summary["complete"] is True
     assert audit.summary["name"] == "sample"
 

@@ -68,6 +68,10 @@ int cli_bad_option(const char *cmd, int c, char **argv);
  * *scan; 0, or the usage error's exit code when there are two or more. */
 int cli_optional_scan(const char *cmd, int argc, char **argv,
                       const char **scan);
+/* The findings of a scan or merge summary, files and dataset-level
+ * findings apart (docs/reports.md, "Counting"), into buf: "3 files with
+ * errors, 2 with warnings; 1 dataset-level finding (1 error)". */
+void cli_counts(char *buf, size_t cap, const ia_scan_summary *s);
 /* Parses "error|warning|never" into 2/1/-1 (the minimum severity that
  * fails); returns -2 when invalid. */
 int cli_parse_fail_on(const char *s);

@@ -233,6 +233,37 @@ int cli_optional_scan(const char *cmd, int argc, char **argv,
     return 0;
 }
 
+/* Appends ", N what" (the first without the comma) when n is not 0. */
+static size_t put_part(char *buf, size_t cap, size_t len, uint64_t n,
+                       const char *what)
+{
+    if (n == 0 || len >= cap)
+        return len;
+    int w = snprintf(buf + len, cap - len, "%s%llu %s%s", len ? ", " : "",
+                     (unsigned long long)n, what, n == 1 ? "" : "s");
+    return w < 0 ? len : len + (size_t)w;
+}
+
+void cli_counts(char *buf, size_t cap, const ia_scan_summary *s)
+{
+    char sev[96] = "";
+    size_t len = put_part(sev, sizeof sev, 0, s->dataset_errors, "error");
+    len = put_part(sev, sizeof sev, len, s->dataset_warnings, "warning");
+    /* "info" has no plural: written by hand */
+    if (s->dataset_infos && len < sizeof sev)
+        snprintf(sev + len, sizeof sev - len, "%s%llu info",
+                 len ? ", " : "", (unsigned long long)s->dataset_infos);
+    uint64_t dataset = s->dataset_errors + s->dataset_warnings +
+                       s->dataset_infos;
+    snprintf(buf, cap, "%llu file%s with errors, %llu with warnings; "
+             "%llu dataset-level finding%s%s%s%s",
+             (unsigned long long)s->files_with_errors,
+             s->files_with_errors == 1 ? "" : "s",
+             (unsigned long long)s->files_with_warnings,
+             (unsigned long long)dataset, dataset == 1 ? "" : "s",
+             *sev ? " (" : "", sev, *sev ? ")" : "");
+}
+
 int cli_parse_fail_on(const char *s)
 {
     if (strcmp(s, "error") == 0)

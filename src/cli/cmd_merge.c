@@ -106,13 +106,14 @@ static void on_note(void *user, const char *msg)
 static void print_summary(const ia_merge_summary *m)
 {
     const ia_scan_summary *s = &m->scan;
+    char counts[160];
+    cli_counts(counts, sizeof counts, s);
     fprintf(stderr,
-            "imgaudit merge: %s%u of %u shards, %llu files, %llu decoded, "
-            "%llu errors, %llu warnings in %.2f s\n",
+            "imgaudit merge: %s%u of %u shards, %llu files, %llu decoded; "
+            "%s (%.2f s)\n",
             m->complete ? "" : "INCOMPLETE: ", m->merged, m->shard_n,
             (unsigned long long)s->files, (unsigned long long)s->decoded,
-            (unsigned long long)s->errors, (unsigned long long)s->warnings,
-            s->seconds);
+            counts, s->seconds);
 }
 
 int cmd_merge(int argc, char **argv)

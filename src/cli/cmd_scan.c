@@ -300,7 +300,8 @@ static void show_progress(void *user, const ia_progress *p)
 
 static void print_summary(const ia_scan_summary *s, int interrupted_)
 {
-    char unchanged[96] = "";
+    char unchanged[96] = "", counts[160];
+    cli_counts(counts, sizeof counts, s);
     if (s->unchanged && s->same_as > 0)
         snprintf(unchanged, sizeof unchanged, "; unchanged since scan %lld "
                  "(its rows are shared)", (long long)s->same_as);
@@ -308,12 +309,11 @@ static void print_summary(const ia_scan_summary *s, int interrupted_)
         snprintf(unchanged, sizeof unchanged, "; unchanged since the reused "
                  "scan (its rows were copied)");
     fprintf(stderr,
-            "imgaudit scan: %s%llu files, %llu decoded, %llu errors, "
-            "%llu warnings, %.1f MP in %.2f s (%.0f images/s)%s\n",
+            "imgaudit scan: %s%llu files, %llu decoded; %s; %.1f MP in "
+            "%.2f s (%.0f images/s)%s\n",
             interrupted_ ? "INTERRUPTED, incomplete: " : "",
             (unsigned long long)s->files, (unsigned long long)s->decoded,
-            (unsigned long long)s->errors, (unsigned long long)s->warnings,
-            s->megapixels, s->seconds,
+            counts, s->megapixels, s->seconds,
             s->seconds > 0 ? (double)s->files / s->seconds : 0.0, unchanged);
 }
 

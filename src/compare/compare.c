@@ -396,6 +396,45 @@ static void count_kinds(ia_compare *c)
         c->kinds[CMP_REMOVED] += c->scan[0].files[i].kind == CMP_REMOVED;
 }
 
+/* ---- why a modified file stopped decoding ---------------------------- */
+
+/* The rows of ia_qc_status_details come in path order, as the new scan's
+ * files: one merge sets the detail of each modified file whose status
+ * changed ("ok -> truncated" gains "after 14 of 72 rows"). */
+typedef struct detail_ctx {
+    ia_compare *c;
+    size_t next;
+} detail_ctx;
+
+static int detail_cb(void *user, const char *path, const char *detail)
+{
+    detail_ctx *d = user;
+    cmp_scan *s = &d->c->scan[1];
+    while (d->next < s->n && strcmp(s->files[d->next].path, path) < 0)
+        d->next++;
+    if (d->next == s->n || strcmp(s->files[d->next].path, path) != 0)
+        return IA_OK;
+    cmp_file *f = &s->files[d->next];
+    if (f->kind != CMP_MODIFIED ||
+        d->c->scan[0].files[f->other - 1].status == f->status)   /* interned */
+        return IA_OK;
+    f->status_detail = ia_cmp_strdup(d->c, detail);
+    return f->status_detail ? IA_OK : ia_cmp_nomem(d->c);
+}
+
+static int status_details(ia_compare *c)
+{
+    detail_ctx d = {c, 0};
+    if (!c->kinds[CMP_MODIFIED])
+        return IA_OK;
+    int ret = ia_qc_status_details(c->scan[1].db, c->scan[1].id, detail_cb,
+                                   &d);
+    if (ret != IA_OK && !c->errmsg[0])
+        ia_cmp_fail(c, ret, "%s: %s", c->scan[1].db_path,
+                    ia_db_errmsg(c->scan[1].db));
+    return ret;
+}
+
 static int match(ia_compare *c)
 {
     match_paths(c);
@@ -404,6 +443,8 @@ static int match(ia_compare *c)
         ret = match_content(c, 1);
     if (ret == IA_OK)
         count_kinds(c);
+    if (ret == IA_OK)
+        ret = status_details(c);
     return ret;
 }
 

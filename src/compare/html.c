@@ -103,47 +103,6 @@ static int mod_score(const cmp_file *f, const cmp_file *o)
     return score;
 }
 
-/* The reason shown on a pair's card: "ok → truncated, ycbcr → gray,
- * quality 70 → 20", or "pixels changed" / "encoding only". */
-static void mod_reason(const cmp_file *f, const cmp_file *o, char *buf,
-                       size_t size)
-{
-#define ARROW " \xE2\x86\x92 "
-    char part[5][96] = {{0}};
-    buf[0] = '\0';
-    if (!o)
-        return;
-    if (!same(o->status, f->status))
-        ia_bprintf(part[0], sizeof part[0], "%s" ARROW "%s, ",
-                   or_dash(o->status), or_dash(f->status));
-    if (!same(o->color_space, f->color_space))
-        ia_bprintf(part[1], sizeof part[1], "%s" ARROW "%s, ",
-                   or_dash(o->color_space), or_dash(f->color_space));
-    if (!same(o->format, f->format))
-        ia_bprintf(part[2], sizeof part[2], "%s" ARROW "%s, ",
-                   or_dash(o->format), or_dash(f->format));
-    if (o->width != f->width || o->height != f->height)
-        ia_bprintf(part[3], sizeof part[3], "%lldx%lld" ARROW "%lldx%lld, ",
-                   (long long)o->width, (long long)o->height,
-                   (long long)f->width, (long long)f->height);
-    if (o->quality != f->quality && o->quality >= 0 && f->quality >= 0)
-        ia_bprintf(part[4], sizeof part[4], "quality %lld" ARROW "%lld, ",
-                   (long long)o->quality, (long long)f->quality);
-#undef ARROW
-    /* A new status says it all: "not decodable" would be wrong for a
-     * truncated file, whose top rows decode. */
-    const char *pixels = part[0][0] ? ""
-                         : !o->have_pix || !f->have_pix
-                             ? "not decodable on one side"
-                         : memcmp(o->pix, f->pix, sizeof o->pix)
-                             ? "pixels changed" : "encoding only";
-    ia_bprintf(buf, size, "%s%s%s%s%s%s", part[0], part[1], part[2],
-               part[3], part[4], pixels);
-    size_t n = strlen(buf);
-    if (n >= 2 && strcmp(buf + n - 2, ", ") == 0)
-        buf[n - 2] = '\0';
-}
-
 static int collect_mod(cpage *p, const cmp_file *f, const cmp_file *o)
 {
     if (p->nmods == p->capmods) {
@@ -412,14 +371,15 @@ static int charts(cpage *p)
 static void modified(cpage *p, const ia_html_shots *s)
 {
     FILE *out = p->out;
-    char reason[256];
+    char reason[512];
     ia_html_para(out, "Most changed first: a file that no longer decodes, "
                       "then a new color space, format or size, then a "
                       "lower JPEG quality.");
     ia_html_cardgrid_begin(out);
     for (size_t j = 0; j + 1 < s->n && j / 2 < p->nmods; j += 2) {
         const modpair *m = &p->mods[j / 2];
-        mod_reason(m->f, m->o, reason, sizeof reason);
+        ia_cmp_mod_reason(m->f, m->o, " \xE2\x86\x92 ", reason,
+                          sizeof reason);
         ia_html_pair_begin(out, m->f->path, reason);
         for (size_t i = j; i < j + 2; i++) {
             ia_html_shot t = s->v[i];

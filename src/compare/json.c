@@ -66,6 +66,7 @@ static int item_cb(ia_compare *c, const cmp_file *f, const cmp_file *o,
 {
     list_ctx *l = user;
     json_t *v;
+    char reason[512];
     (void)c;
     switch (l->kind) {
     case CMP_ADDED:
@@ -73,9 +74,13 @@ static int item_cb(ia_compare *c, const cmp_file *f, const cmp_file *o,
         v = ia_json_text(f->path);
         break;
     case CMP_MODIFIED:
-        v = json_pack("{s:o,s:o,s:o,s:o}", "path", ia_json_text(f->path),
+        ia_cmp_mod_reason(f, o, " \xE2\x86\x92 ", reason, sizeof reason);
+        v = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "path",
+                      ia_json_text(f->path),
                       "pixels_changed", pixels_changed(o, f),
-                      "base", facts(o), "new", facts(f));
+                      "base", facts(o), "new", facts(f),
+                      "status_detail", ia_json_text(f->status_detail),
+                      "reason", ia_json_text(reason));
         break;
     case CMP_RENAMED:
         v = json_pack("{s:o,s:o,s:b}", "base_path", ia_json_text(o->path),

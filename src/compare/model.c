@@ -186,6 +186,65 @@ const char *ia_cmp_s(uint64_t n)
     return n == 1 ? "" : "s";
 }
 
+static const char *or_dash(const char *s)
+{
+    return s ? s : "-";
+}
+
+static int same(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* "ok -> truncated (detail), " when the status changed. */
+static void status_reason(const cmp_file *f, const cmp_file *o,
+                          const char *arrow, char *buf, size_t size)
+{
+    if (same(o->status, f->status))
+        buf[0] = '\0';
+    else if (f->status_detail)
+        ia_bprintf(buf, size, "%s%s%s (%s), ", or_dash(o->status), arrow,
+                   or_dash(f->status), f->status_detail);
+    else
+        ia_bprintf(buf, size, "%s%s%s, ", or_dash(o->status), arrow,
+                   or_dash(f->status));
+}
+
+void ia_cmp_mod_reason(const cmp_file *f, const cmp_file *o,
+                       const char *arrow, char *buf, size_t size)
+{
+    char status[320], part[4][96] = {{0}};
+    buf[0] = '\0';
+    if (!o)
+        return;
+    status_reason(f, o, arrow, status, sizeof status);
+    if (!same(o->color_space, f->color_space))
+        ia_bprintf(part[0], sizeof part[0], "%s%s%s, ",
+                   or_dash(o->color_space), arrow, or_dash(f->color_space));
+    if (!same(o->format, f->format))
+        ia_bprintf(part[1], sizeof part[1], "%s%s%s, ", or_dash(o->format),
+                   arrow, or_dash(f->format));
+    if (o->width != f->width || o->height != f->height)
+        ia_bprintf(part[2], sizeof part[2], "%lldx%lld%s%lldx%lld, ",
+                   (long long)o->width, (long long)o->height, arrow,
+                   (long long)f->width, (long long)f->height);
+    if (o->quality != f->quality && o->quality >= 0 && f->quality >= 0)
+        ia_bprintf(part[3], sizeof part[3], "quality %lld%s%lld, ",
+                   (long long)o->quality, arrow, (long long)f->quality);
+    /* A new status says it all: "not decodable" would be wrong for a
+     * truncated file, whose top rows decode. */
+    const char *pixels = status[0] ? ""
+                         : !o->have_pix || !f->have_pix
+                             ? "not decodable on one side"
+                         : memcmp(o->pix, f->pix, sizeof o->pix)
+                             ? "pixels changed" : "encoding only";
+    ia_bprintf(buf, size, "%s%s%s%s%s%s", status, part[0], part[1],
+               part[2], part[3], pixels);
+    size_t n = strlen(buf);
+    if (n >= 2 && strcmp(buf + n - 2, ", ") == 0)
+        buf[n - 2] = '\0';
+}
+
 int ia_cmp_is_ok(const cmp_file *f)
 {
     return strcmp(f->status, "ok") == 0;

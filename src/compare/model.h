@@ -54,6 +54,10 @@ typedef struct cmp_file {
     uint8_t kind;             /* cmp_kind */
     uint8_t recoded;          /* matched by pixels, not bytes */
     uint32_t other;           /* index + 1 of the match in the other scan */
+    /* The new side of a modified file whose status changed to another
+     * than ok: its status finding's detail ("premature end of JPEG data
+     * after 14 of 72 rows"), why it changed; else NULL. */
+    const char *status_detail;
 } cmp_file;
 
 typedef struct cmp_code {
@@ -149,6 +153,12 @@ const char *ia_cmp_kind_name(int kind);
 const char *ia_cmp_split_name(const char *split);
 /* "s" unless n is 1, for "%llu file%s". */
 const char *ia_cmp_s(uint64_t n);
+/* Why a modified file (new f, base o) changed, for its card or line:
+ * "ok -> truncated (premature end of JPEG data after 14 of 72 rows),
+ * ycbcr -> gray, quality 70 -> 20", or "pixels changed" / "encoding
+ * only"; arrow is " -> " or " \u2192 ". Empty when o is NULL. */
+void ia_cmp_mod_reason(const cmp_file *f, const cmp_file *o,
+                       const char *arrow, char *buf, size_t size);
 int ia_cmp_is_ok(const cmp_file *f);      /* status ok */
 int ia_cmp_is_image(const cmp_file *f);   /* a recognised image format */
 

@@ -22,6 +22,7 @@ static const ia_column change_columns[] = {
     {"kind", T}, {"base_path", T}, {"path", T}, {"base_split", T},
     {"split", T}, {"base_label", T}, {"label", T},
     {"recoded", IA_VALUE_INT}, {"pixels_changed", IA_VALUE_INT},
+    {"status_detail", T},
 };
 static const ia_column drift_columns[] = {
     {"code", T}, {"split", T}, {"label", T}, {"metric", T},
@@ -120,6 +121,7 @@ static int change_cb(ia_compare *c, const cmp_file *f, const cmp_file *o,
     x->row[8] = v_flag(base && new_ && base->have_pix && new_->have_pix,
                        base && new_ &&
                        memcmp(base->pix, new_->pix, sizeof base->pix) != 0);
+    x->row[9] = v_text(new_ ? new_->status_detail : NULL);
     return x->fn(x->user, x->row);
 }
 

@@ -179,12 +179,12 @@ static int list_cb(ia_compare *c, const cmp_file *f, const cmp_file *o,
         fputs(" -> ", l->out);
     }
     put_path(l->out, l->md, f->path);
-    if (l->kind == CMP_MODIFIED && o && o->have_pix && f->have_pix)
-        fputs(memcmp(o->pix, f->pix, sizeof o->pix) ? " (pixels changed)"
-                                                    : " (encoding only)",
-              l->out);
-    else if (l->kind == CMP_MODIFIED)
-        change(l, o ? o->status : "?", f->status);
+    if (l->kind == CMP_MODIFIED) {
+        char reason[512];
+        ia_cmp_mod_reason(f, o, " -> ", reason, sizeof reason);
+        fputs(": ", l->out);
+        put(l->out, l->md, reason);
+    }
     if (l->kind == CMP_MOVED)
         change(l, ia_cmp_split_name(o->split), ia_cmp_split_name(f->split));
     if (l->kind == CMP_RELABELED)

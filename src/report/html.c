@@ -377,18 +377,7 @@ static void render_verdict(page *p)
     const char *head = p->complete ? headline[level] : "Fail: incomplete scan";
     /* Files and dataset-level findings apart (docs/reports.md,
      * "Counting"): a finding about the dataset is not a file. */
-    ia_bprintf(detail, sizeof detail,
-               "files with errors: %llu, with warnings: %llu, with info: "
-               "%llu; dataset-level findings: %llu error%s, %llu warning%s, "
-               "%llu info",
-               (unsigned long long)p->sev_files[IA_SEV_ERROR],
-               (unsigned long long)p->sev_files[IA_SEV_WARNING],
-               (unsigned long long)p->sev_files[IA_SEV_INFO],
-               (unsigned long long)p->sev_dataset[IA_SEV_ERROR],
-               plural(p->sev_dataset[IA_SEV_ERROR]),
-               (unsigned long long)p->sev_dataset[IA_SEV_WARNING],
-               plural(p->sev_dataset[IA_SEV_WARNING]),
-               (unsigned long long)p->sev_dataset[IA_SEV_INFO]);
+    ia_report_sev_line(detail, sizeof detail, p->sev_files, p->sev_dataset);
     ia_html_verdict(p->out, p->complete ? level : IA_HTML_FAIL, head,
                     detail);
     if (!p->complete)

@@ -140,6 +140,7 @@ typedef struct jctx {
     json_t *root;
     json_t *splits;
     json_t *findings;
+    json_t *codes;           /* finding_counts */
     json_t *groups;
     json_t *leaks;
     json_t *classes;
@@ -278,6 +279,20 @@ static int finding_cb(void *user, const ia_q_finding *f)
     return IA_OK;
 }
 
+/* finding_counts: per (severity, code), files and dataset-level findings
+ * apart (docs/reports.md, "Counting"), as the other reports count them. */
+static int code_count_cb(void *user, const ia_q_code_files *q)
+{
+    jctx *c = user;
+    json_t *o = json_pack("{s:o,s:s,s:I,s:I,s:I}", "code",
+                          ia_json_text(q->code), "severity",
+                          ia_severity_name(q->severity),
+                          "files", (json_int_t)q->files,
+                          "dataset_level", (json_int_t)q->dataset,
+                          "findings", (json_int_t)q->findings);
+    return !o || json_array_append_new(c->codes, o) ? nomem(c->db) : IA_OK;
+}
+
 /* loader_classes: {profile: {split: {label: {"index", "listed"}}}}, the
  * class table each shown profile builds ("" for no split). */
 static json_t *child(json_t *parent, const char *key)
@@ -396,20 +411,35 @@ static int add_groups(jctx *c, int64_t scan_id)
     return ret;
 }
 
+/* "errors", "warnings", "infos" with prefix ("files_with_errors"...). */
+static int add_triple(json_t *o, const char *prefix, const uint64_t n[3])
+{
+    static const char *const keys[3] = {"infos", "warnings", "errors"};
+    char k[48];
+    int bad = 0;
+    for (int s = IA_SEV_ERROR; s >= IA_SEV_INFO; s--) {
+        ia_bprintf(k, sizeof k, "%s%s", prefix, keys[s]);
+        bad |= json_object_set_new(o, k, json_integer((json_int_t)n[s]));
+    }
+    return bad;
+}
+
+/* Findings per severity (what --fail-on tests), then the same counted
+ * apart (docs/reports.md, "Counting"): distinct files with a finding of
+ * it, and dataset-level findings of it. */
 static int add_summary(jctx *c, int64_t scan_id)
 {
-    uint64_t sev[3];
+    uint64_t sev[3], files[3], dataset[3];
     int ret = ia_q_severity_counts(c->db, scan_id, sev);
+    if (ret == IA_OK)
+        ret = ia_q_severity_files(c->db, scan_id, files, dataset);
     if (ret != IA_OK)
         return ret;
     json_t *o = json_object();
     int bad = o == NULL;
-    bad |= json_object_set_new(o, "errors",
-                               json_integer((json_int_t)sev[IA_SEV_ERROR]));
-    bad |= json_object_set_new(o, "warnings",
-                               json_integer((json_int_t)sev[IA_SEV_WARNING]));
-    bad |= json_object_set_new(o, "infos",
-                               json_integer((json_int_t)sev[IA_SEV_INFO]));
+    bad |= add_triple(o, "", sev);
+    bad |= add_triple(o, "files_with_", files);
+    bad |= add_triple(o, "dataset_level_", dataset);
     bad |= json_object_set_new(c->root, "summary", o);
     /* as compare's: "fail" or "pass"; an incomplete scan never passes */
     bad |= json_object_set_new(c->root, "verdict", json_string(
@@ -510,6 +540,8 @@ static int build(jctx *c, int64_t scan_id)
         (json_object_set_new(c->root, "splits", c->splits = json_object()) ||
          json_object_set_new(c->root, "findings",
                              c->findings = json_array()) ||
+         json_object_set_new(c->root, "finding_counts",
+                             c->codes = json_array()) ||
          json_object_set_new(c->root, "duplicate_groups",
                              c->groups = json_array()) ||
          json_object_set_new(c->root, "leaks", c->leaks = json_array())))
@@ -522,6 +554,8 @@ static int build(jctx *c, int64_t scan_id)
         ret = ia_q_labels(c->db, scan_id, 0, label_cb, c);
     if (ret == IA_OK)
         ret = ia_q_findings(c->db, scan_id, NULL, -1, 0, finding_cb, c);
+    if (ret == IA_OK)
+        ret = ia_q_code_file_counts(c->db, scan_id, code_count_cb, c);
     if (ret == IA_OK)
         ret = add_groups(c, scan_id);
     if (ret == IA_OK)

@@ -69,6 +69,17 @@ int ia_report_rows(ia_db *db, int64_t scan_id, int table, ia_row_fn fn,
  * their own when named splits exist. */
 int ia_report_split_shown(const ia_q_split *s, uint64_t named_splits);
 
+/* Files and findings counted apart (count.c; docs/reports.md,
+ * "Counting"), the words every report uses. Per severity: "files with
+ * errors: 3, with warnings: 2, with info: 0; dataset-level findings: 1
+ * error, 0 warnings, 0 info" from the distinct files with a finding of
+ * each severity and the dataset-level findings of each
+ * (ia_q_severity_files). Per code: "1 file, 1 dataset-level". */
+void ia_report_sev_line(char *buf, size_t cap, const uint64_t files[3],
+                        const uint64_t dataset[3]);
+void ia_report_code_line(char *buf, size_t cap, uint64_t files,
+                         uint64_t dataset);
+
 /* Flushes out; IA_ERR_IO with a message on the handle if any write on it
  * failed. */
 int ia_report_flush(ia_db *db, FILE *out, const char *what);

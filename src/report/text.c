@@ -74,6 +74,9 @@ typedef struct tctx {
     int leaks_listed;      /* split_leak already shown by leaks_section */
     int complete;          /* the scan is complete */
     int fail_on;           /* IA_FAIL_ON_*: the verdict's threshold */
+    /* per severity: distinct files with a finding of it, dataset-level
+     * findings of it (docs/reports.md, "Counting") */
+    uint64_t sev_files[3], sev_dataset[3];
 } tctx;
 
 static int nomem(ia_db *db)
@@ -188,11 +191,18 @@ static int example_cb(void *user, const ia_q_finding *f)
     return IA_OK;
 }
 
-static int problem_code_text(void *user, const ia_q_code *q)
+/* "1 file, 1 dataset-level": a code's findings, files and dataset apart */
+static void put_code_counts(FILE *out, const ia_q_code_files *q)
+{
+    char buf[96];
+    ia_report_code_line(buf, sizeof buf, q->files, q->dataset);
+    fputs(buf, out);
+}
+
+static int problem_code_text(void *user, const ia_q_code_files *q)
 {
     tctx *c = user;
-    if (q->severity < IA_SEV_WARNING ||
-        (c->leaks_listed && strcmp(q->code, "split_leak") == 0))
+    if (q->severity < IA_SEV_WARNING)
         return IA_OK;
     if (q->severity != c->severity) {
         c->severity = q->severity;
@@ -200,13 +210,20 @@ static int problem_code_text(void *user, const ia_q_code *q)
     }
     fputs("  ", c->out);
     ia_fput_clean(c->out, q->code);
-    fprintf(c->out, " (%llu)\n", (unsigned long long)q->n);
+    fputs(": ", c->out);
+    put_code_counts(c->out, q);
+    /* counted with the others, its examples listed once, above */
+    if (c->leaks_listed && strcmp(q->code, "split_leak") == 0) {
+        fputs(" (listed under leaks between splits)\n", c->out);
+        return IA_OK;
+    }
+    fputc('\n', c->out);
     c->shown = 0;
     int ret = ia_q_findings(c->db, c->scan_id, q->code, q->severity,
                             EXAMPLES_TEXT, example_cb, c);
-    if (ret == IA_OK && q->n > c->shown)
-        fprintf(c->out, "    ... and %llu more\n",
-                (unsigned long long)(q->n - c->shown));
+    if (ret == IA_OK && q->findings > c->shown)
+        fprintf(c->out, "    ... and %llu more findings\n",
+                (unsigned long long)(q->findings - c->shown));
     return ret;
 }
 
@@ -222,17 +239,19 @@ static int md_example_cb(void *user, const ia_q_finding *f)
     return IA_OK;
 }
 
-static int problem_code_md(void *user, const ia_q_code *q)
+static int problem_code_md(void *user, const ia_q_code_files *q)
 {
     tctx *c = user;
     if (q->severity < IA_SEV_WARNING || c->shown >= MD_MAX_CODES)
         return IA_OK;
     if (c->shown++ == 0)
-        fputs("### Top findings\n\n| severity | code | count | example |\n"
-              "| --- | --- | ---: | --- |\n", c->out);
+        fputs("### Top findings\n\n| severity | code | files "
+              "| dataset-level | example |\n"
+              "| --- | --- | ---: | ---: | --- |\n", c->out);
     fprintf(c->out, "| %s | ", ia_severity_name(q->severity));
     ia_fput_md(c->out, q->code);
-    fprintf(c->out, " | %llu | ", (unsigned long long)q->n);
+    fprintf(c->out, " | %llu | %llu | ", (unsigned long long)q->files,
+            (unsigned long long)q->dataset);
     int ret = ia_q_findings(c->db, c->scan_id, q->code, q->severity, 1,
                             md_example_cb, c);
     fputs(" |\n", c->out);
@@ -289,7 +308,7 @@ static int leaks_section(tctx *c)
     return ret;
 }
 
-static int info_code_text(void *user, const ia_q_code *q)
+static int info_code_text(void *user, const ia_q_code_files *q)
 {
     tctx *c = user;
     if (q->severity != IA_SEV_INFO)
@@ -298,7 +317,9 @@ static int info_code_text(void *user, const ia_q_code *q)
         fputs("\ninfo\n", c->out);
     fputs("  ", c->out);
     put_pad(c->out, q->code, 24, 0);
-    fprintf(c->out, " %llu\n", (unsigned long long)q->n);
+    fputc(' ', c->out);
+    put_code_counts(c->out, q);
+    fputc('\n', c->out);
     return IA_OK;
 }
 
@@ -492,6 +513,8 @@ static void tctx_release(tctx *c)
 
 static int text_body(tctx *c, const uint64_t sev[3])
 {
+    char counts[240];
+    ia_report_sev_line(counts, sizeof counts, c->sev_files, c->sev_dataset);
     int ret = ia_q_scan_get(c->db, c->scan_id, header_text, c);
     if (ret == IA_OK)
         ret = status_section(c);
@@ -499,7 +522,8 @@ static int text_body(tctx *c, const uint64_t sev[3])
         ret = leaks_section(c);
     c->severity = -1;
     if (ret == IA_OK)
-        ret = ia_q_code_counts(c->db, c->scan_id, problem_code_text, c);
+        ret = ia_q_code_file_counts(c->db, c->scan_id, problem_code_text,
+                                    c);
     if (ret == IA_OK && sev[IA_SEV_ERROR] + sev[IA_SEV_WARNING] == 0)
         fputs("\nno problems found\n", c->out);
     if (ret == IA_OK)
@@ -512,12 +536,9 @@ static int text_body(tctx *c, const uint64_t sev[3])
         ret = ia_report_stats_section(c->db, c->scan_id, c->out, c->md);
     c->shown = 0;
     if (ret == IA_OK)
-        ret = ia_q_code_counts(c->db, c->scan_id, info_code_text, c);
+        ret = ia_q_code_file_counts(c->db, c->scan_id, info_code_text, c);
     if (ret == IA_OK)
-        fprintf(c->out, "\nsummary: %llu errors, %llu warnings, %llu info\n",
-                (unsigned long long)sev[IA_SEV_ERROR],
-                (unsigned long long)sev[IA_SEV_WARNING],
-                (unsigned long long)sev[IA_SEV_INFO]);
+        fprintf(c->out, "\nsummary: %s\n", counts);
     if (ret == IA_OK)
         fprintf(c->out, "verdict: %s%s\n",
                 ia_report_verdict(sev, c->complete, c->fail_on),
@@ -528,6 +549,8 @@ static int text_body(tctx *c, const uint64_t sev[3])
 
 static int md_body(tctx *c, const uint64_t sev[3])
 {
+    char counts[240];
+    ia_report_sev_line(counts, sizeof counts, c->sev_files, c->sev_dataset);
     int ret = ia_q_scan_get(c->db, c->scan_id, header_md, c);
     if (ret != IA_OK)
         return ret;
@@ -535,14 +558,11 @@ static int md_body(tctx *c, const uint64_t sev[3])
     fprintf(c->out, "**Verdict: %s%s**",
             ia_report_verdict(sev, c->complete, c->fail_on),
             c->complete ? "" : " (incomplete scan)");
-    fprintf(c->out, " (%llu errors, %llu warnings, %llu info)\n\n",
-            (unsigned long long)sev[IA_SEV_ERROR],
-            (unsigned long long)sev[IA_SEV_WARNING],
-            (unsigned long long)sev[IA_SEV_INFO]);
+    fprintf(c->out, " (%s)\n\n", counts);
     ret = status_section(c);
     c->shown = 0;
     if (ret == IA_OK)
-        ret = ia_q_code_counts(c->db, c->scan_id, problem_code_md, c);
+        ret = ia_q_code_file_counts(c->db, c->scan_id, problem_code_md, c);
     if (ret == IA_OK && c->shown)
         fputc('\n', c->out);
     if (ret == IA_OK)
@@ -568,6 +588,8 @@ static int render(ia_db *db, int64_t scan_id, FILE *out, int md,
     c.scan_id = scan_id;
     c.fail_on = fail_on;
     int ret = ia_q_severity_counts(db, scan_id, sev);
+    if (ret == IA_OK)
+        ret = ia_q_severity_files(db, scan_id, c.sev_files, c.sev_dataset);
     if (ret == IA_OK)
         ret = ia_report_complete(db, scan_id, &c.complete);
     if (ret == IA_OK)

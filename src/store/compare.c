@@ -152,6 +152,32 @@ static int path_row(sqlite3_stmt *st, void *ctx)
     return p ? c->cb(c->user, p) : IA_OK;
 }
 
+typedef struct detail_ctx {
+    ia_qc_detail_cb cb;
+    void *user;
+} detail_ctx;
+
+static int detail_row(sqlite3_stmt *st, void *ctx)
+{
+    detail_ctx *c = ctx;
+    const char *p = ia_col_text(st, 0), *d = ia_col_text(st, 1);
+    return p && d ? c->cb(c->user, p, d) : IA_OK;
+}
+
+int ia_qc_status_details(ia_db *db, int64_t scan_id, ia_qc_detail_cb cb,
+                         void *user)
+{
+    detail_ctx c = {cb, user};
+    /* The file's own index gives path order; its findings by file_id. */
+    return run(db,
+               "SELECT f.path, (SELECT g.detail FROM finding g"
+               " WHERE g.file_id = f.id AND g.code = f.status"
+               " AND g.detail IS NOT NULL ORDER BY g.id LIMIT 1)"
+               " FROM file f WHERE f.scan_id = ?1 AND f.status <> 'ok'"
+               " ORDER BY f.path",
+               scan_id, NULL, detail_row, &c);
+}
+
 int ia_qc_code_paths(ia_db *db, int64_t scan_id, const char *code,
                      ia_qc_path_cb cb, void *user)
 {

@@ -81,6 +81,12 @@ int ia_q_measures(ia_db *db, int64_t scan_id, ia_q_measure_cb cb,
 
 /* ---- findings about files -------------------------------------------- */
 
+/* Files are counted by path: a finding about a path that is no stored
+ * file (a symlink loop, a junk folder, an archive's bad member name) is
+ * about something in the tree the reader can look at, named like a
+ * file, and shown with its path; a dataset-level finding has no path
+ * (docs/schema.md, table finding; docs/reports.md, "Counting"). */
+
 typedef struct code_ctx {
     ia_q_code_files_cb cb;
     void *user;
@@ -104,7 +110,7 @@ int ia_q_code_file_counts(ia_db *db, int64_t scan_id, ia_q_code_files_cb cb,
     code_ctx c = {cb, user};
     sqlite3_stmt *st = NULL;
     int ret = prepare(db, "SELECT code, severity, count(*),"
-                      " count(DISTINCT file_id), count(*) - count(file_id)"
+                      " count(DISTINCT path), count(*) - count(path)"
                       " FROM shown_finding WHERE scan_id = ?1"
                       " GROUP BY severity, code ORDER BY severity DESC, code",
                       scan_id, &st);
@@ -131,8 +137,8 @@ int ia_q_severity_files(ia_db *db, int64_t scan_id, uint64_t files[3],
     sqlite3_stmt *st = NULL;
     memset(files, 0, 3 * sizeof *files);
     memset(dataset, 0, 3 * sizeof *dataset);
-    int ret = prepare(db, "SELECT severity, count(DISTINCT file_id),"
-                      " count(*) - count(file_id) FROM shown_finding"
+    int ret = prepare(db, "SELECT severity, count(DISTINCT path),"
+                      " count(*) - count(path) FROM shown_finding"
                       " WHERE scan_id = ?1 GROUP BY severity",
                       scan_id, &st);
     return ret == IA_OK ? run(db, st, sev_row, &c) : ret;

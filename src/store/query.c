@@ -222,32 +222,6 @@ int ia_scan_resolve(ia_db *db, const char *scan_ref, int64_t *scan_id)
     return ret;
 }
 
-typedef struct code_ctx {
-    ia_q_code_cb cb;
-    void *user;
-} code_ctx;
-
-static int code_row(ia_db *db, sqlite3_stmt *st, void *ctx)
-{
-    code_ctx *c = ctx;
-    ia_q_code q;
-    (void)db;
-    q.code = ia_col_str(st, 0);
-    q.severity = ia_col_severity(st, 1);
-    q.n = ia_col_count(st, 2);
-    return c->cb(c->user, &q);
-}
-
-int ia_q_code_counts(ia_db *db, int64_t scan_id, ia_q_code_cb cb,
-                     void *user)
-{
-    code_ctx c = {cb, user};
-    return query(db, "SELECT code, severity, count(*) FROM shown_finding"
-                 " WHERE scan_id = ?1 GROUP BY severity, code"
-                 " ORDER BY severity DESC, code",
-                 scan_id, code_row, &c);
-}
-
 /* ---- splits and labels ----------------------------------------------- */
 
 /* Rows arrive ordered by split; a split is handed on when the next one

@@ -226,16 +226,6 @@ int ia_q_status_counts(ia_db *db, int64_t scan_id,
 /* Findings per severity: counts[IA_SEV_INFO..IA_SEV_ERROR]. */
 int ia_q_severity_counts(ia_db *db, int64_t scan_id, uint64_t counts[3]);
 
-typedef struct ia_q_code {
-    const char *code;
-    int severity;
-    uint64_t n;
-} ia_q_code;
-typedef int (*ia_q_code_cb)(void *user, const ia_q_code *c);
-/* Findings per (severity, code), severity descending then code. */
-int ia_q_code_counts(ia_db *db, int64_t scan_id, ia_q_code_cb cb,
-                     void *user);
-
 /* ---- splits and labels ----------------------------------------------- */
 
 typedef struct ia_q_split {
@@ -616,16 +606,17 @@ typedef struct ia_q_code_files {
     const char *code;       /* never NULL */
     int severity;           /* 0..2 */
     uint64_t findings;      /* all findings with this code and severity */
-    uint64_t files;         /* distinct stored files among them */
-    uint64_t dataset;       /* findings about no file (dataset-level) */
+    uint64_t files;         /* distinct paths among them: stored files,
+                               and paths that are no file row */
+    uint64_t dataset;       /* findings about no path (dataset-level) */
 } ia_q_code_files;
 typedef int (*ia_q_code_files_cb)(void *user, const ia_q_code_files *c);
 /* Per (severity, code): severity descending, then code. */
 int ia_q_code_file_counts(ia_db *db, int64_t scan_id, ia_q_code_files_cb cb,
                           void *user);
 
-/* Per severity: distinct files with at least one finding of it, and
- * dataset-level findings of it (about no file). */
+/* Per severity: distinct files (paths) with at least one finding of it,
+ * and dataset-level findings of it (about no path). */
 int ia_q_severity_files(ia_db *db, int64_t scan_id, uint64_t files[3],
                         uint64_t dataset[3]);
 
@@ -709,6 +700,15 @@ typedef int (*ia_qc_path_cb)(void *user, const char *path);
  * byte order. */
 int ia_qc_code_paths(ia_db *db, int64_t scan_id, const char *code,
                      ia_qc_path_cb cb, void *user);
+
+typedef int (*ia_qc_detail_cb)(void *user, const char *path,
+                               const char *detail);
+/* For each file whose status is not ok, the detail of its status finding
+ * (the finding whose code is the status: "premature end of JPEG data
+ * after 14 of 72 rows"), in byte order of the path; the first when there
+ * are several, none when it has no detail. */
+int ia_qc_status_details(ia_db *db, int64_t scan_id, ia_qc_detail_cb cb,
+                         void *user);
 
 /*
  * Merging shard scans into one scan (ia_merge, docs/scale-out.md): the

@@ -430,7 +430,7 @@ out:
 int ia_store_scan_totals(ia_db *db, int64_t scan_id, ia_scan_summary *out)
 {
     ia_scan_summary s;
-    uint64_t sev[3] = {0, 0, 0};
+    uint64_t sev[3] = {0, 0, 0}, files[3], dataset[3];
     int ret = IA_ERR_DB;
     sqlite3_stmt *st = ia_store_stmt(db, ST_SCAN_TOTALS);
     if (!st)
@@ -454,11 +454,19 @@ int ia_store_scan_totals(ia_db *db, int64_t scan_id, ia_scan_summary *out)
     ia_store_stmt_done(st);
     if (ret == IA_OK)
         ret = ia_q_severity_counts(db, scan_id, sev);
+    if (ret == IA_OK)
+        ret = ia_q_severity_files(db, scan_id, files, dataset);
     if (ret != IA_OK)
         return ret;
     s.infos = sev[IA_SEV_INFO];
     s.warnings = sev[IA_SEV_WARNING];
     s.errors = sev[IA_SEV_ERROR];
+    s.files_with_infos = files[IA_SEV_INFO];
+    s.files_with_warnings = files[IA_SEV_WARNING];
+    s.files_with_errors = files[IA_SEV_ERROR];
+    s.dataset_infos = dataset[IA_SEV_INFO];
+    s.dataset_warnings = dataset[IA_SEV_WARNING];
+    s.dataset_errors = dataset[IA_SEV_ERROR];
     *out = s;
     return IA_OK;
 }

@@ -19,13 +19,20 @@ JPEGs), and again on ../shared/datasets/clothing-small when it is present
 3. The baseline DB is byte-identical before and after every compare.
 4. Options and failures: --fail-on, --policy (and a bad one), -o, md,
    bad references.
+5. Why a modified file stopped decoding: a JPEG of fixtures/sample cut in
+   half in a copy; the modified file's reason in JSON (status_detail,
+   reason), text, Markdown and HTML says "after N of M rows", N and M
+   those of the new scan's finding (sqlite3), M the JPEG's height (read
+   from its SOF marker here), 0 < N < M.
 
 Standard library only. One line per check, then "N passed, N failed".
 """
 import hashlib
+import html
 import json
 import os
 import random
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -441,6 +448,76 @@ def check_options(c, cmp, base_db, new_db):
     c.check(p.returncode == 0 and b"--policy" in p.stdout, "compare --help")
 
 
+def jpeg_height(path):
+    """The height in a JPEG's SOF marker (baseline, extended or
+    progressive), read with the standard library only."""
+    with open(path, "rb") as f:
+        data = f.read()
+    i = 2
+    while i + 9 < len(data) and data[i] == 0xFF:
+        marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2):
+            return int.from_bytes(data[i + 5:i + 7], "big")
+        i += 2 + length
+    return None
+
+
+def check_truncated_reason(c, cmp):
+    """A JPEG cut in half: the modified file's reason names the rows."""
+    sample = os.path.join(SOURCE_ROOT, "fixtures", "sample")
+    rel = "train/cat/cat_001.jpg"
+    new = os.path.join(cmp.tmp, "trunc-new")
+    shutil.copytree(sample, new)
+    full = os.path.join(new, rel)
+    height = jpeg_height(full)
+    with open(full, "r+b") as f:
+        f.truncate(os.path.getsize(full) // 2)
+    base_db = os.path.join(cmp.tmp, "trunc-base.db")
+    new_db = os.path.join(cmp.tmp, "trunc-new.db")
+    if not (cmp.scan(sample, base_db, "sample") and
+            cmp.scan(new, new_db, "sample-cut")):
+        return
+    con = sqlite3.connect("file:%s?mode=ro" % new_db, uri=True)
+    row = con.execute("SELECT g.detail FROM finding g JOIN file f"
+                      " ON f.id = g.file_id WHERE f.path = ?"
+                      " AND g.code = 'truncated'", (rel,)).fetchone()
+    con.close()
+    m = re.search(r"after (\d+) of (\d+) rows", row[0] if row else "")
+    if not c.check(m and int(m.group(2)) == height and
+                   0 < int(m.group(1)) < height,
+                   "truncated: the scan's detail says after N of %s rows"
+                   % height, str(row)):
+        return
+    rows = m.group(0)
+    p, doc = cmp.compare(base_db, new_db)
+    mods = {f["path"]: f for f in
+            (doc or {}).get("files", {}).get("modified", {}).get("files", [])}
+    got = mods.get(rel, {})
+    c.check(got.get("status_detail") == row[0] and
+            rows in (got.get("reason") or "") and
+            (got.get("reason") or "").startswith("ok \u2192 truncated"),
+            "truncated: json status_detail and reason say '%s'" % rows,
+            str(got))
+    text = run([cmp.imgaudit, "compare", base_db, new_db]).stdout.decode()
+    c.check(re.search(r"^  %s: ok -> truncated \(.*%s\)$"
+                      % (re.escape(rel), rows), text, re.M),
+            "truncated: text reason says '%s'" % rows, text[-600:])
+    md = run([cmp.imgaudit, "compare", base_db, new_db, "--format",
+              "md"]).stdout.decode()
+    c.check(re.search(r"^- `%s`: ok -.*truncated \(.*%s\)$"
+                      % (re.escape(rel), rows), md, re.M),
+            "truncated: markdown reason says '%s'" % rows, md[-600:])
+    page = os.path.join(cmp.tmp, "trunc.html")
+    run([cmp.imgaudit, "compare", base_db, new_db, "--format", "html", "-o",
+         page])
+    with open(page, encoding="utf-8") as f:
+        why = [html.unescape(w) for w in
+               re.findall(r'<b class="why">([^<]*)</b>', f.read())]
+    c.check(len(why) == 1 and why[0].startswith("ok \u2192 truncated") and
+            rows in why[0],
+            "truncated: html card's reason says '%s'" % rows, str(why))
+
+
 def story(c, cmp, root, tag, removed_class, dark_class, base_quality):
     base_db = os.path.join(cmp.tmp, tag + "-base.db")
     if not cmp.scan(root, base_db, tag):
@@ -460,6 +537,7 @@ def main():
     c = Checks()
     with tempfile.TemporaryDirectory(prefix="ia_compare_") as tmp:
         cmp = Compare(c, imgaudit, mkvariant, tmp)
+        check_truncated_reason(c, cmp)
         synth = os.path.join(tmp, "synth")
         cmp.mk("synth", synth)
         base_db, (before, new_db) = story(c, cmp, synth, "synth", "bee",

@@ -469,7 +469,8 @@ def check_compare_order(c, exe, tool, tmp):
     with open(out, encoding="utf-8") as f:
         cards = pair_cards(f.read())
     c.check(len(cards) == 12 and cards[0][0] == cut and
-            cards[0][1] == "ok \u2192 truncated" and
+            re.fullmatch("ok \u2192 truncated \\(premature end of JPEG data "
+                         "after \\d+ of \\d+ rows\\)", cards[0][1]) and
             all(why.endswith("pixels changed") for _, why, _ in cards[1:]),
             "order: the truncated file first, with its reason, then the "
             "re-encoded ones", cards[:3])
