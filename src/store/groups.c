@@ -85,6 +85,10 @@ static int read_row(sqlite3_stmt *st, ia_hash_rows *out, names *sp,
     return IA_OK;
 }
 
+/* The rows are read in rowid order over the scan's id range: left to
+ * itself the planner took the (scan_id, sha256) index for "sha256 IS NOT
+ * NULL", i.e. one random row lookup per file and a sort by id, 23 s
+ * instead of 1 s for a million files (docs/performance.md). */
 int ia_store_load_hash_rows(ia_db *db, int64_t scan_id, ia_hash_rows *out)
 {
     static const char sql[] =
@@ -92,7 +96,9 @@ int ia_store_load_hash_rows(ia_db *db, int64_t scan_id, ia_hash_rows *out)
         " dhash, coalesce(hash_uniform, 0), CASE split_canonical"
         " WHEN 'train' THEN 0 WHEN 'val' THEN 1 WHEN 'test' THEN 2 ELSE 3 END"
         " FROM file"
-        " WHERE scan_id = ?1 AND format <> 'unknown' AND sha256 IS NOT NULL"
+        " WHERE +scan_id = ?1 AND format <> 'unknown' AND sha256 IS NOT NULL"
+        " AND id BETWEEN (SELECT min(id) FROM file WHERE scan_id = ?1)"
+        " AND (SELECT max(id) FROM file WHERE scan_id = ?1)"
         " ORDER BY id";
     sqlite3_stmt *st = NULL;
     names sp = {0}, lb = {0};
