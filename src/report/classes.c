@@ -29,7 +29,6 @@ typedef struct crow {
 typedef struct ctab {
     crow *v;
     size_t n, cap;
-    int failed;
 } ctab;
 
 static int collect(void *user, const ia_q_loader_class *q)
@@ -165,23 +164,36 @@ static void put_row(const cout *o, const crow *v, size_t a, size_t b)
     fputc('\n', o->out);
 }
 
+/* A split's name as a column head: from the dataset, so through the
+ * escapers of every other dataset string (docs/security.md). */
+static void put_split(const cout *o, const char *name)
+{
+    const char *s = *name ? name : "(no split)";
+    if (o->md) {
+        fputc(' ', o->out);
+        ia_fput_md(o->out, s);
+        fputs(" |", o->out);
+        return;
+    }
+    fputs("  ", o->out);
+    for (size_t n = strlen(s); n < 12; n++)
+        fputc(' ', o->out);
+    ia_fput_clean(o->out, s);
+}
+
 static void put_head(const cout *o, const char *names)
 {
-    if (o->md) {
+    if (o->md)
         fprintf(o->out, "\n**%s**\n\n| class |", names);
-        for (size_t s = 0; s < o->sp->n; s++)
-            fprintf(o->out, " %s |", *o->sp->name[s] ? o->sp->name[s]
-                                                      : "(no split)");
+    else
+        fprintf(o->out, "  %s\n    %-16s", names, "class");
+    for (size_t s = 0; s < o->sp->n; s++)
+        put_split(o, o->sp->name[s]);
+    if (o->md) {
         fputs("\n| --- |", o->out);
         for (size_t s = 0; s < o->sp->n; s++)
             fputs(" --- |", o->out);
-        fputc('\n', o->out);
-        return;
     }
-    fprintf(o->out, "  %s\n    %-16s", names, "class");
-    for (size_t s = 0; s < o->sp->n; s++)
-        fprintf(o->out, "  %12s", *o->sp->name[s] ? o->sp->name[s]
-                                                   : "(no split)");
     fputc('\n', o->out);
 }
 

@@ -329,6 +329,7 @@ def check_class_table(c, exe, tmp):
             "| `cat` (differs) | 0 (5) | 1 (20) | 1 (5) |" in md,
             "Markdown class table", md[md.find("### Class"):][:400])
     check_long_table(c, exe, tmp)
+    check_hostile_split(c, exe, tmp)
     ok = run([exe, "scan", os.path.join(SOURCE_ROOT, "fixtures", "sample"),
               "--db", os.path.join(tmp, "whole.db"), "-q"])
     whole = run([exe, "report", "--db", os.path.join(tmp, "whole.db")]).stdout
@@ -336,6 +337,23 @@ def check_class_table(c, exe, tmp):
     c.check(ok.returncode in (0, 3) and rows and
             not any(m for m, _ in rows.values()),
             "the whole sample: one table, no class marked", rows)
+
+
+def check_hostile_split(c, exe, tmp):
+    """A split's name is the dataset's: escaped as a Markdown column head
+    (a '|' would add a column), cleaned in text."""
+    root = os.path.join(tmp, "hostile")
+    jpg = os.path.join(SOURCE_ROOT, "fixtures", "sample", "train", "cat",
+                       "cat_001.jpg")
+    for split in ("tr|ai*n", "test"):
+        os.makedirs(os.path.join(root, split, "cat"))
+        shutil.copy(jpg, os.path.join(root, split, "cat", "a.jpg"))
+    db = os.path.join(tmp, "hostile.db")
+    run([exe, "scan", root, "--db", db, "-q"])
+    md = run([exe, "report", "--db", db, "-f", "md"]).stdout
+    c.check("| class | test | tr\\|ai\\*n |" in md,
+            "Markdown class table escapes a split's name",
+            md[md.find("| class"):][:200])
 
 
 def check_long_table(c, exe, tmp):
