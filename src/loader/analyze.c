@@ -2,13 +2,17 @@
  * After the walk: every profile judges every file of the scan and numbers
  * the classes of every split, as the loader would (docs/loaders.md).
  *
- * Two passes over the file rows (ordered by split, label, id), since a
- * skip's severity depends on its class: the first tallies, per (split,
- * class folder) group, the files each profile lists; the class tables
- * and the class-level findings follow from the tally; the second pass
- * stores the per-file findings. Memory is one record per class folder,
- * never per file. Every finding names its profile (finding.loader, and
- * its detail opens with the name), since a report may show several.
+ * Two passes, since a skip's severity depends on its class: the first
+ * reads every file row (ordered by split, label, id) and tallies, per
+ * (split, class folder) group, the files each profile lists, noting the
+ * ids of the files some profile has something to say about; the class
+ * tables and the class-level findings follow from the tally; the second
+ * pass reads back only the noted files, by id in the same order, and
+ * stores their findings. (Reading every row twice was most of this step's
+ * time at a million files: docs/performance.md.) Memory is one record
+ * per class folder and 8 bytes per noted file. Every finding names its
+ * profile (finding.loader, and its detail opens with the name), since a
+ * report may show several.
  *
  * Severities follow the damage (docs/findings.md): a loader that raises
  * stops training (loader_fails, error); damaged pixels reach the model
@@ -36,6 +40,9 @@ typedef struct lctx {
     size_t n, cap;
     char **bare;        /* splits with files outside any class folder */
     size_t nbare, bare_cap;
+    int64_t *noted;     /* files with a finding to store, in id order */
+    size_t nnoted, noted_cap;
+    size_t last;        /* the group pass 1 found last */
 } lctx;
 
 #define MAX_NAMED 5     /* classes named in one detail */
@@ -87,39 +94,101 @@ static group *find_group(const lctx *c, const char *split, const char *label)
     return c->n ? bsearch(&key, c->g, c->n, sizeof *c->g, cmp_key) : NULL;
 }
 
+/* A split with files outside any class folder; the list is kept sorted
+ * and without repeats (rows come in id order, not by split). */
 static int note_bare(lctx *c, const char *split)
 {
-    if (c->nbare && strcmp(c->bare[c->nbare - 1], split) == 0)
-        return IA_OK;
+    size_t lo = 0, hi = c->nbare;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int d = strcmp(split, c->bare[mid]);
+        if (d == 0)
+            return IA_OK;
+        if (d < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
     char **v = ia_grow(c->bare, &c->bare_cap, c->nbare + 1, sizeof *v, 4);
     if (!v)
         return IA_ERR_NOMEM;
     c->bare = v;
-    if (!(v[c->nbare] = ia_strdup(split)))
+    char *copy = ia_strdup(split);
+    if (!copy)
         return IA_ERR_NOMEM;
+    memmove(&v[lo + 1], &v[lo], (c->nbare - lo) * sizeof *v);
+    v[lo] = copy;
     c->nbare++;
     return IA_OK;
 }
 
-/* Pass 1: rows arrive by split and label, so a new group is appended
- * whenever the pair changes and the groups come out sorted. */
+/* Whether file_findings would store anything for this verdict. */
+static int says_something(const ia_loader_verdict *v)
+{
+    return v->outcome == IA_LD_SKIPS || v->outcome == IA_LD_FAILS ||
+           v->outcome == IA_LD_DAMAGED || v->sideways;
+}
+
+static int note_file(lctx *c, int64_t file_id)
+{
+    int64_t *v = ia_grow(c->noted, &c->noted_cap, c->nnoted + 1, sizeof *v,
+                         256);
+    if (!v)
+        return ia_store_fail(c->db, IA_ERR_NOMEM, "out of memory");
+    c->noted = v;
+    c->noted[c->nnoted++] = file_id;
+    return IA_OK;
+}
+
+/* The group of (split, label), made if new. Rows come in id order, which
+ * is mostly folder by folder, so the last group found is tried first; the
+ * groups are kept sorted (cmp_group) for the lookups. */
+static group *group_of(lctx *c, const char *split, const char *label)
+{
+    gkey key = {split, label};
+    if (c->last < c->n && cmp_key(&key, &c->g[c->last]) == 0)
+        return &c->g[c->last];
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int d = cmp_key(&key, &c->g[mid]);
+        if (d == 0)
+            return &c->g[c->last = mid];
+        if (d < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    if (!add_group(c, split, label))
+        return NULL;
+    group made = c->g[c->n - 1];
+    memmove(&c->g[lo + 1], &c->g[lo], (c->n - 1 - lo) * sizeof *c->g);
+    c->g[lo] = made;
+    return &c->g[c->last = lo];
+}
+
+/* Pass 1: every row, in id order (no sort of a million rows). */
 static int tally_row(void *user, const ia_loader_row *r)
 {
     lctx *c = user;
     ia_loader_verdict v;
-    if (r->outside_class || !*r->label)
-        return note_bare(c, r->split);
-    group *g = c->n ? &c->g[c->n - 1] : NULL;
-    if (!g || strcmp(g->split, r->split) || strcmp(g->label, r->label))
-        g = add_group(c, r->split, r->label);
-    if (!g)
+    group *g = NULL;
+    int noted = 0;
+    if (r->outside_class || !*r->label) {
+        if (note_bare(c, r->split) != IA_OK)
+            return IA_ERR_NOMEM;
+    } else if (!(g = group_of(c, r->split, r->label))) {
         return ia_store_fail(c->db, IA_ERR_NOMEM, "out of memory");
-    g->files++;
+    }
+    if (g)
+        g->files++;
     for (int p = 0; p < IA_LOADER_COUNT; p++) {
         ia_loader_judge(p, r, &v);
-        g->listed[p] += v.outcome != IA_LD_SKIPS;
+        if (g)
+            g->listed[p] += v.outcome != IA_LD_SKIPS;
+        noted |= says_something(&v);
     }
-    return IA_OK;
+    return noted ? note_file(c, r->file_id) : IA_OK;
 }
 
 /* An empty class folder the walk noted: "split/label" or "label". */
@@ -408,7 +477,9 @@ int ia_loader_analyze(ia_db *db, int64_t scan_id)
         ret = number_all(&c);
     }
     if (ret == IA_OK)
-        ret = ia_store_loader_rows(db, scan_id, 0, emit_row, &c);
+        ret = ia_store_loader_rows_by_id(db, scan_id, c.noted, c.nnoted,
+                                         emit_row, &c);
+    free(c.noted);
     for (size_t i = 0; i < c.n; i++) {
         free(c.g[i].split);
         free(c.g[i].label);

@@ -62,15 +62,15 @@ int ia_store_set_lens(ia_db *db, const char *const *loaders, size_t n,
 
 /* ---- what the analysis reads ------------------------------------------- */
 
-#define ROWS_SQL                                                             \
+#define ROWS_COLS                                                            \
     "SELECT id, path, coalesce(split, ''), coalesce(label, ''),"             \
     " outside_class, format, status, message, width, height, channels,"      \
     " bit_depth, color_space, rows_decoded, rows_total, progressive,"        \
     " exif_orientation, loader_facts, animated,"                             \
     " EXISTS (SELECT 1 FROM finding g WHERE g.file_id = file.id"             \
     "  AND g.code = 'float_samples')"                                        \
-    " FROM file WHERE scan_id = ?1"                                          \
-    " ORDER BY coalesce(split, ''), coalesce(label, ''), id"
+    " FROM file WHERE scan_id = ?1"
+#define ROWS_ORDER " ORDER BY coalesce(split, ''), coalesce(label, ''), id"
 
 static int64_t opt_int(sqlite3_stmt *st, int i)
 {
@@ -130,12 +130,58 @@ int ia_store_loader_rows(ia_db *db, int64_t scan_id, int notes,
     const char *sql = notes ? "SELECT path FROM finding WHERE scan_id = ?1"
                               " AND code = 'empty_class'"
                               " AND file_id IS NULL ORDER BY path"
-                            : ROWS_SQL;
+                            : ROWS_COLS " ORDER BY id";
     if (sqlite3_prepare_v2(db->conn, sql, -1, &st, NULL) != SQLITE_OK)
         return ia_store_sqlfail(db, "reading the files for the loaders");
     sqlite3_bind_int64(st, 1, scan_id);
     int ret = step_rows(db, st, cb, user, notes);
     sqlite3_finalize(st);
+    return ret;
+}
+
+/* The noted ids go into a temp table so that one query returns their
+ * rows in the order of the full pass (split, label, id), sorting only
+ * them. */
+static int note_ids(ia_db *db, const int64_t *ids, size_t n)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = ia_store_exec(db, "CREATE TEMP TABLE IF NOT EXISTS"
+                            " loader_noted(id INTEGER PRIMARY KEY);"
+                            "DELETE FROM temp.loader_noted",
+                            "reading the files for the loaders");
+    if (ret == IA_OK &&
+        sqlite3_prepare_v2(db->conn, "INSERT OR IGNORE INTO"
+                           " temp.loader_noted(id) VALUES (?1)", -1, &st,
+                           NULL) != SQLITE_OK)
+        ret = ia_store_sqlfail(db, "reading the files for the loaders");
+    for (size_t i = 0; ret == IA_OK && i < n; i++) {
+        sqlite3_bind_int64(st, 1, ids[i]);
+        ret = ia_store_step_done(db, st, "reading the files for the loaders");
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ia_store_loader_rows_by_id(ia_db *db, int64_t scan_id,
+                               const int64_t *ids, size_t n,
+                               ia_loader_row_cb cb, void *user)
+{
+    sqlite3_stmt *st = NULL;
+    if (n == 0)
+        return IA_OK;
+    int ret = note_ids(db, ids, n);
+    if (ret != IA_OK)
+        return ret;
+    if (sqlite3_prepare_v2(db->conn, ROWS_COLS " AND id IN (SELECT id FROM"
+                           " temp.loader_noted)" ROWS_ORDER, -1, &st,
+                           NULL) != SQLITE_OK)
+        return ia_store_sqlfail(db, "reading the files for the loaders");
+    sqlite3_bind_int64(st, 1, scan_id);
+    ret = step_rows(db, st, cb, user, 0);
+    sqlite3_finalize(st);
+    if (ret == IA_OK)
+        ret = ia_store_exec(db, "DELETE FROM temp.loader_noted",
+                            "reading the files for the loaders");
     return ret;
 }
 

@@ -553,10 +553,16 @@ typedef struct ia_loader_row {
 } ia_loader_row;
 typedef int (*ia_loader_row_cb)(void *user, const ia_loader_row *r);
 
-/* The scan's file rows by split, label ('' for none) and id; with notes,
- * the empty class folders the walk noted (code empty_class) instead. */
+/* The scan's file rows by id; with notes, the empty class folders the
+ * walk noted (code empty_class) instead. */
 int ia_store_loader_rows(ia_db *db, int64_t scan_id, int notes,
                          ia_loader_row_cb cb, void *user);
+/* The rows of the n files ids[] of the scan, by split, label ('' for
+ * none) and id: the second pass reads back only the files the first
+ * found something to say about. */
+int ia_store_loader_rows_by_id(ia_db *db, int64_t scan_id,
+                               const int64_t *ids, size_t n,
+                               ia_loader_row_cb cb, void *user);
 /* Deletes what an earlier loader analysis of the scan stored: its
  * findings (those with a loader) and its class tables. */
 int ia_store_loader_clear(ia_db *db, int64_t scan_id);

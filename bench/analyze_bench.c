@@ -1,0 +1,84 @@
+/*
+ * The dataset-wide analysis alone, phase by phase, on a scan already in
+ * a DB (docs/performance.md, "A million files"):
+ *
+ *   analyze_bench DB [SCAN_ID] [-j N]
+ *
+ * Reruns each step of ia_analyze_scan (duplicates, sample checks,
+ * statistics, loader profiles) on the scan (default: the latest) and
+ * prints the wall time of each. Each step replaces what it wrote before,
+ * so the DB ends as it was, but it is written: run it on a copy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analyze/analyze.h"
+#include "analyze/stats.h"
+#include "core/core.h"
+#include "imgaudit.h"
+#include "loader/loader.h"
+#include "store/db.h"
+#include "store/store.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int step(ia_db *db, int64_t scan, unsigned jobs, int which)
+{
+    ia_dup_options dup = {.phash_radius = -1, .dhash_radius = -1,
+                          .threads = jobs};
+    switch (which) {
+    case 0: return ia_analyze_duplicates(db, scan, &dup);
+    case 1: return ia_analyze_samples(db, scan);
+    case 2: return ia_analyze_stats(db, scan);
+    default: return ia_loader_analyze(db, scan);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const names[] = {"duplicates", "samples",
+                                        "statistics", "loader profiles"};
+    const char *path = NULL, *ref = NULL;
+    unsigned jobs = 2;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-j") && i + 1 < argc)
+            jobs = (unsigned)atoi(argv[++i]);
+        else if (!path)
+            path = argv[i];
+        else
+            ref = argv[i];
+    }
+    if (!path) {
+        fprintf(stderr, "usage: analyze_bench DB [SCAN] [-j N]\n");
+        return 2;
+    }
+    ia_db *db = NULL;
+    int64_t scan = 0;
+    int rc = ia_db_open(path, IA_DB_CREATE, &db);
+    if (rc == IA_OK)
+        rc = ia_store_resolve_scan(db, ref, &scan);
+    double total = 0;
+    for (int k = 0; rc == IA_OK && k < 4; k++) {
+        double t0 = now();
+        rc = step(db, scan, jobs, k);
+        if (rc == IA_OK)
+            rc = ia_store_batch_commit(db);
+        double t = now() - t0;
+        total += t;
+        printf("  %-16s %8.2f s\n", names[k], t);
+    }
+    if (rc == IA_OK)
+        printf("  %-16s %8.2f s\n", "analysis", total);
+    else
+        fprintf(stderr, "analyze_bench: %s\n",
+                db ? ia_db_errmsg(db) : "cannot open the DB");
+    ia_db_close(db);
+    return rc == IA_OK ? 0 : 1;
+}
