@@ -422,25 +422,37 @@ static int distinct_pixels(const dup_ctx *c, size_t n)
     return 0;
 }
 
-/* Components in walk order of their roots; members in walk order. */
+/* Components in walk order of their roots; members in walk order. The
+ * members of every component of two or more are bucketed in one pass
+ * (start[] by root, a counting sort), not looked for from each root on:
+ * that was a pass over the rest of the scan per component. */
 static int emit_components(dup_ctx *c, size_t *parent)
 {
     size_t n = c->h.n;
-    size_t *count = calloc(n ? n : 1, sizeof *count);
-    int rc = count ? IA_OK : IA_ERR_NOMEM;
+    size_t *start = calloc(n + 1, sizeof *start);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    int rc = start && order ? IA_OK : IA_ERR_NOMEM;
+    for (size_t i = 0; rc == IA_OK && i < n; i++) {
+        parent[i] = uf_find(parent, i);     /* every row points at its root */
+        start[parent[i] + 1]++;
+    }
+    for (size_t r = 0; rc == IA_OK && r < n; r++)
+        start[r + 1] += start[r];
+    /* start[r] is now where root r's members go */
     for (size_t i = 0; rc == IA_OK && i < n; i++)
-        count[uf_find(parent, i)]++;
+        order[start[parent[i]]++] = i;
+    /* each start[r] moved to the end of r's run: runs are [start[r-1],
+     * start[r]) for r > 0 and [0, start[0]) for r = 0 */
     for (size_t root = 0; rc == IA_OK && root < n; root++) {
-        if (count[root] < 2 || (rc = reserve(c, count[root])) != IA_OK)
+        size_t b = root ? start[root - 1] : 0, m = start[root] - b;
+        if (m < 2 || (rc = reserve(c, m)) != IA_OK)
             continue;
-        size_t m = 0;
-        for (size_t i = root; i < n && m < count[root]; i++)
-            if (uf_find(parent, i) == root)
-                c->members[m++] = i;
+        memcpy(c->members, order + b, m * sizeof *order);
         if (distinct_pixels(c, m))
             rc = emit_group(c, &NEAR, m);
     }
-    free(count);
+    free(start);
+    free(order);
     return rc;
 }
 
