@@ -2,14 +2,16 @@
  * The dataset-wide analysis alone, phase by phase, on a scan already in
  * a DB (docs/performance.md, "A million files"):
  *
- *   analyze_bench DB [SCAN_ID] [-j N]
+ *   analyze_bench DB [SCAN] [-j N] [--only STEP]
  *
  * Reruns each step of ia_analyze_scan (duplicates, sample checks,
  * statistics, loader profiles) on the scan (default: the latest) and
  * prints the wall time of each. The loader and statistics steps replace
  * what they wrote before; the duplicates step only adds (a scan runs it
  * once), so its groups, leaks and findings are deleted here first. The
- * DB is written: run it on a copy.
+ * DB is written: run it on a copy. --only (duplicates, samples,
+ * statistics or loader) runs that step alone, so the process's peak RSS
+ * is that step's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,18 +69,23 @@ int main(int argc, char **argv)
 {
     static const char *const names[] = {"duplicates", "samples",
                                         "statistics", "loader profiles"};
-    const char *path = NULL, *ref = NULL;
+    static const char *const short_names[] = {"duplicates", "samples",
+                                              "statistics", "loader"};
+    const char *path = NULL, *ref = NULL, *only = NULL;
     unsigned jobs = 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-j") && i + 1 < argc)
             jobs = (unsigned)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
         else if (!path)
             path = argv[i];
         else
             ref = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: analyze_bench DB [SCAN] [-j N]\n");
+        fprintf(stderr, "usage: analyze_bench DB [SCAN] [-j N]"
+                        " [--only duplicates|samples|statistics|loader]\n");
         return 2;
     }
     ia_db *db = NULL;
@@ -86,10 +93,12 @@ int main(int argc, char **argv)
     int rc = ia_db_open(path, IA_DB_CREATE, &db);
     if (rc == IA_OK)
         rc = ia_store_resolve_scan(db, ref, &scan);
-    if (rc == IA_OK)
+    if (rc == IA_OK && (!only || !strcmp(only, "duplicates")))
         rc = clear_duplicates(db, scan);
     double total = 0;
     for (int k = 0; rc == IA_OK && k < 4; k++) {
+        if (only && strcmp(only, short_names[k]))
+            continue;
         double t0 = now();
         rc = step(db, scan, jobs, k);
         if (rc == IA_OK)

@@ -646,13 +646,16 @@ out:
  * the loader profiles asked for (lens_loader; empty: all). store/lens.c
  * fills the two tables. Temp objects, so that a read-only handle has
  * them too and the DB file never does; a DB from before migration 7 has
- * no loader findings and no groups on its findings. */
+ * no loader findings and no groups on its findings. temp_store stays
+ * SQLite's default (a temp file, created only when pages spill): these
+ * tables are a few rows and never spill, while MEMORY would also keep
+ * every large sort in memory (the statistics' sort of a million rows:
+ * 100 MB of RSS, docs/performance.md). */
 static int create_lens(ia_db *db)
 {
     char sql[1400];
     int v7 = db->schema >= IA_SCHEMA_LOADERS;
     ia_bprintf(sql, sizeof sql,
-               "PRAGMA temp_store = MEMORY;"
                "CREATE TEMP TABLE lens_loader(name TEXT PRIMARY KEY)"
                " WITHOUT ROWID;"
                "CREATE TEMP TABLE lens_severity(code TEXT PRIMARY KEY,"
