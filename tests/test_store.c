@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "sql_check.h"
+#include "store/db.h"
 #include "store/store.h"
 #include "core/core.h"
 
@@ -542,6 +543,76 @@ static void test_batches_and_interruption(void **state)
                      1);
 }
 
+/* A first scan builds the file table's indexes after its rows: deferred
+ * only while the table is empty, rebuilt in schema order by the finish,
+ * and by a writer's open after a scan that never finished. */
+static const char *const INDEX_ORDER =
+    "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
+    " WHERE type = 'index' AND tbl_name = 'file' ORDER BY rowid)";
+
+static void index_order(const char *path, char *out, size_t cap)
+{
+    sqlite3 *c = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(c, INDEX_ORDER, -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    ia_strlcpy(out, (const char *)sqlite3_column_text(st, 0), cap);
+    sqlite3_finalize(st);
+    sqlite3_close(c);
+}
+
+#define ALL_FILE_INDEXES \
+    "sqlite_autoindex_file_1,file_sha256,file_status,file_split_label"
+
+static void test_deferred_file_indexes(void **state)
+{
+    char path[256], order[256];
+    ia_file_result r;
+    (void)state;
+    tpath(path, sizeof path, "deferred.db");
+    ia_db *db = open_ok(path, IA_DB_CREATE);
+    int64_t scan = begin_scan(db, "first");
+    assert_int_equal(ia_store_defer_file_indexes(db), IA_OK);
+    ok_result(&r);
+    store(db, scan, "a.jpg", "train", "cat", &r);
+    assert_int_equal(ia_store_batch_commit(db), IA_OK);
+    index_order(path, order, sizeof order);
+    assert_string_equal(order, "sqlite_autoindex_file_1");
+    assert_int_equal(ia_store_scan_finish(db, scan, 1, "2026-01-02T03:04:06Z"),
+                     IA_OK);
+    index_order(path, order, sizeof order);
+    assert_string_equal(order, ALL_FILE_INDEXES);
+    /* a DB with rows keeps its indexes */
+    scan = begin_scan(db, "second");
+    assert_int_equal(ia_store_defer_file_indexes(db), IA_OK);
+    assert_int_equal(ia_store_batch_commit(db), IA_OK);
+    index_order(path, order, sizeof order);
+    assert_string_equal(order, ALL_FILE_INDEXES);
+    ia_db_close(db);
+
+    /* a first scan that never finished: readers take the DB as it is, the
+     * next writer builds the indexes again, in order */
+    tpath(path, sizeof path, "killed.db");
+    db = open_ok(path, IA_DB_CREATE);
+    scan = begin_scan(db, "killed");
+    assert_int_equal(ia_store_defer_file_indexes(db), IA_OK);
+    store(db, scan, "a.jpg", "train", "cat", &r);
+    ia_db_close(db);
+    index_order(path, order, sizeof order);
+    assert_string_equal(order, "sqlite_autoindex_file_1");
+    db = open_ok(path, IA_DB_READONLY);
+    ia_db_close(db);
+    index_order(path, order, sizeof order);
+    assert_string_equal(order, "sqlite_autoindex_file_1");
+    db = open_ok(path, IA_DB_CREATE);
+    ia_db_close(db);
+    index_order(path, order, sizeof order);
+    assert_string_equal(order, ALL_FILE_INDEXES);
+}
+
 /* ---- mode mix -------------------------------------------------------- */
 
 static void test_mode_mix(void **state)
@@ -837,6 +908,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_schema),
+        cmocka_unit_test(test_deferred_file_indexes),
         cmocka_unit_test(test_newer_version_refused),
         cmocka_unit_test(test_not_a_db_refused),
         cmocka_unit_test(test_missing_file_readonly),

@@ -661,6 +661,10 @@ static int begin_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
     if (rc == IA_OK && !opt->resume && ctx->reuse)
         rc = ia_follow_begin(ctx->db, ctx->reuse, &meta, ctx->scan_id,
                              &ctx->follow);
+    /* A first scan into a DB builds its file indexes at the end, one
+     * sorted pass each (docs/performance.md, "Per-file fixed costs"). */
+    if (rc == IA_OK && !opt->resume && !ctx->reuse)
+        rc = ia_store_defer_file_indexes(ctx->db);
     free(options);
     return rc;
 }
@@ -711,6 +715,8 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
         return IA_OK;
     if (rc == IA_OK && ctx->resume)
         rc = ia_resume_prune(ctx->db, ctx->resume);
+    if (rc == IA_OK)
+        rc = ia_store_restore_file_indexes(ctx->db);
     if (rc == IA_OK)
         rc = ia_analyze_scan(ctx->db, ctx->scan_id, jobs);
     if (rc == IA_OK && ctx->annot)

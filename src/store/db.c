@@ -543,12 +543,35 @@ static int same_col(sqlite3_stmt *a, sqlite3_stmt *b, int i)
            (n == 0 || memcmp(pa, pb, (size_t)n) == 0);
 }
 
-/* Compares the two schemas' rows in step; the first difference fails. */
+const char *const ia_file_index_name[FILE_INDEX_COUNT] = {
+    "file_sha256", "file_status", "file_split_label"};
+/* As in the first migration, where they were made. */
+const char *const ia_file_index_sql[FILE_INDEX_COUNT] = {
+    "CREATE INDEX file_sha256 ON file(scan_id, sha256)",
+    "CREATE INDEX file_status ON file(scan_id, status)",
+    "CREATE INDEX file_split_label ON file(scan_id, split, label)"};
+
+/* Whether the expected row at want is one of the file table's indexes a
+ * first scan builds at its end (ia_store_defer_file_indexes): a scan
+ * killed before that leaves them missing, which costs speed, never a
+ * result; the next writer rebuilds them. */
+static int deferred_index(sqlite3_stmt *want)
+{
+    if (strcmp(ia_col_str(want, 0), "index") != 0)
+        return 0;
+    for (int i = 0; i < FILE_INDEX_COUNT; i++)
+        if (strcmp(ia_col_str(want, 1), ia_file_index_name[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Compares the two schemas' rows in step (both sorted by type and name);
+ * the first difference fails. */
 static int compare_schema(ia_db *db, const char *path, sqlite3_stmt *have,
                           sqlite3_stmt *want)
 {
+    int h = sqlite3_step(have), w = sqlite3_step(want), d;
     for (;;) {
-        int h = sqlite3_step(have), w = sqlite3_step(want), d;
         if ((h != SQLITE_ROW && h != SQLITE_DONE) ||
             (w != SQLITE_ROW && w != SQLITE_DONE))
             return open_fail(db, path, "cannot read the schema of");
@@ -558,9 +581,17 @@ static int compare_schema(ia_db *db, const char *path, sqlite3_stmt *have,
             d = h == SQLITE_DONE ? 1 : -1;
         else if (!(d = strcmp(ia_col_str(have, 0), ia_col_str(want, 0))))
             d = strcmp(ia_col_str(have, 1), ia_col_str(want, 1));
-        sqlite3_stmt *at = d > 0 ? want : have;
-        if (d == 0 && same_col(have, want, 2) && same_col(have, want, 3))
+        if (d > 0 && deferred_index(want)) {
+            db->file_indexes_missing = 1;
+            w = sqlite3_step(want);
             continue;
+        }
+        sqlite3_stmt *at = d > 0 ? want : have;
+        if (d == 0 && same_col(have, want, 2) && same_col(have, want, 3)) {
+            h = sqlite3_step(have);
+            w = sqlite3_step(want);
+            continue;
+        }
         return ia_store_fail(db, IA_ERR_DB, "'%s': the DB schema was "
                              "altered: %s %s %s", path, ia_col_str(at, 0),
                              ia_col_str(at, 1),
@@ -756,6 +787,8 @@ int ia_db_open(const char *path, int flags, ia_db **out)
         ret = configure_writer(db);
     if (ret == IA_OK && db->writable)
         ret = migrate(db, path);
+    if (ret == IA_OK && db->writable && db->file_indexes_missing)
+        ret = ia_store_restore_file_indexes(db);
     if (ret == IA_OK)
         ret = create_lens(db);
     if (ret == IA_OK) {
@@ -793,6 +826,61 @@ void ia_db_close(ia_db *db)
     /* After the close: the next writer finds the DB closed. */
     ia_dblock_release(&db->lock);
     free(db);
+}
+
+/* ---- the deferred file indexes --------------------------------------- */
+
+static int drop_file_indexes(ia_db *db)
+{
+    char sql[96];
+    int ret = IA_OK;
+    for (int i = 0; i < FILE_INDEX_COUNT && ret == IA_OK; i++) {
+        ia_bprintf(sql, sizeof sql, "DROP INDEX IF EXISTS %s",
+                   ia_file_index_name[i]);
+        ret = ia_store_exec(db, sql, "deferring the file indexes");
+    }
+    return ret;
+}
+
+int ia_store_defer_file_indexes(ia_db *db)
+{
+    int64_t any = 1;
+    sqlite3_stmt *st = NULL;
+    int ret = ia_store_need_writer(db);
+    if (ret != IA_OK)
+        return ret;
+    if (sqlite3_prepare_v2(db->conn, "SELECT EXISTS (SELECT 1 FROM file)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ia_store_sqlfail(db, "looking at the file table");
+    ret = ia_store_step_int(db, st, "looking at the file table", &any, NULL);
+    sqlite3_finalize(st);
+    if (ret != IA_OK || any)
+        return ret;
+    ret = ia_store_batch_begin(db);
+    if (ret == IA_OK)
+        ret = drop_file_indexes(db);
+    if (ret == IA_OK)
+        db->file_indexes_missing = 1;
+    return ret;
+}
+
+/* All three again, in schema order, also when only some are missing: in
+ * one transaction, so a DB has all of them or none. */
+int ia_store_restore_file_indexes(ia_db *db)
+{
+    if (!db->file_indexes_missing)
+        return IA_OK;
+    int ret = ia_store_need_writer(db);
+    if (ret == IA_OK)
+        ret = ia_store_batch_begin(db);
+    if (ret == IA_OK)
+        ret = drop_file_indexes(db);
+    for (int i = 0; i < FILE_INDEX_COUNT && ret == IA_OK; i++)
+        ret = ia_store_exec(db, ia_file_index_sql[i],
+                            "building the file indexes");
+    if (ret == IA_OK)
+        db->file_indexes_missing = 0;
+    return ret;
 }
 
 /* ---- writes ---------------------------------------------------------- */

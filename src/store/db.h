@@ -42,9 +42,19 @@ struct ia_db {
     unsigned batch;     /* files stored in the open transaction */
     ia_dblock lock;     /* a writer's lock (store/lock.h) */
     int created;        /* the DB file did not exist before this open */
+    int file_indexes_missing; /* dropped for a first scan, or lost */
     sqlite3_stmt *stmt[ST_COUNT];
     char errmsg[1024];
 };
+
+/* The secondary indexes of the file table, in their schema order. A scan
+ * into a DB with no file rows drops them and builds them once at its end
+ * (ia_store_defer_file_indexes), in this order, so the schema lists them
+ * as a migrated DB does and the query planner, which breaks ties between
+ * equal indexes by that order, plans every query as before. */
+#define FILE_INDEX_COUNT 3
+extern const char *const ia_file_index_name[FILE_INDEX_COUNT];
+extern const char *const ia_file_index_sql[FILE_INDEX_COUNT];
 
 /* The cached statement id, prepared on first use (NULL with the message
  * on db when it cannot be). */

@@ -44,6 +44,17 @@ typedef struct ia_scan_meta {
 } ia_scan_meta;
 
 int ia_store_scan_begin(ia_db *db, const ia_scan_meta *m, int64_t *scan_id);
+/* For a scan into a DB with no file rows yet: drops the file table's
+ * three secondary indexes, so rows go in without a B-tree insert into
+ * each; at a million files the (scan_id, sha256) index's random inserts
+ * were most of the scan's system time (every one read and rewrote a page
+ * of a 47 MB index). ia_store_restore_file_indexes builds them in one
+ * sorted pass each; the scan calls it before its analysis and
+ * ia_store_scan_finish in any case. A writer that opens a DB without
+ * them (a scan killed meanwhile) rebuilds them; readers accept their
+ * absence (slower queries, the same results). */
+int ia_store_defer_file_indexes(ia_db *db);
+int ia_store_restore_file_indexes(ia_db *db);
 
 /* Stores one file row and all of r->findings (with file_id set). */
 int ia_store_file(ia_db *db, int64_t scan_id, const ia_entry *e,

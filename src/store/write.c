@@ -407,6 +407,17 @@ int ia_store_scan_finish(ia_db *db, int64_t scan_id, int complete,
     ret = ia_store_batch_begin(db);
     if (ret != IA_OK)
         return ret;
+    /* A scan stopped early (SIGINT, an error) builds them here; if even
+     * that fails, the scan is still closed as incomplete and the next
+     * writer to open the DB builds them. */
+    ret = ia_store_restore_file_indexes(db);
+    if (ret != IA_OK && complete)
+        goto out;
+    if (ret != IA_OK) {
+        ret = ia_store_batch_begin(db);
+        if (ret != IA_OK)
+            goto out;
+    }
     sqlite3_stmt *st = ia_store_stmt(db, ST_COUNT_DECODED);
     if (!st) {
         ret = IA_ERR_DB;

@@ -295,8 +295,8 @@ def case_altered(tmp, good, shard, tree):
                                " BEGIN DELETE FROM scan; END")),
         ("view added", "view v",
          lambda p: exec_sql(p, "CREATE VIEW v AS SELECT 1")),
-        ("index dropped", "index file_status",
-         lambda p: exec_sql(p, "DROP INDEX file_status")),
+        ("index dropped", "index finding_code",
+         lambda p: exec_sql(p, "DROP INDEX finding_code")),
     ]
     for what, obj, alter in variants:
         d = os.path.join(tmp, re.sub(r"\W", "_", what))
@@ -327,6 +327,64 @@ def exec_sql(path, sql):
         con.commit()
     finally:
         con.close()
+
+
+FILE_INDEXES = ("file_sha256", "file_status", "file_split_label")
+
+
+def index_rows(path):
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("SELECT name, sql FROM sqlite_master WHERE"
+                           " type = 'index' AND tbl_name = 'file'"
+                           " ORDER BY rowid").fetchall()
+    finally:
+        con.close()
+
+
+def case_unindexed(tmp, good, shard, tree):
+    """A first scan drops the file table's three secondary indexes and
+    builds them at its end (docs/performance.md); one killed before that
+    leaves a DB without them. Readers take it as it is, with the same
+    output as with them; the next writer builds them again, in schema
+    order (the query planner's ties depend on it)."""
+    db = os.path.join(tmp, "unindexed.db")
+    shutil.copyfile(good, db)
+    for name in FILE_INDEXES:
+        exec_sql(db, "DROP INDEX %s" % name)
+    same = []
+    for args in (["report", "--format", "json"], ["export"],
+                 ["scans"]):
+        a, b = imgaudit(*args, "--db", db), imgaudit(*args, "--db", good)
+        if a.returncode != 0 or a.stdout != b.stdout:
+            same.append("%s: exit %d, %s" % (args[0], a.returncode,
+                                              "same" if a.stdout == b.stdout
+                                              else "differs"))
+    C.check(not same, "a DB without the file indexes: report, export and"
+            " scans print what they print with them", "; ".join(same))
+    C.eq([n for n, _ in index_rows(good)],
+         ["sqlite_autoindex_file_1"] + list(FILE_INDEXES),
+         "the file table's indexes, in the order the schema made them")
+    C.eq([n for n, _ in index_rows(db)], ["sqlite_autoindex_file_1"],
+         "readers leave the DB as it is (no index built)")
+    res = imgaudit("scan", tree, "--db", db, "-q", "--name", "again")
+    C.check(res.returncode == 0, "a scan into it exits 0", res.why())
+    C.eq(index_rows(db), index_rows(good), "the writer built the three"
+         " indexes again, in schema order")
+    fresh = os.path.join(tmp, "fresh.db")
+    res = imgaudit("scan", tree, "--db", fresh, "-q")
+    C.check(res.returncode == 0, "a first scan into a new DB exits 0",
+            res.why())
+    C.eq(index_rows(fresh), index_rows(good), "a first scan leaves the"
+         " file indexes as the schema makes them, in the same order")
+    empty = os.path.join(tmp, "empty")
+    os.makedirs(empty)
+    migrated = os.path.join(tmp, "migrated.db")
+    res = imgaudit("scan", empty, "--db", migrated, "-q")
+    C.check(res.returncode == 0, "a scan of an empty folder exits 0",
+            res.why())
+    C.eq(index_rows(migrated), index_rows(good), "the indexes after a scan"
+         " of nothing equal those after a scan of files")
 
 
 def case_rows(tmp, good, shard, tree):
@@ -442,6 +500,7 @@ def main():
                 scan(tree, shard, "--shard", "0/1")):
             return C.finish()
         for case, args in ((case_altered, (good, shard, tree)),
+                           (case_unindexed, (good, shard, tree)),
                            (case_rows, (good, shard, tree)),
                            (case_terminal, (good, new, tree))):
             d = os.path.join(tmp, case.__name__)
