@@ -69,7 +69,14 @@ int ia_store_set_lens(ia_db *db, const char *const *loaders, size_t n,
     " exif_orientation, loader_facts, animated,"                             \
     " EXISTS (SELECT 1 FROM finding g WHERE g.file_id = file.id"             \
     "  AND g.code = 'float_samples')"                                        \
-    " FROM file WHERE scan_id = ?1"
+    " FROM file WHERE "
+/* Every row of the scan, in rowid order over the scan's id range: left to
+ * itself the planner reads "scan_id = ?1" through one of the indexes on
+ * scan_id and sorts by id (as for the hash rows, store/groups.c). */
+#define ROWS_ALL                                                             \
+    ROWS_COLS "+scan_id = ?1 AND id BETWEEN"                                 \
+    " (SELECT min(id) FROM file WHERE scan_id = ?1)"                         \
+    " AND (SELECT max(id) FROM file WHERE scan_id = ?1) ORDER BY id"
 #define ROWS_ORDER " ORDER BY coalesce(split, ''), coalesce(label, ''), id"
 
 static int64_t opt_int(sqlite3_stmt *st, int i)
@@ -130,7 +137,7 @@ int ia_store_loader_rows(ia_db *db, int64_t scan_id, int notes,
     const char *sql = notes ? "SELECT path FROM finding WHERE scan_id = ?1"
                               " AND code = 'empty_class'"
                               " AND file_id IS NULL ORDER BY path"
-                            : ROWS_COLS " ORDER BY id";
+                            : ROWS_ALL;
     if (sqlite3_prepare_v2(db->conn, sql, -1, &st, NULL) != SQLITE_OK)
         return ia_store_sqlfail(db, "reading the files for the loaders");
     sqlite3_bind_int64(st, 1, scan_id);
@@ -172,8 +179,9 @@ int ia_store_loader_rows_by_id(ia_db *db, int64_t scan_id,
     int ret = note_ids(db, ids, n);
     if (ret != IA_OK)
         return ret;
-    if (sqlite3_prepare_v2(db->conn, ROWS_COLS " AND id IN (SELECT id FROM"
-                           " temp.loader_noted)" ROWS_ORDER, -1, &st,
+    if (sqlite3_prepare_v2(db->conn, ROWS_COLS "scan_id = ?1 AND id IN"
+                           " (SELECT id FROM temp.loader_noted)" ROWS_ORDER,
+                           -1, &st,
                            NULL) != SQLITE_OK)
         return ia_store_sqlfail(db, "reading the files for the loaders");
     sqlite3_bind_int64(st, 1, scan_id);
