@@ -747,6 +747,19 @@ static void discard_new(ia_db *db, const char *path)
     free(name);
 }
 
+/* At a writer's open, after a first scan that never built them. Best
+ * effort: if even that fails (a full disk), the open goes on without them,
+ * so that a writer can still free space (scans --delete); the next scan's
+ * finish tries again. */
+static void rebuild_file_indexes(ia_db *db)
+{
+    if (ia_store_restore_file_indexes(db) == IA_OK &&
+        ia_store_batch_commit(db) == IA_OK)
+        return;
+    ia_store_batch_abort(db);
+    db->file_indexes_missing = 1;
+}
+
 int ia_db_open(const char *path, int flags, ia_db **out)
 {
     int ret = IA_ERR_DB;
@@ -788,7 +801,7 @@ int ia_db_open(const char *path, int flags, ia_db **out)
     if (ret == IA_OK && db->writable)
         ret = migrate(db, path);
     if (ret == IA_OK && db->writable && db->file_indexes_missing)
-        ret = ia_store_restore_file_indexes(db);
+        rebuild_file_indexes(db);
     if (ret == IA_OK)
         ret = create_lens(db);
     if (ret == IA_OK) {
