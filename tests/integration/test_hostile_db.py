@@ -367,24 +367,18 @@ def case_unindexed(tmp, good, shard, tree):
          "the file table's indexes, in the order the schema made them")
     C.eq([n for n, _ in index_rows(db)], ["sqlite_autoindex_file_1"],
          "readers leave the DB as it is (no index built)")
-    res = imgaudit("scan", tree, "--db", db, "-q", "--name", "again")
-    C.check(res.returncode == 0, "a scan into it exits 0", res.why())
-    C.eq(index_rows(db), index_rows(good), "the writer built the three"
-         " indexes again, in schema order")
-    fresh = os.path.join(tmp, "fresh.db")
-    res = imgaudit("scan", tree, "--db", fresh, "-q")
-    C.check(res.returncode == 0, "a first scan into a new DB exits 0",
-            res.why())
-    C.eq(index_rows(fresh), index_rows(good), "a first scan leaves the"
-         " file indexes as the schema makes them, in the same order")
     empty = os.path.join(tmp, "empty")
     os.makedirs(empty)
-    migrated = os.path.join(tmp, "migrated.db")
-    res = imgaudit("scan", empty, "--db", migrated, "-q")
-    C.check(res.returncode == 0, "a scan of an empty folder exits 0",
-            res.why())
-    C.eq(index_rows(migrated), index_rows(good), "the indexes after a scan"
-         " of nothing equal those after a scan of files")
+    for what, args, into in (
+            ("a scan into it", [tree, "--name", "again"], db),
+            ("a first scan into a new DB", [tree],
+             os.path.join(tmp, "fresh.db")),
+            ("a scan of an empty folder into a new DB", [empty],
+             os.path.join(tmp, "migrated.db"))):
+        res = imgaudit("scan", args[0], "--db", into, "-q", *args[1:])
+        C.check(res.returncode == 0, what + " exits 0", res.why())
+        C.eq(index_rows(into), index_rows(good), what + ": the file"
+             " indexes are there, in the order the schema makes them")
 
 
 def case_rows(tmp, good, shard, tree):
