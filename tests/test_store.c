@@ -552,16 +552,7 @@ static const char *const INDEX_ORDER =
 
 static void index_order(const char *path, char *out, size_t cap)
 {
-    sqlite3 *c = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(c, INDEX_ORDER, -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    ia_strlcpy(out, (const char *)sqlite3_column_text(st, 0), cap);
-    sqlite3_finalize(st);
-    sqlite3_close(c);
+    sql_text(path, INDEX_ORDER, out, cap);
 }
 
 #define ALL_FILE_INDEXES \
