@@ -3,11 +3,11 @@
  * the classes of every split, as the loader would (docs/loaders.md).
  *
  * Two passes, since a skip's severity depends on its class: the first
- * reads every file row (ordered by split, label, id) and tallies, per
+ * reads every file row (in id order) and tallies, per
  * (split, class folder) group, the files each profile lists, noting the
  * ids of the files some profile has something to say about; the class
  * tables and the class-level findings follow from the tally; the second
- * pass reads back only the noted files, by id in the same order, and
+ * pass reads back only the noted files, by split, label and id, and
  * stores their findings. (Reading every row twice was most of this step's
  * time at a million files: docs/performance.md.) Memory is one record
  * per class folder and 8 bytes per noted file. Every finding names its
