@@ -29,7 +29,10 @@
  * libxxhash's run-time dispatch. Per image, the DCT runs its sums in the
  * same order as the plain loops (so the same doubles) and the median is
  * found by selection, not a sort. An AVX-512 Lanczos kernel was measured
- * and gained nothing (docs/performance.md).
+ * and gained nothing (docs/performance.md); a VNNI one (vpdpbusd on
+ * coefficients split into three signed bytes, 32 taps a step) is chosen
+ * over AVX2 where the CPU has AVX-VNNI or AVX512-VNNI: the same sums in
+ * a third of the instructions per tap.
  *
  * Coefficient tables are built once per (axis, input size, output size)
  * and kept in a per-hasher cache that holds every size a dataset has, up
@@ -76,8 +79,17 @@
  * halves fit the 16-bit multiplies of pmaddwd. */
 #define SPLIT_BITS 11
 /* SIMD windows are widened with zero coefficients to a multiple of this
- * many taps, so the kernels need no scalar tail. */
+ * many taps, so the kernels need no scalar tail: 16 for the pmaddwd
+ * kernels, 32 for the vpdpbusd one (LAYOUT_BYTES). */
 #define SIMD_TAPS 16
+#define BYTE_TAPS 32
+
+/* How a hasher's horizontal tables are laid out for its kernel. */
+enum {
+    LAYOUT_PLAIN = 0,   /* Pillow's int32 coefficients (scalar kernel) */
+    LAYOUT_SPLIT = 1,   /* kh, kl: int16 halves (SSE2, AVX2) */
+    LAYOUT_BYTES = 2    /* kb: three signed base-256 digits (VNNI) */
+};
 
 #define RS_MAX 32         /* largest output side: phash's 32x32 */
 #define PHASH_SIZE 32     /* imagehash: hash_size 8 * highfreq_factor 4 */
@@ -124,7 +136,10 @@ struct rs_table {
     int32_t *k;             /* NULL when simd_ok or recompute */
     int recompute;          /* too many to tabulate: see coeff_at */
     int simd_ok;
-    int16_t *kh, *kl;       /* out_size * kstride, when simd_ok */
+    int layout;             /* LAYOUT_SPLIT or LAYOUT_BYTES, when simd_ok */
+    int16_t *kh, *kl;       /* out_size * kstride, LAYOUT_SPLIT */
+    int8_t *kb;             /* out_size * 3 * kstride, LAYOUT_BYTES: the
+                             * digits d0, d1, d2 of each output in turn */
     size_t kstride;
     uint32_t *sx, *sn;      /* out_size, when simd_ok */
 };
@@ -147,6 +162,8 @@ typedef struct rs_scratch {
     size_t k_cap;
     int16_t *kh, *kl;
     size_t kh_cap, kl_cap;
+    int8_t *kb;
+    size_t kb_cap;
 } rs_scratch;
 
 /* A Lanczos resize of a streamed 8-bit plane to out_w x out_h. */
@@ -170,7 +187,7 @@ struct ia_hasher {
     size_t row_bytes;
     int active;             /* between a successful begin and end */
     hrow_fn hrow;           /* horizontal kernel for this CPU */
-    int simd;               /* hrow is a SIMD kernel: tables in its layout */
+    int layout;             /* of the horizontal tables hrow reads */
     resampler ph;           /* 32x32 for phash */
     resampler dh;           /* 9x8 for dhash */
     rs_cache cache;
@@ -314,30 +331,69 @@ static int split_coeff(int32_t k, int16_t *kh, int16_t *kl)
     return 1;
 }
 
+/* k = d2 * 2^16 + d1 * 2^8 + d0 with each digit in -128..127 (balanced
+ * base 256, for vpdpbusd's signed bytes); 0 when d2 overflows. Pillow's
+ * coefficients are below 2^22 in magnitude, so they always split. */
+static int split_bytes(int32_t k, int8_t *d0, int8_t *d1, int8_t *d2)
+{
+    int32_t lo = (int32_t)(((uint32_t)k + 128u) & 255u) - 128;
+    int32_t r = (k - lo) / 256;
+    int32_t mid = (int32_t)(((uint32_t)r + 128u) & 255u) - 128;
+    int32_t hi = (r - mid) / 256;
+
+    if (hi < -128 || hi > 127)
+        return 0;
+    *d0 = (int8_t)lo;
+    *d1 = (int8_t)mid;
+    *d2 = (int8_t)hi;
+    return 1;
+}
+
+/* Output xx's coefficients in the SIMD layout, window x at kx[x]. */
+static int simd_coeffs(rs_table *t, uint32_t xx, int64_t off)
+{
+    const int32_t *k = t->k + xx * t->ksize;
+    int64_t n = t->win[xx].n;
+
+    if (t->layout == LAYOUT_BYTES) {
+        int8_t *d = t->kb + xx * 3 * t->kstride + off;
+        memset(d - off, 0, 3 * t->kstride);
+        for (int64_t x = 0; x < n; x++)
+            if (!split_bytes(k[x], &d[x], &d[x + (int64_t)t->kstride],
+                             &d[x + 2 * (int64_t)t->kstride]))
+                return 0;
+        return 1;
+    }
+    int16_t *kh = t->kh + xx * t->kstride + off;
+    int16_t *kl = t->kl + xx * t->kstride + off;
+    memset(kh - off, 0, t->kstride * sizeof *kh);
+    memset(kl - off, 0, t->kstride * sizeof *kl);
+    for (int64_t x = 0; x < n; x++)
+        if (!split_coeff(k[x], &kh[x], &kl[x]))
+            return 0;
+    return 1;
+}
+
 /* The SIMD layout: each window widened with zero coefficients to a
- * multiple of SIMD_TAPS, rightwards while it stays in the row, then
- * leftwards; the sum is unchanged. 0 when a row is too narrow for that or
- * a coefficient does not split (the scalar kernel then runs). */
+ * multiple of the kernel's taps per step, rightwards while it stays in
+ * the row, then leftwards; the sum is unchanged. 0 when a row is too
+ * narrow for that or a coefficient does not split (the scalar kernel then
+ * runs). */
 static int simd_layout(rs_table *t)
 {
+    int64_t taps = t->layout == LAYOUT_BYTES ? BYTE_TAPS : SIMD_TAPS;
+
     for (uint32_t xx = 0; xx < t->out_size; xx++) {
         const rs_window *w = &t->win[xx];
-        int64_t np = (w->n + SIMD_TAPS - 1) / SIMD_TAPS * SIMD_TAPS;
-        int16_t *kh = t->kh + xx * t->kstride;
-        int16_t *kl = t->kl + xx * t->kstride;
+        int64_t np = (w->n + taps - 1) / taps * taps;
         if (np > (int64_t)t->in_size)
             return 0;
         t->sx[xx] = w->xmin + np <= (int64_t)t->in_size
                         ? (uint32_t)w->xmin
                         : t->in_size - (uint32_t)np;
         t->sn[xx] = (uint32_t)np;
-        memset(kh, 0, (size_t)np * sizeof *kh);
-        memset(kl, 0, (size_t)np * sizeof *kl);
-        kh += w->xmin - t->sx[xx];
-        kl += w->xmin - t->sx[xx];
-        for (int64_t x = 0; x < w->n; x++)
-            if (!split_coeff(t->k[xx * t->ksize + (size_t)x], &kh[x], &kl[x]))
-                return 0;
+        if (!simd_coeffs(t, xx, w->xmin - t->sx[xx]))
+            return 0;
     }
     return 1;
 }
@@ -368,7 +424,7 @@ static int reserve(size_t *off, size_t n, size_t elem, size_t *at)
 static int table_freeze(const rs_table *b, rs_table **out)
 {
     size_t off = sizeof *b, at_win = 0, at_sx = 0, at_sn = 0, at_k = 0;
-    size_t at_kh = 0, at_kl = 0, kn = 0;
+    size_t at_kh = 0, at_kl = 0, at_kb = 0, kn = 0;
     int rc = 0;
     rs_table *t;
 
@@ -378,10 +434,12 @@ static int table_freeze(const rs_table *b, rs_table **out)
             rc = reserve(&off, b->out_size, sizeof *b->sx, &at_sx);
         if (rc == 0)
             rc = reserve(&off, b->out_size, sizeof *b->sn, &at_sn);
-        if (rc == 0)
+        if (rc == 0 && b->layout == LAYOUT_SPLIT)
             rc = reserve(&off, kn, sizeof *b->kh, &at_kh);
-        if (rc == 0)
+        if (rc == 0 && b->layout == LAYOUT_SPLIT)
             rc = reserve(&off, kn, sizeof *b->kl, &at_kl);
+        if (rc == 0 && b->layout == LAYOUT_BYTES)
+            rc = reserve(&off, kn * 3, sizeof *b->kb, &at_kb);
     } else {
         kn = b->recompute ? 0 : b->out_size * b->ksize;
         rc = reserve(&off, b->out_size, sizeof *b->win, &at_win);
@@ -397,8 +455,14 @@ static int table_freeze(const rs_table *b, rs_table **out)
                                       : (int32_t *)(void *)((char *)t + at_k);
     t->sx = b->simd_ok ? (uint32_t *)(void *)((char *)t + at_sx) : NULL;
     t->sn = b->simd_ok ? (uint32_t *)(void *)((char *)t + at_sn) : NULL;
-    t->kh = b->simd_ok ? (int16_t *)(void *)((char *)t + at_kh) : NULL;
-    t->kl = b->simd_ok ? (int16_t *)(void *)((char *)t + at_kl) : NULL;
+    t->kh = t->kl = NULL;
+    t->kb = NULL;
+    if (b->simd_ok && b->layout == LAYOUT_SPLIT) {
+        t->kh = (int16_t *)(void *)((char *)t + at_kh);
+        t->kl = (int16_t *)(void *)((char *)t + at_kl);
+    } else if (b->simd_ok) {
+        t->kb = (int8_t *)(void *)((char *)t + at_kb);
+    }
     if (t->win)
         memcpy(t->win, b->win, b->out_size * sizeof *b->win);
     if (t->k)
@@ -406,9 +470,13 @@ static int table_freeze(const rs_table *b, rs_table **out)
     if (t->sx) {
         memcpy(t->sx, b->sx, b->out_size * sizeof *b->sx);
         memcpy(t->sn, b->sn, b->out_size * sizeof *b->sn);
+    }
+    if (t->kh) {
         memcpy(t->kh, b->kh, kn * sizeof *b->kh);
         memcpy(t->kl, b->kl, kn * sizeof *b->kl);
     }
+    if (t->kb)
+        memcpy(t->kb, b->kb, kn * 3 * sizeof *b->kb);
     *out = t;
     return 0;
 }
@@ -421,16 +489,26 @@ static int table_simd(ia_hasher *h, rs_table *b, uint32_t *sx, uint32_t *sn)
     size_t need;
     int rc;
 
-    b->kstride = (b->ksize + SIMD_TAPS - 1) / SIMD_TAPS * SIMD_TAPS;
+    size_t taps = h->layout == LAYOUT_BYTES ? BYTE_TAPS : SIMD_TAPS;
+
+    b->layout = h->layout;
+    b->kstride = (b->ksize + taps - 1) / taps * taps;
     if (ia_mul_size(b->out_size, b->kstride, &need) != 0)
         return IA_ERR_NOMEM;
-    rc = grow(&s->kh, &s->kh_cap, need, sizeof *s->kh);
-    if (rc == 0)
-        rc = grow(&s->kl, &s->kl_cap, need, sizeof *s->kl);
+    if (b->layout == LAYOUT_BYTES) {
+        rc = ia_mul_size(need, 3, &need) != 0
+                 ? IA_ERR_NOMEM
+                 : grow(&s->kb, &s->kb_cap, need, sizeof *s->kb);
+    } else {
+        rc = grow(&s->kh, &s->kh_cap, need, sizeof *s->kh);
+        if (rc == 0)
+            rc = grow(&s->kl, &s->kl_cap, need, sizeof *s->kl);
+    }
     if (rc != 0)
         return rc;
     b->kh = s->kh;
     b->kl = s->kl;
+    b->kb = s->kb;
     b->sx = sx;
     b->sn = sn;
     b->simd_ok = simd_layout(b);
@@ -467,7 +545,7 @@ static int table_build(ia_hasher *h, uint32_t in_size, uint32_t out_size,
     if (rc != 0)
         return rc;
     table_windows(&b, s->taps);
-    if (horizontal && h->simd)
+    if (horizontal && h->layout != LAYOUT_PLAIN)
         rc = table_simd(h, &b, sx, sn);
     return rc != 0 ? rc : table_freeze(&b, out);
 }
@@ -659,34 +737,91 @@ hwin_avx2(const rs_table *t, const uint8_t *luma, uint32_t xx)
  * of phaddd), and clip8 is done on the vector: an arithmetic shift makes
  * the sums Pillow's int would call negative negative, and the two
  * saturating packs clamp to 0..255, exactly clip8_u32. */
+__attribute__((target("avx2"))) static inline void
+store8_avx2(const __m256i v[8], uint8_t *out)
+{
+    const __m256i half = _mm256_set1_epi32((int)HALF);
+    __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]),
+                                  _mm256_hadd_epi32(v[2], v[3]));
+    __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]),
+                                  _mm256_hadd_epi32(v[6], v[7]));
+    __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
+                                   _mm256_permute2x128_si256(a, b, 0x31));
+    sum = _mm256_srai_epi32(_mm256_add_epi32(sum, half), PRECISION_BITS);
+    __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(sum),
+                                 _mm256_extracti128_si256(sum, 1));
+    _mm_storel_epi64((__m128i *)(void *)out, _mm_packus_epi16(w, w));
+}
+
+/* One output spread over eight lanes, reduced and clipped. */
+__attribute__((target("avx2"))) static inline uint8_t
+store1_avx2(__m256i v)
+{
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(v),
+                               _mm256_extracti128_si256(v, 1));
+    return clip8_u32(HALF + hsum_epi32(s4));
+}
+
 __attribute__((target("avx2"))) static void
 hrow_avx2(const rs_table *t, const uint8_t *luma, uint8_t *out)
 {
-    const __m256i half = _mm256_set1_epi32((int)HALF);
     uint32_t xx = 0;
     for (; xx + 8 <= t->out_size; xx += 8) {
         __m256i v[8];
         for (uint32_t i = 0; i < 8; i++)
             v[i] = hwin_avx2(t, luma, xx + i);
-        __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]),
-                                      _mm256_hadd_epi32(v[2], v[3]));
-        __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]),
-                                      _mm256_hadd_epi32(v[6], v[7]));
-        __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
-                                       _mm256_permute2x128_si256(a, b, 0x31));
-        sum = _mm256_srai_epi32(_mm256_add_epi32(sum, half), PRECISION_BITS);
-        __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(sum),
-                                     _mm256_extracti128_si256(sum, 1));
-        _mm_storel_epi64((__m128i *)(void *)(out + xx),
-                         _mm_packus_epi16(w, w));
+        store8_avx2(v, out + xx);
     }
-    for (; xx < t->out_size; xx++) {
-        __m256i v = hwin_avx2(t, luma, xx);
-        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(v),
-                                   _mm256_extracti128_si256(v, 1));
-        out[xx] = clip8_u32(HALF + hsum_epi32(s4));
-    }
+    for (; xx < t->out_size; xx++)
+        out[xx] = store1_avx2(hwin_avx2(t, luma, xx));
 }
+
+/* The VNNI kernels (LAYOUT_BYTES): vpdpbusd multiplies 32 unsigned pixel
+ * bytes by 32 signed coefficient digits and adds each group of four
+ * products into a 32-bit lane, so the row needs no widening and each step
+ * of 32 taps is one load and three instructions (the AVX2 kernel: four
+ * loads and widenings, four multiplies, four adds). The three digit sums
+ * recombine as s0 + s1 * 2^8 + s2 * 2^16 modulo 2^32, Pillow's sum. Built
+ * twice: the VEX form (AVX-VNNI) and the EVEX one (AVX512-VNNI with VL),
+ * which CPUs have one or the other or both of. */
+#define HROW_VNNI(name, tgt, dpbusd)                                        \
+    __attribute__((target(tgt))) static inline __m256i name##_win(          \
+        const rs_table *t, const uint8_t *luma, uint32_t xx)                \
+    {                                                                       \
+        const uint8_t *src = luma + t->sx[xx];                              \
+        const int8_t *d = t->kb + (size_t)xx * 3 * t->kstride;              \
+        const size_t st = t->kstride;                                       \
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0;              \
+        for (size_t x = 0; x < t->sn[xx]; x += BYTE_TAPS) {                 \
+            __m256i v = _mm256_loadu_si256(                                 \
+                (const __m256i *)(const void *)(src + x));                  \
+            s0 = dpbusd(s0, v, _mm256_loadu_si256(                          \
+                (const __m256i *)(const void *)(d + x)));                   \
+            s1 = dpbusd(s1, v, _mm256_loadu_si256(                          \
+                (const __m256i *)(const void *)(d + st + x)));              \
+            s2 = dpbusd(s2, v, _mm256_loadu_si256(                          \
+                (const __m256i *)(const void *)(d + 2 * st + x)));          \
+        }                                                                   \
+        return _mm256_add_epi32(                                            \
+            s0, _mm256_add_epi32(_mm256_slli_epi32(s1, 8),                  \
+                                 _mm256_slli_epi32(s2, 16)));               \
+    }                                                                       \
+    __attribute__((target(tgt))) static void name(                          \
+        const rs_table *t, const uint8_t *luma, uint8_t *out)               \
+    {                                                                       \
+        uint32_t xx = 0;                                                    \
+        for (; xx + 8 <= t->out_size; xx += 8) {                            \
+            __m256i v[8];                                                   \
+            for (uint32_t i = 0; i < 8; i++)                                \
+                v[i] = name##_win(t, luma, xx + i);                         \
+            store8_avx2(v, out + xx);                                       \
+        }                                                                   \
+        for (; xx < t->out_size; xx++)                                      \
+            out[xx] = store1_avx2(name##_win(t, luma, xx));                 \
+    }
+
+HROW_VNNI(hrow_avxvnni, "avx2,avxvnni", _mm256_dpbusd_avx_epi32)
+HROW_VNNI(hrow_avx512vnni, "avx2,avx512vnni,avx512vl", _mm256_dpbusd_epi32)
 #endif
 
 /* Row y's share of ImagingResampleVertical_8bpc: adds coefficient * value
@@ -888,7 +1023,7 @@ int ia_hasher_new(ia_hasher **out)
     if (!h->xxh)
         goto out;
     /* the best kernel this CPU runs; level 0 always does */
-    for (int level = 2; ia_hasher_kernel(h, level) != 0; level--)
+    for (int level = 4; ia_hasher_kernel(h, level) != 0; level--)
         continue;
     h->ph.out_w = h->ph.out_h = PHASH_SIZE;
     h->dh.out_w = DHASH_W;
@@ -916,6 +1051,7 @@ void ia_hasher_free(ia_hasher *h)
     free(h->scratch.k);
     free(h->scratch.kh);
     free(h->scratch.kl);
+    free(h->scratch.kb);
     free(h);
 }
 
@@ -988,27 +1124,40 @@ const uint8_t *ia_hasher_resized(const ia_hasher *h, int dhash)
 }
 
 /* The kernel's tables have their own layout: the cache starts over. */
-static void set_kernel(ia_hasher *h, hrow_fn fn, int simd)
+static void set_kernel(ia_hasher *h, hrow_fn fn, int layout)
 {
     cache_clear(&h->cache);
     h->hrow = fn;
-    h->simd = simd;
+    h->layout = layout;
 }
 
 int ia_hasher_kernel(ia_hasher *h, int level)
 {
     switch (level) {
     case 0:
-        set_kernel(h, hrow_scalar, 0);
+        set_kernel(h, hrow_scalar, LAYOUT_PLAIN);
         return 0;
 #ifdef HASH_X86
     case 1:
-        set_kernel(h, hrow_sse2, 1);
+        set_kernel(h, hrow_sse2, LAYOUT_SPLIT);
         return 0;
     case 2:
         if (!__builtin_cpu_supports("avx2"))
             return -1;
-        set_kernel(h, hrow_avx2, 1);
+        set_kernel(h, hrow_avx2, LAYOUT_SPLIT);
+        return 0;
+    case 3:   /* the same kernel as 4, EVEX-encoded */
+        if (!__builtin_cpu_supports("avx2") ||
+            !__builtin_cpu_supports("avx512vnni") ||
+            !__builtin_cpu_supports("avx512vl"))
+            return -1;
+        set_kernel(h, hrow_avx512vnni, LAYOUT_BYTES);
+        return 0;
+    case 4:
+        if (!__builtin_cpu_supports("avx2") ||
+            !__builtin_cpu_supports("avxvnni"))
+            return -1;
+        set_kernel(h, hrow_avxvnni, LAYOUT_BYTES);
         return 0;
 #endif
     default:

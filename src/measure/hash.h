@@ -24,9 +24,11 @@ void ia_hasher_end(ia_hasher *h, ia_hashes *out);
  * of that image, row-major: 32x32 (phash) or, when dhash is non-zero,
  * 9 wide x 8 high. Valid until the next ia_hasher_begin. */
 const uint8_t *ia_hasher_resized(const ia_hasher *h, int dhash);
-/* For tests: caps the horizontal resampling kernel at level (0 scalar,
- * 1 SSE2, 2 AVX2; by default the best the CPU has). Results never depend
- * on it. Returns 0, or -1 when the CPU lacks that level. */
+/* For tests: sets the horizontal resampling kernel (0 scalar, 1 SSE2,
+ * 2 AVX2, 3 AVX512-VNNI, 4 AVX-VNNI; by default the highest level the CPU
+ * has: 3 and 4 are the same kernel, encoded for either extension).
+ * Results never depend on it. Returns 0, or -1 when the CPU lacks that
+ * level. */
 int ia_hasher_kernel(ia_hasher *h, int level);
 
 
