@@ -393,9 +393,15 @@ int ia_reuse_open(ia_db *target, const char *path, const ia_reuse_params *p,
         ia_store_fail(target, ret, "--reuse %s", ia_db_errmsg(r->src));
     /* The rows read follow the walk, spread over the file table, its
      * indexes and the findings: a 64 MiB page cache (a cap, allocated as
-     * used) keeps them from being read again. */
+     * used) keeps them from being read again. The file is also mapped
+     * (up to 1 GiB of address space, not memory): pages are then read in
+     * place instead of copied into malloc'd cache pages, 15 % of an
+     * unchanged --trust-mtime rescan of 100,000 files (0.54 -> 0.46 s,
+     * docs/performance.md). The connection only reads, inside one read
+     * transaction, so a checkpoint cannot shrink the file under it. */
     if (ret == IA_OK)
-        sqlite3_exec(ia_store_sqlite(r->src), "PRAGMA cache_size = -65536",
+        sqlite3_exec(ia_store_sqlite(r->src), "PRAGMA cache_size = -65536;"
+                     "PRAGMA mmap_size = 1073741824",
                      NULL, NULL, NULL);
     /* One read transaction for the whole scan: the rows read stay those
      * of one snapshot, and each lookup skips taking the lock anew (a
