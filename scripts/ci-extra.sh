@@ -92,7 +92,7 @@ TSAN_RUN=(setarch "$(uname -m)" -R)
 "${TSAN_RUN[@]}" true 2>/dev/null || TSAN_RUN=()
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
 if setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false &&
-   ninja -C build-tsan imgaudit tests/test_pool >/dev/null; then
+   ninja -C build-tsan imgaudit tests/test_pool tests/test_walk >/dev/null; then
   tsan_roots=(fixtures/sample fixtures/cases tests/fuzz/corpus/archive)
   if [ -d "$DATASETS/clothing-small/test" ]; then
     tsan_roots+=("$DATASETS/clothing-small/test")
@@ -125,6 +125,25 @@ if setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false &&
   "${TSAN_RUN[@]}" build-tsan/tests/test_pool > "$tmp/pool.out" 2>&1
   rc=$?; [ $rc -eq 0 ] || tail -40 "$tmp/pool.out"
   result $rc "TSan: the pool's unit test has no race"
+  # the walk's stat-ahead helper thread (src/walk/folder.c): its unit test,
+  # then a scan and an unchanged rescan of a folder of 1,500 names (links
+  # to one small fixture image), large enough for several batches
+  "${TSAN_RUN[@]}" build-tsan/tests/test_walk > "$tmp/walk.out" 2>&1
+  rc=$?; [ $rc -eq 0 ] || tail -40 "$tmp/walk.out"
+  result $rc "TSan: the walk's unit test has no race"
+  mkdir -p "$tmp/tsan-big/c"
+  cp fixtures/sample/test/bird/bird_027.jpg "$tmp/tsan-big/c/0.jpg"
+  for i in $(seq 1 1499); do
+    ln "$tmp/tsan-big/c/0.jpg" "$tmp/tsan-big/c/$i.jpg"
+  done
+  for extra in "" "--reuse $tmp/tsan-big.db --trust-mtime"; do
+    # shellcheck disable=SC2086 # the words are options
+    "${TSAN_RUN[@]}" build-tsan/imgaudit scan "$tmp/tsan-big" \
+      --db "$tmp/tsan-big.db" $extra -q -j 2 2> "$tmp/tsan.err"
+    rc=$?
+    grep -q "ThreadSanitizer" "$tmp/tsan.err" && { cat "$tmp/tsan.err"; rc=66; }
+    result $rc "TSan: scan -j 2 of a large folder ${extra:+(rescan) }has no race"
+  done
 else
   result 1 "TSan: build"
 fi

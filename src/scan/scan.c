@@ -861,6 +861,8 @@ static int scan_with(scan_ctx *pctx, ia_scan_summary *out)
         .is_image = image_name, .keep = ia_file_keep,
         .skip_archive = other_shard, .user = &ctx,
         .exclude = opt->exclude, .nexclude = opt->nexclude,
+        /* a CPU to spare: the same count as the pool's (run_scan) */
+        .stat_ahead = (opt->jobs ? opt->jobs : ia_cpu_count()) > 1,
     };
     if (opt->trust_mtime && !opt->reuse_db)
         return ia_store_fail(db, IA_ERR_ARG, "trusting mtimes needs a DB to "

@@ -109,13 +109,22 @@ static void classify_target(int dirfd, const char *path, ia_entry *e,
 int ia_walk_classify(int dirfd, const char *path, int follow, ia_entry *e,
                      struct stat *st, int *is_dir, int *via_link)
 {
+    int err = fstatat(dirfd, path, st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+    return ia_walk_classify_from(dirfd, path, follow, err, e, st, is_dir,
+                                 via_link);
+}
+
+int ia_walk_classify_from(int dirfd, const char *path, int follow,
+                          int lstat_err, ia_entry *e, struct stat *st,
+                          int *is_dir, int *via_link)
+{
     char target[112];
     *is_dir = 0;
     *via_link = 0;
     e->kind = IA_ENT_FILE;
     e->detail[0] = '\0';
-    if (fstatat(dirfd, path, st, AT_SYMLINK_NOFOLLOW) != 0)
-        return errno;
+    if (lstat_err != 0)
+        return lstat_err;
     if (S_ISLNK(st->st_mode)) {
         if (!follow) {
             link_target(dirfd, path, target, sizeof target);

@@ -36,6 +36,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -71,6 +73,39 @@ typedef struct devino {
     ino_t ino;
 } devino;
 
+/* A name's lstat taken by the stat-ahead helper (see "stat-ahead"). */
+typedef struct pre_stat {
+    int err;            /* 0 (st holds it), its errno, or -1: not taken */
+    struct stat st;
+} pre_stat;
+
+/* What the helper thread reads: names lo..hi-1 of one frame. */
+typedef struct ahead_job {
+    int fd;
+    char *const *names;
+    const char *rel;            /* the frame's path, for --exclude */
+    size_t rel_len;
+    const char *const *exclude;
+    size_t nexclude;
+    size_t lo, hi;
+    pre_stat *out;              /* hi - lo results */
+} ahead_job;
+
+typedef struct ahead {
+    int on;                     /* stat_ahead was asked for */
+    pre_stat *buf;              /* 2 x AHEAD_BATCH results: */
+    pre_stat *cur, *next;       /* its halves, swapped at each batch */
+    size_t frame;               /* the frame followed, when active */
+    int active;
+    size_t from;                /* names from..nlo-1: the walker's own */
+    int have;                   /* cur holds names lo..hi-1 */
+    size_t lo, hi;
+    int running;                /* the helper fills next: nlo..nhi-1 */
+    size_t nlo, nhi;
+    pthread_t th;
+    ahead_job job;
+} ahead;
+
 struct ia_folder {
     int layout;
     int follow;
@@ -83,7 +118,10 @@ struct ia_folder {
     size_t nvisited, visited_cap;
     const char *const *exclude;   /* --exclude globs, borrowed */
     size_t nexclude;
+    ahead ahead;
 };
+
+static void ahead_stop(ia_folder *w);
 
 /* ---- frames ----------------------------------------------------------- */
 
@@ -215,6 +253,7 @@ static int push_frame(ia_folder *w, char *rel, const char *name,
                       const struct stat *st, int via_link)
 {
     frame *parent, *f;
+    ahead_stop(w);
     if (ia_walk_grow((void **)&w->frames, &w->frames_cap, w->nframes + 1,
                      sizeof *w->frames) != 0) {
         free(rel);
@@ -243,6 +282,7 @@ static int push_frame(ia_folder *w, char *rel, const char *name,
 
 static void pop_frame(ia_folder *w)
 {
+    ahead_stop(w);
     frame_release(&w->frames[--w->nframes]);
 }
 
@@ -301,6 +341,121 @@ static const frame *find_ancestor(const ia_folder *w, const struct stat *st)
         if (w->frames[i].dev == st->st_dev && w->frames[i].ino == st->st_ino)
             return &w->frames[i];
     return NULL;
+}
+
+/* ---- stat-ahead ----------------------------------------------------------
+ *
+ * On an unchanged rescan (--reuse --trust-mtime) the walk is the scan, and
+ * two fifths of it was the lstat of each name, one after another, while
+ * the pool's threads sat idle. With stat_ahead, in a folder of AHEAD_MIN
+ * names or more, a helper thread lstats the next AHEAD_BATCH names while
+ * the walker handles the ones before: the walker's own lstats for the
+ * first AHEAD_LEAD names give the helper its lead, then at each batch
+ * boundary the walker joins the helper, takes its results and starts it
+ * on the batch after. pthread_join orders the helper's writes before the
+ * walker's reads, and nothing else is written by both. A result is only
+ * the lstat, taken a batch early; what follows it (a symlink's target,
+ * a folder's loop check) is done by the walker as before. Leaving the
+ * folder (a child pushed, the folder popped) joins the helper and drops
+ * its results: none outlives its folder's visit.
+ */
+#define AHEAD_MIN 64
+#define AHEAD_LEAD 512
+#define AHEAD_BATCH 1024
+
+static void *ahead_run(void *arg)
+{
+    const ahead_job *j = arg;
+    for (size_t i = j->lo; i < j->hi; i++) {
+        pre_stat *p = &j->out[i - j->lo];
+        const char *name = j->names[i];
+        p->err = -1;
+        /* the walker's own rule for a lookup in the folder (visit) */
+        if (j->rel_len + strlen(name) + 2 >= PATH_MAX)
+            continue;
+        if (j->nexclude) {
+            char *rel = join_rel(j->rel, j->rel_len, name);
+            int skip = !rel || ia_walk_excluded(j->exclude, j->nexclude, rel);
+            free(rel);
+            if (skip)
+                continue;
+        }
+        p->err = fstatat(j->fd, name, &p->st, AT_SYMLINK_NOFOLLOW) == 0
+                     ? 0 : errno;
+    }
+    return NULL;
+}
+
+/* Joins the helper, if running, and forgets every result. */
+static void ahead_stop(ia_folder *w)
+{
+    ahead *a = &w->ahead;
+    if (a->running)
+        pthread_join(a->th, NULL);
+    a->running = a->have = a->active = 0;
+}
+
+/* Starts the helper on names lo.. of frame fi; without it (no memory,
+ * no thread) the walker stats them itself. */
+static void ahead_start(ia_folder *w, size_t fi, size_t lo)
+{
+    ahead *a = &w->ahead;
+    const frame *f = &w->frames[fi];
+    if (lo >= f->count)
+        return;
+    size_t hi = f->count - lo > AHEAD_BATCH ? lo + AHEAD_BATCH : f->count;
+    if (!a->buf) {
+        a->buf = malloc(2 * AHEAD_BATCH * sizeof *a->buf);
+        if (!a->buf)
+            return;
+        a->cur = a->buf;
+        a->next = a->buf + AHEAD_BATCH;
+    }
+    a->job = (ahead_job){.fd = f->fd, .names = f->names, .rel = f->rel,
+                         .rel_len = f->rel_len, .exclude = w->exclude,
+                         .nexclude = w->nexclude, .lo = lo, .hi = hi,
+                         .out = a->next};
+    if (pthread_create(&a->th, NULL, ahead_run, &a->job) != 0)
+        return;
+    a->running = 1;
+    a->nlo = lo;
+    a->nhi = hi;
+}
+
+/* The helper's lstat of name i of frame fi (names are asked for in
+ * increasing order), or NULL: the walker does it. */
+static const pre_stat *ahead_get(ia_folder *w, size_t fi, size_t i)
+{
+    ahead *a = &w->ahead;
+    const frame *f = &w->frames[fi];
+    if (!a->on || f->fd < 0 || f->count < AHEAD_MIN)
+        return NULL;
+    if (!a->active || a->frame != fi) {
+        ahead_stop(w);
+        a->active = 1;
+        a->frame = fi;
+        a->from = i;
+        ahead_start(w, fi, i + AHEAD_LEAD);
+        return NULL;
+    }
+    if (a->have && i >= a->lo && i < a->hi)
+        return &a->cur[i - a->lo];
+    if (!a->running || i < a->nlo)
+        return NULL;            /* the lead, or no helper */
+    pthread_join(a->th, NULL);
+    a->running = 0;
+    if (i >= a->nhi) {          /* cannot be: names come in order */
+        a->have = 0;
+        return NULL;
+    }
+    pre_stat *t = a->cur;
+    a->cur = a->next;
+    a->next = t;
+    a->have = 1;
+    a->lo = a->nlo;
+    a->hi = a->nhi;
+    ahead_start(w, fi, a->hi);
+    return &a->cur[i - a->lo];
 }
 
 /* ---- entries ------------------------------------------------------------ */
@@ -396,9 +551,11 @@ static int visit_dir(ia_folder *w, size_t fi, char *rel, const char *name,
 /* The next name of frame fi. Returns 1 with *out, 0 when nothing is to be
  * returned for it (a folder pushed, a name that vanished), or
  * -IA_ERR_NOMEM. */
-static int visit(ia_folder *w, size_t fi, const char *name, ia_entry **out)
+static int visit(ia_folder *w, size_t fi, size_t i, ia_entry **out)
 {
     const frame *f = &w->frames[fi];
+    const char *name = f->names[i];
+    const pre_stat *pre = NULL;
     ia_entry tmp;
     struct stat st;
     int is_dir, via_link, err;
@@ -413,8 +570,18 @@ static int visit(ia_folder *w, size_t fi, const char *name, ia_entry **out)
     /* In its folder when that gives the same answer: a path the root
      * would refuse as too long is still looked up from the root. */
     int in_dir = f->fd >= 0 && f->rel_len + strlen(name) + 2 < PATH_MAX;
-    err = ia_walk_classify(in_dir ? f->fd : w->rootfd, in_dir ? name : rel,
-                           w->follow, &tmp, &st, &is_dir, &via_link);
+    if (in_dir)
+        pre = ahead_get(w, fi, i);
+    if (pre && pre->err >= 0) {
+        if (pre->err == 0)
+            st = pre->st;
+        err = ia_walk_classify_from(f->fd, name, w->follow, pre->err, &tmp,
+                                    &st, &is_dir, &via_link);
+    } else {
+        err = ia_walk_classify(in_dir ? f->fd : w->rootfd,
+                               in_dir ? name : rel, w->follow, &tmp, &st,
+                               &is_dir, &via_link);
+    }
     if (err == ENOENT) {
         free(rel);
         return 0;
@@ -492,7 +659,7 @@ static int walk_next(ia_folder *w, ia_entry **out)
             pop_frame(w);
             continue;
         }
-        rc = visit(w, w->nframes - 1, f->names[f->next++], out);
+        rc = visit(w, w->nframes - 1, f->next++, out);
         if (rc != 0)
             return rc;
     }
@@ -538,6 +705,8 @@ static void folder_close(void *self)
         return;
     while (w->nframes)
         pop_frame(w);
+    ahead_stop(w);
+    free(w->ahead.buf);
     free(w->frames);
     free(w->visited);
     free(w);
@@ -549,7 +718,7 @@ static const ia_source_ops folder_ops = {
 
 int ia_folder_open(const char *root_prefix, int rootfd, int follow,
                    const char *const *exclude, size_t nexclude,
-                   ia_source *out, char *err, size_t errcap)
+                   int stat_ahead, ia_source *out, char *err, size_t errcap)
 {
     char why[96];
     struct stat st;
@@ -562,6 +731,7 @@ int ia_folder_open(const char *root_prefix, int rootfd, int follow,
     w->follow = follow != 0;
     w->exclude = exclude;
     w->nexclude = nexclude;
+    w->ahead.on = stat_ahead != 0;
     if (push_frame(w, NULL, NULL, &st, 0) != 0 ||
         open_frame(w, &w->frames[0], &ioerr) != 0)
         goto out;

@@ -34,10 +34,11 @@ typedef struct ia_source {
  * returns 0 with *out set, IA_ERR_IO or IA_ERR_MANIFEST with a one-line
  * message in err, or IA_ERR_NOMEM. */
 
-/* The folder walk: lists the root at once. */
+/* The folder walk: lists the root at once. stat_ahead: a helper thread
+ * may lstat names ahead of the walk (folder.c). */
 int ia_folder_open(const char *root_prefix, int rootfd, int follow,
                    const char *const *exclude, size_t nexclude,
-                   ia_source *out, char *err, size_t errcap);
+                   int stat_ahead, ia_source *out, char *err, size_t errcap);
 
 /* A field longer than this makes its row an IA_ENT_MANIFEST_ROW. */
 #define IA_MANIFEST_FIELD_MAX ((size_t)64 * 1024)
@@ -93,6 +94,11 @@ void ia_walk_errstr(int err, char *buf, size_t cap);
  * was followed. Returns 0, or the errno of a failed lstat. */
 int ia_walk_classify(int dirfd, const char *path, int follow, ia_entry *e,
                      struct stat *st, int *is_dir, int *via_link);
+/* The same after the lstat, done by the caller: lstat_err 0 with *st its
+ * result, or its errno (returned as is). */
+int ia_walk_classify_from(int dirfd, const char *path, int follow,
+                          int lstat_err, ia_entry *e, struct stat *st,
+                          int *is_dir, int *via_link);
 
 /* root_prefix + "/" + rel, malloc'd; NULL when out of memory. */
 char *ia_walk_fullpath(const char *root_prefix, const char *rel);

@@ -297,7 +297,7 @@ static int open_source(ia_walker *w, const ia_walk_options *opt, char *err,
                                 opt->follow_symlinks != 0, opt->allow_outside,
                                 &w->src, err, errcap);
     return ia_folder_open(w->root, w->rootfd, opt->follow_symlinks != 0,
-                          opt->exclude, opt->nexclude,
+                          opt->exclude, opt->nexclude, opt->stat_ahead != 0,
                           &w->src, err, errcap);
 }
 

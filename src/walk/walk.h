@@ -44,6 +44,10 @@ typedef struct ia_walk_options {
      * returned (ia_walk_excluded); folders matched are not entered. */
     const char *const *exclude;
     size_t nexclude;
+    /* A folder walk may lstat the names of a large folder a batch ahead
+     * in a helper thread (for a caller that has a CPU to spare: the
+     * scan's -j 2 and up). Same entries, same order. */
+    int stat_ahead;
 } ia_walk_options;
 
 
