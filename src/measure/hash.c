@@ -350,7 +350,9 @@ static int split_bytes(int32_t k, int8_t *d0, int8_t *d1, int8_t *d2)
     return 1;
 }
 
-/* Output xx's coefficients in the SIMD layout, window x at kx[x]. */
+/* Output xx's coefficients in its kernel's layout: the widened window
+ * zeroed, the window's taps from off on (off: how far it was widened
+ * leftwards). 0 when a coefficient does not split. */
 static int simd_coeffs(rs_table *t, uint32_t xx, int64_t off)
 {
     const int32_t *k = t->k + xx * t->ksize;

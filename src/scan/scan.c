@@ -669,10 +669,16 @@ static int begin_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
     return rc;
 }
 
+/* Worker threads: -j N, else one per online CPU. */
+static unsigned scan_jobs(const ia_scan_options *opt)
+{
+    return opt->jobs ? opt->jobs : ia_cpu_count();
+}
+
 static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
 {
     ia_pool *pool = NULL;
-    unsigned jobs = ctx->opt->jobs ? ctx->opt->jobs : ia_cpu_count();
+    unsigned jobs = scan_jobs(ctx->opt);
     static const ia_pool_ops ops = {worker_new, worker_free, worker_run};
     int rc = begin_scan(ctx, walker, root_abs);
     /* An unchanged rescan trusting mtimes may never need the index of
@@ -861,8 +867,8 @@ static int scan_with(scan_ctx *pctx, ia_scan_summary *out)
         .is_image = image_name, .keep = ia_file_keep,
         .skip_archive = other_shard, .user = &ctx,
         .exclude = opt->exclude, .nexclude = opt->nexclude,
-        /* a CPU to spare: the same count as the pool's (run_scan) */
-        .stat_ahead = (opt->jobs ? opt->jobs : ia_cpu_count()) > 1,
+        /* a CPU to spare: more than one worker (run_scan) */
+        .stat_ahead = scan_jobs(opt) > 1,
     };
     if (opt->trust_mtime && !opt->reuse_db)
         return ia_store_fail(db, IA_ERR_ARG, "trusting mtimes needs a DB to "

@@ -96,8 +96,7 @@ typedef struct ahead {
     pre_stat *buf;              /* 2 x AHEAD_BATCH results: */
     pre_stat *cur, *next;       /* its halves, swapped at each batch */
     size_t frame;               /* the frame followed, when active */
-    int active;
-    size_t from;                /* names from..nlo-1: the walker's own */
+    int active;                 /* names before nlo: the walker's own */
     int have;                   /* cur holds names lo..hi-1 */
     size_t lo, hi;
     int running;                /* the helper fills next: nlo..nhi-1 */
@@ -434,7 +433,6 @@ static const pre_stat *ahead_get(ia_folder *w, size_t fi, size_t i)
         ahead_stop(w);
         a->active = 1;
         a->frame = fi;
-        a->from = i;
         ahead_start(w, fi, i + AHEAD_LEAD);
         return NULL;
     }
