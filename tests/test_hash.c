@@ -319,6 +319,8 @@ static void test_resize_matches_oracle(void **state)
         {32, 32}, {32, 100}, {100, 32}, {64, 1}, {1, 64}, {33, 31},
         {300, 7}, {7, 300}, {400, 711}, {711, 400}, {1000, 999},
         {17, 5}, {48, 2}, {400, 300}, {31, 711}, {400, 711},
+        /* the SIMD kernels' vertical pass by columns ends at 8192 rows */
+        {40, 8192}, {40, 8193}, {32, 8192}, {9, 8193},
     };
     ia_hasher *h = *state;
     int kernels = 0;
@@ -335,6 +337,41 @@ static void test_resize_matches_oracle(void **state)
     }
     assert_true(kernels >= 1);
     assert_int_equal(ia_hasher_kernel(h, 5), -1);
+    for (int level = 4; ia_hasher_kernel(h, level) != 0; level--)
+        continue;
+}
+
+/* An image whose rows stop early (a truncated file) is resized as if
+ * the missing rows were black, as the streamed sums leave them out,
+ * whichever kernel runs and whether the stop falls inside the rows
+ * staged for the column pass or on their boundary. */
+static void test_truncated_rows(void **state)
+{
+    static const uint32_t stops[] = {0, 1, 15, 16, 17, 45, 64};
+    const uint32_t w = 70, hh = 90;
+    ia_hasher *h = *state;
+
+    for (int level = 0; level <= 4; level++) {
+        if (ia_hasher_kernel(h, level) != 0)
+            continue;
+        for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
+            uint8_t *pix = random_plane(w, hh, 500 + i);
+            uint8_t want_p[32 * 32], want_d[9 * 8];
+            ia_hashes out;
+            assert_int_equal(ia_hasher_begin(h, w, hh, 1, 8), 0);
+            for (uint32_t y = 0; y < stops[i]; y++)
+                ia_hasher_row(h, pix + (size_t)y * w, pix + (size_t)y * w);
+            ia_hasher_end(h, &out);
+            memset(pix + (size_t)stops[i] * w, 0, (size_t)(hh - stops[i]) * w);
+            o_resize(pix, (int)w, (int)hh, 32, 32, want_p);
+            o_resize(pix, (int)w, (int)hh, 9, 8, want_d);
+            assert_memory_equal(ia_hasher_resized(h, 0), want_p,
+                                sizeof want_p);
+            assert_memory_equal(ia_hasher_resized(h, 1), want_d,
+                                sizeof want_d);
+            free(pix);
+        }
+    }
     for (int level = 4; ia_hasher_kernel(h, level) != 0; level--)
         continue;
 }
@@ -730,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_pixel_hash_header_shape),
         cmocka_unit_test(test_begin_rejects),
         cmocka_unit_test(test_resize_matches_oracle),
+        cmocka_unit_test(test_truncated_rows),
         cmocka_unit_test(test_tall_image),
         cmocka_unit_test(test_every_size_cached),
         cmocka_unit_test(test_cache_budget),

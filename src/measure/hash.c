@@ -12,10 +12,14 @@
  * then ImagingResampleVertical_8bpc, both in fixed point with
  * PRECISION_BITS = 22). The horizontal pass runs on each row as it
  * arrives (its output is clipped to 8 bits, as Pillow stores it in an
- * intermediate image); the vertical pass is a sum of integer products, so
- * instead of keeping a window of rows each row adds its contribution to
- * the output rows whose window covers it. Integer addition is exact, so
- * the order does not change the sum, and the result equals Pillow's.
+ * intermediate image). The vertical pass is the same fixed-point sums
+ * down each column of that intermediate image, with the coefficients
+ * Pillow computes for the same sizes on either axis: with a SIMD kernel,
+ * images up to COLS_MAX_ROWS tall keep the intermediate image by columns
+ * (out_w * height bytes) and run the horizontal kernel down each column
+ * at the end; otherwise each row adds its contribution to the output
+ * rows whose window covers it, as its sums are integer sums whose order
+ * does not matter. Either way the result equals Pillow's.
  * Sums are kept modulo 2^32 (unsigned, no overflow UB): Pillow's own sums
  * fit an int, so the residue identifies them.
  *
@@ -108,6 +112,12 @@ enum {
  * images recompute each when its row arrives, so memory stays bounded by
  * the width whatever the height. */
 #define VTAB_MAX_TAPS ((size_t)1 << 18)
+/* Images up to this many rows tall keep each horizontal output column
+ * (out_w * height bytes: 320 KB for both hashes at the limit) so the
+ * vertical pass runs as the horizontal kernel over columns; taller ones
+ * add each row into the sums as it arrives. */
+#define COLS_MAX_ROWS 8192u
+#define COL_STAGE 16u
 
 /* One output sample of Pillow's precompute_coeffs along one axis. */
 typedef struct rs_window {
@@ -167,11 +177,21 @@ typedef struct rs_scratch {
     size_t kb_cap;
 } rs_scratch;
 
-/* A Lanczos resize of a streamed 8-bit plane to out_w x out_h. */
+/* A Lanczos resize of a streamed 8-bit plane to out_w x out_h. The
+ * vertical pass either keeps the horizontal pass's output by columns
+ * (cols: col holds out_w columns of in_h bytes) and runs the horizontal
+ * kernel down each column at the end, or adds each row into acc. */
 typedef struct resampler {
     uint32_t out_w, out_h;
+    uint32_t in_h;
     int need_h, need_v;     /* ImagingResampleInner skips unchanged axes */
-    const rs_table *tx, *ty;  /* this image's */
+    int cols;
+    const rs_table *tx, *ty;  /* this image's; ty in the kernel's layout
+                               * when cols */
+    uint8_t *col;
+    size_t col_cap;
+    uint8_t stage[COL_STAGE][RS_MAX];   /* rows not yet in col */
+    uint32_t staged_y0;
     uint32_t first;         /* first output row whose window is not past */
     uint8_t hrow[RS_MAX];   /* horizontal pass output of the current row */
     uint32_t acc[RS_MAX * RS_MAX];   /* vertical sums, modulo 2^32 */
@@ -654,9 +674,22 @@ static int resampler_begin(ia_hasher *h, resampler *r, uint32_t width,
     /* ImagingResampleInner: a pass runs only when its size changes. */
     r->need_h = width != r->out_w;
     r->need_v = height != r->out_h;
+    r->in_h = height;
+    r->cols = 0;
     if (r->need_h)
         rc = table_get(h, width, r->out_w, 1, &r->tx);
-    if (rc == 0 && r->need_v)
+    if (rc == 0 && r->need_v && h->layout != LAYOUT_PLAIN &&
+        height <= COLS_MAX_ROWS) {
+        /* Pillow's coefficients depend only on the sizes, not the axis:
+         * the vertical table is the horizontal one of in = height */
+        rc = table_get(h, height, r->out_h, 1, &r->ty);
+        r->cols = rc == 0 && r->ty->simd_ok;
+        if (r->cols)
+            rc = grow(&r->col, &r->col_cap, (size_t)r->out_w * height, 1);
+        if (rc != 0)
+            r->cols = 0;
+    }
+    if (rc == 0 && r->need_v && !r->cols)
         rc = table_get(h, height, r->out_h, 0, &r->ty);
     if (rc != 0)
         return rc;
@@ -843,6 +876,62 @@ static inline void vertical_add(resampler *r, uint32_t y,
     }
 }
 
+/* The staged rows [y0, y0 + n) written down the columns, COL_STAGE
+ * bytes per column at a time: storing each row's outputs straight into
+ * the columns cost a store to a different cache line per output. */
+static void col_flush(resampler *r, uint32_t n)
+{
+    uint32_t y0 = r->staged_y0, out_w = r->out_w;
+    uint8_t *restrict col = r->col;
+
+    for (uint32_t xx = 0; xx < out_w; xx++) {
+        uint8_t run[COL_STAGE];
+        for (uint32_t i = 0; i < COL_STAGE; i++)
+            run[i] = r->stage[i][xx];
+        if (n == COL_STAGE)   /* a fixed size: no call */
+            memcpy(col + (size_t)xx * r->in_h + y0, run, COL_STAGE);
+        else
+            memcpy(col + (size_t)xx * r->in_h + y0, run, n);
+    }
+}
+
+/* Row y's horizontal output, staged for the columns. */
+static void resampler_col_row(const ia_hasher *h, resampler *r, uint32_t y,
+                              const uint8_t *luma)
+{
+    uint32_t i = y % COL_STAGE;
+
+    if (i == 0)
+        r->staged_y0 = y;
+    if (r->need_h)
+        (r->tx->simd_ok ? h->hrow : hrow_scalar)(r->tx, luma, r->stage[i]);
+    else
+        memcpy(r->stage[i], luma, r->out_w);
+    if (i == COL_STAGE - 1)
+        col_flush(r, COL_STAGE);
+}
+
+/* ImagingResampleVertical_8bpc by columns: for each output column, the
+ * same fixed-point sums as a horizontal pass over that column, so the
+ * horizontal kernel computes them. Rows never received count as zeros,
+ * as they add nothing to the streamed sums. */
+static void resampler_col_end(const ia_hasher *h, resampler *r,
+                              uint32_t rows)
+{
+    uint8_t out[RS_MAX];
+
+    if (rows % COL_STAGE)
+        col_flush(r, rows % COL_STAGE);
+    for (uint32_t xx = 0; xx < r->out_w; xx++) {
+        uint8_t *c = r->col + (size_t)xx * r->in_h;
+        if (rows < r->in_h)
+            memset(c + rows, 0, r->in_h - rows);
+        h->hrow(r->ty, c, out);
+        for (uint32_t yy = 0; yy < r->out_h; yy++)
+            r->pix[(size_t)yy * r->out_w + xx] = out[yy];
+    }
+}
+
 /* Built for AVX2 and the baseline (gcc's target_clones picks one when the
  * program loads): vertical_add's 32-bit multiplies need pmulld, which
  * the baseline lacks. */
@@ -855,6 +944,10 @@ static void resampler_row(const ia_hasher *h, resampler *r, uint32_t y,
 {
     const uint8_t *hv = luma;
 
+    if (r->cols) {
+        resampler_col_row(h, r, y, luma);
+        return;
+    }
     if (r->need_v) {
         /* Windows only move forward; rows no window holds cost nothing. */
         const rs_window *win = r->ty->win;
@@ -878,8 +971,12 @@ static void resampler_row(const ia_hasher *h, resampler *r, uint32_t y,
     }
 }
 
-static void resampler_end(resampler *r)
+static void resampler_end(const ia_hasher *h, resampler *r, uint32_t rows)
 {
+    if (r->cols) {
+        resampler_col_end(h, r, rows);
+        return;
+    }
     if (!r->need_v)
         return;
     for (size_t i = 0; i < (size_t)r->out_w * r->out_h; i++)
@@ -1055,6 +1152,8 @@ void ia_hasher_free(ia_hasher *h)
     free(h->scratch.kh);
     free(h->scratch.kl);
     free(h->scratch.kb);
+    free(h->ph.col);
+    free(h->dh.col);
     free(h);
 }
 
@@ -1113,8 +1212,8 @@ void ia_hasher_end(ia_hasher *h, ia_hashes *out)
     }
     XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(h->xxh));
     memcpy(out->pixel_hash, canon.digest, sizeof out->pixel_hash);
-    resampler_end(&h->ph);
-    resampler_end(&h->dh);
+    resampler_end(h, &h->ph, h->y);
+    resampler_end(h, &h->dh, h->y);
     out->phash = phash_bits(h);
     out->dhash = dhash_bits(h->dh.pix);
     out->uniform = too_uniform(h->ph.pix);
