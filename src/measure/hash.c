@@ -29,7 +29,9 @@
  * once per hasher; the scalar kernel is the reference, and a test runs
  * every kernel against a whole-image oracle. The AVX2 kernel reduces
  * eight outputs at once and clips them on the vector; the vertical pass
- * is built for AVX2 and the baseline (target_clones); XXH3 runs through
+ * by columns runs the same kernel (the streamed one, for the scalar
+ * kernel and tall images, is built for AVX2 and the baseline with
+ * target_clones: its 32-bit multiplies bound it); XXH3 runs through
  * libxxhash's run-time dispatch. Per image, the DCT runs its sums in the
  * same order as the plain loops (so the same doubles) and the median is
  * found by selection, not a sort. An AVX-512 Lanczos kernel was measured
