@@ -45,7 +45,13 @@ int ia_analyze_samples(ia_db *db, int64_t scan_id);
 /* Every dataset-wide step that runs once the files of a scan are stored
  * (by a scan, a resumed scan or a merge of shards), in a fixed order, so
  * all paths to a complete scan give the same results: duplicates, the
- * statistics, then what each loader profile will do (loader/loader.h). */
+ * statistics, then what each loader profile will do (loader/loader.h).
+ * With threads > 1, and when db has nothing uncommitted (the caller
+ * committed: ia_store_batch_close) in a WAL DB, a helper thread reads
+ * the rows for the statistics and the loaders through its own read-only
+ * handle while the duplicates are found and written; every write stays
+ * on db, in the same order, so the results are the same. The steps'
+ * writes then go into a transaction opened here, left to the caller. */
 int ia_analyze_scan(ia_db *db, int64_t scan_id, unsigned threads);
 
 #endif

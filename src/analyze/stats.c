@@ -983,11 +983,12 @@ static void actx_release(actx *c)
     free(c->scratch);
 }
 
-static int run(actx *c)
+/* Everything after load: the summaries, flags and findings, written. */
+static int write_all(actx *c)
 {
     uint64_t *counts = NULL;
-    int ret = load(c);
-    if (ret == IA_OK && c->ng && !(counts = calloc(c->ng, sizeof *counts)))
+    int ret = IA_OK;
+    if (c->ng && !(counts = calloc(c->ng, sizeof *counts)))
         ret = nomem(c->db);
     if (ret == IA_OK)
         ret = ia_store_stats_begin(c->db, c->scan_id, codes,
@@ -1014,15 +1015,52 @@ out:
     return ret;
 }
 
+/* What load read, kept between the two steps. */
+struct ia_stats_input {
+    actx c;
+};
+
+void ia_stats_input_free(ia_stats_input *in)
+{
+    if (!in)
+        return;
+    actx_release(&in->c);
+    free(in);
+}
+
+int ia_analyze_stats_read(ia_db *db, int64_t scan_id, ia_stats_input **out)
+{
+    ia_stats_input *in = calloc(1, sizeof *in);
+    *out = NULL;
+    if (!in)
+        return nomem(db);
+    in->c.db = db;
+    in->c.scan_id = scan_id;
+    int ret = load(&in->c);
+    if (ret != IA_OK) {
+        ia_stats_input_free(in);
+        return ret;
+    }
+    *out = in;
+    return IA_OK;
+}
+
+int ia_analyze_stats_finish(ia_db *db, int64_t scan_id, ia_stats_input *in)
+{
+    int ret = IA_OK;
+    if (!in)
+        ret = ia_analyze_stats_read(db, scan_id, &in);
+    if (ret != IA_OK)
+        return ret;
+    in->c.db = db;  /* its messages and writes go to the writing handle */
+    ret = write_all(&in->c);
+    ia_stats_input_free(in);
+    return ret;
+}
+
 int ia_analyze_stats(ia_db *db, int64_t scan_id)
 {
-    actx c;
     if (!db)
         return IA_ERR_ARG;
-    memset(&c, 0, sizeof c);
-    c.db = db;
-    c.scan_id = scan_id;
-    int ret = run(&c);
-    actx_release(&c);
-    return ret;
+    return ia_analyze_stats_finish(db, scan_id, NULL);
 }

@@ -39,6 +39,16 @@
  * earlier run stored. IA_OK or an ia_error with the handle's message. */
 int ia_analyze_stats(ia_db *db, int64_t scan_id);
 
+/* The same in two steps, so that the first, which reads the file rows
+ * (most of the time), can run on another connection and thread while
+ * other steps write (analyze.c): _read loads the rows and writes
+ * nothing; _finish, on the writing handle, computes and stores the rest
+ * and frees in (NULL: it reads the rows itself). */
+typedef struct ia_stats_input ia_stats_input;
+int ia_analyze_stats_read(ia_db *db, int64_t scan_id, ia_stats_input **out);
+int ia_analyze_stats_finish(ia_db *db, int64_t scan_id, ia_stats_input *in);
+void ia_stats_input_free(ia_stats_input *in);
+
 /* The p-quantile (0 <= p <= 1) of sorted[0..n), n >= 1, by linear
  * interpolation between order statistics (numpy's default, Hyndman and
  * Fan type 7): h = (n - 1) p, q = x[floor h] + (h - floor h) (x[floor h

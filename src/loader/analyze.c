@@ -464,29 +464,77 @@ static int emit_row(void *user, const ia_loader_row *r)
     return ret;
 }
 
+/* The lctx of a tally: its groups and noted files. */
+struct ia_loader_tally {
+    lctx c;
+};
+
+static void lctx_release(lctx *c)
+{
+    free(c->noted);
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->g[i].split);
+        free(c->g[i].label);
+    }
+    for (size_t i = 0; i < c->nbare; i++)
+        free(c->bare[i]);
+    free(c->bare);
+    free(c->g);
+}
+
+void ia_loader_tally_free(ia_loader_tally *t)
+{
+    if (!t)
+        return;
+    lctx_release(&t->c);
+    free(t);
+}
+
+/* Pass 1 over the files (ia_store_loader_rows' order): reads and judges
+ * every file, writes nothing. */
+int ia_loader_tally_read(ia_db *db, int64_t scan_id, ia_loader_tally **out)
+{
+    ia_loader_tally *t = calloc(1, sizeof *t);
+    *out = NULL;
+    if (!t)
+        return ia_store_fail(db, IA_ERR_NOMEM, "out of memory");
+    t->c.db = db;
+    t->c.scan_id = scan_id;
+    int ret = ia_store_loader_rows(db, scan_id, 0, tally_row, &t->c);
+    if (ret != IA_OK) {
+        ia_loader_tally_free(t);
+        return ret;
+    }
+    *out = t;
+    return IA_OK;
+}
+
+int ia_loader_finish(ia_db *db, int64_t scan_id, ia_loader_tally *t)
+{
+    int ret = IA_OK;
+    if (!t)
+        ret = ia_loader_tally_read(db, scan_id, &t);
+    if (ret != IA_OK)
+        return ret;
+    lctx *c = &t->c;
+    c->db = db;     /* its messages and writes go to the writing handle */
+    /* The files' pass reads only file rows, which the clearing leaves
+     * alone, so it may come first. */
+    ret = ia_store_loader_clear(db, scan_id);
+    if (ret == IA_OK)
+        ret = ia_store_loader_rows(db, scan_id, 1, tally_empty, c);
+    if (ret == IA_OK) {
+        ia_qsort(c->g, c->n, sizeof *c->g, cmp_group);
+        ret = number_all(c);
+    }
+    if (ret == IA_OK)
+        ret = ia_store_loader_rows_by_id(db, scan_id, c->noted, c->nnoted,
+                                         emit_row, c);
+    ia_loader_tally_free(t);
+    return ret;
+}
+
 int ia_loader_analyze(ia_db *db, int64_t scan_id)
 {
-    lctx c = {.db = db, .scan_id = scan_id};
-    int ret = ia_store_loader_clear(db, scan_id);
-    if (ret == IA_OK)
-        ret = ia_store_loader_rows(db, scan_id, 0, tally_row, &c);
-    if (ret == IA_OK)
-        ret = ia_store_loader_rows(db, scan_id, 1, tally_empty, &c);
-    if (ret == IA_OK) {
-        ia_qsort(c.g, c.n, sizeof *c.g, cmp_group);
-        ret = number_all(&c);
-    }
-    if (ret == IA_OK)
-        ret = ia_store_loader_rows_by_id(db, scan_id, c.noted, c.nnoted,
-                                         emit_row, &c);
-    free(c.noted);
-    for (size_t i = 0; i < c.n; i++) {
-        free(c.g[i].split);
-        free(c.g[i].label);
-    }
-    for (size_t i = 0; i < c.nbare; i++)
-        free(c.bare[i]);
-    free(c.bare);
-    free(c.g);
-    return ret;
+    return ia_loader_finish(db, scan_id, NULL);
 }

@@ -76,6 +76,18 @@ void ia_loader_facts(const uint8_t *buf, size_t len, ia_file_result *res);
  * an earlier run stored. */
 int ia_loader_analyze(ia_db *db, int64_t scan_id);
 
+/* The same in two steps, so that the first, which reads every file row
+ * and judges it (most of the time), can run on another connection and
+ * thread while other steps write (analyze/analyze.c): the tally reads
+ * and judges the scan's files and writes nothing; the rest, on the
+ * writing handle, stores the findings and tables. A tally read through
+ * one handle may be finished through another; _finish frees it, and
+ * with t NULL reads it itself (ia_loader_analyze). */
+typedef struct ia_loader_tally ia_loader_tally;
+int ia_loader_tally_read(ia_db *db, int64_t scan_id, ia_loader_tally **out);
+int ia_loader_finish(ia_db *db, int64_t scan_id, ia_loader_tally *t);
+void ia_loader_tally_free(ia_loader_tally *t);
+
 /* ---- one file, for the analysis and the unit tests --------------------- */
 
 typedef enum ia_loader_outcome {

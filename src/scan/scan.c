@@ -723,6 +723,9 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
         rc = ia_resume_prune(ctx->db, ctx->resume);
     if (rc == IA_OK)
         rc = ia_store_restore_file_indexes(ctx->db);
+    /* committed, the rows can be read by the analysis's helper thread */
+    if (rc == IA_OK && jobs > 1)
+        rc = ia_store_batch_close(ctx->db);
     if (rc == IA_OK)
         rc = ia_analyze_scan(ctx->db, ctx->scan_id, jobs);
     if (rc == IA_OK && ctx->annot)

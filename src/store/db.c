@@ -444,6 +444,11 @@ int ia_store_batch_open(ia_db *db)
     return ret == IA_OK ? ia_store_batch_begin(db) : ret;
 }
 
+int ia_store_batch_close(ia_db *db)
+{
+    return ia_store_batch_commit(db);
+}
+
 int ia_store_batch_done(ia_db *db, int ok)
 {
     if (!ok) {
@@ -894,6 +899,28 @@ int ia_store_restore_file_indexes(ia_db *db)
     if (ret == IA_OK)
         db->file_indexes_missing = 0;
     return ret;
+}
+
+/* ---- a second reader ---------------------------------------------------- */
+
+const char *ia_store_reader_path(ia_db *db)
+{
+    sqlite3_stmt *st = NULL;
+    int wal = 0;
+
+    if (!db || !db->conn || !sqlite3_get_autocommit(db->conn))
+        return NULL;
+    /* In WAL mode a reader neither waits for this handle's writes nor
+     * makes them wait; in the rollback journal it would. */
+    if (sqlite3_prepare_v2(db->conn, "PRAGMA main.journal_mode", -1, &st,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        wal = m && strcmp(m, "wal") == 0;
+    }
+    sqlite3_finalize(st);
+    const char *path = sqlite3_db_filename(db->conn, "main");
+    return wal && path && *path ? path : NULL;
 }
 
 /* ---- writes ---------------------------------------------------------- */

@@ -91,6 +91,14 @@ int ia_store_scan_finish(ia_db *db, int64_t scan_id, int complete,
  * rolled back; the failure's message stays on the handle). */
 int ia_store_batch_open(ia_db *db);
 int ia_store_batch_done(ia_db *db, int ok);
+/* Commits the open batch, if any (the index builds and the last files of
+ * a scan): another connection then reads everything stored. */
+int ia_store_batch_close(ia_db *db);
+
+/* The DB file another read-only handle (ia_db_open) may open to read, in
+ * parallel, everything this handle has stored: only when nothing is left
+ * uncommitted and the DB is in WAL mode (else NULL). */
+const char *ia_store_reader_path(ia_db *db);
 
 /* Totals of a scan for the summary line. */
 int ia_store_scan_totals(ia_db *db, int64_t scan_id, ia_scan_summary *out);
