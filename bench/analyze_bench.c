@@ -2,7 +2,7 @@
  * The dataset-wide analysis alone, phase by phase, on a scan already in
  * a DB (docs/performance.md, "A million files"):
  *
- *   analyze_bench DB [SCAN] [-j N] [--only STEP]
+ *   analyze_bench DB [SCAN] [-j N] [--only STEP | --whole]
  *
  * Reruns each step of ia_analyze_scan (duplicates, sample checks,
  * statistics, loader profiles) on the scan (default: the latest) and
@@ -11,7 +11,8 @@
  * once), so its groups, leaks and findings are deleted here first. The
  * DB is written: run it on a copy. --only (duplicates, samples,
  * statistics or loader) runs that step alone, so the process's peak RSS
- * is that step's.
+ * is that step's. --whole runs ia_analyze_scan instead, as a scan does:
+ * at -j 2 and up with its helper thread reading ahead (analyze.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,11 +74,14 @@ int main(int argc, char **argv)
                                               "statistics", "loader"};
     const char *path = NULL, *ref = NULL, *only = NULL;
     unsigned jobs = 2;
+    int whole = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-j") && i + 1 < argc)
             jobs = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
+        else if (!strcmp(argv[i], "--whole"))
+            whole = 1;
         else if (!path)
             path = argv[i];
         else
@@ -85,7 +89,8 @@ int main(int argc, char **argv)
     }
     if (!path) {
         fprintf(stderr, "usage: analyze_bench DB [SCAN] [-j N]"
-                        " [--only duplicates|samples|statistics|loader]\n");
+                        " [--only duplicates|samples|statistics|loader |"
+                        " --whole]\n");
         return 2;
     }
     ia_db *db = NULL;
@@ -96,6 +101,14 @@ int main(int argc, char **argv)
     if (rc == IA_OK && (!only || !strcmp(only, "duplicates")))
         rc = clear_duplicates(db, scan);
     double total = 0;
+    if (rc == IA_OK && whole) {
+        double t0 = now();
+        rc = ia_analyze_scan(db, scan, jobs);
+        if (rc == IA_OK)
+            rc = ia_store_batch_commit(db);
+        total = now() - t0;
+        only = "";  /* no step on its own */
+    }
     for (int k = 0; rc == IA_OK && k < 4; k++) {
         if (only && strcmp(only, short_names[k]))
             continue;
