@@ -543,6 +543,34 @@ static void test_batches_and_interruption(void **state)
                      1);
 }
 
+/* A second reader (analyze.c's read-ahead) is offered the DB's path only
+ * while nothing is uncommitted: not inside a batch, again after
+ * ia_store_batch_close, and then it reads every row stored. */
+static void test_reader_path(void **state)
+{
+    char path[256], name[64];
+    ia_file_result r;
+    (void)state;
+    tpath(path, sizeof path, "reader.db");
+    ia_db *db = open_ok(path, IA_DB_CREATE);
+    const char *p = ia_store_reader_path(db);
+    assert_non_null(p);
+    assert_string_equal(p, path);
+    int64_t scan = begin_scan(db, "reader");
+    ok_result(&r);
+    for (int i = 0; i < 7; i++) {
+        ia_bprintf(name, sizeof name, "f%d.jpg", i);
+        store(db, scan, name, NULL, NULL, &r);
+    }
+    assert_null(ia_store_reader_path(db));
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM file"), 0);
+    assert_int_equal(ia_store_batch_close(db), IA_OK);
+    assert_non_null(ia_store_reader_path(db));
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM file"), 7);
+    assert_int_equal(ia_store_batch_close(db), IA_OK);  /* nothing open */
+    ia_db_close(db);
+}
+
 /* A first scan builds the file table's indexes after its rows: deferred
  * only while the table is empty, rebuilt in schema order by the finish,
  * and by a writer's open after a scan that never finished. */
@@ -909,6 +937,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_schema),
         cmocka_unit_test(test_deferred_file_indexes),
+        cmocka_unit_test(test_reader_path),
         cmocka_unit_test(test_newer_version_refused),
         cmocka_unit_test(test_not_a_db_refused),
         cmocka_unit_test(test_missing_file_readonly),

@@ -602,12 +602,11 @@ int ia_analyze_duplicates(ia_db *db, int64_t scan_id,
 /* The reading ahead of ia_analyze_scan: the loaders' and (up to
  * STATS_AHEAD_MAX_FILES) the statistics' passes over every file row
  * (about half of the analysis of 100,000 files) on a read-only handle
- * of their own. Their snapshot is
- * what the scan committed; the steps that run meanwhile write groups and
- * findings of other codes than the rows read here carry, and commit
- * nothing before the scan ends, so the rows read are those the steps
- * would read in turn. Whatever it fails to read (NULL), the writing
- * thread reads itself. */
+ * of their own. Their snapshot is what the scan committed; the steps
+ * that run meanwhile write groups and findings of other codes than the
+ * rows read here carry, and commit nothing before the scan ends, so the
+ * rows read are those the steps would read in turn. Whatever it fails
+ * to read (NULL), the writing thread reads itself. */
 typedef struct reader {
     char *path;
     int64_t scan_id;
@@ -641,8 +640,7 @@ static void *reader_run(void *arg)
     return NULL;
 }
 
-/* 1 when the reader runs, then db has a transaction open for the steps'
- * writes; 0 when it cannot (nothing changed). */
+/* 1 when the reader runs; 0 when it cannot, r then empty. */
 static int reader_start(ia_db *db, reader *r, int64_t scan_id)
 {
     const char *path = ia_store_reader_path(db);
@@ -652,6 +650,7 @@ static int reader_start(ia_db *db, reader *r, int64_t scan_id)
         return 0;
     if (pthread_create(&r->tid, NULL, reader_run, r) != 0) {
         free(r->path);
+        r->path = NULL;
         return 0;
     }
     return 1;
@@ -669,10 +668,10 @@ int ia_analyze_scan(ia_db *db, int64_t scan_id, unsigned threads)
     ia_dup_options dup = {.phash_radius = -1, .dhash_radius = -1,
                           .threads = threads};
     reader rd;
-    int ahead = threads > 1 && reader_start(db, &rd, scan_id);
-    if (!ahead)
-        memset(&rd, 0, sizeof rd);
-    /* the steps write in one transaction, as in the caller's */
+    int ahead = threads > 1 ? reader_start(db, &rd, scan_id)
+                            : (memset(&rd, 0, sizeof rd), 0);
+    /* the caller committed: the steps write in one transaction, as they
+     * did in the caller's */
     int rc = ahead ? ia_store_batch_open(db) : IA_OK;
     if (rc == IA_OK)
         rc = ia_analyze_duplicates(db, scan_id, &dup);

@@ -518,8 +518,9 @@ int ia_loader_finish(ia_db *db, int64_t scan_id, ia_loader_tally *t)
         return ret;
     lctx *c = &t->c;
     c->db = db;     /* its messages and writes go to the writing handle */
-    /* The files' pass reads only file rows, which the clearing leaves
-     * alone, so it may come first. */
+    /* The files' pass reads file rows and the walk's float_samples
+     * findings, none of which the clearing (loader findings and
+     * classes) touches, so it may come first. */
     ret = ia_store_loader_clear(db, scan_id);
     if (ret == IA_OK)
         ret = ia_store_loader_rows(db, scan_id, 1, tally_empty, c);
