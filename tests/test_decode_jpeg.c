@@ -347,6 +347,73 @@ static void test_quality_tables(void **state)
     assert_int_equal(ia_jpeg_quality_estimate(NULL), -1);
 }
 
+/* The search as specified (jpeg_meta.c): the first q with the smallest
+ * sum of absolute differences, if that sum is at most 64; written plainly
+ * (every q, every entry) to check the shortcuts against. */
+static int quality_reference(const uint16_t t[64])
+{
+    long max = 255, best = 65;
+    int best_q = -1;
+    for (int i = 0; i < 64; i++)
+        if (t[i] > 255)
+            max = 32767;
+    for (int q = 1; q <= 100; q++) {
+        long scale = q < 50 ? 5000 / q : 200 - 2 * q, sad = 0;
+        for (int i = 0; i < 64; i++) {
+            long v = (k1[i] * scale + 50) / 100;
+            v = v < 1 ? 1 : v > max ? max : v;
+            sad += labs((long)t[i] - v);
+        }
+        if (sad < best) {
+            best = sad;
+            best_q = q;
+        }
+    }
+    return best_q;
+}
+
+/* Exact tables (baseline and 16-bit), the same nudged by a few steps
+ * here and there, and random tables: the estimate is the reference's. */
+static void test_quality_matches_search(void **state)
+{
+    (void)state;
+    uint16_t t[64];
+    uint32_t seed = 12345;
+    for (int q = 1; q <= 100; q++) {
+        for (int wide = 0; wide < 2; wide++) {
+            long scale = q < 50 ? 5000 / q : 200 - 2 * q;
+            for (int i = 0; i < 64; i++) {
+                long v = (k1[i] * scale + 50) / 100;
+                t[i] = (uint16_t)(v < 1 ? 1 : v > (wide ? 32767 : 255) ? 255
+                                                                        : v);
+                if (wide && v > 255)
+                    t[i] = (uint16_t)v;
+            }
+            assert_int_equal(ia_jpeg_quality_estimate(t),
+                             quality_reference(t));
+            for (int round = 0; round < 20; round++) {
+                uint16_t u[64];
+                memcpy(u, t, sizeof u);
+                for (int k = 0; k < 1 + round % 8; k++) {
+                    seed = seed * 1103515245u + 12345u;
+                    int i = (int)(seed >> 16) % 64;
+                    int d = (int)((seed >> 8) % 5) - 2;
+                    u[i] = (uint16_t)(u[i] + d < 1 ? 1 : u[i] + d);
+                }
+                assert_int_equal(ia_jpeg_quality_estimate(u),
+                                 quality_reference(u));
+            }
+        }
+    }
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < 64; i++) {
+            seed = seed * 1103515245u + 12345u;
+            t[i] = (uint16_t)(1 + (seed >> 16) % (round % 2 ? 255 : 40));
+        }
+        assert_int_equal(ia_jpeg_quality_estimate(t), quality_reference(t));
+    }
+}
+
 /* ---- Colour layouts ----------------------------------------------------- */
 
 /* An RGB-coded JPEG (Adobe transform 0, no YCbCr) of uniform 8x8 blocks at
@@ -1178,6 +1245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quality_of_encoded_files),
         cmocka_unit_test(test_quality_tables),
+        cmocka_unit_test(test_quality_matches_search),
         cmocka_unit_test(test_rgb_exact),
         cmocka_unit_test(test_baseline_facts),
         cmocka_unit_test(test_progressive),

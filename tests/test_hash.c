@@ -129,6 +129,44 @@ static void test_pixel_hash_known_answer(void **state)
     assert_memory_equal(out.pixel_hash, pinned, 16);
 }
 
+/* pixel_hash over images whose rows the hasher gathers before XXH3 sees
+ * them (short rows, across many 8 KiB batches), passes straight through
+ * (long rows), and at the switch between the two: always XXH3 of the
+ * header and all rows in one piece. */
+static void test_pixel_hash_row_batches(void **state)
+{
+    ia_hasher *h = *state;
+    static const uint32_t widths[] = {1, 7, 85, 682, 683, 2047, 2048, 3000};
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        uint32_t w = widths[wi], rows = 40;
+        size_t rb = (size_t)w * 3, n = 24 + rb * rows;
+        uint8_t *buf = malloc(n), *luma = malloc(w);
+        assert_non_null(buf);
+        assert_non_null(luma);
+        memcpy(buf, "IAPX", 4);
+        put32(buf + 4, 1);
+        put32(buf + 8, w);
+        put32(buf + 12, rows);
+        put32(buf + 16, 3);
+        put32(buf + 20, 8);
+        for (size_t i = 24; i < n; i++)
+            buf[i] = (uint8_t)(i * 2654435761u >> 13);
+        XXH128_canonical_t c;
+        XXH128_canonicalFromHash(&c, XXH3_128bits(buf, n));
+        assert_int_equal(ia_hasher_begin(h, w, rows, 3, 8), 0);
+        for (uint32_t y = 0; y < rows; y++) {
+            const uint8_t *row = buf + 24 + rb * y;
+            ia_luma_row(row, w, 3, luma);
+            ia_hasher_row(h, row, luma);
+        }
+        ia_hashes out;
+        ia_hasher_end(h, &out);
+        assert_memory_equal(out.pixel_hash, c.digest, 16);
+        free(buf);
+        free(luma);
+    }
+}
+
 static void test_pixel_hash_same_and_changed(void **state)
 {
     ia_hasher *h = *state;
@@ -763,6 +801,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pixel_hash_known_answer),
+        cmocka_unit_test(test_pixel_hash_row_batches),
         cmocka_unit_test(test_pixel_hash_same_and_changed),
         cmocka_unit_test(test_pixel_hash_header_shape),
         cmocka_unit_test(test_begin_rejects),

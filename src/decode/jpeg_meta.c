@@ -43,6 +43,28 @@ static long scaled_entry(uint16_t base, int q, long max)
     return v;
 }
 
+/* The entry of the largest base: the one that tells qualities apart
+ * best, so a q that cannot match fails on it at once. */
+#define PROBE 53
+
+/* The first q whose table t equals, or 0. The full search below returns
+ * that q too (an exact match is the first with the smallest sum), at
+ * some 20,000 instructions a file; encoders that call jpeg_set_quality()
+ * hit this path, at a hundred divisions and one full compare. */
+static int exact_quality(const uint16_t t[64], long max)
+{
+    for (int q = 1; q <= 100; q++) {
+        if (scaled_entry(std_luminance[PROBE], q, max) != t[PROBE])
+            continue;
+        int i = 0;
+        while (i < 64 && scaled_entry(std_luminance[i], q, max) == t[i])
+            i++;
+        if (i == 64)
+            return q;
+    }
+    return 0;
+}
+
 int ia_jpeg_quality_estimate(const uint16_t table[64])
 {
     if (!table)
@@ -51,6 +73,9 @@ int ia_jpeg_quality_estimate(const uint16_t table[64])
     for (int i = 0; i < 64; i++)
         if (table[i] > 255)
             max = 32767;
+    int exact = exact_quality(table, max);
+    if (exact)
+        return exact;
     int best_q = -1;
     long best_sad = -1;
     for (int q = 1; q <= 100; q++) {

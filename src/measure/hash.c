@@ -205,8 +205,16 @@ typedef struct resampler {
 typedef void (*hrow_fn)(const rs_table *t, const uint8_t *luma,
                         uint8_t *out);
 
+/* Rows shorter than a quarter of this are gathered before XXH3 sees
+ * them: fed row by row, XXH3's streaming state copies each short row
+ * into its own 256-byte buffer, and on small images that bookkeeping
+ * cost more than the hashing. */
+#define XXH_STAGE 8192u
+
 struct ia_hasher {
     XXH3_state_t *xxh;
+    size_t xstaged;         /* bytes in xstage */
+    uint8_t xstage[XXH_STAGE];
     uint32_t width, height;
     uint32_t y;             /* rows received */
     size_t row_bytes;
@@ -903,11 +911,57 @@ static inline void vertical_add(resampler *r, uint32_t y,
 /* The staged rows [y0, y0 + n) written down the columns, COL_STAGE
  * bytes per column at a time: storing each row's outputs straight into
  * the columns cost a store to a different cache line per output. */
+#ifdef HASH_X86
+/* The 16 x 16 bytes at column c0 of the stage transposed into t: four
+ * rounds of interleaving register k with k + 8 (each round rotates the
+ * bits of (register, byte) left by one; four rotate by four, which swaps
+ * row and column). t[c] is column c0 + c, rows in order. */
+static void transpose16(const resampler *r, uint32_t c0, __m128i t[16])
+{
+    __m128i a[16], b[16];
+    for (int i = 0; i < 16; i++)
+        a[i] = _mm_loadu_si128((const __m128i *)(const void *)(r->stage[i] +
+                                                               c0));
+    for (int round = 0; round < 4; round++) {
+        for (int k = 0; k < 8; k++) {
+            b[2 * k] = _mm_unpacklo_epi8(a[k], a[k + 8]);
+            b[2 * k + 1] = _mm_unpackhi_epi8(a[k], a[k + 8]);
+        }
+        memcpy(a, b, sizeof a);
+    }
+    memcpy(t, a, sizeof a);
+}
+
+/* A full stage down the columns, 16 columns at a time (out_w is 9 or
+ * 32; the stage is RS_MAX wide, so the loads stay inside it). */
+static void col_flush16(resampler *r)
+{
+    _Static_assert(COL_STAGE == 16 && RS_MAX % 16 == 0,
+                   "col_flush16 moves 16 x 16 blocks");
+    uint8_t *col = r->col + r->staged_y0;
+    __m128i t[16];
+
+    for (uint32_t c0 = 0; c0 < r->out_w; c0 += 16) {
+        transpose16(r, c0, t);
+        for (uint32_t c = 0; c < 16 && c0 + c < r->out_w; c++)
+            _mm_storeu_si128((__m128i *)(void *)(col + (size_t)(c0 + c) *
+                                                           r->in_h),
+                             t[c]);
+    }
+}
+#endif
+
 static void col_flush(resampler *r, uint32_t n)
 {
     uint32_t y0 = r->staged_y0, out_w = r->out_w;
     uint8_t *restrict col = r->col;
 
+#ifdef HASH_X86
+    if (n == COL_STAGE) {
+        col_flush16(r);
+        return;
+    }
+#endif
     for (uint32_t xx = 0; xx < out_w; xx++) {
         uint8_t run[COL_STAGE];
         for (uint32_t i = 0; i < COL_STAGE; i++)
@@ -1206,7 +1260,8 @@ int ia_hasher_begin(ia_hasher *h, uint32_t width, uint32_t height,
     put_le32(hdr + 16, (uint32_t)channels);
     put_le32(hdr + 20, (uint32_t)bit_depth);
     XXH3_128bits_reset(h->xxh);
-    XXH3_128bits_update(h->xxh, hdr, sizeof hdr);
+    memcpy(h->xstage, hdr, sizeof hdr);
+    h->xstaged = sizeof hdr;
     h->width = width;
     h->height = height;
     h->y = 0;
@@ -1215,11 +1270,34 @@ out:
     return rc;
 }
 
+static void xxh_flush(ia_hasher *h)
+{
+    if (h->xstaged)
+        XXH3_128bits_update(h->xxh, h->xstage, h->xstaged);
+    h->xstaged = 0;
+}
+
+/* The row into the pixel hash: XXH3's streaming result does not depend
+ * on how its input is cut. */
+static void xxh_row(ia_hasher *h, const uint8_t *row)
+{
+    size_t n = h->row_bytes;
+    if (n >= XXH_STAGE / 4) {
+        xxh_flush(h);
+        XXH3_128bits_update(h->xxh, row, n);
+        return;
+    }
+    if (h->xstaged + n > XXH_STAGE)
+        xxh_flush(h);
+    memcpy(h->xstage + h->xstaged, row, n);
+    h->xstaged += n;
+}
+
 void ia_hasher_row(ia_hasher *h, const uint8_t *row, const uint8_t *luma)
 {
     if (!h->active || h->y >= h->height)
         return;
-    XXH3_128bits_update(h->xxh, row, h->row_bytes);
+    xxh_row(h, row);
     resampler_row(h, &h->ph, h->y, luma);
     resampler_row(h, &h->dh, h->y, luma);
     h->y++;
@@ -1234,6 +1312,7 @@ void ia_hasher_end(ia_hasher *h, ia_hashes *out)
         out->uniform = 1;
         return;
     }
+    xxh_flush(h);
     XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(h->xxh));
     memcpy(out->pixel_hash, canon.digest, sizeof out->pixel_hash);
     resampler_end(h, &h->ph, h->y);
