@@ -181,6 +181,24 @@ static void test_kernels_agree(void **state)
     }
 }
 
+/* The RGB image img through the reference (its statistics into want)
+ * and the fused path at every kernel: the same statistics and luma. */
+static void rgb_levels_agree(const uint8_t *img, uint32_t w, uint32_t h,
+                             ia_pixel_stats *want)
+{
+    uint8_t *l0 = xmalloc((size_t)w * h), *l1 = xmalloc((size_t)w * h);
+    ia_pixel_stats got;
+    int lv[4], nl = levels(lv);
+    reference(img, w, h, 3, want, l0);
+    for (int k = 0; k < nl; k++) {
+        fused(img, w, h, 3, lv[k], &got, l1);
+        assert_true(stats_equal(want, &got));
+        assert_memory_equal(l0, l1, (size_t)w * h);
+    }
+    free(l0);
+    free(l1);
+}
+
 /* 600000 white RGB pixels per row: the square lanes of the RGB kernel
  * take 4 * 255^2 per block, so without the flush every 16384 blocks they
  * would wrap; a checkerboard drives the Laplacian to |r| = 1020. */
@@ -189,25 +207,72 @@ static void test_chunk_flush(void **state)
     (void)state;
     const uint32_t w = 600000, h = 3;
     uint8_t *img = xmalloc((size_t)w * h * 3);
-    uint8_t *l0 = xmalloc((size_t)w * h), *l1 = xmalloc((size_t)w * h);
-    ia_pixel_stats want, got;
-    int lv[4], nl = levels(lv);
+    ia_pixel_stats want;
     memset(img, 255, (size_t)w * 3);  /* row 0 white */
     for (uint32_t y = 1; y < h; y++)
         for (uint32_t x = 0; x < w; x++)
             memset(img + ((size_t)y * w + x) * 3, (x + y) % 2 ? 255 : 0, 3);
-    reference(img, w, h, 3, &want, l0);
+    rgb_levels_agree(img, w, h, &want);
     uint64_t white = w + (uint64_t)w;  /* row 0 and half of rows 1, 2 */
     assert_int_equal(want.sum[0], white * 255);
     assert_int_equal(want.sumsq[1], white * 255 * 255);
-    for (int k = 0; k < nl; k++) {
-        fused(img, w, h, 3, lv[k], &got, l1);
-        assert_true(stats_equal(&want, &got));
-        assert_memory_equal(l0, l1, (size_t)w * h);
-    }
     free(img);
-    free(l0);
-    free(l1);
+}
+
+/* The RGB kernel carries its vector sums from row to row: 6,000 white
+ * rows of 96 pixels are 18,000 blocks, past the 16,384 after which a
+ * square lane would wrap, in rows far shorter than a chunk. */
+static void test_chunk_flush_across_rows(void **state)
+{
+    (void)state;
+    const uint32_t w = 96, h = 6000;
+    uint8_t *img = xmalloc((size_t)w * h * 3);
+    ia_pixel_stats want;
+    memset(img, 255, (size_t)w * h * 3);
+    rgb_levels_agree(img, w, h, &want);
+    assert_int_equal(want.sumsq[2], (uint64_t)w * h * 255 * 255);
+    free(img);
+}
+
+/* One ia_stats through images in turn (as a worker uses it), some after
+ * an image left unfinished: nothing of an image, carried sums included,
+ * reaches the next one. */
+static void test_images_in_turn(void **state)
+{
+    (void)state;
+    static const uint32_t dims[][2] = {{96, 40}, {33, 7}, {200, 3}, {64, 64},
+                                       {31, 5}, {1001, 2}};
+    int lv[4], nl = levels(lv);
+    for (int k = 0; k < nl; k++) {
+        ia_stats *s = NULL;
+        assert_int_equal(ia_stats_new(&s), 0);
+        assert_int_equal(ia_stats_kernel(s, lv[k]), 0);
+        for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+            uint32_t w = dims[i][0], h = dims[i][1];
+            size_t n = (size_t)w * h * 3;
+            uint8_t *img = xmalloc(n), *l0 = xmalloc((size_t)w * h),
+                    *l1 = xmalloc((size_t)w * h);
+            ia_pixel_stats want, got;
+            fill(img, n, (int)i % 3);
+            reference(img, w, h, 3, &want, l0);
+            if (i % 2) {
+                /* a decode that stops before ia_stats_end */
+                assert_int_equal(ia_stats_begin(s, w, h, 3), 0);
+                ia_stats_row_fused(s, img, l1);
+            }
+            assert_int_equal(ia_stats_begin(s, w, h, 3), 0);
+            for (uint32_t y = 0; y < h; y++)
+                ia_stats_row_fused(s, img + (size_t)y * w * 3,
+                                   l1 + (size_t)y * w);
+            ia_stats_end(s, &got);
+            if (!stats_equal(&want, &got))
+                fail_msg("kernel %d, image %zu: results differ", lv[k], i);
+            free(img);
+            free(l0);
+            free(l1);
+        }
+        ia_stats_free(s);
+    }
 }
 
 /* ia_measure's sink is the stats and the hasher fed the same rows. */
@@ -263,6 +328,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_luma_all_triples),
         cmocka_unit_test(test_kernels_agree),
+        cmocka_unit_test(test_chunk_flush_across_rows),
+        cmocka_unit_test(test_images_in_turn),
         cmocka_unit_test(test_chunk_flush),
         cmocka_unit_test(test_measure_sink),
     };

@@ -121,6 +121,13 @@ struct ia_stats {
     /* luma and channel statistics of one row (see ia_stats_kernel) */
     void (*kernel)(struct ia_stats *s, const uint8_t *row, uint8_t *luma);
     int avx2;               /* the Laplacian's AVX2 loop too */
+    /* The AVX2 RGB kernel's vector sums, carried from row to row (as
+     * bytes: the struct is not 32-byte aligned) and folded into chan
+     * every RGB_CHUNK blocks and at the end: folding them at every row
+     * end was two thirds of that kernel's work on 85-pixel rows. */
+    uint8_t rgb_state[12][32];
+    uint32_t rgb_blocks;    /* blocks in rgb_state's square lanes */
+    int rgb_live;           /* rgb_state holds this image's rows */
 };
 
 int ia_stats_new(ia_stats **out)
@@ -181,6 +188,8 @@ int ia_stats_begin(ia_stats *s, uint32_t width, uint32_t height, int channels)
     s->lap_sum = 0;
     s->lap_sumsq = 0;
     s->lap_n = 0;
+    s->rgb_live = 0;
+    s->rgb_blocks = 0;
     s->ready = 1;
     rc = 0;
 out:
@@ -398,13 +407,77 @@ void rgb_step(const uint8_t *q, uint8_t *o, rgb_acc *a, const __m256i *keep)
                      _mm256_extracti128_si256(l8, 1));
 }
 
-__attribute__((target("avx2"))) static void rgb_flush(rgb_acc *a,
-                                                      chan_acc *acc)
+/* The sums into acc, and the sum lanes zeroed. */
+__attribute__((target("avx2"))) static inline __attribute__((always_inline))
+void rgb_flush(rgb_acc *a, chan_acc *acc)
 {
     for (int c = 0; c < 3; c++) {
         acc[c].sum += hsum_epi64_avx2(a->sum[c]);
         acc[c].sumsq += hsum_epi32_avx2(a->sq[c]);
         a->sum[c] = a->sq[c] = _mm256_setzero_si256();
+    }
+}
+
+/* The carried state in and out of s (see ia_stats.rgb_state); a fresh
+ * one at an image's first row. Row i of rgb_state is sum[i] for i < 3,
+ * then sq, mn and mx in turn. */
+__attribute__((target("avx2"))) static inline __attribute__((always_inline))
+void rgb_load(const ia_stats *s, rgb_acc *a)
+{
+    const __m256i *st = (const __m256i *)(const void *)s->rgb_state;
+    for (int c = 0; c < 3; c++) {
+        if (!s->rgb_live) {
+            a->sum[c] = a->sq[c] = a->mx[c] = _mm256_setzero_si256();
+            a->mn[c] = _mm256_set1_epi8((char)0xff);
+            continue;
+        }
+        a->sum[c] = _mm256_loadu_si256(st + c);
+        a->sq[c] = _mm256_loadu_si256(st + 3 + c);
+        a->mn[c] = _mm256_loadu_si256(st + 6 + c);
+        a->mx[c] = _mm256_loadu_si256(st + 9 + c);
+    }
+}
+
+__attribute__((target("avx2"))) static inline __attribute__((always_inline))
+void rgb_store(ia_stats *s, const rgb_acc *a)
+{
+    __m256i *st = (__m256i *)(void *)s->rgb_state;
+    for (int c = 0; c < 3; c++) {
+        _mm256_storeu_si256(st + c, a->sum[c]);
+        _mm256_storeu_si256(st + 3 + c, a->sq[c]);
+        _mm256_storeu_si256(st + 6 + c, a->mn[c]);
+        _mm256_storeu_si256(st + 9 + c, a->mx[c]);
+    }
+    s->rgb_live = 1;
+}
+
+/* The carried state folded into s->chan at the image's end. */
+__attribute__((target("avx2"))) static void rgb_finish(ia_stats *s)
+{
+    rgb_acc a;
+    if (!s->rgb_live)
+        return;
+    rgb_load(s, &a);
+    rgb_flush(&a, s->chan);
+    for (int c = 0; c < 3; c++) {
+        uint8_t mn = hmin_epu8_avx2(a.mn[c]), mx = hmax_epu8_avx2(a.mx[c]);
+        s->chan[c].min = mn < s->chan[c].min ? mn : s->chan[c].min;
+        s->chan[c].max = mx > s->chan[c].max ? mx : s->chan[c].max;
+    }
+    s->rgb_live = 0;
+    s->rgb_blocks = 0;
+}
+
+/* One block into a; the sums folded into s->chan before a 32-bit square
+ * lane could wrap (*blocks counts the blocks in them). */
+__attribute__((target("avx2"))) static inline __attribute__((always_inline))
+void rgb_block(ia_stats *s, rgb_acc *a, uint32_t *blocks, const uint8_t *q,
+               uint8_t *o, const __m256i *keep)
+{
+    rgb_step(q, o, a, keep);
+    if (++*blocks == RGB_CHUNK) {
+        rgb_flush(a, s->chan);
+        *blocks = 0;
     }
 }
 
@@ -415,21 +488,16 @@ __attribute__((target("avx2"))) static void rgb_flush(rgb_acc *a,
  * block is the row's last 32 pixels, with the ones already counted masked
  * out of the statistics (their luma is written again, the same). */
 __attribute__((target("avx2"))) static void
-rgb_row_avx2(const uint8_t *p, uint32_t width, chan_acc *acc, uint8_t *luma)
+rgb_row_avx2(ia_stats *s, const uint8_t *p, uint8_t *luma)
 {
     rgb_acc a;
+    uint32_t width = s->width;
     uint32_t nblk = width / RGB_BLOCK, tail = width % RGB_BLOCK;
-    for (int c = 0; c < 3; c++) {
-        a.sum[c] = a.sq[c] = _mm256_setzero_si256();
-        a.mn[c] = _mm256_set1_epi8((char)acc[c].min);
-        a.mx[c] = _mm256_set1_epi8((char)acc[c].max);
-    }
-    for (uint32_t b = 0; b < nblk; b++) {
-        rgb_step(p + (size_t)b * (RGB_BLOCK * 3), luma + (size_t)b * RGB_BLOCK,
-                 &a, NULL);
-        if ((b + 1) % RGB_CHUNK == 0)
-            rgb_flush(&a, acc);
-    }
+    uint32_t blocks = s->rgb_blocks;
+    rgb_load(s, &a);
+    for (uint32_t b = 0; b < nblk; b++)
+        rgb_block(s, &a, &blocks, p + (size_t)b * (RGB_BLOCK * 3),
+                  luma + (size_t)b * RGB_BLOCK, NULL);
     if (tail) {
         /* byte i of a channel vector is pixel i % 16 of group i / 16 */
         static const int8_t idx[32] = {
@@ -439,13 +507,10 @@ rgb_row_avx2(const uint8_t *p, uint32_t width, chan_acc *acc, uint8_t *luma)
             _mm256_loadu_si256((const __m256i *)(const void *)idx),
             _mm256_set1_epi8((char)(RGB_BLOCK - tail - 1)));
         size_t first = (size_t)width - RGB_BLOCK;
-        rgb_step(p + first * 3, luma + first, &a, &keep);
+        rgb_block(s, &a, &blocks, p + first * 3, luma + first, &keep);
     }
-    rgb_flush(&a, acc);
-    for (int c = 0; c < 3; c++) {
-        acc[c].min = hmin_epu8_avx2(a.mn[c]);
-        acc[c].max = hmax_epu8_avx2(a.mx[c]);
-    }
+    rgb_store(s, &a);
+    s->rgb_blocks = blocks;
 }
 #endif
 
@@ -603,7 +668,7 @@ static void kernel_portable(ia_stats *s, const uint8_t *row, uint8_t *luma)
 static void kernel_avx2(ia_stats *s, const uint8_t *row, uint8_t *luma)
 {
     if (s->channels == 3 && s->width >= RGB_BLOCK)
-        rgb_row_avx2(row, s->width, s->chan, luma);
+        rgb_row_avx2(s, row, luma);
     else
         kernel_portable(s, row, luma);
 }
@@ -708,6 +773,9 @@ void ia_stats_end(ia_stats *s, ia_pixel_stats *out)
     if (n == 0)
         goto out;
     o.pixels = n;
+#ifdef STATS_X86
+    rgb_finish(s);
+#endif
     int gray = s->channels <= 2;
     for (int c = 0; c < 3; c++) {
         /* convert("RGB") copies gray into all three channels */
