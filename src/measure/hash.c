@@ -451,12 +451,21 @@ static int add_size(size_t a, size_t b, size_t *out)
     return 0;
 }
 
+/* The coefficient rows the SIMD kernels load start on cache lines (the
+ * table is allocated so aligned, and the row stride is a multiple of 32
+ * bytes): a 32-byte load that straddles two lines costs twice. */
+#define TABLE_ALIGN 64u
+
 /* Reserves n elements of elem bytes at *off in a block being laid out;
  * arrays are laid out from the widest element type down, so each stays
- * aligned. */
-static int reserve(size_t *off, size_t n, size_t elem, size_t *at)
+ * aligned; with line, from the next multiple of TABLE_ALIGN. */
+static int reserve(size_t *off, size_t n, size_t elem, size_t *at, int line)
 {
     size_t bytes;
+    if (line && add_size(*off, TABLE_ALIGN - 1, off) != 0)
+        return IA_ERR_NOMEM;
+    if (line)
+        *off -= *off % TABLE_ALIGN;
     *at = *off;
     if (ia_mul_size(n, elem, &bytes) != 0)
         return IA_ERR_NOMEM;
@@ -475,20 +484,23 @@ static int table_freeze(const rs_table *b, rs_table **out)
     if (b->simd_ok) {
         rc = ia_mul_size(b->out_size, b->kstride, &kn);
         if (rc == 0)
-            rc = reserve(&off, b->out_size, sizeof *b->sx, &at_sx);
+            rc = reserve(&off, b->out_size, sizeof *b->sx, &at_sx, 0);
         if (rc == 0 && b->layout == LAYOUT_SPLIT)
-            rc = reserve(&off, kn, sizeof *b->kh, &at_kh);
+            rc = reserve(&off, kn, sizeof *b->kh, &at_kh, 1);
         if (rc == 0 && b->layout == LAYOUT_SPLIT)
-            rc = reserve(&off, kn, sizeof *b->kl, &at_kl);
+            rc = reserve(&off, kn, sizeof *b->kl, &at_kl, 1);
         if (rc == 0 && b->layout == LAYOUT_BYTES)
-            rc = reserve(&off, kn * 3, sizeof *b->kb, &at_kb);
+            rc = reserve(&off, kn * 3, sizeof *b->kb, &at_kb, 1);
     } else {
         kn = b->recompute ? 0 : b->out_size * b->ksize;
-        rc = reserve(&off, b->out_size, sizeof *b->win, &at_win);
+        rc = reserve(&off, b->out_size, sizeof *b->win, &at_win, 0);
         if (rc == 0)
-            rc = reserve(&off, kn, sizeof *b->k, &at_k);
+            rc = reserve(&off, kn, sizeof *b->k, &at_k, 0);
     }
-    if (rc != 0 || !(t = malloc(off)))
+    if (rc == 0 && add_size(off, TABLE_ALIGN - 1, &off) != 0)
+        rc = IA_ERR_NOMEM;
+    off -= off % TABLE_ALIGN;   /* aligned_alloc takes whole multiples */
+    if (rc != 0 || !(t = aligned_alloc(TABLE_ALIGN, off)))
         return IA_ERR_NOMEM;
     *t = *b;
     t->bytes = off;
