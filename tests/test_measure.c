@@ -234,6 +234,35 @@ static void test_chunk_flush_across_rows(void **state)
     free(img);
 }
 
+/* The histogram folded into its 64-bit totals every few rows (every
+ * 2^31 pixels in use) gives the same statistics. */
+static void test_hist_fold(void **state)
+{
+    (void)state;
+    const uint32_t w = 77, h = 50;
+    uint8_t *img = xmalloc((size_t)w * h * 3), *l1 = xmalloc((size_t)w * h);
+    ia_pixel_stats want, got;
+    for (int kind = 0; kind < 3; kind++) {
+        fill(img, (size_t)w * h * 3, kind);
+        reference(img, w, h, 3, &want, l1);
+        static const uint64_t every[] = {1, 77, 100, 1000};
+        for (size_t i = 0; i < sizeof every / sizeof every[0]; i++) {
+            ia_stats *s = NULL;
+            assert_int_equal(ia_stats_new(&s), 0);
+            ia_stats_hist_fold(s, every[i]);
+            assert_int_equal(ia_stats_begin(s, w, h, 3), 0);
+            for (uint32_t y = 0; y < h; y++)
+                ia_stats_row_fused(s, img + (size_t)y * w * 3,
+                                   l1 + (size_t)y * w);
+            ia_stats_end(s, &got);
+            assert_true(stats_equal(&want, &got));
+            ia_stats_free(s);
+        }
+    }
+    free(img);
+    free(l1);
+}
+
 /* One ia_stats through images in turn (as a worker uses it), some after
  * an image left unfinished: nothing of an image, carried sums included,
  * reaches the next one. */
@@ -330,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_kernels_agree),
         cmocka_unit_test(test_chunk_flush_across_rows),
         cmocka_unit_test(test_images_in_turn),
+        cmocka_unit_test(test_hist_fold),
         cmocka_unit_test(test_chunk_flush),
         cmocka_unit_test(test_measure_sink),
     };

@@ -30,6 +30,10 @@ void ia_stats_row_fused(ia_stats *s, const uint8_t *row, uint8_t *luma);
  * default the best the CPU has). Results never depend on it. Returns 0,
  * or -1 when the CPU lacks that level. */
 int ia_stats_kernel(ia_stats *s, int level);
+/* For tests: fold the 32-bit histogram tables into their 64-bit totals
+ * after at most n pixels (default 2^31, before a bin can wrap; n >= 1).
+ * Results never depend on it. */
+void ia_stats_hist_fold(ia_stats *s, uint64_t n);
 /* Finishes the image; out fully written. */
 void ia_stats_end(ia_stats *s, ia_pixel_stats *out);
 
