@@ -136,7 +136,7 @@ static void test_pixel_hash_known_answer(void **state)
 static void test_pixel_hash_row_batches(void **state)
 {
     ia_hasher *h = *state;
-    static const uint32_t widths[] = {1, 7, 85, 682, 683, 2047, 2048, 3000};
+    static const uint32_t widths[] = {1, 7, 85, 170, 171, 682, 2048, 3000};
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
         uint32_t w = widths[wi], rows = 40;
         size_t rb = (size_t)w * 3, n = 24 + rb * rows;

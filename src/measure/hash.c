@@ -205,11 +205,14 @@ typedef struct resampler {
 typedef void (*hrow_fn)(const rs_table *t, const uint8_t *luma,
                         uint8_t *out);
 
-/* Rows shorter than a quarter of this are gathered before XXH3 sees
- * them: fed row by row, XXH3's streaming state copies each short row
- * into its own 256-byte buffer, and on small images that bookkeeping
- * cost more than the hashing. */
+/* Rows shorter than XXH_DIRECT bytes are gathered XXH_STAGE at a time
+ * before XXH3 sees them: fed row by row, XXH3's streaming state copies
+ * each short row into its own 256-byte buffer, and on small images that
+ * bookkeeping cost more than the hashing. Longer rows go straight
+ * through: XXH3 copies at most the last 255 bytes of each, where
+ * gathering would copy all of it. */
 #define XXH_STAGE 8192u
+#define XXH_DIRECT 512u
 
 struct ia_hasher {
     XXH3_state_t *xxh;
@@ -1294,7 +1297,7 @@ static void xxh_flush(ia_hasher *h)
 static void xxh_row(ia_hasher *h, const uint8_t *row)
 {
     size_t n = h->row_bytes;
-    if (n >= XXH_STAGE / 4) {
+    if (n >= XXH_DIRECT) {
         xxh_flush(h);
         XXH3_128bits_update(h->xxh, row, n);
         return;
