@@ -9,8 +9,10 @@
 # /tmp/imgaudit-corpus; a few minutes), then for clothing-small and the
 # corpus prints the decode ceiling and the full scan at -j 1 and -j 2
 # (files/s, megapixels/s, peak RSS, the ratio scan/ceiling of the same
-# run), the rescans of the unchanged trees, and the near-duplicate index
-# figure (1,000,000 hashes at the default phash radius 4, and at 8).
+# run), the rescans of the unchanged trees, the near-duplicate index
+# figure (1,000,000 hashes at the default phash radius 4, and at 8), and
+# the per-pixel measurements against the JPEG decode alone
+# (bench/measure_bench, tile-sized and photo-sized JPEGs).
 #
 # Then the other formats (issue 15): the first 1,000 clothing-small photos
 # written as WebP, TIFF, GIF and BMP by bench/make_formats (in
@@ -59,7 +61,7 @@ fi
 
 [ -d "$build" ] || meson setup "$build" "$here" >/dev/null
 ninja -C "$build" imgaudit bench/decode_ceiling bench/make_corpus \
-    bench/near_index bench/make_formats >/dev/null
+    bench/near_index bench/make_formats bench/measure_bench >/dev/null
 
 echo "imgaudit benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs," \
      "load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -99,6 +101,10 @@ echo "== near-duplicate index (bench/near_index $near_n 4 and 8)"
 # how the index scales with the radius.
 "$build/bench/near_index" "$near_n" 4 | sed 's/^/  /'
 "$build/bench/near_index" "$near_n" 8 | sed 's/^/  /'
+
+echo "== the measurements against the JPEG decode (bench/measure_bench)"
+"$build/bench/measure_bench" 64 96 $((count / 25)) | sed 's/^/  /'
+"$build/bench/measure_bench" 400 533 $((count / 330)) | sed 's/^/  /'
 
 if [ "$profile" = 1 ]; then
     echo "== profile: imgaudit scan clothing-small -j 1 (perf, cpu-clock)"
