@@ -415,6 +415,8 @@ static void test_store_rows(void **state)
     /* A corrupt file that already carries its finding: not doubled. */
     ia_result_reset(&r);
     r.size = 7;
+    r.width = 30;   /* its header's size: not pixels of the scan's totals */
+    r.height = 40;
     ia_result_status(&r, IA_ST_CORRUPT, "bad huffman");
     ia_result_add(&r, "corrupt", IA_SEV_ERROR, "bad huffman table");
     store(db, scan, "x.jpg", NULL, NULL, &r);
@@ -430,6 +432,8 @@ static void test_store_rows(void **state)
     assert_int_equal(sum.files, 3);
     assert_int_equal(sum.decoded, 1);
     assert_int_equal(sum.bytes, 2007);
+    /* decoded files' pixels only: 10 x 20, not the truncated one's */
+    assert_true(sum.megapixels == (double)200 / 1e6);
     assert_int_equal(sum.errors, 2);
     assert_int_equal(sum.warnings, 2);
     assert_int_equal(sum.infos, 0);
