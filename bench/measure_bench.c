@@ -21,6 +21,11 @@
  * are not here (bench/run.sh measures the whole scan).
  *
  * Usage: measure_bench [LO HI [COUNT]]   (default 64 96 4000)
+ *        measure_bench --files COUNT FILE...
+ *
+ * --files: the pool is up to 64 given JPEG files instead (real photos:
+ * their textures, not the synthetic ones, decide how the histogram and
+ * the decoder behave).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +152,7 @@ static void keep_row(void *ctx, const uint8_t *row)
 
 typedef struct bench {
     image pool[POOL];
+    int pool_n;
     int count;
     uint64_t pixels;        /* of one round */
     ia_jpeg_decoder *dec;
@@ -212,7 +218,7 @@ static double round_of(bench *b, int kind)
     ia_rowsink discard = {NULL, discard_begin, discard_row}, measure;
     double t = cpu_now();
     for (int i = 0; i < b->count; i++) {
-        const image *im = &b->pool[i % POOL];
+        const image *im = &b->pool[i % b->pool_n];
         switch (kind) {
         case DECODE: decode_one(b, im, &discard); break;
         case DECODE_MEASURE:
@@ -228,26 +234,60 @@ static double round_of(bench *b, int kind)
     return cpu_now() - t;
 }
 
-static int setup(bench *b, uint32_t lo, uint32_t hi)
+/* im->jpg from the file at path, im->w and im->h from its header. */
+static int load(image *im, const char *path)
+{
+    struct jpeg_decompress_struct d;
+    struct jpeg_error_mgr err;
+    FILE *f = fopen(path, "rb");
+    long n;
+    if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 ||
+        fseek(f, 0, SEEK_SET) != 0 || !(im->jpg = malloc((size_t)n)) ||
+        fread(im->jpg, 1, (size_t)n, f) != (size_t)n) {
+        if (f)
+            fclose(f);
+        fprintf(stderr, "measure_bench: cannot read %s\n", path);
+        return -1;
+    }
+    fclose(f);
+    im->len = (unsigned long)n;
+    d.err = jpeg_std_error(&err);   /* a bad file exits here, as it should */
+    jpeg_create_decompress(&d);
+    jpeg_mem_src(&d, im->jpg, im->len);
+    jpeg_read_header(&d, TRUE);
+    im->w = d.image_width;
+    im->h = d.image_height;
+    jpeg_destroy_decompress(&d);
+    return 0;
+}
+
+/* The pool: pool_n JPEGs, synthetic (files NULL) or the given files. */
+static int setup(bench *b, uint32_t lo, uint32_t hi, char **files)
 {
     uint32_t maxw = 0;
     if (ia_jpeg_decoder_new(&b->dec) != 0 || ia_measure_new(&b->m) != 0 ||
         ia_hasher_new(&b->hasher) != 0 || ia_stats_new(&b->stats) != 0 ||
         !(b->res = malloc(sizeof *b->res)))
         return -1;
-    for (int i = 0; i < POOL; i++) {
+    for (int i = 0; i < b->pool_n; i++) {
         image *im = &b->pool[i];
-        im->w = lo + rng() % (hi - lo + 1);
-        im->h = lo + rng() % (hi - lo + 1);
+        if (files) {
+            if (load(im, files[i]) != 0)
+                return -1;
+        } else {
+            im->w = lo + rng() % (hi - lo + 1);
+            im->h = lo + rng() % (hi - lo + 1);
+            if (encode(im) != 0)
+                return -1;
+        }
         maxw = im->w > maxw ? im->w : maxw;
         keep k = {im, 0};
         ia_rowsink sink = {&k, keep_begin, keep_row};
-        if (encode(im) != 0)
-            return -1;
         decode_one(b, im, &sink);
     }
     for (int i = 0; i < b->count; i++)
-        b->pixels += (uint64_t)b->pool[i % POOL].w * b->pool[i % POOL].h;
+        b->pixels += (uint64_t)b->pool[i % b->pool_n].w *
+                     b->pool[i % b->pool_n].h;
     b->luma = malloc(maxw);
     return b->luma ? 0 : -1;
 }
@@ -255,15 +295,18 @@ static int setup(bench *b, uint32_t lo, uint32_t hi)
 int main(int argc, char **argv)
 {
     bench b;
-    uint32_t lo = argc > 2 ? (uint32_t)atoi(argv[1]) : 64;
-    uint32_t hi = argc > 2 ? (uint32_t)atoi(argv[2]) : 96;
+    int from_files = argc > 3 && strcmp(argv[1], "--files") == 0;
+    uint32_t lo = argc > 2 && !from_files ? (uint32_t)atoi(argv[1]) : 64;
+    uint32_t hi = argc > 2 && !from_files ? (uint32_t)atoi(argv[2]) : 96;
     memset(&b, 0, sizeof b);
-    b.count = argc > 3 ? atoi(argv[3]) : 4000;
+    b.pool_n = from_files ? (argc - 3 < POOL ? argc - 3 : POOL) : POOL;
+    b.count = from_files ? atoi(argv[2]) : argc > 3 ? atoi(argv[3]) : 4000;
     if (lo < 1 || hi < lo || hi > 8192 || b.count < 1) {
-        fprintf(stderr, "usage: measure_bench [LO HI [COUNT]]\n");
+        fprintf(stderr, "usage: measure_bench [LO HI [COUNT]]\n"
+                        "       measure_bench --files COUNT FILE...\n");
         return 2;
     }
-    if (setup(&b, lo, hi) != 0) {
+    if (setup(&b, lo, hi, from_files ? argv + 3 : NULL) != 0) {
         fprintf(stderr, "measure_bench: out of memory\n");
         return 1;
     }
@@ -276,15 +319,20 @@ int main(int argc, char **argv)
             double t = round_of(&b, k);
             best[k] = t < best[k] ? t : best[k];
         }
-    printf("measure_bench: %d JPEGs of %u..%u px a side, %.2f MP a round, "
-           "best of %d rounds (thread CPU time)\n",
-           b.count, lo, hi, (double)b.pixels / 1e6, ROUNDS);
+    if (from_files)
+        printf("measure_bench: %d JPEGs (%d files), %.2f MP a round, best of "
+               "%d rounds (thread CPU time)\n",
+               b.count, b.pool_n, (double)b.pixels / 1e6, ROUNDS);
+    else
+        printf("measure_bench: %d JPEGs of %u..%u px a side, %.2f MP a "
+               "round, best of %d rounds (thread CPU time)\n",
+               b.count, lo, hi, (double)b.pixels / 1e6, ROUNDS);
     for (int k = 0; k < KINDS; k++)
         printf("  %-15s %9.2f us/image %7.2f ns/px\n", kind_name[k],
                best[k] * 1e6 / b.count, best[k] * 1e9 / (double)b.pixels);
     printf("  ratio decode / (decode+measure): %.2f\n",
            best[DECODE] / best[DECODE_MEASURE]);
-    for (int i = 0; i < POOL; i++) {
+    for (int i = 0; i < b.pool_n; i++) {
         free(b.pool[i].jpg);
         free(b.pool[i].rgb);
     }
