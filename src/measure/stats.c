@@ -382,6 +382,10 @@ void rgb_step(const uint8_t *q, uint8_t *o, rgb_acc *a, const __m256i *keep)
     __m256i x1 = load2_avx2(q + 16, q + 64);
     __m256i x2 = load2_avx2(q + 32, q + 80);
     __m256i lo[3], hi[3];
+    /* Unrolled, the channels' sums stay nearer registers: gcc 12 kept
+     * the loop and every sum in memory, and the statistics of 400x533
+     * photos took 202-208 instead of 193-194 us (min of 5 rounds). */
+#pragma GCC unroll 3
     for (int c = 0; c < 3; c++) {
         __m256i ch = gather_avx2(x0, x1, x2, c);
         lo[c] = _mm256_unpacklo_epi8(ch, zero);
