@@ -1150,21 +1150,21 @@ static void resampler_col_end(const ia_hasher *h, resampler *r,
         col_flush(r, rows % COL_STAGE);
     for (uint32_t xx = 0; xx < r->out_w && rows < r->in_h; xx++)
         memset(r->col + (size_t)xx * r->in_h + rows, 0, r->in_h - rows);
-    for (uint32_t xx = 0; xx < r->out_w; xx++) {
+    uint32_t step;
+    for (uint32_t xx = 0; xx < r->out_w; xx += step) {
         const uint8_t *c = r->col + (size_t)xx * r->in_h;
-        int two = h->hrow2 && xx + 1 < r->out_w;
-        if (two) {   /* columns in pairs too */
+        step = h->hrow2 && xx + 1 < r->out_w ? 2 : 1;
+        if (step == 2)   /* columns in pairs too */
             h->hrow2(r->ty, widen(h, c, r->in_h, h->wide),
                      widen(h, c + r->in_h, r->in_h, h->pend_wide), out,
                      out2);
-            for (uint32_t yy = 0; yy < r->out_h; yy++)
-                r->pix[(size_t)yy * r->out_w + xx + 1] = out2[yy];
-        } else {
+        else
             h->hrow(r->ty, c, widen(h, c, r->in_h, h->wide), out);
-        }
-        for (uint32_t yy = 0; yy < r->out_h; yy++)
+        for (uint32_t yy = 0; yy < r->out_h; yy++) {
             r->pix[(size_t)yy * r->out_w + xx] = out[yy];
-        xx += (uint32_t)two;
+            if (step == 2)
+                r->pix[(size_t)yy * r->out_w + xx + 1] = out2[yy];
+        }
     }
 }
 
