@@ -17,7 +17,9 @@
 #   3. The Python package installed as a user would: pip install
 #      --no-build-isolation of the root into a fresh virtual environment,
 #      then a scan of the sample through it (docs/python.md).
-#   4. libFuzzer (clang): each fuzz target (fuzz_file, fuzz_manifest,
+#   4. libFuzzer (clang, built with -Dwerror=true: the project's one clang
+#      build, so clang's warnings fail it as gcc's fail the others): each
+#      fuzz target (fuzz_file, fuzz_manifest,
 #      fuzz_db, fuzz_archive, fuzz_yolo) for FUZZ_SECONDS (default 60) from its seed
 #      corpus, then fuzz_file from each format's fixtures alone
 #      (fixtures/formats) for FUZZ_FORMAT_SECONDS (default 20) each; a
@@ -249,7 +251,7 @@ fi
 
 # ---- 4. libFuzzer -------------------------------------------------------
 echo "== libFuzzer: $FUZZ_SECONDS s per target"
-if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false &&
+if CC=clang setup build-fuzz -Dfuzz=true -Dbench=false -Db_lundef=false -Dwerror=true &&
    ninja -C build-fuzz tests/fuzz/fuzz_file tests/fuzz/fuzz_manifest \
      tests/fuzz/fuzz_db tests/fuzz/fuzz_archive tests/fuzz/fuzz_yolo \
      >/dev/null; then

@@ -588,8 +588,8 @@ static uint64_t direct_phash(const uint8_t *pix)
             for (int r = 0; r < 32; r++)
                 for (int c = 0; c < 32; c++)
                     acc += pix[r * 32 + c] *
-                           cosl(M_PI * k * (2 * r + 1) / 64.0L) *
-                           cosl(M_PI * l * (2 * c + 1) / 64.0L);
+                           cosl((long double)(M_PI * k * (2 * r + 1)) / 64.0L) *
+                           cosl((long double)(M_PI * l * (2 * c + 1)) / 64.0L);
             d[k * 8 + l] = 4 * acc;
         }
     memcpy(s, d, sizeof s);

@@ -608,8 +608,8 @@ static void test_list_scans(void **state)
     fclose(f);
     static const char *const want[] = {
         "id  name     complete", "     1  ds       yes", "precise", "many",
-        "     5  flat     yes                1           1  own         "
-        "         0.0 MB  2026-01-02T03:04:05Z  /data/ds\n",
+        ("     5  flat     yes                1           1  own         "
+         "         0.0 MB  2026-01-02T03:04:05Z  /data/ds\n"),
     };
     for (size_t i = 0; i < IA_ARRAY_LEN(want); i++)
         if (!strstr(buf, want[i]))

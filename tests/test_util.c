@@ -92,7 +92,7 @@ static double mixed_value(uint64_t *s)
     case 0: return 0.0;
     case 1: return -0.0;
     case 2: return (double)(int)(r >> 40 & 15) - 7.5;       /* ties */
-    case 3: return (r >> 20 & 1) ? INFINITY : -INFINITY;
+    case 3: return (r >> 20 & 1) ? HUGE_VAL : -HUGE_VAL;
     case 4: return 5e-324 * (double)(r >> 50);               /* subnormal */
     case 5: return ((double)(r >> 11) / 9007199254740992.0) * 255.0;
     case 6: return -((double)(r >> 11)) * 1e300 / 9007199254740992.0;

@@ -386,9 +386,9 @@ static void make_fence(actx *c, int f, double k, int sides, fence *out)
     ia_sort_doubles(c->scratch, n);
     ia_fences(c->scratch, n, k, IA_FENCE_MARGIN, &out->lo, &out->hi);
     if (!(sides & LOW))
-        out->lo = -INFINITY;
+        out->lo = -HUGE_VAL;
     if (!(sides & HIGH))
-        out->hi = INFINITY;
+        out->hi = HUGE_VAL;
     out->median = ia_quantile(c->scratch, n, 0.5);
     out->on = 1;
 }

@@ -25,6 +25,7 @@ struct cli_output {
 };
 
 /* Writes the formatted message through ia_fput_clean. */
+__attribute__((format(printf, 1, 0)))
 static void put_message(const char *fmt, va_list ap)
 {
     va_list aq;

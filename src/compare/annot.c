@@ -116,7 +116,7 @@ static int split_categories(ia_compare *c, const actx *a, const char *sp)
         tb += cb[k] = a->v[i].boxes[0];
         tn += cn[k++] = a->v[i].boxes[1];
     }
-    ia_chi2_result chi = {0.0, NAN, 0};
+    ia_chi2_result chi = {0.0, (double)NAN, 0};
     int have = ret == IA_OK && tb && tn &&
                ia_chi2_homogeneity(cb, cn, k, &chi) == 0;
     for (size_t i = 0; have && ret == IA_OK && i < k; i++) {
@@ -142,7 +142,7 @@ static int split_categories(ia_compare *c, const actx *a, const char *sp)
 
 static int split_sizes(ia_compare *c, const arow *x)
 {
-    ia_chi2_result chi = {0.0, NAN, 0};
+    ia_chi2_result chi = {0.0, (double)NAN, 0};
     double tvd = ia_tvd(x->size[0], x->size[1], 3);
     if (ia_chi2_homogeneity(x->size[0], x->size[1], 3, &chi) != 0 ||
         tvd < c->policy.label_share || !(chi.p_value <

@@ -110,9 +110,9 @@ static double ks_exact_paths(uint64_t m, uint64_t n, uint64_t g, uint64_t h)
     }
     int64_t mg = (int64_t)(m / g), ng = (int64_t)(n / g), hh = (int64_t)h;
     double *a = malloc(((size_t)n + 1) * sizeof *a);
-    double p = NAN;
+    double p = (double)NAN;
     if (!a)
-        return NAN;
+        return (double)NAN;
     for (uint64_t j = 0; j <= n; j++)
         a[j] = (int64_t)j * mg < hh ? 0.0 : 1.0;
     int64_t prev_lo = 0;
@@ -145,7 +145,7 @@ out:
 double ia_ks_exact_sf(uint64_t m, uint64_t n, uint64_t h)
 {
     if (m == 0 || n == 0 || m > (1ULL << 31) || n > (1ULL << 31))
-        return NAN;
+        return (double)NAN;
     if (h == 0)
         return 1.0;
     uint64_t g = gcd_u64(m, n);
@@ -166,7 +166,7 @@ static double clip01(double p)
 double ia_smirnov_sf(uint64_t n, double x)
 {
     if (n == 0 || isnan(x))
-        return NAN;
+        return (double)NAN;
     if (x <= 0.0)
         return 1.0;
     if (x >= 1.0)
@@ -219,7 +219,7 @@ static double kolmogorov_durbin_cdf(uint64_t n, double d)
     size_t mm = (size_t)m * (size_t)m;
     double *H = calloc(mm * 3 + (size_t)m + 1, sizeof *H);
     if (!H)
-        return NAN;
+        return (double)NAN;
     double *P = H + mm, *T = H + 2 * mm, *fact = H + 3 * mm;
     fact[0] = 1.0;   /* fact[i] = 1/i! */
     for (int i = 1; i <= m; i++)
@@ -335,7 +335,7 @@ static double kolmogorov_low_cdf(uint64_t n, double t)
 double ia_kstwo_sf(double x, uint64_t n)
 {
     if (n == 0 || isnan(x))
-        return NAN;
+        return (double)NAN;
     if (x >= 1.0)
         return 0.0;
     if (x <= 0.0)
@@ -444,7 +444,7 @@ static double gamma_q_fraction(double a, double x)
 double ia_gamma_q(double a, double x)
 {
     if (isnan(a) || isnan(x) || a <= 0.0 || x < 0.0)
-        return NAN;
+        return (double)NAN;
     if (x == 0.0)
         return 1.0;
     if (isinf(x))
@@ -457,7 +457,7 @@ double ia_gamma_q(double a, double x)
 double ia_chi2_sf(double x, double df)
 {
     if (df <= 0.0)
-        return NAN;
+        return (double)NAN;
     if (x <= 0.0)
         return 1.0;
     return ia_gamma_q(df / 2.0, x / 2.0);

@@ -125,6 +125,8 @@ static void t_unmap(thandle_t h, void *base, toff_t size)
     (void)size;
 }
 
+/* libtiff's handlers: fmt and ap come from libtiff, as a printf pair. */
+__attribute__((format(printf, 4, 0)))
 static int on_error(TIFF *tif, void *user, const char *module,
                     const char *fmt, va_list ap)
 {
@@ -139,6 +141,7 @@ static int on_error(TIFF *tif, void *user, const char *module,
     return 1;
 }
 
+__attribute__((format(printf, 4, 0)))
 static int on_warning(TIFF *tif, void *user, const char *module,
                       const char *fmt, va_list ap)
 {

@@ -164,18 +164,18 @@ enum wstmt { W_GROUP, W_METRIC, W_CLASS, W_PATH, W_COUNT };
 
 static const char *const wstmt_sql[W_COUNT] = {
     [W_GROUP] =
-        "INSERT INTO stat_group(scan_id, split, label, files, images, bytes,"
-        " pixels, sum_r, sum_g, sum_b, sumsq_r, sumsq_g, sumsq_b, mean_r,"
-        " mean_g, mean_b, std_r, std_g, std_b, labels, imbalance,"
-        " label_entropy, share) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-        "?,?,?,?,?,?)",
+        ("INSERT INTO stat_group(scan_id, split, label, files, images, bytes,"
+         " pixels, sum_r, sum_g, sum_b, sumsq_r, sumsq_g, sumsq_b, mean_r,"
+         " mean_g, mean_b, std_r, std_g, std_b, labels, imbalance,"
+         " label_entropy, share) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+         "?,?,?,?,?,?)"),
     [W_METRIC] =
-        "INSERT INTO stat_metric(scan_id, split, label, metric, n, mean, std,"
-        " min, q1, median, q3, max, fence_low, fence_high)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        ("INSERT INTO stat_metric(scan_id, split, label, metric, n, mean, std,"
+         " min, q1, median, q3, max, fence_low, fence_high)"
+         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
     [W_CLASS] =
-        "INSERT INTO class_index(scan_id, split, label, idx)"
-        " VALUES (?, ?, ?, ?)",
+        ("INSERT INTO class_index(scan_id, split, label, idx)"
+         " VALUES (?, ?, ?, ?)"),
     [W_PATH] = "SELECT path FROM file WHERE id = ?1 AND scan_id = ?2",
 };
 
