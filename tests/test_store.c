@@ -20,6 +20,7 @@
 
 #include "sql_check.h"
 #include "store/db.h"
+#include "store/range.h"
 #include "store/store.h"
 #include "core/core.h"
 
@@ -205,6 +206,65 @@ static int64_t store(ia_db *db, int64_t scan, const char *path,
 }
 
 /* ---- schema ---------------------------------------------------------- */
+
+/* IA_SCAN_ID_RANGE (store/range.h) gives exactly each scan's smallest and
+ * largest id, by the table's first and last rows where they are the
+ * scan's and by the index pass where not: scans whose rows interleave (a
+ * resumed scan), a scan in the middle, a scan with no rows, an empty
+ * table. Checked against plain min()/max(). */
+static void test_scan_id_range(void **state)
+{
+    (void)state;
+    static const int owner[] = {1, 1, 2, 2, 1, 3, 3, 2, 4, 4};
+    /* the bounds are row ids, so the rows in range end at them; and the
+     * scan's rows in range are all of them */
+    static const char range_sql[] =
+        "SELECT min(id), max(id), count(CASE WHEN scan_id = ?1 THEN 1 END)"
+        " FROM file WHERE id BETWEEN" IA_SCAN_ID_RANGE("file");
+    static const char plain_sql[] =
+        "SELECT (SELECT min(id) FROM file WHERE scan_id = ?1),"
+        " (SELECT max(id) FROM file WHERE scan_id = ?1),"
+        " (SELECT count(*) FROM file WHERE scan_id = ?1)";
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE file (id INTEGER "
+                                  "PRIMARY KEY, scan_id INTEGER NOT NULL);"
+                                  "CREATE INDEX file_scan_x ON file(scan_id,"
+                                  " id)", NULL, NULL, NULL), SQLITE_OK);
+    for (int fill = 0; fill < 2; fill++) {
+        if (fill)
+            for (size_t i = 0; i < sizeof owner / sizeof *owner; i++) {
+                char sql[96];
+                snprintf(sql, sizeof sql, "INSERT INTO file VALUES "
+                         "(%zu, %d)", 10 + 3 * i, owner[i]);
+                assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
+                                 SQLITE_OK);
+            }
+        for (int scan = 0; scan <= 5; scan++) {
+            sqlite3_stmt *a = NULL, *b = NULL;
+            assert_int_equal(sqlite3_prepare_v2(db, range_sql, -1, &a, NULL),
+                             SQLITE_OK);
+            assert_int_equal(sqlite3_prepare_v2(db, plain_sql, -1, &b, NULL),
+                             SQLITE_OK);
+            sqlite3_bind_int(a, 1, scan);
+            sqlite3_bind_int(b, 1, scan);
+            assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+            assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+            for (int c = 0; c < 3; c++) {
+                assert_int_equal(sqlite3_column_type(a, c),
+                                 sqlite3_column_type(b, c));
+                assert_int_equal(sqlite3_column_int64(a, c),
+                                 sqlite3_column_int64(b, c));
+            }
+            /* the scans with rows have them, the others none */
+            assert_int_equal(sqlite3_column_type(b, 0) == SQLITE_NULL,
+                             !fill || scan == 0 || scan == 5);
+            sqlite3_finalize(a);
+            sqlite3_finalize(b);
+        }
+    }
+    sqlite3_close(db);
+}
 
 static void test_create_schema(void **state)
 {
@@ -956,6 +1016,7 @@ int main(void)
         cmocka_unit_test(test_one_writer),
         cmocka_unit_test(test_full_disk),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_scan_id_range),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "store/col.h"
+#include "store/range.h"
 #include "store/copy.h"
 #include "store/store.h"
 #include "core/core.h"
@@ -96,13 +97,11 @@ int ia_follow_begin(ia_db *db, const ia_reuse *r, const ia_scan_meta *m,
     static const char files_sql[] =
         "SELECT id, path, split, split_canonical, label, outside_class,"
         " size, mtime_ns, sha256, archive FROM file"
-        " WHERE id BETWEEN (SELECT min(id) FROM file WHERE scan_id = ?1)"
-        " AND (SELECT max(id) FROM file WHERE scan_id = ?1)"
+        " WHERE id BETWEEN" IA_SCAN_ID_RANGE("file")
         " AND +scan_id = ?1 ORDER BY id";
     static const char finds_sql[] =
         "SELECT id, file_id, path, code, severity, detail FROM finding"
-        " WHERE id BETWEEN (SELECT min(id) FROM finding WHERE scan_id = ?1)"
-        " AND (SELECT max(id) FROM finding WHERE scan_id = ?1)"
+        " WHERE id BETWEEN" IA_SCAN_ID_RANGE("finding")
         " AND +scan_id = ?1 AND stage = 'walk' ORDER BY id";
     static const char count_sql[] =
         "SELECT count(*) FROM finding WHERE file_id = ?1 AND stage = 'walk'";

@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "store/range.h"
 #include "store/store.h"
 #include "core/core.h"
 
@@ -97,8 +98,7 @@ int ia_store_load_hash_rows(ia_db *db, int64_t scan_id, ia_hash_rows *out)
         " WHEN 'train' THEN 0 WHEN 'val' THEN 1 WHEN 'test' THEN 2 ELSE 3 END"
         " FROM file"
         " WHERE +scan_id = ?1 AND format <> 'unknown' AND sha256 IS NOT NULL"
-        " AND id BETWEEN (SELECT min(id) FROM file WHERE scan_id = ?1)"
-        " AND (SELECT max(id) FROM file WHERE scan_id = ?1)"
+        " AND id BETWEEN" IA_SCAN_ID_RANGE("file")
         " ORDER BY id";
     sqlite3_stmt *st = NULL;
     names sp = {0}, lb = {0};

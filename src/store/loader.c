@@ -20,6 +20,7 @@
 #include "core/core.h"
 #include "store/col.h"
 #include "store/db.h"
+#include "store/range.h"
 #include "store/store.h"
 
 /* ---- the lens ---------------------------------------------------------- */
@@ -74,9 +75,8 @@ int ia_store_set_lens(ia_db *db, const char *const *loaders, size_t n,
  * itself the planner reads "scan_id = ?1" through one of the indexes on
  * scan_id and sorts by id (as for the hash rows, store/groups.c). */
 #define ROWS_ALL                                                             \
-    ROWS_COLS "+scan_id = ?1 AND id BETWEEN"                                 \
-    " (SELECT min(id) FROM file WHERE scan_id = ?1)"                         \
-    " AND (SELECT max(id) FROM file WHERE scan_id = ?1) ORDER BY id"
+    ROWS_COLS "+scan_id = ?1 AND id BETWEEN" IA_SCAN_ID_RANGE("file")        \
+    " ORDER BY id"
 #define ROWS_ORDER " ORDER BY coalesce(split, ''), coalesce(label, ''), id"
 
 static int64_t opt_int(sqlite3_stmt *st, int i)
