@@ -14,7 +14,8 @@
  * and its imageCountLimit to max_frames; the size is checked again from
  * the parsed header before anything is decoded, and the decode's memory
  * (the RGB buffer and about 6 bytes a pixel of YUV planes) is justified
- * by the file's bytes and reserved from the scan's budget.
+ * by the file's bytes and reserved from the scan's budget. libavif is
+ * opened at the first AVIF file a worker decodes (codec.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,26 @@
  * output. */
 #define AVIF_BYTES_PER_PIXEL 12u
 
+#define AVIF_FUNCS(X)                                                        \
+    X(avifDecoderCreate) X(avifDecoderDestroy) X(avifDecoderNextImage)       \
+    X(avifDecoderParse) X(avifDecoderSetIOMemory) X(avifImageYUVToRGB)       \
+    X(avifRGBImageSetDefaults) X(avifResultToString)
+
+typedef struct avif_api {
+    IA_LIB_FIELDS(AVIF_FUNCS)
+} avif_api;
+
 typedef struct avif_dec {
     ia_codec c;
+    ia_codec_lib lib;
+    avif_api api;
 } avif_dec;
+
+/* libavif's functions through the worker's table */
+#define AVIF(f) (d->api.f)
+
+/* Whether libavif is open, opening it at the first file. */
+IA_LIB_READY_FN(avif_ready, avif_dec, AVIF_FUNCS, IA_AVIF_SONAME)
 
 /* Whether a top-level ISO BMFF box runs past the end of the file: libavif
  * reading from memory then reports a parse failure, not truncated data. */
@@ -56,8 +74,9 @@ static int box_cut(const uint8_t *p, size_t len)
     return off < len;
 }
 
-static void fail(ia_codec *c, avifResult r, const char *when)
+static void fail(avif_dec *d, avifResult r, const char *when)
 {
+    ia_codec *c = &d->c;
     char msg[160];
     if (r == AVIF_RESULT_TRUNCATED_DATA ||
         (r == AVIF_RESULT_BMFF_PARSE_FAILED && box_cut(c->buf, c->len))) {
@@ -70,7 +89,7 @@ static void fail(ia_codec *c, avifResult r, const char *when)
         return;
     }
     ia_bprintf(msg, sizeof msg, "libavif, %s: %s", when,
-               avifResultToString(r));
+               AVIF(avifResultToString)(r));
     ia_codec_corrupt(c, msg);
 }
 
@@ -88,8 +107,9 @@ static void note_exif(ia_codec *c, const avifRWData *exif)
     }
 }
 
-static void record_facts(ia_codec *c, const avifDecoder *dec)
+static void record_facts(avif_dec *d, const avifDecoder *dec)
 {
+    ia_codec *c = &d->c;
     const avifImage *im = dec->image;
     ia_file_result *res = c->res;
     int alpha = dec->alphaPresent ? 1 : 0;
@@ -112,11 +132,12 @@ static void record_facts(ia_codec *c, const avifDecoder *dec)
 }
 
 /* The first image to RGB(A) rows; -2 out of memory. */
-static int push_image(ia_codec *c, avifDecoder *dec)
+static int push_image(avif_dec *d, avifDecoder *dec)
 {
+    ia_codec *c = &d->c;
     avifImage *im = dec->image;
     avifRGBImage rgb;
-    avifRGBImageSetDefaults(&rgb, im);
+    AVIF(avifRGBImageSetDefaults)(&rgb, im);
     rgb.depth = 8;
     rgb.format = dec->alphaPresent ? AVIF_RGB_FORMAT_RGBA : AVIF_RGB_FORMAT_RGB;
     int ch = dec->alphaPresent ? 4 : 3;
@@ -125,9 +146,9 @@ static int push_image(ia_codec *c, avifDecoder *dec)
         return -2;
     rgb.pixels = c->pixels;
     rgb.rowBytes = (uint32_t)stride;
-    avifResult r = avifImageYUVToRGB(im, &rgb);
+    avifResult r = AVIF(avifImageYUVToRGB)(im, &rgb);
     if (r != AVIF_RESULT_OK) {
-        fail(c, r, "converting to RGB");
+        fail(d, r, "converting to RGB");
         return -1;
     }
     if (ia_codec_begin(c, im->width, im->height, ch, (int)im->depth) != 0)
@@ -138,32 +159,33 @@ static int push_image(ia_codec *c, avifDecoder *dec)
     return 0;
 }
 
-static int decode_file(ia_codec *c, avifDecoder *dec)
+static int decode_file(avif_dec *d, avifDecoder *dec)
 {
+    ia_codec *c = &d->c;
     dec->maxThreads = 1;
     dec->imageSizeLimit = c->lim.max_pixels > UINT32_MAX
                               ? UINT32_MAX : (uint32_t)c->lim.max_pixels;
     dec->imageCountLimit = c->lim.max_frames;
-    avifResult r = avifDecoderSetIOMemory(dec, c->buf, c->len);
+    avifResult r = AVIF(avifDecoderSetIOMemory)(dec, c->buf, c->len);
     if (r == AVIF_RESULT_OK)
-        r = avifDecoderParse(dec);
+        r = AVIF(avifDecoderParse)(dec);
     if (r != AVIF_RESULT_OK) {
-        fail(c, r, "reading the header");
+        fail(d, r, "reading the header");
         return 0;
     }
-    record_facts(c, dec);
+    record_facts(d, dec);
     if (ia_codec_size(c, dec->image->width, dec->image->height) != 0)
         return 0;
     uint64_t px = (uint64_t)dec->image->width * dec->image->height;
     if (ia_codec_buffer(c, "AVIF decode buffers", px * AVIF_BYTES_PER_PIXEL,
                         IA_CODEC_PIXEL_RATIO, 0) != 0)
         return 0;
-    r = avifDecoderNextImage(dec);
+    r = AVIF(avifDecoderNextImage)(dec);
     if (r != AVIF_RESULT_OK) {
-        fail(c, r, "decoding the first image");
+        fail(d, r, "decoding the first image");
         return 0;
     }
-    return push_image(c, dec) == -2 ? -2 : 0;
+    return push_image(d, dec) == -2 ? -2 : 0;
 }
 
 static int avif_decode(void *state, const uint8_t *buf, size_t len,
@@ -172,13 +194,17 @@ static int avif_decode(void *state, const uint8_t *buf, size_t len,
 {
     avif_dec *d = state;
     int rc = 0;
+    if (!avif_ready(d)) {
+        ia_codec_lib_missing(&d->lib, res);
+        return IA_OK;
+    }
     if (ia_codec_start(&d->c, buf, len, lim, sink, res))
         return IA_OK;
-    avifDecoder *dec = avifDecoderCreate();
+    avifDecoder *dec = AVIF(avifDecoderCreate)();
     if (!dec)
         return IA_ERR_NOMEM;
-    rc = decode_file(&d->c, dec);
-    avifDecoderDestroy(dec);
+    rc = decode_file(d, dec);
+    AVIF(avifDecoderDestroy)(dec);
     ia_codec_end(&d->c);
     return rc == -2 ? IA_ERR_NOMEM : IA_OK;
 }
@@ -195,6 +221,7 @@ static void avif_destroy(void *state)
     if (!d)
         return;
     ia_codec_free(&d->c);
+    ia_codec_lib_close(&d->lib);
     free(d);
 }
 

@@ -12,7 +12,8 @@
  * before libjxl allocates the image, and the output buffer plus libjxl's
  * float planes (about 16 bytes a pixel) are justified by the file's
  * bytes and reserved from the scan's budget. libjxl runs single-threaded
- * (no parallel runner): the scan's workers are the parallelism.
+ * (no parallel runner): the scan's workers are the parallelism. libjxl
+ * is opened at the first JPEG XL file a worker decodes (codec.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,18 +25,36 @@
 
 #define JXL_BYTES_PER_PIXEL 16u
 
+#define JXL_FUNCS(X)                                                         \
+    X(JxlDecoderCreate) X(JxlDecoderDestroy) X(JxlDecoderGetBasicInfo)       \
+    X(JxlDecoderImageOutBufferSize) X(JxlDecoderProcessInput)                \
+    X(JxlDecoderSetImageOutBuffer) X(JxlDecoderSetInput)                     \
+    X(JxlDecoderSubscribeEvents)
+
+typedef struct jxl_api {
+    IA_LIB_FIELDS(JXL_FUNCS)
+} jxl_api;
+
 typedef struct jxl_dec {
     ia_codec c;
     JxlPixelFormat fmt;
     int channels;
+    ia_codec_lib lib;
+    jxl_api api;
 } jxl_dec;
+
+/* libjxl's functions through the worker's table */
+#define JXL(f) (d->api.f)
+
+/* Whether libjxl is open, opening it at the first file. */
+IA_LIB_READY_FN(jxl_ready, jxl_dec, JXL_FUNCS, IA_JXL_SONAME)
 
 static int on_basic_info(jxl_dec *d, JxlDecoder *dec)
 {
     ia_codec *c = &d->c;
     ia_file_result *res = c->res;
     JxlBasicInfo info;
-    if (JxlDecoderGetBasicInfo(dec, &info) != JXL_DEC_SUCCESS) {
+    if (JXL(JxlDecoderGetBasicInfo)(dec, &info) != JXL_DEC_SUCCESS) {
         ia_codec_corrupt(c, "libjxl: no basic info");
         return -1;
     }
@@ -70,13 +89,14 @@ static int on_basic_info(jxl_dec *d, JxlDecoder *dec)
 static int on_need_buffer(jxl_dec *d, JxlDecoder *dec)
 {
     size_t need = 0;
-    if (JxlDecoderImageOutBufferSize(dec, &d->fmt, &need) != JXL_DEC_SUCCESS) {
+    if (JXL(JxlDecoderImageOutBufferSize)(dec, &d->fmt, &need) !=
+        JXL_DEC_SUCCESS) {
         ia_codec_corrupt(&d->c, "libjxl: no output buffer size");
         return -1;
     }
     if (ia_codec_grow(&d->c, need) != 0)
         return -2;
-    if (JxlDecoderSetImageOutBuffer(dec, &d->fmt, d->c.pixels, need) !=
+    if (JXL(JxlDecoderSetImageOutBuffer)(dec, &d->fmt, d->c.pixels, need) !=
         JXL_DEC_SUCCESS) {
         ia_codec_corrupt(&d->c, "libjxl refused the output buffer");
         return -1;
@@ -101,16 +121,16 @@ static int on_full_image(jxl_dec *d)
 static int run(jxl_dec *d, JxlDecoder *dec)
 {
     ia_codec *c = &d->c;
-    if (JxlDecoderSubscribeEvents(dec, JXL_DEC_BASIC_INFO |
+    if (JXL(JxlDecoderSubscribeEvents)(dec, JXL_DEC_BASIC_INFO |
                                            JXL_DEC_FULL_IMAGE) !=
             JXL_DEC_SUCCESS ||
-        JxlDecoderSetInput(dec, c->buf, c->len) != JXL_DEC_SUCCESS)
+        JXL(JxlDecoderSetInput)(dec, c->buf, c->len) != JXL_DEC_SUCCESS)
         return -2;
     /* The input is left open: a file that ends early then asks for more
      * (truncated) instead of failing as an error would. */
     for (;;) {
         int rc = 0;
-        switch (JxlDecoderProcessInput(dec)) {
+        switch (JXL(JxlDecoderProcessInput)(dec)) {
         case JXL_DEC_BASIC_INFO:
             rc = on_basic_info(d, dec);
             break;
@@ -140,13 +160,17 @@ static int jxl_decode(void *state, const uint8_t *buf, size_t len,
                       ia_file_result *res)
 {
     jxl_dec *d = state;
+    if (!jxl_ready(d)) {
+        ia_codec_lib_missing(&d->lib, res);
+        return IA_OK;
+    }
     if (ia_codec_start(&d->c, buf, len, lim, sink, res))
         return IA_OK;
-    JxlDecoder *dec = JxlDecoderCreate(NULL);
+    JxlDecoder *dec = JXL(JxlDecoderCreate)(NULL);
     if (!dec)
         return IA_ERR_NOMEM;
     int rc = run(d, dec);
-    JxlDecoderDestroy(dec);
+    JXL(JxlDecoderDestroy)(dec);
     ia_codec_end(&d->c);
     return rc == -2 ? IA_ERR_NOMEM : IA_OK;
 }
@@ -163,6 +187,7 @@ static void jxl_destroy(void *state)
     if (!d)
         return;
     ia_codec_free(&d->c);
+    ia_codec_lib_close(&d->lib);
     free(d);
 }
 
