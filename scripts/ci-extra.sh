@@ -155,9 +155,9 @@ unset TSAN_OPTIONS
 echo "== valgrind: integration tests and fixture commands"
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect"
 VG="$VG --error-exitcode=99"
-# Without JPEG XL: valgrind (3.19) stops every program linked with
-# libjxl at load, on an instruction of libhwy's static initialiser
-# (hwy::platform::TimerResolution, SIGILL), before main. The JXL decoder
+# Without JPEG XL: valgrind (3.19) stops every program that loads
+# libjxl (imgaudit opens it at the first JPEG XL file), on an instruction
+# of libhwy's static initialiser (hwy::platform::TimerResolution, SIGILL). The JXL decoder
 # is covered by the ASan+UBSan suite and the libFuzzer stage instead.
 if setup build-vg -Dbench=false -Djxl=disabled &&
    ninja -C build-vg imgaudit \
