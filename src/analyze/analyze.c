@@ -277,7 +277,7 @@ static int emit_group(dup_ctx *c, const kind_info *k, size_t n)
 
 /* What is sorted: the key's first 8 bytes as a big-endian integer (so
  * integer order is memcmp order) beside the row. Comparisons then stay in
- * this compact array; the rows (104 bytes each, a million of them at a
+ * this compact array; the rows (88 bytes each, a million of them at a
  * million files) are only read on a tie of the prefixes. */
 typedef struct sort_key {
     uint64_t prefix;

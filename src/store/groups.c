@@ -14,10 +14,13 @@
 #include "store/store.h"
 #include "core/core.h"
 
-/* Interns split or label strings; index 0 means NULL. */
+/* Interns split or label strings; index 0 means NULL. last is the index
+ * of the last string found: rows come in walk order, so a folder's files
+ * share it, and a dataset of a thousand classes is not a thousand
+ * comparisons a row. */
 typedef struct names {
     char **v;
-    size_t n, cap;
+    size_t n, cap, last;
 } names;
 
 static int intern(names *t, const unsigned char *s, uint32_t *out)
@@ -26,9 +29,14 @@ static int intern(names *t, const unsigned char *s, uint32_t *out)
         *out = 0;
         return IA_OK;
     }
+    if (t->last < t->n && strcmp(t->v[t->last], (const char *)s) == 0) {
+        *out = (uint32_t)t->last + 1;
+        return IA_OK;
+    }
     for (size_t i = 0; i < t->n; i++)
         if (strcmp(t->v[i], (const char *)s) == 0) {
             *out = (uint32_t)i + 1;
+            t->last = i;
             return IA_OK;
         }
     if (t->n == t->cap) {
@@ -41,12 +49,13 @@ static int intern(names *t, const unsigned char *s, uint32_t *out)
     }
     if (!(t->v[t->n] = strdup((const char *)s)))
         return IA_ERR_NOMEM;
+    t->last = t->n;
     *out = (uint32_t)++t->n;
     return IA_OK;
 }
 
 static void copy_blob(sqlite3_stmt *st, int col, uint8_t *dst, size_t len,
-                      int *have)
+                      uint8_t *have)
 {
     const void *b = sqlite3_column_blob(st, col);
     *have = b && (size_t)sqlite3_column_bytes(st, col) == len;
@@ -73,15 +82,15 @@ static int read_row(sqlite3_stmt *st, ia_hash_rows *out, names *sp,
         rc = intern(lb, sqlite3_column_text(st, 2), &r->label);
     if (rc != IA_OK)
         return rc;
-    r->status_ok = sqlite3_column_int(st, 3);
+    r->status_ok = sqlite3_column_int(st, 3) != 0;
     copy_blob(st, 4, r->sha256, 32, &r->have_sha);
     copy_blob(st, 5, r->pixel_hash, 16, &r->have_pixel);
     r->have_phash = sqlite3_column_type(st, 6) != SQLITE_NULL &&
                     sqlite3_column_type(st, 7) != SQLITE_NULL;
     r->phash = (uint64_t)sqlite3_column_int64(st, 6);
     r->dhash = (uint64_t)sqlite3_column_int64(st, 7);
-    r->uniform = sqlite3_column_int(st, 8);
-    r->split_rank = sqlite3_column_int(st, 9);
+    r->uniform = sqlite3_column_int(st, 8) != 0;
+    r->split_rank = (uint8_t)sqlite3_column_int(st, 9); /* 0-3: the CASE */
     out->n++;
     return IA_OK;
 }

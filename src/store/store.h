@@ -142,9 +142,11 @@ typedef struct ia_hash_row {
     int64_t file_id;
     uint32_t split;
     uint32_t label;
-    int split_rank;     /* 0 train, 1 val, 2 test, 3 other or none */
-    int status_ok;
-    int have_sha, have_pixel, have_phash, uniform;
+    /* Bytes, not ints: a million of these rows are held at once (88
+     * bytes a row, 104 with ints). */
+    uint8_t split_rank;     /* 0 train, 1 val, 2 test, 3 other or none */
+    uint8_t status_ok;      /* 0/1, as are the next four */
+    uint8_t have_sha, have_pixel, have_phash, uniform;
     uint8_t sha256[32];
     uint8_t pixel_hash[16];
     uint64_t phash, dhash;
