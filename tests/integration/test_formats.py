@@ -24,6 +24,12 @@
    Pillow opens has the statistics of Pillow's convert("RGB") and
    convert("L") (channel means and standard deviations, brightness,
    contrast, entropy of the L histogram), to 1e-9.
+6. AVIF, HEIF and JPEG XL libraries are opened at the first such file
+   (src/decode/lazy.c): with a broken file of each soname the build
+   recorded (meson passes them in IA_CODEC_SONAMES) first on
+   LD_LIBRARY_PATH, the scan still exits 0 and each such file is
+   `unsupported`, its message naming the library and why it could not
+   be loaded; the other files keep their verdicts.
 
 Standard library only in this process. One line per check, then
 "N passed, N failed".
@@ -334,6 +340,52 @@ def check_pillow(c, python, got):
     c.check(compared >= 40, "Pillow compared %d decoded files" % compared)
 
 
+def check_unloadable(c, imgaudit, tmp, got):
+    sonames = os.environ.get("IA_CODEC_SONAMES", "").split()
+    if not sonames:
+        print("skip: no AVIF, HEIF or JPEG XL library in this build "
+              "(IA_CODEC_SONAMES is empty)")
+        return
+    libs = os.path.join(tmp, "broken-libs")
+    os.makedirs(libs)
+    for name in sonames:
+        with open(os.path.join(libs, name), "wb") as f:
+            f.write(b"not a shared library\n")
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = libs + (
+        ":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    db = os.path.join(tmp, "unloadable.db")
+    p = subprocess.run([imgaudit, "scan", TREE, "--db", db, "-q", "-j", "2"],
+                       capture_output=True, env=env)
+    if not c.check(p.returncode == 0, "scan with unloadable codec "
+                   "libraries exits 0",
+                   p.stderr.decode("utf-8", "replace")[-300:]):
+        return
+    p = run([imgaudit, "export", "--db", db, "--format", "jsonl"])
+    rows = {}
+    for line in p.stdout.decode("utf-8").splitlines():
+        r = json.loads(line)
+        rows[r["path"]] = r
+    prefix = {".avif": "libavif", ".heic": "libheif", ".jxl": "libjxl"}
+    for path, r in sorted(rows.items()):
+        ext = os.path.splitext(path)[1]
+        if ext not in prefix:
+            same = got.get(path, {}).get("status") == r.get("status")
+            c.check(same, "%s: same verdict with the codecs unloadable"
+                    % path, "%s vs %s" % (got.get(path, {}).get("status"),
+                                          r.get("status")))
+            continue
+        lib = [n for n in sonames if n.startswith(prefix[ext] + ".so")]
+        msg = r.get("message") or ""
+        if not lib:
+            ok = r.get("status") == "unsupported" and "built without" in msg
+        else:
+            ok = (r.get("status") == "unsupported" and
+                  "could not be loaded" in msg and lib[0] in msg)
+        c.check(ok, "%s: unsupported, its library unloadable" % path,
+                "%s: %s" % (r.get("status"), msg))
+
+
 def main(argv):
     if len(argv) not in (3, 4):
         print("usage: test_formats.py IMGAUDIT MKFORMATS [PYTHON]",
@@ -350,6 +402,7 @@ def main(argv):
             check_verdicts(c, rows, got)
             check_duplicates(c, got, doc)
             check_pillow(c, python, got)
+            check_unloadable(c, imgaudit, tmp, got)
         check_hostile(c, imgaudit, tmp)
     print("%d passed, %d failed" % (c.passed, c.failed))
     return 1 if c.failed else 0
