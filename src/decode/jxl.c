@@ -122,7 +122,7 @@ static int run(jxl_dec *d, JxlDecoder *dec)
 {
     ia_codec *c = &d->c;
     if (JXL(JxlDecoderSubscribeEvents)(dec, JXL_DEC_BASIC_INFO |
-                                           JXL_DEC_FULL_IMAGE) !=
+                                                JXL_DEC_FULL_IMAGE) !=
             JXL_DEC_SUCCESS ||
         JXL(JxlDecoderSetInput)(dec, c->buf, c->len) != JXL_DEC_SUCCESS)
         return -2;
