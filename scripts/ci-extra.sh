@@ -127,9 +127,9 @@ if setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false &&
   "${TSAN_RUN[@]}" build-tsan/tests/test_pool > "$tmp/pool.out" 2>&1
   rc=$?; [ $rc -eq 0 ] || tail -40 "$tmp/pool.out"
   result $rc "TSan: the pool's unit test has no race"
-  # the walk's stat-ahead helper thread (src/walk/folder.c): its unit test,
+  # the walk's stat-ahead helper thread (src/walk/ahead.c): its unit test,
   # then a scan and an unchanged rescan of a folder of 1,500 names (links
-  # to one small fixture image), large enough for several batches
+  # to one small fixture image), large enough for many chunks
   "${TSAN_RUN[@]}" build-tsan/tests/test_walk > "$tmp/walk.out" 2>&1
   rc=$?; [ $rc -eq 0 ] || tail -40 "$tmp/walk.out"
   result $rc "TSan: the walk's unit test has no race"

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "imgaudit.h"
+#include "walk/ahead.h"
 #include "walk/walk.h"
 
 typedef struct fixture {
@@ -598,9 +599,10 @@ static void check_same(const entries *a, const entries *b)
     }
 }
 
-/* stat_ahead (a helper thread lstats the names of a large folder a batch
- * ahead) changes nothing the walk returns: 4,000 names in one folder
- * (the walker's lead of 512, batches of 1,024, a last partial one),
+/* stat_ahead (the lstats of a large folder's names shared with a helper
+ * thread, src/walk/ahead.c) changes nothing the walk returns: 4,000 names
+ * in one folder (more than the ring of 2,048 results, a last partial
+ * chunk),
  * among them sizes that differ, symlinks to files, to folders and to
  * nowhere, a FIFO, excluded names, and subfolders at names 7 and 2007
  * (the folder is left for a child mid-batch and taken up again with a
@@ -652,6 +654,71 @@ static void test_stat_ahead(void **state)
         entries_free(&plain);
         entries_free(&ahead);
     }
+    free(root);
+}
+
+/* One pass over the names from lo, asking for every step-th (a step over
+ * the ring of 2,048 too), each result checked against the file's size;
+ * pause: the walker sleeps now and then, so the helper fills the ring. */
+static void ahead_pass(ia_ahead *a, const ia_ahead_job *job, size_t step,
+                       int pause, size_t stop_at)
+{
+    ia_ahead_begin(a, job);
+    assert_null(ia_ahead_get(a, job->lo ? job->lo - 1 : job->count));
+    for (size_t i = job->lo; i < job->count && i < stop_at; i += step) {
+        const ia_pre_stat *p = ia_ahead_get(a, i);
+        assert_non_null(p);
+        assert_int_equal(p->err, 0);
+        assert_int_equal(p->st.st_size, (off_t)(atoi(job->names[i]) % 300));
+        if (pause && i % 700 == 0)
+            usleep(2000);
+    }
+    ia_ahead_end(a);
+}
+
+/* The stat-ahead itself: names asked one by one, by steps that skip
+ * chunks and whole rings, with the walker slower than the helper, a
+ * folder left mid-way and another begun, from a name other than 0. */
+static void test_ahead(void **state)
+{
+    enum { N = 5000 };
+    char *root = subdir(state, "ahead-unit");
+    char **names = malloc(N * sizeof *names);
+    assert_non_null(names);
+    mk(root, "c/");
+    for (int i = 0; i < N; i++) {
+        char rel[32], buf[300] = {0};
+        snprintf(rel, sizeof rel, "c/%05d", i);
+        char *p = path_of(root, rel);
+        write_file(p, buf, (size_t)(i % 300));
+        free(p);
+        names[i] = malloc(8);
+        assert_non_null(names[i]);
+        snprintf(names[i], 8, "%05d", i);
+    }
+    qsort(names, N, sizeof *names, cmp_str);
+    char *dir = path_of(root, "c");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    ia_ahead *a = ia_ahead_new();
+    assert_non_null(a);
+    ia_ahead_job job = {.fd = fd, .names = names, .lo = 0, .count = N,
+                        .rel = "c", .rel_len = 1};
+    ahead_pass(a, &job, 1, 0, N);
+    ahead_pass(a, &job, 1, 1, N);
+    ahead_pass(a, &job, 37, 0, N);
+    ahead_pass(a, &job, 2100, 0, N);
+    ahead_pass(a, &job, 1, 0, 777);      /* left mid-way */
+    job.lo = 1234;
+    ahead_pass(a, &job, 3, 1, N);
+    job.count = 1300;                    /* two chunks, one partial */
+    ahead_pass(a, &job, 1, 0, N);
+    ia_ahead_free(a);
+    close(fd);
+    for (int i = 0; i < N; i++)
+        free(names[i]);
+    free(names);
+    free(dir);
     free(root);
 }
 
@@ -887,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_deep_tree),
         cmocka_unit_test(test_big_folder),
         cmocka_unit_test(test_stat_ahead),
+        cmocka_unit_test(test_ahead),
         cmocka_unit_test(test_manifest),
         cmocka_unit_test(test_manifest_bad_header),
         cmocka_unit_test(test_manifest_limits),

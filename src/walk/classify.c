@@ -158,3 +158,23 @@ int ia_walk_excluded(const char *const *globs, size_t n, const char *relpath)
             return 1;
     return 0;
 }
+
+char *ia_walk_join(const char *dir, size_t dir_len, const char *name)
+{
+    size_t nl = strlen(name), n;
+    char *p;
+    if (__builtin_add_overflow(dir_len, nl, &n) ||
+        __builtin_add_overflow(n, 2, &n))
+        return NULL;
+    p = malloc(n);
+    if (!p)
+        return NULL;
+    if (dir_len) {
+        memcpy(p, dir, dir_len);
+        p[dir_len] = '/';
+        memcpy(p + dir_len + 1, name, nl + 1);
+    } else {
+        memcpy(p, name, nl + 1);
+    }
+    return p;
+}

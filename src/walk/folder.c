@@ -37,13 +37,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "imgaudit.h"
+#include "walk/ahead.h"
 #include "walk/source.h"
 #include "core/core.h"
 
@@ -73,38 +73,6 @@ typedef struct devino {
     ino_t ino;
 } devino;
 
-/* A name's lstat taken by the stat-ahead helper (see "stat-ahead"). */
-typedef struct pre_stat {
-    int err;            /* 0 (st holds it), its errno, or -1: not taken */
-    struct stat st;
-} pre_stat;
-
-/* What the helper thread reads: names lo..hi-1 of one frame. */
-typedef struct ahead_job {
-    int fd;
-    char *const *names;
-    const char *rel;            /* the frame's path, for --exclude */
-    size_t rel_len;
-    const char *const *exclude;
-    size_t nexclude;
-    size_t lo, hi;
-    pre_stat *out;              /* hi - lo results */
-} ahead_job;
-
-typedef struct ahead {
-    int on;                     /* stat_ahead was asked for */
-    pre_stat *buf;              /* 2 x AHEAD_BATCH results: */
-    pre_stat *cur, *next;       /* its halves, swapped at each batch */
-    size_t frame;               /* the frame followed, when active */
-    int active;                 /* names before nlo: the walker's own */
-    int have;                   /* cur holds names lo..hi-1 */
-    size_t lo, hi;
-    int running;                /* the helper fills next: nlo..nhi-1 */
-    size_t nlo, nhi;
-    pthread_t th;
-    ahead_job job;
-} ahead;
-
 struct ia_folder {
     int layout;
     int follow;
@@ -117,32 +85,15 @@ struct ia_folder {
     size_t nvisited, visited_cap;
     const char *const *exclude;   /* --exclude globs, borrowed */
     size_t nexclude;
-    ahead ahead;
+    /* stat-ahead (ahead.h): NULL when off; frame: the one it is on */
+    ia_ahead *ahead;
+    int ahead_active;
+    size_t ahead_frame;
 };
 
 static void ahead_stop(ia_folder *w);
 
 /* ---- frames ----------------------------------------------------------- */
-
-static char *join_rel(const char *dir, size_t dir_len, const char *name)
-{
-    size_t nl = strlen(name), n;
-    char *p;
-    if (__builtin_add_overflow(dir_len, nl, &n) ||
-        __builtin_add_overflow(n, 2, &n))
-        return NULL;
-    p = malloc(n);
-    if (!p)
-        return NULL;
-    if (dir_len) {
-        memcpy(p, dir, dir_len);
-        p[dir_len] = '/';
-        memcpy(p + dir_len + 1, name, nl + 1);
-    } else {
-        memcpy(p, name, nl + 1);
-    }
-    return p;
-}
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -347,113 +298,39 @@ static const frame *find_ancestor(const ia_folder *w, const struct stat *st)
  * On an unchanged rescan (--reuse --trust-mtime) the walk is the scan, and
  * two fifths of it was the lstat of each name, one after another, while
  * the pool's threads sat idle. With stat_ahead, in a folder of AHEAD_MIN
- * names or more, a helper thread lstats the next AHEAD_BATCH names while
- * the walker handles the ones before: the walker's own lstats for the
- * first AHEAD_LEAD names give the helper its lead, then at each batch
- * boundary the walker joins the helper, takes its results and starts it
- * on the batch after. pthread_join orders the helper's writes before the
- * walker's reads, and nothing else is written by both. A result is only
- * the lstat, taken a batch early; what follows it (a symlink's target,
- * a folder's loop check) is done by the walker as before. Leaving the
- * folder (a child pushed, the folder popped) joins the helper and drops
- * its results: none outlives its folder's visit.
+ * names or more, the lstats are shared with a helper thread (ahead.c).
+ * A result is only the lstat, taken early; what follows it (a symlink's
+ * target, a folder's loop check) is done by the walker as before. Leaving
+ * the folder (a child pushed, the folder popped) stops the helper and
+ * drops its results: none outlives its folder's visit.
  */
 #define AHEAD_MIN 64
-#define AHEAD_LEAD 512
-#define AHEAD_BATCH 1024
 
-static void *ahead_run(void *arg)
-{
-    const ahead_job *j = arg;
-    for (size_t i = j->lo; i < j->hi; i++) {
-        pre_stat *p = &j->out[i - j->lo];
-        const char *name = j->names[i];
-        p->err = -1;
-        /* the walker's own rule for a lookup in the folder (visit) */
-        if (j->rel_len + strlen(name) + 2 >= PATH_MAX)
-            continue;
-        if (j->nexclude) {
-            char *rel = join_rel(j->rel, j->rel_len, name);
-            int skip = !rel || ia_walk_excluded(j->exclude, j->nexclude, rel);
-            free(rel);
-            if (skip)
-                continue;
-        }
-        p->err = fstatat(j->fd, name, &p->st, AT_SYMLINK_NOFOLLOW) == 0
-                     ? 0 : errno;
-    }
-    return NULL;
-}
-
-/* Joins the helper, if running, and forgets every result. */
 static void ahead_stop(ia_folder *w)
 {
-    ahead *a = &w->ahead;
-    if (a->running)
-        pthread_join(a->th, NULL);
-    a->running = a->have = a->active = 0;
-}
-
-/* Starts the helper on names lo.. of frame fi; without it (no memory,
- * no thread) the walker stats them itself. */
-static void ahead_start(ia_folder *w, size_t fi, size_t lo)
-{
-    ahead *a = &w->ahead;
-    const frame *f = &w->frames[fi];
-    if (lo >= f->count)
-        return;
-    size_t hi = f->count - lo > AHEAD_BATCH ? lo + AHEAD_BATCH : f->count;
-    if (!a->buf) {
-        a->buf = malloc(2 * AHEAD_BATCH * sizeof *a->buf);
-        if (!a->buf)
-            return;
-        a->cur = a->buf;
-        a->next = a->buf + AHEAD_BATCH;
-    }
-    a->job = (ahead_job){.fd = f->fd, .names = f->names, .rel = f->rel,
-                         .rel_len = f->rel_len, .exclude = w->exclude,
-                         .nexclude = w->nexclude, .lo = lo, .hi = hi,
-                         .out = a->next};
-    if (pthread_create(&a->th, NULL, ahead_run, &a->job) != 0)
-        return;
-    a->running = 1;
-    a->nlo = lo;
-    a->nhi = hi;
+    if (w->ahead_active)
+        ia_ahead_end(w->ahead);
+    w->ahead_active = 0;
 }
 
 /* The helper's lstat of name i of frame fi (names are asked for in
  * increasing order), or NULL: the walker does it. */
-static const pre_stat *ahead_get(ia_folder *w, size_t fi, size_t i)
+static const ia_pre_stat *ahead_get(ia_folder *w, size_t fi, size_t i)
 {
-    ahead *a = &w->ahead;
     const frame *f = &w->frames[fi];
-    if (!a->on || f->fd < 0 || f->count < AHEAD_MIN)
+    if (!w->ahead || f->fd < 0 || f->count < AHEAD_MIN)
         return NULL;
-    if (!a->active || a->frame != fi) {
+    if (!w->ahead_active || w->ahead_frame != fi) {
         ahead_stop(w);
-        a->active = 1;
-        a->frame = fi;
-        ahead_start(w, fi, i + AHEAD_LEAD);
-        return NULL;
+        ia_ahead_job job = {.fd = f->fd, .names = f->names, .lo = i,
+                            .count = f->count, .rel = f->rel,
+                            .rel_len = f->rel_len, .exclude = w->exclude,
+                            .nexclude = w->nexclude};
+        ia_ahead_begin(w->ahead, &job);
+        w->ahead_active = 1;
+        w->ahead_frame = fi;
     }
-    if (a->have && i >= a->lo && i < a->hi)
-        return &a->cur[i - a->lo];
-    if (!a->running || i < a->nlo)
-        return NULL;            /* the lead, or no helper */
-    pthread_join(a->th, NULL);
-    a->running = 0;
-    if (i >= a->nhi) {          /* cannot be: names come in order */
-        a->have = 0;
-        return NULL;
-    }
-    pre_stat *t = a->cur;
-    a->cur = a->next;
-    a->next = t;
-    a->have = 1;
-    a->lo = a->nlo;
-    a->hi = a->nhi;
-    ahead_start(w, fi, a->hi);
-    return &a->cur[i - a->lo];
+    return ia_ahead_get(w->ahead, i);
 }
 
 /* ---- entries ------------------------------------------------------------ */
@@ -553,11 +430,11 @@ static int visit(ia_folder *w, size_t fi, size_t i, ia_entry **out)
 {
     const frame *f = &w->frames[fi];
     const char *name = f->names[i];
-    const pre_stat *pre = NULL;
+    const ia_pre_stat *pre = NULL;
     ia_entry tmp;
     struct stat st;
     int is_dir, via_link, err;
-    char *rel = join_rel(f->rel, f->rel_len, name);
+    char *rel = ia_walk_join(f->rel, f->rel_len, name);
     if (!rel)
         return -IA_ERR_NOMEM;
     /* Before the lstat: an excluded folder costs nothing below it. */
@@ -704,7 +581,7 @@ static void folder_close(void *self)
     while (w->nframes)
         pop_frame(w);
     ahead_stop(w);
-    free(w->ahead.buf);
+    ia_ahead_free(w->ahead);
     free(w->frames);
     free(w->visited);
     free(w);
@@ -729,7 +606,8 @@ int ia_folder_open(const char *root_prefix, int rootfd, int follow,
     w->follow = follow != 0;
     w->exclude = exclude;
     w->nexclude = nexclude;
-    w->ahead.on = stat_ahead != 0;
+    /* without memory for it, the walker lstats every name itself */
+    w->ahead = stat_ahead ? ia_ahead_new() : NULL;
     if (push_frame(w, NULL, NULL, &st, 0) != 0 ||
         open_frame(w, &w->frames[0], &ioerr) != 0)
         goto out;

@@ -78,6 +78,10 @@ int ia_archive_name(const char *name);
  * geometrically. Returns 0 or IA_ERR_NOMEM (buffer untouched). */
 int ia_walk_grow(void **buf, size_t *cap, size_t need, size_t elem);
 
+/* dir + "/" + name (name alone when dir_len is 0), malloc'd; NULL when
+ * out of memory. */
+char *ia_walk_join(const char *dir, size_t dir_len, const char *name);
+
 /* Whether relpath is left out by one of the n --exclude globs: fnmatch(3)
  * without flags against the whole relative path ("*" crosses "/") or
  * against its last component. */
