@@ -600,9 +600,10 @@ static void check_same(const entries *a, const entries *b)
 }
 
 /* stat_ahead (the lstats of a large folder's names shared with a helper
- * thread, src/walk/ahead.c) changes nothing the walk returns: 4,000 names
- * in one folder (more than the ring of 2,048 results, a last partial
- * chunk),
+ * thread, src/walk/ahead.c, which lists the next sibling folder ahead)
+ * changes nothing the walk returns: 4,000 names in one folder (more than
+ * the ring of 2,048 results, a last partial chunk), then sibling folders
+ * listed ahead or not,
  * among them sizes that differ, symlinks to files, to folders and to
  * nowhere, a FIFO, excluded names, and subfolders at names 7 and 2007
  * (the folder is left for a child mid-batch and taken up again with a
@@ -616,6 +617,15 @@ static void test_stat_ahead(void **state)
     entries plain, ahead;
     mk(root, "c/");
     mk(root, "d/x.jpg");
+    /* siblings the helper lists ahead (a real folder), or leaves to the
+     * walker (an excluded folder, a symlink to a folder) */
+    for (int i = 0; i < 100; i++) {
+        char rel[32];
+        snprintf(rel, sizeof rel, "c0/%03d.jpg", i);
+        mk(root, rel);
+    }
+    mk(root, "c1.skip/x.jpg");
+    mklink(root, "c2", "c0");
     for (int i = 0; i < N; i++) {
         char rel[48];
         snprintf(rel, sizeof rel, "c/%04d%s", i,

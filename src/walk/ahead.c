@@ -108,6 +108,8 @@ static void run_chunk(ia_ahead *a, size_t c)
 static void *helper(void *arg)
 {
     ia_ahead *a = arg;
+    if (a->job.first)
+        a->job.first(a->job.ctx);
     pthread_mutex_lock(&a->mu);
     while (!a->stop && a->next < a->nchunks) {
         size_t c = a->next < a->base ? a->base : a->next;

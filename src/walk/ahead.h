@@ -27,6 +27,9 @@ typedef struct ia_ahead_job {
     size_t rel_len;
     const char *const *exclude;
     size_t nexclude;
+    /* run by the helper before its first chunk; NULL: nothing */
+    void (*first)(void *ctx);
+    void *ctx;
 } ia_ahead_job;
 
 typedef struct ia_ahead ia_ahead;

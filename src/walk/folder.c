@@ -6,8 +6,9 @@
  *
  * - A stack of frames, one per folder on the current path. A frame holds
  *   the sorted names of its folder, read in full: memory is O(depth x
- *   folder size). A frame keeps a descriptor on its folder while on the
- *   stack, down to FRAME_FDS levels (deeper ones go through the root), so
+ *   folder size), plus one folder listed ahead (list-ahead, below). A
+ *   frame keeps a descriptor on its folder while on the stack, down to
+ *   FRAME_FDS levels (deeper ones go through the root), so
  *   a name is lstat'ed in its folder rather than by a path the kernel
  *   resolves from the root every time (a third of the walk's time).
  * - Everything is addressed by its path relative to the root through a
@@ -73,6 +74,29 @@ typedef struct devino {
     ino_t ino;
 } devino;
 
+/* The next name of the folder being walked's parent, for the helper to
+ * list ahead ("list-ahead"); captured by the walker, read-only meanwhile. */
+typedef struct list_job {
+    int fd;             /* the parent */
+    const char *name;
+    const char *parent_rel;
+    size_t parent_rel_len;
+    size_t parent, index;       /* the parent's frame, the name's index */
+} list_job;
+
+/* A folder listed ahead: written by the helper, read by the walker after
+ * joining it. */
+typedef struct listed {
+    int have;
+    size_t parent, index;
+    dev_t dev;
+    ino_t ino;
+    int fd;             /* on it, opened O_NOFOLLOW */
+    char *arena;
+    char **names;
+    size_t count;
+} listed;
+
 struct ia_folder {
     int layout;
     int follow;
@@ -89,6 +113,9 @@ struct ia_folder {
     ia_ahead *ahead;
     int ahead_active;
     size_t ahead_frame;
+    /* list-ahead: what the helper lists, and what it listed */
+    list_job list_job;
+    listed listed;
 };
 
 static void ahead_stop(ia_folder *w);
@@ -174,12 +201,103 @@ out:
     return rc;
 }
 
+/* ---- list-ahead ------------------------------------------------------------
+ *
+ * Listing and sorting a folder's names is the walking thread's alone, and
+ * the stat-ahead helper sat idle meanwhile. So the helper, once it has
+ * done the lstats of a folder, lists the folder's next sibling when that
+ * is a real folder, as open_frame would; open_frame takes that listing
+ * when the walker enters that same folder (same parent frame, name, device
+ * and inode) and drops it otherwise. A sibling entered through a symlink,
+ * excluded, or whose listing fails is left to the walker.
+ */
+static void listed_drop(listed *l)
+{
+    if (!l->have)
+        return;
+    if (l->fd >= 0)
+        close(l->fd);
+    free(l->arena);
+    free(l->names);
+    memset(l, 0, sizeof *l);
+}
+
+static void list_ahead(void *ctx)
+{
+    ia_folder *w = ctx;
+    const list_job *j = &w->list_job;
+    listed *l = &w->listed;
+    struct stat st, fst;
+    frame tmp = {0};
+    int ioerr = 0, fd, keep;
+    listed_drop(l);
+    if (j->parent_rel_len + strlen(j->name) + 2 >= PATH_MAX)
+        return;
+    if (w->nexclude) {
+        char *rel = ia_walk_join(j->parent_rel, j->parent_rel_len, j->name);
+        int skip = !rel || ia_walk_excluded(w->exclude, w->nexclude, rel);
+        free(rel);
+        if (skip)
+            return;
+    }
+    if (fstatat(j->fd, j->name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISDIR(st.st_mode))
+        return;
+    fd = openat(j->fd, j->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                    O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (fstat(fd, &fst) != 0 || fst.st_dev != st.st_dev ||
+        fst.st_ino != st.st_ino ||
+        (keep = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+        close(fd);
+        return;
+    }
+    if (read_names(fd, &tmp, &ioerr) != 0 || ioerr != 0) {
+        free(tmp.names);
+        close(keep);
+        return;
+    }
+    *l = (listed){.have = 1, .parent = j->parent, .index = j->index,
+                  .dev = st.st_dev, .ino = st.st_ino, .fd = keep,
+                  .arena = tmp.arena, .names = tmp.names,
+                  .count = tmp.count};
+}
+
+/* Takes the listing made ahead for f, if it is f's; drops it otherwise. */
+static int take_listed(ia_folder *w, frame *f)
+{
+    listed *l = &w->listed;
+    size_t fi = (size_t)(f - w->frames);
+    if (!l->have)
+        return 0;
+    if (fi == 0 || l->parent != fi - 1 ||
+        l->index + 1 != w->frames[fi - 1].next || !f->nofollow ||
+        l->dev != f->dev || l->ino != f->ino) {
+        listed_drop(l);
+        return 0;
+    }
+    f->opened = 1;
+    if (f->depth < FRAME_FDS) {
+        f->fd = l->fd;
+    } else {
+        close(l->fd);
+    }
+    f->arena = l->arena;
+    f->names = l->names;
+    f->count = l->count;
+    memset(l, 0, sizeof *l);
+    return 1;
+}
+
 static int open_frame(ia_folder *w, frame *f, int *ioerr)
 {
     struct stat st;
     int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
     int fd;
     *ioerr = 0;
+    if (take_listed(w, f))
+        return 0;
     if (f->nofollow)
         flags |= O_NOFOLLOW;
     fd = openat(w->rootfd, f->rel ? f->rel : ".", flags);
@@ -326,6 +444,15 @@ static const ia_pre_stat *ahead_get(ia_folder *w, size_t fi, size_t i)
                             .count = f->count, .rel = f->rel,
                             .rel_len = f->rel_len, .exclude = w->exclude,
                             .nexclude = w->nexclude};
+        const frame *p = fi ? &w->frames[fi - 1] : NULL;
+        if (p && p->fd >= 0 && p->next < p->count) {
+            w->list_job = (list_job){.fd = p->fd, .name = p->names[p->next],
+                                     .parent_rel = p->rel,
+                                     .parent_rel_len = p->rel_len,
+                                     .parent = fi - 1, .index = p->next};
+            job.first = list_ahead;
+            job.ctx = w;
+        }
         ia_ahead_begin(w->ahead, &job);
         w->ahead_active = 1;
         w->ahead_frame = fi;
@@ -582,6 +709,7 @@ static void folder_close(void *self)
         pop_frame(w);
     ahead_stop(w);
     ia_ahead_free(w->ahead);
+    listed_drop(&w->listed);
     free(w->frames);
     free(w->visited);
     free(w);
