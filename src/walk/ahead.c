@@ -61,13 +61,9 @@ static void stat_name(const ia_ahead_job *j, const char *name,
     p->err = -1;
     if (j->rel_len + strlen(name) + 2 >= PATH_MAX)
         return;
-    if (j->nexclude) {
-        char *rel = ia_walk_join(j->rel, j->rel_len, name);
-        int skip = !rel || ia_walk_excluded(j->exclude, j->nexclude, rel);
-        free(rel);
-        if (skip)
-            return;
-    }
+    if (ia_walk_excluded_in(j->exclude, j->nexclude, j->rel, j->rel_len,
+                            name))
+        return;
     p->err = fstatat(j->fd, name, &p->st, AT_SYMLINK_NOFOLLOW) == 0 ? 0
                                                                      : errno;
 }

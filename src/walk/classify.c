@@ -178,3 +178,14 @@ char *ia_walk_join(const char *dir, size_t dir_len, const char *name)
     }
     return p;
 }
+
+int ia_walk_excluded_in(const char *const *globs, size_t n, const char *dir,
+                        size_t dir_len, const char *name)
+{
+    if (!n)
+        return 0;
+    char *rel = ia_walk_join(dir, dir_len, name);
+    int skip = !rel || ia_walk_excluded(globs, n, rel);
+    free(rel);
+    return skip;
+}

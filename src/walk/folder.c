@@ -233,13 +233,9 @@ static void list_ahead(void *ctx)
     listed_drop(l);
     if (j->parent_rel_len + strlen(j->name) + 2 >= PATH_MAX)
         return;
-    if (w->nexclude) {
-        char *rel = ia_walk_join(j->parent_rel, j->parent_rel_len, j->name);
-        int skip = !rel || ia_walk_excluded(w->exclude, w->nexclude, rel);
-        free(rel);
-        if (skip)
-            return;
-    }
+    if (ia_walk_excluded_in(w->exclude, w->nexclude, j->parent_rel,
+                            j->parent_rel_len, j->name))
+        return;
     if (fstatat(j->fd, j->name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
         !S_ISDIR(st.st_mode))
         return;

@@ -87,6 +87,12 @@ char *ia_walk_join(const char *dir, size_t dir_len, const char *name);
  * against its last component. */
 int ia_walk_excluded(const char *const *globs, size_t n, const char *relpath);
 
+/* ia_walk_excluded for name in the folder dir (dir_len bytes); also 1
+ * when out of memory: a helper that cannot tell leaves the name to the
+ * walker. */
+int ia_walk_excluded_in(const char *const *globs, size_t n, const char *dir,
+                        size_t dir_len, const char *name);
+
 /* strerror_r into buf, whichever variant libc has. */
 void ia_walk_errstr(int err, char *buf, size_t cap);
 
