@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "walk/source.h"
 
@@ -55,7 +56,7 @@ struct ia_ahead {
 
 /* The walker's rule for a name looked up in its folder (folder.c visit):
  * an excluded or too long name is left to the walker. */
-static void stat_name(const ia_ahead_job *j, const char *name,
+static void stat_name(const ia_ahead_job *j, int fd, const char *name,
                       ia_pre_stat *p)
 {
     p->err = -1;
@@ -64,19 +65,19 @@ static void stat_name(const ia_ahead_job *j, const char *name,
     if (ia_walk_excluded_in(j->exclude, j->nexclude, j->rel, j->rel_len,
                             name))
         return;
-    p->err = fstatat(j->fd, name, &p->st, AT_SYMLINK_NOFOLLOW) == 0 ? 0
-                                                                     : errno;
+    p->err = fstatat(fd, name, &p->st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
 }
 
-/* Takes the lstats of chunk c, claimed by the caller, mutex not held. */
-static void stat_chunk(ia_ahead *a, size_t c)
+/* Takes the lstats of chunk c, claimed by the caller, mutex not held;
+ * fd: the caller's descriptor on the folder. */
+static void stat_chunk(ia_ahead *a, int fd, size_t c)
 {
     const ia_ahead_job *j = &a->job;
     size_t lo = j->lo + c * CHUNK;
     size_t hi = j->count - lo > CHUNK ? lo + CHUNK : j->count;
     ia_pre_stat *out = &a->res[(c % RING) * CHUNK];
     for (size_t i = lo; i < hi; i++)
-        stat_name(j, j->names[i], &out[i - lo]);
+        stat_name(j, fd, j->names[i], &out[i - lo]);
 }
 
 /* Whether chunk c may be claimed now (mutex held). */
@@ -89,13 +90,13 @@ static int claimable(const ia_ahead *a, size_t c)
 
 /* Claims chunk c, takes its lstats and marks it done; the mutex is held
  * on entry and on return, released meanwhile. */
-static void run_chunk(ia_ahead *a, size_t c)
+static void run_chunk(ia_ahead *a, int fd, size_t c)
 {
     slot *s = &a->slots[c % RING];
     s->chunk = c;
     s->busy = 1;
     pthread_mutex_unlock(&a->mu);
-    stat_chunk(a, c);
+    stat_chunk(a, fd, c);
     pthread_mutex_lock(&a->mu);
     s->busy = 0;
     pthread_cond_broadcast(&a->cv);
@@ -104,6 +105,12 @@ static void run_chunk(ia_ahead *a, size_t c)
 static void *helper(void *arg)
 {
     ia_ahead *a = arg;
+    /* A descriptor of its own (a struct file of its own): in a threaded
+     * process each lookup through a descriptor takes a reference on its
+     * file, and two threads doing so on one file bounce its counter
+     * between their cores. */
+    int own = openat(a->job.fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int fd = own >= 0 ? own : a->job.fd;
     if (a->job.first)
         a->job.first(a->job.ctx);
     pthread_mutex_lock(&a->mu);
@@ -116,12 +123,14 @@ static void *helper(void *arg)
             a->next = c + 1;
         } else if (claimable(a, c)) {
             a->next = c + 1;
-            run_chunk(a, c);
+            run_chunk(a, fd, c);
         } else {                        /* the ring is full */
             pthread_cond_wait(&a->cv, &a->mu);
         }
     }
     pthread_mutex_unlock(&a->mu);
+    if (own >= 0)
+        close(own);
     return NULL;
 }
 
@@ -179,7 +188,7 @@ static void wait_chunk(ia_ahead *a, size_t c)
         if (s->chunk == c && !s->busy)
             return;
         if (claimable(a, c)) {
-            run_chunk(a, c);
+            run_chunk(a, a->job.fd, c);
             continue;
         }
         /* the helper is on c: take a later chunk rather than wait */
@@ -187,7 +196,7 @@ static void wait_chunk(ia_ahead *a, size_t c)
         while (d < a->nchunks && d < a->base + RING && !claimable(a, d))
             d++;
         if (d < a->nchunks && d < a->base + RING)
-            run_chunk(a, d);
+            run_chunk(a, a->job.fd, d);
         else
             pthread_cond_wait(&a->cv, &a->mu);
     }
