@@ -26,6 +26,10 @@
  * --files: the pool is up to 64 given JPEG files instead (real photos:
  * their textures, not the synthetic ones, decide how the histogram and
  * the decoder behave).
+ *
+ * IA_BENCH_KERNEL=LEVEL: the "hashes" figure with that horizontal
+ * Lanczos kernel (ia_hasher_kernel: 2 AVX2, 3 AVX512-VNNI, 4 AVX-VNNI)
+ * instead of the CPU's best, to compare kernels on one machine.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,6 +273,11 @@ static int setup(bench *b, uint32_t lo, uint32_t hi, char **files)
         ia_hasher_new(&b->hasher) != 0 || ia_stats_new(&b->stats) != 0 ||
         !(b->res = malloc(sizeof *b->res)))
         return -1;
+    const char *level = getenv("IA_BENCH_KERNEL");
+    if (level && ia_hasher_kernel(b->hasher, atoi(level)) != 0) {
+        fprintf(stderr, "measure_bench: this CPU has no kernel %s\n", level);
+        return -1;
+    }
     for (int i = 0; i < b->pool_n; i++) {
         image *im = &b->pool[i];
         if (files) {
