@@ -204,12 +204,15 @@ out:
 /* ---- list-ahead ------------------------------------------------------------
  *
  * Listing and sorting a folder's names is the walking thread's alone, and
- * the stat-ahead helper sat idle meanwhile. So the helper, once it has
- * done the lstats of a folder, lists the folder's next sibling when that
- * is a real folder, as open_frame would; open_frame takes that listing
- * when the walker enters that same folder (same parent frame, name, device
- * and inode) and drops it otherwise. A sibling entered through a symlink,
- * excluded, or whose listing fails is left to the walker.
+ * the stat-ahead helper sat idle meanwhile. So the helper, before it
+ * starts on a folder's lstats, lists the folder's next sibling when that
+ * is a real folder, as open_frame would (listed after the lstats instead,
+ * the walker waited for it at the folder's end); open_frame takes that
+ * listing when the walker enters that same folder (same parent frame,
+ * name, device and inode) and drops it otherwise. A sibling entered
+ * through a symlink, excluded, or whose listing fails is left to the
+ * walker; so is one whose parent has a helper of its own (a job on the
+ * parent replaces the listing before the walker gets to it).
  */
 static void listed_drop(listed *l)
 {
