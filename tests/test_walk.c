@@ -684,6 +684,7 @@ static void ahead_pass(ia_ahead *a, const ia_ahead_job *job, size_t step,
             usleep(2000);
     }
     ia_ahead_end(a);
+    assert_null(ia_ahead_get(a, job->lo));     /* ended: nothing, no wait */
 }
 
 /* The stat-ahead itself: names asked one by one, by steps that skip

@@ -204,7 +204,9 @@ static void wait_chunk(ia_ahead *a, size_t c)
 
 const ia_pre_stat *ia_ahead_get(ia_ahead *a, size_t i)
 {
-    if (i < a->job.lo || i >= a->job.count)
+    /* outside begin..end (nchunks 0) there is nothing, and waiting for a
+     * chunk nobody can claim would never end */
+    if (!a->nchunks || i < a->job.lo || i >= a->job.count)
         return NULL;
     size_t c = (i - a->job.lo) / CHUNK;
     if (!a->have || c != a->cur) {

@@ -42,7 +42,8 @@ void ia_ahead_free(ia_ahead *a);
  * every chunk itself); ends any folder before. */
 void ia_ahead_begin(ia_ahead *a, const ia_ahead_job *job);
 /* The lstat of name i (lo <= i < count; i never decreases between begin
- * and end). Valid until the next call. */
+ * and end), or NULL outside that range or begin..end. Valid until the next
+ * call. */
 const ia_pre_stat *ia_ahead_get(ia_ahead *a, size_t i);
 /* Stops and joins the helper; forgets every result. */
 void ia_ahead_end(ia_ahead *a);
