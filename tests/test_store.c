@@ -450,6 +450,41 @@ static void test_migration_rolls_back(void **state)
 
 /* ---- writing --------------------------------------------------------- */
 
+/* Per severity in one pass: findings, distinct files with one, and
+ * dataset-level ones; counts and files differ when a file has two. */
+static void test_severity_files(void **state)
+{
+    char path[256];
+    ia_file_result r;
+    uint64_t sev[3], files[3], dataset[3], counts[3] = {0, 0, 0};
+    (void)state;
+    tpath(path, sizeof path, "sevfiles.db");
+    ia_db *db = open_ok(path, IA_DB_CREATE);
+    int64_t scan = begin_scan(db, "sev");
+    ok_result(&r);
+    ia_result_add(&r, "extension_mismatch", IA_SEV_WARNING, "png in .jpg");
+    ia_result_add(&r, "blurry", IA_SEV_WARNING, "blurry");
+    ia_result_add(&r, "trailing_data", IA_SEV_INFO, "12 bytes");
+    store(db, scan, "a.jpg", NULL, NULL, &r);
+    assert_int_equal(ia_store_finding(db, scan, 0, NULL, "class_imbalance",
+                                      IA_SEV_WARNING, "dataset"), IA_OK);
+    assert_int_equal(ia_store_scan_finish(db, scan, 1,
+                                          "2026-01-02T03:04:09Z"), IA_OK);
+    assert_int_equal(ia_q_severity_files(db, scan, sev, files, dataset),
+                     IA_OK);
+    assert_int_equal(ia_q_severity_counts(db, scan, counts), IA_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(sev[i], counts[i]);
+    assert_int_equal(sev[IA_SEV_WARNING], 3);
+    assert_int_equal(files[IA_SEV_WARNING], 1);
+    assert_int_equal(dataset[IA_SEV_WARNING], 1);
+    assert_int_equal(sev[IA_SEV_INFO], 1);
+    assert_int_equal(files[IA_SEV_INFO], 1);
+    assert_int_equal(dataset[IA_SEV_INFO], 0);
+    assert_int_equal(sev[IA_SEV_ERROR] + files[IA_SEV_ERROR], 0);
+    ia_db_close(db);
+}
+
 static void test_store_rows(void **state)
 {
     char path[256], text[512];
@@ -1000,6 +1035,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_schema),
+        cmocka_unit_test(test_severity_files),
         cmocka_unit_test(test_deferred_file_indexes),
         cmocka_unit_test(test_reader_path),
         cmocka_unit_test(test_newer_version_refused),

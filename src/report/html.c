@@ -309,9 +309,7 @@ static int plan(page *p)
     if (ret == IA_OK)
         ret = ia_html_files_open(p->db, p->scan_id, &p->disk);
     if (ret == IA_OK)
-        ret = ia_q_severity_counts(p->db, p->scan_id, p->sev);
-    if (ret == IA_OK)
-        ret = ia_q_severity_files(p->db, p->scan_id, p->sev_files,
+        ret = ia_q_severity_files(p->db, p->scan_id, p->sev, p->sev_files,
                                   p->sev_dataset);
     if (ret == IA_OK)
         ret = ia_q_status_counts(p->db, p->scan_id, p->status);

@@ -430,9 +430,7 @@ static int add_triple(json_t *o, const char *prefix, const uint64_t n[3])
 static int add_summary(jctx *c, int64_t scan_id)
 {
     uint64_t sev[3], files[3], dataset[3];
-    int ret = ia_q_severity_counts(c->db, scan_id, sev);
-    if (ret == IA_OK)
-        ret = ia_q_severity_files(c->db, scan_id, files, dataset);
+    int ret = ia_q_severity_files(c->db, scan_id, sev, files, dataset);
     if (ret != IA_OK)
         return ret;
     json_t *o = json_object();

@@ -587,9 +587,8 @@ static int render(ia_db *db, int64_t scan_id, FILE *out, int md,
     c.md = md;
     c.scan_id = scan_id;
     c.fail_on = fail_on;
-    int ret = ia_q_severity_counts(db, scan_id, sev);
-    if (ret == IA_OK)
-        ret = ia_q_severity_files(db, scan_id, c.sev_files, c.sev_dataset);
+    int ret = ia_q_severity_files(db, scan_id, sev, c.sev_files,
+                                  c.sev_dataset);
     if (ret == IA_OK)
         ret = ia_report_complete(db, scan_id, &c.complete);
     if (ret == IA_OK)

@@ -118,26 +118,28 @@ int ia_q_code_file_counts(ia_db *db, int64_t scan_id, ia_q_code_files_cb cb,
 }
 
 typedef struct sev_ctx {
-    uint64_t *files, *dataset;
+    uint64_t *counts, *files, *dataset;
 } sev_ctx;
 
 static int sev_row(sqlite3_stmt *st, void *ctx)
 {
     sev_ctx *c = ctx;
     int s = ia_col_severity(st, 0);
-    c->files[s] = ia_col_count(st, 1);
-    c->dataset[s] = ia_col_count(st, 2);
+    c->counts[s] += ia_col_count(st, 1);
+    c->files[s] += ia_col_count(st, 2);
+    c->dataset[s] += ia_col_count(st, 3);
     return IA_OK;
 }
 
-int ia_q_severity_files(ia_db *db, int64_t scan_id, uint64_t files[3],
-                        uint64_t dataset[3])
+int ia_q_severity_files(ia_db *db, int64_t scan_id, uint64_t counts[3],
+                        uint64_t files[3], uint64_t dataset[3])
 {
-    sev_ctx c = {files, dataset};
+    sev_ctx c = {counts, files, dataset};
     sqlite3_stmt *st = NULL;
+    memset(counts, 0, 3 * sizeof *counts);
     memset(files, 0, 3 * sizeof *files);
     memset(dataset, 0, 3 * sizeof *dataset);
-    int ret = prepare(db, "SELECT severity, count(DISTINCT path),"
+    int ret = prepare(db, "SELECT severity, count(*), count(DISTINCT path),"
                       " count(*) - count(path) FROM shown_finding"
                       " WHERE scan_id = ?1 GROUP BY severity",
                       scan_id, &st);

@@ -642,10 +642,13 @@ typedef int (*ia_q_code_files_cb)(void *user, const ia_q_code_files *c);
 int ia_q_code_file_counts(ia_db *db, int64_t scan_id, ia_q_code_files_cb cb,
                           void *user);
 
-/* Per severity: distinct files (paths) with at least one finding of it,
- * and dataset-level findings of it (about no path). */
-int ia_q_severity_files(ia_db *db, int64_t scan_id, uint64_t files[3],
-                        uint64_t dataset[3]);
+/* Per severity: findings of it (as ia_q_severity_counts), distinct
+ * files (paths) with at least one finding of it, and dataset-level
+ * findings of it (about no path); one pass over the findings, where the
+ * two calls would make two (the count of distinct paths sorts them, and
+ * is most of the cost). */
+int ia_q_severity_files(ia_db *db, int64_t scan_id, uint64_t counts[3],
+                        uint64_t files[3], uint64_t dataset[3]);
 
 typedef struct ia_q_flagged {
     const char *path;

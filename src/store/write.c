@@ -464,9 +464,7 @@ int ia_store_scan_totals(ia_db *db, int64_t scan_id, ia_scan_summary *out)
     }
     ia_store_stmt_done(st);
     if (ret == IA_OK)
-        ret = ia_q_severity_counts(db, scan_id, sev);
-    if (ret == IA_OK)
-        ret = ia_q_severity_files(db, scan_id, files, dataset);
+        ret = ia_q_severity_files(db, scan_id, sev, files, dataset);
     if (ret != IA_OK)
         return ret;
     s.infos = sev[IA_SEV_INFO];
