@@ -40,7 +40,7 @@ typedef struct avif_api {
 
 typedef struct avif_dec {
     ia_codec c;
-    ia_codec_lib lib;
+    ia_dynlib lib;
     avif_api api;
 } avif_dec;
 
@@ -221,7 +221,7 @@ static void avif_destroy(void *state)
     if (!d)
         return;
     ia_codec_free(&d->c);
-    ia_codec_lib_close(&d->lib);
+    ia_dynlib_close(&d->lib);
     free(d);
 }
 

@@ -301,3 +301,10 @@ int ia_tiff_exif_orientation(const uint8_t *p, size_t n)
     }
     return -1;
 }
+
+void ia_codec_lib_missing(const ia_dynlib *lib, ia_file_result *res)
+{
+    ia_result_status(res, IA_ST_UNSUPPORTED, "%s image (not decoded: %s)",
+                     ia_fmt_name(res->format),
+                     lib->why[0] ? lib->why : "its library is not loaded");
+}

@@ -110,65 +110,10 @@ int ia_tiff_exif_orientation(const uint8_t *p, size_t n);
 /* What display does to the stored pixels for an EXIF orientation. */
 const char *ia_orientation_text(int orientation);
 
-/* ---- libraries opened at first use (lazy.c) ----
- *
- * AVIF, HEIF and JPEG XL are decoded by libraries that, with what they
- * pull in (x265, libde265, libaom, dav1d, highway, brotli, ...), cost
- * about 16 ms at every start of the process when linked: most of the
- * start of every command, and a twentieth of an unchanged rescan. They
- * are opened (dlopen, by the soname meson found when it built against
- * their headers) when a worker first decodes such a file, and their
- * functions looked up then. Each decoder state holds its own handle and
- * table: nothing is shared between workers (dlopen counts the opens;
- * RTLD_NODELETE keeps a library mapped after the last close, as C++
- * libraries with static destructors want). When the library cannot be
- * opened, or lacks a function, the file is `unsupported` and says why. */
-typedef struct ia_codec_lib {
-    void *handle;
-    int state;              /* 0 not tried, 1 open, -1 failed: why */
-    char why[192];
-} ia_codec_lib;
+/* ---- libraries opened at first use (core.h, ia_dynlib) ---------------- */
 
-/* Opens soname, once: 0 when open (now or before), -1 with lib->why. */
-int ia_codec_lib_open(ia_codec_lib *lib, const char *soname);
-/* Looks name up in the open library into the function pointer at dst
- * (size bytes); 0, or -1 with lib->why (the library is then failed). */
-int ia_codec_lib_sym(ia_codec_lib *lib, const char *name, void *dst,
-                     size_t size);
-void ia_codec_lib_close(ia_codec_lib *lib);
 /* The file's status when its decoder's library is failed: unsupported,
  * "AVIF image (not decoded: ...)". */
-void ia_codec_lib_missing(const ia_codec_lib *lib, ia_file_result *res);
-
-/* A library's function table from an X-macro of its functions' names:
- * struct { IA_LIB_FIELDS(LIST) } has one pointer of each function's own
- * type (GNU __typeof__, as gcc and clang have); IA_LIB_LOOKUPS(LIST,
- * lib, api, rc) fills it, rc 0 while every lookup succeeds. */
-#define IA_LIB_FIELD_(f) __typeof__(&f) f;
-#define IA_LIB_FIELDS(LIST) LIST(IA_LIB_FIELD_)
-#define IA_LIB_LOOKUP_(f)                                                   \
-    if (rc_ == 0)                                                            \
-        rc_ = ia_codec_lib_sym(lib_, #f, &api_->f, sizeof api_->f);
-#define IA_LIB_LOOKUPS(LIST, lib, api, rc)                                   \
-    do {                                                                     \
-        ia_codec_lib *lib_ = (lib);                                          \
-        __typeof__(api) api_ = (api);                                        \
-        int rc_ = 0;                                                         \
-        LIST(IA_LIB_LOOKUP_)                                                 \
-        (rc) = rc_;                                                          \
-    } while (0)
-/* Defines static int fn(dec_t *d): whether d's library is open, opening
- * it and filling d->api from LIST at the first call (d has fields lib
- * and api). */
-#define IA_LIB_READY_FN(fn, dec_t, LIST, soname)                            \
-    static int fn(dec_t *d)                                                  \
-    {                                                                        \
-        if (d->lib.state == 0) {                                             \
-            int rc = ia_codec_lib_open(&d->lib, (soname));                   \
-            if (rc == 0)                                                     \
-                IA_LIB_LOOKUPS(LIST, &d->lib, &d->api, rc);                  \
-        }                                                                    \
-        return d->lib.state > 0;                                             \
-    }
+void ia_codec_lib_missing(const ia_dynlib *lib, ia_file_result *res);
 
 #endif

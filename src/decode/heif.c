@@ -44,7 +44,7 @@ typedef struct heif_api {
 
 typedef struct heif_dec {
     ia_codec c;
-    ia_codec_lib lib;
+    ia_dynlib lib;
     heif_api api;
 } heif_dec;
 
@@ -189,7 +189,7 @@ static void heif_destroy(void *state)
     if (!d)
         return;
     ia_codec_free(&d->c);
-    ia_codec_lib_close(&d->lib);
+    ia_dynlib_close(&d->lib);
     free(d);
 }
 

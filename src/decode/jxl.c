@@ -39,7 +39,7 @@ typedef struct jxl_dec {
     ia_codec c;
     JxlPixelFormat fmt;
     int channels;
-    ia_codec_lib lib;
+    ia_dynlib lib;
     jxl_api api;
 } jxl_dec;
 
@@ -187,7 +187,7 @@ static void jxl_destroy(void *state)
     if (!d)
         return;
     ia_codec_free(&d->c);
-    ia_codec_lib_close(&d->lib);
+    ia_dynlib_close(&d->lib);
     free(d);
 }
 

@@ -40,6 +40,23 @@
 #include "decode/codec.h"
 #include "imgaudit.h"
 
+/* libtiff's functions, opened at the first TIFF when the build knows its
+ * soname (core.h: about 3 ms at every start when linked), else linked. */
+#define TIFF_FUNCS(X)                                                        \
+    X(TIFFClientOpenExt) X(TIFFClose) X(TIFFComputeTile) X(TIFFGetField)     \
+    X(TIFFGetFieldDefaulted) X(TIFFGetStrileByteCount)                       \
+    X(TIFFGetStrileOffset) X(TIFFIsTiled) X(TIFFNumberOfStrips)              \
+    X(TIFFOpenOptionsAlloc) X(TIFFOpenOptionsFree)                           \
+    X(TIFFOpenOptionsSetErrorHandlerExtR)                                    \
+    X(TIFFOpenOptionsSetMaxSingleMemAlloc)                                   \
+    X(TIFFOpenOptionsSetWarningHandlerExtR) X(TIFFReadDirectory)             \
+    X(TIFFReadEncodedStrip) X(TIFFReadEncodedTile) X(TIFFScanlineSize)       \
+    X(TIFFSetField) X(TIFFStripSize) X(TIFFTileRowSize) X(TIFFTileSize)
+
+typedef struct tiff_api {
+    IA_LIB_FIELDS(TIFF_FUNCS)
+} tiff_api;
+
 enum kind { K_GRAY, K_RGB, K_PALETTE, K_CMYK };
 
 typedef struct layout {
@@ -62,7 +79,19 @@ typedef struct tiff_dec {
     uint8_t *raw;              /* one contiguous raw row (separate planes) */
     size_t out_cap, raw_cap;
     layout L;
+    ia_dynlib lib;
+    tiff_api api;
 } tiff_dec;
+
+/* libtiff's functions through the worker's table */
+#define T(f) (d->api.f)
+
+/* Whether libtiff is ready, opening it at the first file. */
+#ifdef IA_TIFF_SONAME
+IA_LIB_READY_FN(tiff_ready, tiff_dec, TIFF_FUNCS, IA_TIFF_SONAME)
+#else
+IA_LIB_LINKED_FN(tiff_ready, tiff_dec, TIFF_FUNCS)
+#endif
 
 /* ---- I/O from memory ---------------------------------------------------- */
 
@@ -170,27 +199,28 @@ static const char *photo_name(uint16_t p)
     }
 }
 
-static int read_fields(TIFF *tif, layout *L)
+static int read_fields(tiff_dec *d, TIFF *tif)
 {
+    layout *L = &d->L;
     uint16_t *extra = NULL, comp = 1, inkset = INKSET_CMYK;
     memset(L, 0, sizeof *L);
-    TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &L->w);
-    TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &L->h);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &L->bps);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &L->spp);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &L->fmt);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &L->planar);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &comp);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_INKSET, &inkset);
-    if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &L->photo))
+    T(TIFFGetField)(tif, TIFFTAG_IMAGEWIDTH, &L->w);
+    T(TIFFGetField)(tif, TIFFTAG_IMAGELENGTH, &L->h);
+    T(TIFFGetFieldDefaulted)(tif, TIFFTAG_BITSPERSAMPLE, &L->bps);
+    T(TIFFGetFieldDefaulted)(tif, TIFFTAG_SAMPLESPERPIXEL, &L->spp);
+    T(TIFFGetFieldDefaulted)(tif, TIFFTAG_SAMPLEFORMAT, &L->fmt);
+    T(TIFFGetFieldDefaulted)(tif, TIFFTAG_PLANARCONFIG, &L->planar);
+    T(TIFFGetFieldDefaulted)(tif, TIFFTAG_COMPRESSION, &comp);
+    T(TIFFGetFieldDefaulted)(tif, TIFFTAG_INKSET, &inkset);
+    if (!T(TIFFGetField)(tif, TIFFTAG_PHOTOMETRIC, &L->photo))
         L->photo = L->spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
-    if (TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &L->extra_n, &extra) &&
+    if (T(TIFFGetField)(tif, TIFFTAG_EXTRASAMPLES, &L->extra_n, &extra) &&
         L->extra_n > 0 && extra)
         L->alpha = extra[0] == EXTRASAMPLE_ASSOCALPHA   ? 1
                    : extra[0] == EXTRASAMPLE_UNASSALPHA ? 2 : 0;
-    L->tiled = TIFFIsTiled(tif);
+    L->tiled = T(TIFFIsTiled)(tif);
     if (L->photo == PHOTOMETRIC_YCBCR && comp == COMPRESSION_JPEG &&
-        TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
+        T(TIFFSetField)(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
         L->photo = PHOTOMETRIC_RGB;  /* libjpeg converts; tags say YCbCr */
     if (L->photo == PHOTOMETRIC_SEPARATED && inkset != INKSET_CMYK)
         L->photo = 0xFFFF;
@@ -198,8 +228,9 @@ static int read_fields(TIFF *tif, layout *L)
 }
 
 /* 0 when the page is one Pillow converts as described above. */
-static const char *unsupported_layout(layout *L, TIFF *tif)
+static const char *unsupported_layout(tiff_dec *d, TIFF *tif)
 {
+    layout *L = &d->L;
     int uint = L->fmt == SAMPLEFORMAT_UINT || L->fmt == SAMPLEFORMAT_INT;
     int flt = L->fmt == SAMPLEFORMAT_IEEEFP;
     switch (L->photo) {
@@ -226,7 +257,7 @@ static const char *unsupported_layout(layout *L, TIFF *tif)
         L->kind = K_PALETTE;
         L->color_n = 1;
         if (L->fmt != SAMPLEFORMAT_UINT || L->bps > 8 ||
-            !TIFFGetField(tif, TIFFTAG_COLORMAP, &L->cmap[0], &L->cmap[1],
+            !T(TIFFGetField)(tif, TIFFTAG_COLORMAP, &L->cmap[0], &L->cmap[1],
                           &L->cmap[2]))
             return "palette (no colour map, or over 8 bits)";
         break;
@@ -360,8 +391,8 @@ static int ensure(uint8_t **p, size_t *cap, size_t need)
 /* Whether strile's bytes lie within the file. */
 static int strile_present(tiff_dec *d, TIFF *tif, uint32_t strile)
 {
-    uint64_t off = TIFFGetStrileOffset(tif, strile);
-    uint64_t n = TIFFGetStrileByteCount(tif, strile);
+    uint64_t off = T(TIFFGetStrileOffset)(tif, strile);
+    uint64_t n = T(TIFFGetStrileByteCount)(tif, strile);
     return off <= d->c.len && n <= d->c.len - off;
 }
 
@@ -393,13 +424,13 @@ static int read_strips(tiff_dec *d, TIFF *tif)
 {
     layout *L = &d->L;
     uint32_t rps = L->h;
-    TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rps);
+    T(TIFFGetFieldDefaulted)(tif, TIFFTAG_ROWSPERSTRIP, &rps);
     if (rps == 0 || rps > L->h)
         rps = L->h;
     int planes = L->planar == PLANARCONFIG_SEPARATE ? L->spp : 1;
-    size_t strip = (size_t)TIFFStripSize(tif);
-    size_t stride = (size_t)TIFFScanlineSize(tif);
-    uint32_t per_plane = TIFFNumberOfStrips(tif) / (uint32_t)planes;
+    size_t strip = (size_t)T(TIFFStripSize)(tif);
+    size_t stride = (size_t)T(TIFFScanlineSize)(tif);
+    uint32_t per_plane = T(TIFFNumberOfStrips)(tif) / (uint32_t)planes;
     for (uint32_t s = 0, y = 0; y < L->h; s++, y += rps) {
         uint32_t rows = L->h - y < rps ? L->h - y : rps;
         for (int p = 0; p < planes; p++) {
@@ -408,7 +439,7 @@ static int read_strips(tiff_dec *d, TIFF *tif)
                 ia_codec_truncated(&d->c, "TIFF");
                 return -1;
             }
-            if (TIFFReadEncodedStrip(tif, id, d->c.pixels + p * strip,
+            if (T(TIFFReadEncodedStrip)(tif, id, d->c.pixels + p * strip,
                                      (tmsize_t)strip) < 0) {
                 ia_codec_corrupt(&d->c, d->errors ? d->error
                                                   : "strip does not decode");
@@ -434,19 +465,19 @@ static int read_tiles(tiff_dec *d, TIFF *tif, size_t band_stride,
 {
     layout *L = &d->L;
     uint32_t tw = 0, th = 0;
-    TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
-    TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
-    size_t tile = (size_t)TIFFTileSize(tif);
-    size_t trow = (size_t)TIFFTileRowSize(tif);
+    T(TIFFGetField)(tif, TIFFTAG_TILEWIDTH, &tw);
+    T(TIFFGetField)(tif, TIFFTAG_TILELENGTH, &th);
+    size_t tile = (size_t)T(TIFFTileSize)(tif);
+    size_t trow = (size_t)T(TIFFTileRowSize)(tif);
     for (uint32_t y = 0; y < L->h; y += th) {
         uint32_t rows = L->h - y < th ? L->h - y : th;
         for (uint32_t x = 0; x < L->w; x += tw) {
-            uint32_t id = TIFFComputeTile(tif, x, y, 0, 0);
+            uint32_t id = T(TIFFComputeTile)(tif, x, y, 0, 0);
             if (!strile_present(d, tif, id)) {
                 ia_codec_truncated(&d->c, "TIFF");
                 return -1;
             }
-            if (TIFFReadEncodedTile(tif, id, d->c.pixels, (tmsize_t)tile) <
+            if (T(TIFFReadEncodedTile)(tif, id, d->c.pixels, (tmsize_t)tile) <
                 0) {
                 ia_codec_corrupt(&d->c, d->errors ? d->error
                                                   : "tile does not decode");
@@ -469,15 +500,15 @@ static int read_tiles(tiff_dec *d, TIFF *tif, size_t band_stride,
 static int decode_page(tiff_dec *d, TIFF *tif)
 {
     layout *L = &d->L;
-    size_t stride = (size_t)TIFFScanlineSize(tif);
+    size_t stride = (size_t)T(TIFFScanlineSize)(tif);
     uint64_t need;
     uint32_t th = 0;
     if (L->tiled) {
-        TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
-        need = (uint64_t)TIFFTileSize(tif) + (uint64_t)stride * th;
+        T(TIFFGetField)(tif, TIFFTAG_TILELENGTH, &th);
+        need = (uint64_t)T(TIFFTileSize)(tif) + (uint64_t)stride * th;
     } else {
         int planes = L->planar == PLANARCONFIG_SEPARATE ? L->spp : 1;
-        need = (uint64_t)TIFFStripSize(tif) * (uint64_t)planes;
+        need = (uint64_t)T(TIFFStripSize)(tif) * (uint64_t)planes;
     }
     if (need == 0 || stride == 0) {
         ia_codec_corrupt(&d->c, d->errors ? d->error : "invalid strip layout");
@@ -495,7 +526,7 @@ static int decode_page(tiff_dec *d, TIFF *tif)
         return -1;
     if (L->tiled)
         return read_tiles(d, tif, stride,
-                          d->c.pixels + (size_t)TIFFTileSize(tif));
+                          d->c.pixels + (size_t)T(TIFFTileSize)(tif));
     return read_strips(d, tif);
 }
 
@@ -519,7 +550,7 @@ static void record_facts(tiff_dec *d, TIFF *tif)
                        : L->photo <= PHOTOMETRIC_MINISBLACK
                            ? (L->alpha ? "gray_alpha" : "gray")
                            : photo_name(L->photo);
-    res->icc = TIFFGetField(tif, TIFFTAG_ICCPROFILE, &icc_n, &icc) ? 1 : 0;
+    res->icc = T(TIFFGetField)(tif, TIFFTAG_ICCPROFILE, &icc_n, &icc) ? 1 : 0;
     if (L->photo <= PHOTOMETRIC_MINISBLACK)
         ia_codec_gray(c, L->photo == PHOTOMETRIC_MINISWHITE
                              ? "grey TIFF (min-is-white)" : "grey TIFF");
@@ -539,7 +570,7 @@ static void record_facts(tiff_dec *d, TIFF *tif)
                                 ? "clipped to 0..255 as Pillow's I;16 "
                                   "to L does (not scaled)"
                                 : "reduced to their high byte");
-    if (TIFFGetField(tif, TIFFTAG_ORIENTATION, &orient) && orient >= 1 &&
+    if (T(TIFFGetField)(tif, TIFFTAG_ORIENTATION, &orient) && orient >= 1 &&
         orient <= 8)
         ia_codec_orientation(c, orient);
 }
@@ -547,7 +578,7 @@ static void record_facts(tiff_dec *d, TIFF *tif)
 static void count_pages(tiff_dec *d, TIFF *tif)
 {
     unsigned n = 1;
-    while (n <= d->c.lim.max_frames && TIFFReadDirectory(tif))
+    while (n <= d->c.lim.max_frames && T(TIFFReadDirectory)(tif))
         n++;
     if (n <= 1)
         return;
@@ -565,12 +596,12 @@ static void count_pages(tiff_dec *d, TIFF *tif)
 static int decode_first(tiff_dec *d, TIFF *tif)
 {
     ia_codec *c = &d->c;
-    int comp = read_fields(tif, &d->L);
+    int comp = read_fields(d, tif);
     (void)comp;
     record_facts(d, tif);
     if (ia_codec_size(c, d->L.w, d->L.h) != 0)
         return 0;
-    const char *why = unsupported_layout(&d->L, tif);
+    const char *why = unsupported_layout(d, tif);
     if (why) {
         ia_result_status(c->res, IA_ST_UNSUPPORTED,
                          "TIFF layout no common loader reads: %s (%s, %u x "
@@ -594,21 +625,25 @@ static int tiff_decode(void *state, const uint8_t *buf, size_t len,
 {
     tiff_dec *d = state;
     int rc = IA_OK;
+    if (!tiff_ready(d)) {
+        ia_codec_lib_missing(&d->lib, res);
+        return IA_OK;
+    }
     if (ia_codec_start(&d->c, buf, len, lim, sink, res))
         return IA_OK;
     d->pos = 0;
     d->errors = 0;
     d->error[0] = '\0';
-    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    TIFFOpenOptions *opts = T(TIFFOpenOptionsAlloc)();
     if (!opts)
         return IA_ERR_NOMEM;
-    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, d);
-    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_warning, d);
+    T(TIFFOpenOptionsSetErrorHandlerExtR)(opts, on_error, d);
+    T(TIFFOpenOptionsSetWarningHandlerExtR)(opts, on_warning, d);
     uint64_t cap = d->c.lim.max_pixels * 8u;
-    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t)cap);
-    TIFF *tif = TIFFClientOpenExt("tiff", "rm", d, t_read, t_write, t_seek,
+    T(TIFFOpenOptionsSetMaxSingleMemAlloc)(opts, (tmsize_t)cap);
+    TIFF *tif = T(TIFFClientOpenExt)("tiff", "rm", d, t_read, t_write, t_seek,
                                   t_close, t_size, t_map, t_unmap, opts);
-    TIFFOpenOptionsFree(opts);
+    T(TIFFOpenOptionsFree)(opts);
     if (!tif) {
         if (d->pos >= len || len < 16)
             ia_codec_truncated(&d->c, "TIFF");
@@ -618,7 +653,7 @@ static int tiff_decode(void *state, const uint8_t *buf, size_t len,
     } else {
         if (decode_first(d, tif) == -2)
             rc = IA_ERR_NOMEM;
-        TIFFClose(tif);
+        T(TIFFClose)(tif);
     }
     ia_codec_end(&d->c);
     return rc;
@@ -636,6 +671,7 @@ static void tiff_destroy(void *state)
     if (!d)
         return;
     ia_codec_free(&d->c);
+    ia_dynlib_close(&d->lib);
     free(d->out);
     free(d->raw);
     free(d);

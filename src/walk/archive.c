@@ -52,6 +52,26 @@
 #include "read/read.h"
 #include "walk/source.h"
 
+/* libarchive's functions, opened at the first archive when the build
+ * knows its soname (core.h: with libxml2 and ICU, about 4 ms at every
+ * start when linked), else linked; each open archive holds its table. */
+#define ARCHIVE_FUNCS(X)                                                     \
+    X(archive_entry_filetype) X(archive_entry_hardlink)                      \
+    X(archive_entry_is_encrypted) X(archive_entry_mtime)                     \
+    X(archive_entry_mtime_is_set) X(archive_entry_mtime_nsec)                \
+    X(archive_entry_pathname) X(archive_entry_pathname_utf8)                 \
+    X(archive_entry_size) X(archive_entry_size_is_set)                       \
+    X(archive_entry_symlink) X(archive_error_string)                         \
+    X(archive_filter_bytes) X(archive_filter_count) X(archive_read_data)     \
+    X(archive_read_free) X(archive_read_new) X(archive_read_next_header)     \
+    X(archive_read_open_fd) X(archive_read_support_filter_gzip)              \
+    X(archive_read_support_filter_zstd) X(archive_read_support_format_tar)   \
+    X(archive_read_support_format_zip)
+
+typedef struct archive_api {
+    IA_LIB_FIELDS(ARCHIVE_FUNCS)
+} archive_api;
+
 /* A label file larger than this does not parse. */
 #define LABEL_FILE_MAX ((size_t)64 * 1024)
 /* A sample is handed on when it holds this many members or bytes. */
@@ -121,6 +141,8 @@ typedef struct queue {
 } queue;
 
 typedef struct ia_archive {
+    ia_dynlib lib;
+    archive_api api;
     struct archive *a;
     int fd;
     locale_t loc;
@@ -143,6 +165,16 @@ typedef struct ia_archive {
     int compressed;     /* a filter inflates the stream */
     int in_entry;       /* a header was read; its data may be left */
 } ia_archive;
+
+/* libarchive's functions through the archive's table */
+#define LA(f) (A->api.f)
+
+/* Whether libarchive is ready, opening it at the first archive. */
+#ifdef IA_ARCHIVE_SONAME
+IA_LIB_READY_FN(archive_ready, ia_archive, ARCHIVE_FUNCS, IA_ARCHIVE_SONAME)
+#else
+IA_LIB_LINKED_FN(archive_ready, ia_archive, ARCHIVE_FUNCS)
+#endif
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -600,8 +632,8 @@ static int truncation(const char *msg)
 /* The bytes the archive has given, against those read for them. */
 static int inflated_too_much(ia_archive *A)
 {
-    uint64_t raw = (uint64_t)archive_filter_bytes(A->a, -1);
-    uint64_t out = (uint64_t)archive_filter_bytes(A->a, 0);
+    uint64_t raw = (uint64_t)LA(archive_filter_bytes)(A->a, -1);
+    uint64_t out = (uint64_t)LA(archive_filter_bytes)(A->a, 0);
     uint64_t cap = raw > INFLATE_FLOOR / INFLATE_RATIO ? raw * INFLATE_RATIO
                                                        : INFLATE_FLOOR;
     if (A->delivered > out)
@@ -618,7 +650,7 @@ static int stop(ia_archive *A, int which, const char *why)
         ia_bprintf(detail, sizeof detail, "%s; reading stopped after "
                    "member '%s' (%llu entries read, %lld bytes in)", why,
                    A->last_member, (unsigned long long)A->entries,
-                   (long long)archive_filter_bytes(A->a, -1));
+                   (long long)LA(archive_filter_bytes)(A->a, -1));
     else
         ia_bprintf(detail, sizeof detail, "%s; reading stopped before its "
                    "first member", why);
@@ -628,7 +660,7 @@ static int stop(ia_archive *A, int which, const char *why)
 
 static int read_error(ia_archive *A, const char *what)
 {
-    const char *msg = archive_error_string(A->a);
+    const char *msg = LA(archive_error_string)(A->a);
     char why[200];
     ia_bprintf(why, sizeof why, "%s: %s", what, msg ? msg : "read error");
     return stop(A, truncation(msg) ? N_TRUNCATED : N_CORRUPT, why);
@@ -642,10 +674,10 @@ static ssize_t pull(void *arg, uint8_t *dst, size_t n, ia_file_result *res)
         return 0;
     /* archive_read_data drops what it copied in a call that fails: small
      * calls keep the bytes before a break */
-    la_ssize_t k = archive_read_data(A->a, dst, n < PULL_BYTES ? n
+    la_ssize_t k = LA(archive_read_data)(A->a, dst, n < PULL_BYTES ? n
                                                                : PULL_BYTES);
     if (k < 0) {
-        const char *msg = archive_error_string(A->a);
+        const char *msg = LA(archive_error_string)(A->a);
         A->data_rc = (int)k;
         ia_strlcpy(A->data_msg, msg ? msg : "read error", sizeof A->data_msg);
         return 0;
@@ -738,13 +770,14 @@ static int data_error(ia_archive *A, const char *name, ia_member *m)
     return note(A, which, NULL, why);
 }
 
-static void set_stat(ia_entry *e, struct archive_entry *ae, int64_t size)
+static void set_stat(const ia_archive *A, ia_entry *e,
+                     struct archive_entry *ae, int64_t size)
 {
     e->have_stat = 1;
     e->size = size;
-    e->mtime_ns = archive_entry_mtime_is_set(ae)
-                      ? (int64_t)archive_entry_mtime(ae) * 1000000000 +
-                            archive_entry_mtime_nsec(ae)
+    e->mtime_ns = LA(archive_entry_mtime_is_set)(ae)
+                      ? (int64_t)LA(archive_entry_mtime)(ae) * 1000000000 +
+                            LA(archive_entry_mtime_nsec)(ae)
                       : -1;
 }
 
@@ -767,15 +800,15 @@ static int regular(ia_archive *A, struct archive_entry *ae, const char *name,
     }
     e->member = m;
     m->status = IA_ST_OK;
-    if (archive_entry_is_encrypted(ae)) {
+    if (LA(archive_entry_is_encrypted)(ae)) {
         m->status = IA_ST_UNREADABLE;
         ia_bprintf(m->message, sizeof m->message, "encrypted archive member: "
                    "not decrypted");
     } else {
-        rc = read_member(A, archive_entry_size_is_set(ae)
-                                ? archive_entry_size(ae) : -1, m);
+        rc = read_member(A, LA(archive_entry_size_is_set)(ae)
+                                ? LA(archive_entry_size)(ae) : -1, m);
     }
-    set_stat(e, ae, m->size);
+    set_stat(A, e, ae, m->size);
     m->mtime_ns = e->mtime_ns;
     if (A->cfg->is_image && A->cfg->is_image(name)) {
         if (A->cur.images < 2 &&
@@ -801,8 +834,8 @@ static int regular(ia_archive *A, struct archive_entry *ae, const char *name,
 static int irregular(ia_archive *A, struct archive_entry *ae,
                      const char *rel, mode_t type)
 {
-    const char *hard = archive_entry_hardlink(ae);
-    const char *sym = archive_entry_symlink(ae);
+    const char *hard = LA(archive_entry_hardlink)(ae);
+    const char *sym = LA(archive_entry_symlink)(ae);
     char detail[160];
     ia_entry *e;
     if (hard || type == AE_IFLNK) {
@@ -852,11 +885,12 @@ static int join_sample(ia_archive *A, const char *name)
 
 /* The member's name, folded (malloc'd), or NULL with *why set (a reason
  * it is refused, or "" when it is a folder of no consequence). */
-static char *member_name(struct archive_entry *ae, const char **why)
+static char *member_name(const ia_archive *A, struct archive_entry *ae,
+                         const char **why)
 {
-    const char *raw = archive_entry_pathname(ae);
+    const char *raw = LA(archive_entry_pathname)(ae);
     if (!raw)
-        raw = archive_entry_pathname_utf8(ae);
+        raw = LA(archive_entry_pathname_utf8)(ae);
     *why = "cannot be read";
     if (!raw)
         return NULL;
@@ -873,7 +907,7 @@ static char *member_name(struct archive_entry *ae, const char **why)
         return name;
     free(name);
     /* "./", "/": the archive's own top folder */
-    if (archive_entry_filetype(ae) == AE_IFDIR && !strstr(*why, ".."))
+    if (LA(archive_entry_filetype)(ae) == AE_IFDIR && !strstr(*why, ".."))
         *why = "";
     return NULL;
 }
@@ -882,9 +916,9 @@ static int refused_name(ia_archive *A, struct archive_entry *ae,
                         const char *why)
 {
     char detail[IA_DETAIL_MAX];
-    const char *raw = archive_entry_pathname(ae);
+    const char *raw = LA(archive_entry_pathname)(ae);
     if (!raw)
-        raw = archive_entry_pathname_utf8(ae);
+        raw = LA(archive_entry_pathname_utf8)(ae);
     ia_bprintf(detail, sizeof detail, "member name '%.120s%s' %s: not "
                "scanned, never extracted", raw ? raw : "?",
                raw && strlen(raw) > 120 ? "..." : "", why);
@@ -894,15 +928,15 @@ static int refused_name(ia_archive *A, struct archive_entry *ae,
 /* One entry of the archive (a folder adds nothing). */
 static int member(ia_archive *A, struct archive_entry *ae)
 {
-    mode_t type = archive_entry_filetype(ae);
+    mode_t type = LA(archive_entry_filetype)(ae);
     const char *why = NULL;
     char detail[IA_DETAIL_MAX];
     int had = 0, rc;
-    char *name = member_name(ae, &why);
+    char *name = member_name(A, ae, &why);
     if (!name)
         return !why ? IA_ERR_NOMEM : why[0] ? refused_name(A, ae, why)
                                             : IA_OK;
-    int dir = type == AE_IFDIR && !archive_entry_hardlink(ae);
+    int dir = type == AE_IFDIR && !LA(archive_entry_hardlink)(ae);
     char *rel = dir ? NULL : join(A->rel, name);
     rc = dir ? IA_OK : rel ? set_add(&A->names, hash_str(name), &had)
                            : IA_ERR_NOMEM;
@@ -912,7 +946,7 @@ static int member(ia_archive *A, struct archive_entry *ae)
         rc = note(A, N_REPEATED, rel, detail);
     } else if (rc == IA_OK && !dir) {
         rc = join_sample(A, name);
-        if (rc == IA_OK && type == AE_IFREG && !archive_entry_hardlink(ae))
+        if (rc == IA_OK && type == AE_IFREG && !LA(archive_entry_hardlink)(ae))
             rc = regular(A, ae, name, rel);
         else if (rc == IA_OK)
             rc = irregular(A, ae, rel, type);
@@ -932,7 +966,7 @@ static int limit(ia_archive *A)
     char why[160];
     ia_bprintf(why, sizeof why, "inflated past %u times the %lld bytes "
                "read (a compression bomb?)", INFLATE_RATIO,
-               (long long)archive_filter_bytes(A->a, -1));
+               (long long)LA(archive_filter_bytes)(A->a, -1));
     return stop(A, N_LIMIT, why);
 }
 
@@ -964,7 +998,7 @@ static int step(ia_archive *A)
         A->finished = A->stopped;
         return rc == IA_OK ? flush(A) : rc;
     }
-    int r = archive_read_next_header(A->a, &ae);
+    int r = LA(archive_read_next_header)(A->a, &ae);
     if (r == ARCHIVE_EOF) {
         A->stopped = 1;
         return IA_OK;
@@ -1016,7 +1050,8 @@ static void archive_close(void *self)
     if (!A)
         return;
     if (A->a)
-        archive_read_free(A->a);
+        LA(archive_read_free)(A->a);
+    ia_dynlib_close(&A->lib);
     if (A->fd >= 0)
         close(A->fd);
     if (A->loc)
@@ -1042,19 +1077,22 @@ static const ia_source_ops archive_ops = {
 
 static int open_reader(ia_archive *A)
 {
-    A->a = archive_read_new();
+    /* without libarchive the archive is one finding, its members unread */
+    if (!archive_ready(A))
+        return stop(A, N_UNREADABLE, A->lib.why);
+    A->a = LA(archive_read_new)();
     if (!A->a)
         return IA_ERR_NOMEM;
     /* tar and zip only, gzip and zstd only: the formats of the issue and
      * no more code facing hostile bytes than they need */
-    if (archive_read_support_format_tar(A->a) != ARCHIVE_OK ||
-        archive_read_support_format_zip(A->a) != ARCHIVE_OK ||
-        archive_read_support_filter_gzip(A->a) < ARCHIVE_WARN ||
-        archive_read_support_filter_zstd(A->a) < ARCHIVE_WARN)
+    if (LA(archive_read_support_format_tar)(A->a) != ARCHIVE_OK ||
+        LA(archive_read_support_format_zip)(A->a) != ARCHIVE_OK ||
+        LA(archive_read_support_filter_gzip)(A->a) < ARCHIVE_WARN ||
+        LA(archive_read_support_filter_zstd)(A->a) < ARCHIVE_WARN)
         return IA_ERR_NOMEM;
-    if (archive_read_open_fd(A->a, A->fd, READ_BLOCK) != ARCHIVE_OK)
+    if (LA(archive_read_open_fd)(A->a, A->fd, READ_BLOCK) != ARCHIVE_OK)
         return read_error(A, "not a tar or zip archive");
-    A->compressed = archive_filter_count(A->a) > 1;
+    A->compressed = LA(archive_filter_count)(A->a) > 1;
     return IA_OK;
 }
 

@@ -168,6 +168,20 @@ def wrap(cmd):
     return w + list(cmd)
 
 
+def broken_libs_env(folder, sonames):
+    """The environment with a broken file of each soname in folder, first
+    on LD_LIBRARY_PATH: a library imgaudit opens at first use
+    (src/core/dynlib.c) then cannot be loaded."""
+    os.makedirs(folder, exist_ok=True)
+    for name in sonames:
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(b"not a shared library\n")
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = folder + (
+        ":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    return env
+
+
 def store_batch():
     """IA_STORE_BATCH from src/store/store.h: files per transaction."""
     import re

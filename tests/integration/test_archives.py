@@ -403,6 +403,50 @@ def test_broken(c, imgaudit, tmp):
          "broken: the member beside it is read")
 
 
+def test_unloadable(c, imgaudit, tmp):
+    """libarchive is opened at the first archive (src/core/dynlib.c): with
+    a broken file of its soname (meson passes it in IA_ARCHIVE_SONAME)
+    first on LD_LIBRARY_PATH, the scan exits 0, each archive is one
+    `unreadable` finding naming the library and why, its members unread,
+    and the files beside it keep their verdicts; a stream the same."""
+    soname = os.environ.get("IA_ARCHIVE_SONAME", "")
+    if not soname:
+        print("skip: libarchive is linked in this build (IA_ARCHIVE_SONAME "
+              "is empty)")
+        return
+    env = iatest.broken_libs_env(os.path.join(tmp, "broken-archive-lib"),
+                                 [soname])
+    tree = os.path.join(tmp, "unloadable")
+    tb = tar_bytes(plain_members())
+    iatest.write(os.path.join(tree, "a.tar"), tb)
+    iatest.write(os.path.join(tree, "x.jpg"), jpeg("cat_002.jpg"))
+    db = os.path.join(tmp, "unloadable.db")
+    p = run(wrap([imgaudit, "scan", tree, "--db", db, "-q"]), env=env)
+    if not c.check(p.returncode == 0, "unloadable libarchive: scan exits 0",
+                   short(p)):
+        return
+    got = rows(db)
+    c.check(not any(k.startswith("a.tar/") for k in got),
+            "unloadable libarchive: no member read", sorted(got))
+    c.eq(got.get("x.jpg", {}).get("status"), b"ok",
+         "unloadable libarchive: the file beside the archive is read")
+    tn = [d for p_, code, d in notes(db) if p_ == "a.tar"]
+    c.check(note_codes(db, "a.tar") == ["unreadable"] and
+            soname in tn[0] and "could not be loaded" in tn[0],
+            "unloadable libarchive: the archive is unreadable, naming the "
+            "library", tn)
+    arch = os.path.join(tmp, "unloadable-stream.tar")
+    with open(arch, "wb") as f:
+        f.write(tb)
+    db = os.path.join(tmp, "unloadable-stream.db")
+    with open(arch, "rb") as f:
+        p = run(wrap([imgaudit, "scan", "-", "--name", "s.tar", "--db", db,
+                      "-q"]), env=env, stdin=f)
+    c.check(p.returncode == 0 and note_codes(db, "s.tar") == ["unreadable"],
+            "unloadable libarchive: a stream is one unreadable finding",
+            short(p) if p.returncode else notes(db))
+
+
 # ---- 3. streams and one archive ---------------------------------------------------
 
 def test_stream(c, imgaudit, tmp):
@@ -869,6 +913,7 @@ def main():
         test_formats(c, imgaudit, tmp)
         test_webdataset(c, imgaudit, tmp)
         test_broken(c, imgaudit, tmp)
+        test_unloadable(c, imgaudit, tmp)
         test_stream(c, imgaudit, tmp)
         test_manifest(c, imgaudit, tmp)
         shards = test_equivalence(c, imgaudit, mkdups, tmp)

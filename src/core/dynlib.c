@@ -1,15 +1,14 @@
 /*
- * Libraries opened at first use (codec.h): dlopen by soname, dlsym by
- * name. Only the AVIF, HEIF and JPEG XL decoders use it; why is in
- * codec.h.
+ * Libraries opened at first use (core.h): dlopen by soname, dlsym by
+ * name. The decoders of TIFF, AVIF, HEIF and JPEG XL and the archive
+ * reader use it; why is in core.h.
  */
 #include <dlfcn.h>
 #include <string.h>
 
-#include "decode/codec.h"
-#include "imgaudit.h"
+#include "core/core.h"
 
-int ia_codec_lib_open(ia_codec_lib *lib, const char *soname)
+int ia_dynlib_open(ia_dynlib *lib, const char *soname)
 {
     if (lib->state != 0)
         return lib->state > 0 ? 0 : -1;
@@ -27,8 +26,8 @@ int ia_codec_lib_open(ia_codec_lib *lib, const char *soname)
     return 0;
 }
 
-int ia_codec_lib_sym(ia_codec_lib *lib, const char *name, void *dst,
-                     size_t size)
+int ia_dynlib_sym(ia_dynlib *lib, const char *name, void *dst,
+                  size_t size)
 {
     void *p = lib->state > 0 ? dlsym(lib->handle, name) : NULL;
     /* POSIX: a function's address from dlsym converts to its pointer
@@ -41,22 +40,15 @@ int ia_codec_lib_sym(ia_codec_lib *lib, const char *name, void *dst,
     if (lib->state > 0) {
         ia_bprintf(lib->why, sizeof lib->why, "the library has no %s",
                    name);
-        ia_codec_lib_close(lib);
+        ia_dynlib_close(lib);
     }
     lib->state = -1;
     return -1;
 }
 
-void ia_codec_lib_close(ia_codec_lib *lib)
+void ia_dynlib_close(ia_dynlib *lib)
 {
     if (lib->handle)
         dlclose(lib->handle);
     lib->handle = NULL;
-}
-
-void ia_codec_lib_missing(const ia_codec_lib *lib, ia_file_result *res)
-{
-    ia_result_status(res, IA_ST_UNSUPPORTED, "%s image (not decoded: %s)",
-                     ia_fmt_name(res->format),
-                     lib->why[0] ? lib->why : "its library is not loaded");
 }
