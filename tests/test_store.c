@@ -670,6 +670,34 @@ static void test_reader_path(void **state)
     ia_db_close(db);
 }
 
+/* A reader of the file a writer has open skips the schema check the
+ * writer's open made (shown by a schema changed behind both: the plain
+ * read-only open refuses it, the writer's reader does not); any other
+ * file is checked as ia_db_open checks it. */
+static void test_open_reader(void **state)
+{
+    char path[256], other[256];
+    ia_db *r = NULL;
+    (void)state;
+    tpath(path, sizeof path, "openreader.db");
+    tpath(other, sizeof other, "openreader2.db");
+    ia_db_close(open_ok(other, IA_DB_CREATE));
+    ia_db *w = open_ok(path, IA_DB_CREATE);
+    assert_true(ia_store_same_file(w, path));
+    assert_false(ia_store_same_file(w, other));
+    sql_exec_rw(path, "CREATE TABLE extra(x)");
+    sql_exec_rw(other, "CREATE TABLE extra(x)");
+    assert_int_equal(ia_db_open(path, IA_DB_READONLY, &r), IA_ERR_DB);
+    ia_db_close(r);
+    assert_int_equal(ia_store_open_reader(w, path, &r), IA_OK);
+    ia_db_close(r);
+    assert_int_equal(ia_store_open_reader(w, other, &r), IA_ERR_DB);
+    ia_db_close(r);
+    assert_int_equal(ia_store_open_reader(NULL, path, &r), IA_ERR_DB);
+    ia_db_close(r);
+    ia_db_close(w);
+}
+
 /* A first scan builds the file table's indexes after its rows: deferred
  * only while the table is empty, rebuilt in schema order by the finish,
  * and by a writer's open after a scan that never finished. */
@@ -1038,6 +1066,7 @@ int main(void)
         cmocka_unit_test(test_severity_files),
         cmocka_unit_test(test_deferred_file_indexes),
         cmocka_unit_test(test_reader_path),
+        cmocka_unit_test(test_open_reader),
         cmocka_unit_test(test_newer_version_refused),
         cmocka_unit_test(test_not_a_db_refused),
         cmocka_unit_test(test_missing_file_readonly),

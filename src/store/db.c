@@ -764,7 +764,18 @@ static void rebuild_file_indexes(ia_db *db)
     db->file_indexes_missing = 1;
 }
 
-int ia_db_open(const char *path, int flags, ia_db **out)
+int ia_store_same_file(ia_db *db, const char *path)
+{
+    struct stat a, b;
+    const char *name = db && db->conn ? sqlite3_db_filename(db->conn, "main")
+                                      : NULL;
+    return name && *name && stat(name, &a) == 0 && stat(path, &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* ia_db_open; checked: a writer open on the same file, whose open
+ * checked the schema (and migrated it), and whose lock keeps it so. */
+static int open_db(const char *path, int flags, int checked, ia_db **out)
 {
     int ret = IA_ERR_DB;
     if (!out)
@@ -795,7 +806,7 @@ int ia_db_open(const char *path, int flags, ia_db **out)
      * to journal_mode DELETE at a writer's close). */
     sqlite3_busy_timeout(db->conn, 5000);
     ret = identify(db, path);
-    if (ret == IA_OK && db->schema >= 1)
+    if (ret == IA_OK && db->schema >= 1 && !checked)
         ret = check_schema(db, path);
     if (ret != IA_OK)
         goto out;
@@ -817,6 +828,19 @@ out:
         discard_new(db, path);
     *out = db;
     return ret;
+}
+
+int ia_db_open(const char *path, int flags, ia_db **out)
+{
+    return open_db(path, flags, 0, out);
+}
+
+int ia_store_open_reader(ia_db *writer, const char *path, ia_db **out)
+{
+    int checked = writer && writer->writable && writer->ready &&
+                  writer->schema == SCHEMA_LATEST &&
+                  ia_store_same_file(writer, path);
+    return open_db(path, IA_DB_READONLY, checked, out);
 }
 
 void ia_db_close(ia_db *db)

@@ -373,14 +373,6 @@ out:
 
 /* Whether path is the file target has open: only then can a new scan
  * share the reused scan's rows. The same inode, not the same name. */
-static int same_file(ia_db *target, const char *path)
-{
-    struct stat a, b;
-    const char *name = sqlite3_db_filename(ia_store_sqlite(target), "main");
-    return name && *name && stat(name, &a) == 0 && stat(path, &b) == 0 &&
-           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 int ia_reuse_open(ia_db *target, const char *path, const ia_reuse_params *p,
                   ia_reuse **out)
 {
@@ -388,7 +380,7 @@ int ia_reuse_open(ia_db *target, const char *path, const ia_reuse_params *p,
     int ret;
     if (!r)
         return ia_store_fail(target, IA_ERR_NOMEM, "out of memory");
-    ret = ia_db_open(path, IA_DB_READONLY, &r->src);
+    ret = ia_store_open_reader(target, path, &r->src);
     if (ret != IA_OK)
         ia_store_fail(target, ret, "--reuse %s", ia_db_errmsg(r->src));
     /* The rows read follow the walk, spread over the file table, its
@@ -415,7 +407,7 @@ int ia_reuse_open(ia_db *target, const char *path, const ia_reuse_params *p,
         ret = pick_scan(target, r, path, p);
     if (ret == IA_OK) {
         r->info.src = r->src;
-        r->info.same_file = same_file(target, path);
+        r->info.same_file = ia_store_same_file(target, path);
     }
     if (ret == IA_OK && !(r->path = strdup(path)))
         ret = ia_store_fail(target, IA_ERR_NOMEM, "out of memory");

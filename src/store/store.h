@@ -406,6 +406,14 @@ int ia_q_files(ia_db *db, int64_t scan_id, int problems_only,
 struct sqlite3;
 /* The handle's connection. */
 struct sqlite3 *ia_store_sqlite(ia_db *db);
+/* Whether path is the file db has open (device and inode). */
+int ia_store_same_file(ia_db *db, const char *path);
+/* ia_db_open(path, IA_DB_READONLY), except that a path naming the file
+ * writer has open, at the latest schema, is not checked again: writer's
+ * open checked (and migrated) it, and its writer lock keeps any other
+ * writer from changing it (the check builds the expected schema in
+ * memory: about 1.7 ms, a rescan's --reuse of its own DB paid it twice). */
+int ia_store_open_reader(ia_db *writer, const char *path, ia_db **out);
 /* Sets the handle's message to "what: <sqlite message>"; IA_ERR_DB. */
 int ia_store_sqlfail(ia_db *db, const char *what);
 /* The schema version this tool writes (migrations known), and the one of
