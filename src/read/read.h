@@ -66,8 +66,8 @@ int ia_read_pull(ia_reader *r, ia_read_pull_fn pull, void *arg,
 
 /* A member's bytes as the walk held them: sets res->size, mtime_ns and
  * sha256 (hashing m->data unless the walk did), and returns 0 with
- * data/len (borrowed from m) to sniff, or 1 when the member has its final
- * status (the walk's, or empty). */
+ * data/len (borrowed from m) to sniff, 1 when the member has its final
+ * status (the walk's, or empty), or -IA_ERR_NOMEM. */
 int ia_read_member(ia_reader *r, const ia_member *m, ia_file_result *res,
                    const uint8_t **data, size_t *len);
 
