@@ -266,6 +266,31 @@ static void test_result_cap(void **st)
     assert_int_equal(strlen(r.message), IA_MESSAGE_MAX - 1);
 }
 
+/* Archive names by extension, any case, after a character of the
+ * component; and folders so named on a path. */
+static void test_archive_names(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {"a.tar", "b.TAR.GZ", "c.tgz",
+                                      "d.tar.zst", "e.tar.zstd", "f.tzst",
+                                      "g.Zip", "x/y.tar"};
+    static const char *const no[] = {".tar", "x/.zip", "a.tar.bz2", "a.rar",
+                                     "tar", "a.tarx", "a.zip/"};
+    for (size_t i = 0; i < IA_ARRAY_LEN(yes); i++)
+        assert_true(ia_archive_name(yes[i]));
+    for (size_t i = 0; i < IA_ARRAY_LEN(no); i++)
+        assert_false(ia_archive_name(no[i]));
+    assert_true(ia_archive_name_n("a.tar.gz", 5));
+    assert_false(ia_archive_name_n("a.tar.gz", 7));
+    assert_true(ia_archive_folder("a.tar/m.jpg"));
+    assert_true(ia_archive_folder("train/cat/S.ZIP/sub/m.jpg"));
+    assert_false(ia_archive_folder("train/cat/a.tar"));
+    assert_false(ia_archive_folder("train/a.tarx/m.jpg"));
+    assert_false(ia_archive_folder("m.jpg"));
+    assert_false(ia_archive_folder(""));
+    assert_false(ia_archive_folder(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_codes),
         cmocka_unit_test(test_split_names),
         cmocka_unit_test(test_result_cap),
+        cmocka_unit_test(test_archive_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

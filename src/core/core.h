@@ -138,6 +138,16 @@ void ia_fput_md_code(FILE *out, const char *s);
 /* Case-insensitive ASCII compare. */
 int ia_strcaseeq(const char *a, const char *b);
 
+/* Whether a file name is one the walk opens as an archive: .tar,
+ * .tar.gz, .tgz, .tar.zst, .tar.zstd, .tzst, .zip (any case), after at
+ * least one other character of its last component. */
+int ia_archive_name(const char *name);
+/* The same of the first n bytes of name. */
+int ia_archive_name_n(const char *name, size_t n);
+/* Whether a folder on path's way has an archive's name (a member of an
+ * archive the walk found has its archive's relpath as such a folder). */
+int ia_archive_folder(const char *path);
+
 /* qsort that accepts an empty, possibly NULL array: C requires a valid
  * base even for n == 0 and UBSan enforces it, while empty sets are
  * everyday input here (a scan without leaks, a split without labels). */

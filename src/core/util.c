@@ -225,6 +225,46 @@ int ia_strcaseeq(const char *a, const char *b)
     }
 }
 
+/* Case-insensitive ASCII equality of n bytes (b lower case). */
+static int caseeq_n(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x + 32);
+        if (x != (unsigned char)b[i])
+            return 0;
+    }
+    return 1;
+}
+
+int ia_archive_name_n(const char *name, size_t n)
+{
+    static const char *const ext[] = {".tar", ".tar.gz", ".tgz", ".tar.zst",
+                                      ".tar.zstd", ".tzst", ".zip"};
+    for (size_t i = 0; i < IA_ARRAY_LEN(ext); i++) {
+        size_t k = strlen(ext[i]);
+        if (n > k && name[n - k - 1] != '/' &&
+            caseeq_n(name + n - k, ext[i], k))
+            return 1;
+    }
+    return 0;
+}
+
+int ia_archive_name(const char *name)
+{
+    return ia_archive_name_n(name, strlen(name));
+}
+
+int ia_archive_folder(const char *path)
+{
+    for (const char *p = path ? strchr(path, '/') : NULL; p;
+         p = strchr(p + 1, '/'))
+        if (ia_archive_name_n(path, (size_t)(p - path)))
+            return 1;
+    return 0;
+}
+
 unsigned ia_cpu_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -178,20 +178,6 @@ IA_LIB_LINKED_FN(archive_ready, ia_archive, ARCHIVE_FUNCS)
 
 /* ---- small helpers ------------------------------------------------------ */
 
-int ia_archive_name(const char *name)
-{
-    static const char *const ext[] = {".tar", ".tar.gz", ".tgz", ".tar.zst",
-                                      ".tar.zstd", ".tzst", ".zip"};
-    size_t n = strlen(name);
-    for (size_t i = 0; i < IA_ARRAY_LEN(ext); i++) {
-        size_t k = strlen(ext[i]);
-        if (n > k && name[n - k - 1] != '/' &&
-            ia_strcaseeq(name + n - k, ext[i]))
-            return 1;
-    }
-    return 0;
-}
-
 static uint64_t hash_str(const char *s)
 {
     uint64_t h = XXH3_64bits(s, strlen(s));

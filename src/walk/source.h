@@ -68,10 +68,6 @@ typedef struct ia_archive_config {
 int ia_archive_open(int fd, const char *root_prefix, const ia_entry *at,
                     const ia_archive_config *cfg, ia_source *out);
 
-/* Whether a name is an archive's: .tar, .tar.gz, .tgz, .tar.zst, .tzst,
- * .zip (any case). */
-int ia_archive_name(const char *name);
-
 /* ---- shared by the producers (classify.c) ---- */
 
 /* Grows *buf (elements of elem bytes) to hold at least need elements,

@@ -799,6 +799,15 @@ def test_reuse(c, imgaudit, shards, tmp):
             iatest.scan_row(same)["same_as"] is not None,
             "reuse: an unchanged shard set rescanned into its DB shares the "
             "rows", short(p))
+    same = os.path.join(tmp, "same-trust.db")
+    shutil.copy(full, same)
+    p = scan(imgaudit, shards, same, "--reuse", same, "--label-field", "cls",
+             "--trust-mtime")
+    c.check(p.returncode == 0 and
+            iatest.scan_row(same)["same_as"] is not None,
+            "reuse: ... and with --trust-mtime (members looked up by their "
+            "archive-named folder)", short(p))
+    test_reuse_extracted(c, imgaudit, tmp)
     # --resume: an interrupted scan's members are kept
     part = os.path.join(tmp, "resume.db")
     shutil.copy(full, part)
@@ -832,6 +841,40 @@ def test_reuse(c, imgaudit, shards, tmp):
             short(p))
     c.eq(sorted(after), sorted(r for r in rows(full)),
          "resume: the resumed scan has every member")
+
+
+def test_reuse_extracted(c, imgaudit, tmp):
+    """An archive replaced by a folder of its name holding its members
+    with their sizes and mtimes (extracted in place): same paths, sizes,
+    mtimes, splits and labels, but files of the folder now, not members
+    (the archive column differs, nothing else). A rescan trusting mtimes
+    must not take the members' rows over."""
+    tree = os.path.join(tmp, "extracted")
+    members = [("m1.jpg", jpeg("cat_001.jpg")), ("m2.jpg", jpeg("dog_001.jpg"))]
+    iatest.write(os.path.join(tree, "cat", "x.jpg"), jpeg("cat_002.jpg"))
+    iatest.write(os.path.join(tree, "dog", "y.jpg"), jpeg("dog_002.jpg"))
+    iatest.write(os.path.join(tree, "cat", "a.tar"), tar_bytes(members))
+    db = os.path.join(tmp, "extracted.db")
+    p = scan(imgaudit, tree, db)
+    os.remove(os.path.join(tree, "cat", "a.tar"))
+    for name, data in members:
+        path = os.path.join(tree, "cat", "a.tar", name)
+        iatest.write(path, data)
+        os.utime(path, ns=(MTIME * 10**9, MTIME * 10**9))
+    q = scan(imgaudit, tree, db, "--reuse", db, "--trust-mtime")
+    con = sqlite3.connect(db)
+    cols = "path, split, label, outside_class, size, mtime_ns, archive"
+    old = con.execute("SELECT %s FROM file WHERE scan_id = 1 ORDER BY path"
+                      % cols).fetchall()
+    new = con.execute("SELECT %s FROM file WHERE scan_id = 2 ORDER BY path"
+                      % cols).fetchall()
+    con.close()
+    c.check(p.returncode == 0 and q.returncode == 0 and len(old) == 4 and
+            [r[:-1] for r in old] == [r[:-1] for r in new] and
+            [r[-1] for r in new] == [None] * 4 and
+            iatest.scan_row(db)["same_as"] is None,
+            "reuse: an archive extracted in place, members' mtimes kept, is "
+            "no repeat of its members under --trust-mtime", (old, new))
 
 
 # ---- 7. limits -------------------------------------------------------------------
