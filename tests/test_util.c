@@ -291,6 +291,87 @@ static void test_archive_names(void **state)
     assert_false(ia_archive_folder(NULL));
 }
 
+/* A small deterministic generator for the sort test (xorshift). */
+static uint64_t next_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static int cmp_strs(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* n strings of one shape into arena: the shapes a folder's names take
+ * (shared prefixes, numbers, equal names, bytes above 127, empty), and
+ * inputs a quicksort finds hard (sorted, reversed, all equal). */
+static void make_strings(int shape, size_t n, uint64_t *seed, char *arena,
+                         char **v)
+{
+    static const char pre[][12] = {"copy_p00", "p00", "", "\xff\xfe",
+                                   "img_0000"};
+    for (size_t i = 0; i < n; i++) {
+        char *p = arena + i * 48;
+        uint64_t r = next_rand(seed);
+        switch (shape) {
+        case 0:     /* random bytes 1..255, random lengths 0..30 */
+            for (size_t k = 0, len = r % 31; k < len; k++)
+                p[k] = (char)(1 + next_rand(seed) % 255);
+            p[r % 31] = '\0';
+            break;
+        case 1:     /* prefixes and numbers, some equal */
+            snprintf(p, 48, "%s%05u_t%02u.jpg", pre[r % 5],
+                     (unsigned)(r >> 8) % 700, (unsigned)(r >> 24) % 40);
+            break;
+        case 2:     /* sorted */
+            snprintf(p, 48, "n%08zu", i);
+            break;
+        case 3:     /* reversed */
+            snprintf(p, 48, "n%08zu", n - i);
+            break;
+        case 4:     /* all equal */
+            snprintf(p, 48, "same.jpg");
+            break;
+        default:    /* two letters: long equal runs */
+            snprintf(p, 48, "%c%c", 'a' + (int)(r % 2), 'a' + (int)(r >> 9) % 2);
+            break;
+        }
+        v[i] = p;
+    }
+}
+
+/* ia_sort_strings gives qsort-with-strcmp's order on every shape and
+ * size, around the insertion threshold and far past it. */
+static void test_sort_strings(void **state)
+{
+    static const size_t sizes[] = {0, 1, 2, 15, 16, 17, 100, 5000};
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    char *arena = malloc(5000 * 48);
+    char **got = malloc(5000 * sizeof *got), **want = malloc(5000 * sizeof *want);
+    (void)state;
+    assert_non_null(arena);
+    assert_non_null(got);
+    assert_non_null(want);
+    for (int shape = 0; shape < 6; shape++) {
+        for (size_t k = 0; k < IA_ARRAY_LEN(sizes); k++) {
+            size_t n = sizes[k];
+            make_strings(shape, n, &seed, arena, got);
+            memcpy(want, got, n * sizeof *want);
+            ia_qsort(want, n, sizeof *want, cmp_strs);
+            ia_sort_strings(got, n);
+            for (size_t i = 0; i < n; i++)
+                assert_string_equal(got[i], want[i]);
+        }
+    }
+    ia_sort_strings(NULL, 0);
+    free(arena);
+    free(got);
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_split_names),
         cmocka_unit_test(test_result_cap),
         cmocka_unit_test(test_archive_names),
+        cmocka_unit_test(test_sort_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

