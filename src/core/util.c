@@ -240,12 +240,20 @@ static int caseeq_n(const char *a, const char *b, size_t n)
 
 int ia_archive_name_n(const char *name, size_t n)
 {
-    static const char *const ext[] = {".tar", ".tar.gz", ".tgz", ".tar.zst",
-                                      ".tar.zstd", ".tzst", ".zip"};
+    static const struct {
+        char s[10];
+        size_t n;
+    } ext[] = {{".tar", 4}, {".tar.gz", 7}, {".tgz", 4}, {".tar.zst", 8},
+               {".tar.zstd", 9}, {".tzst", 5}, {".zip", 4}};
+    /* the last byte first: most names end in none of r, z, t, d, p */
+    unsigned char last = n ? (unsigned char)name[n - 1] | 0x20 : 0;
+    if (last != 'r' && last != 'z' && last != 't' && last != 'd' &&
+        last != 'p')
+        return 0;
     for (size_t i = 0; i < IA_ARRAY_LEN(ext); i++) {
-        size_t k = strlen(ext[i]);
+        size_t k = ext[i].n;
         if (n > k && name[n - k - 1] != '/' &&
-            caseeq_n(name + n - k, ext[i], k))
+            caseeq_n(name + n - k, ext[i].s, k))
             return 1;
     }
     return 0;

@@ -257,7 +257,6 @@ static int diverge(ia_follow *f, int *same)
 /* ---- comparing --------------------------------------------------------- */
 
 /* NULL and "" are equal: a finding's empty detail is stored as NULL. */
-/* NULL and "" are the same: no value. */
 static int str_eq(const char *t, const char *s)
 {
     if (!t || !*t || !s || !*s)
@@ -277,15 +276,15 @@ static int text_eq(sqlite3_stmt *st, int col, const char *s)
  * unchanged rescan of 100,000 files: about 30 ms of the walking
  * thread). A member of an archive such a walk found has its archive's
  * relpath, an archive's name, as a folder on its path: only rows with
- * such a folder are looked up. A failed lookup is noted (lookup_failed):
- * the row then repeats nothing. */
-static const char *row_archive(ia_follow *f)
+ * such a folder are looked up (path: the row's). A failed lookup is
+ * noted (lookup_failed): the row then repeats nothing. */
+static const char *row_archive(ia_follow *f, const char *path)
 {
     static const char sql[] = "SELECT archive FROM file WHERE id = ?1";
     sqlite3_stmt *st = f->files;
     if (f->archive_col)
         return ia_col_text(st, F_ARCHIVE);
-    if (!ia_archive_folder(ia_col_str(st, F_PATH)))
+    if (!ia_archive_folder(path))
         return NULL;
     int64_t id = sqlite3_column_int64(st, F_ID);
     if (id == f->archive_of)
@@ -342,7 +341,9 @@ static int walk_repeats(ia_follow *f, const ia_entry *e, int64_t size,
            text_eq(st, F_SPLIT, e->split) &&
            text_eq(st, F_CANON, e->split_canonical) &&
            text_eq(st, F_LABEL, e->label) &&
-           str_eq(row_archive(f), e->archive) && !f->lookup_failed &&
+           /* the row's path is e's */
+           str_eq(row_archive(f, e->relpath), e->archive) &&
+           !f->lookup_failed &&
            sqlite3_column_int(st, F_OUTSIDE) == (e->outside_class ? 1 : 0) &&
            int_eq(st, F_SIZE, size) && int_eq(st, F_MTIME, mtime_ns) &&
            findings_next(f, sqlite3_column_int64(st, F_ID));
@@ -436,8 +437,9 @@ static int drop_row(ia_follow *f, int *same)
  * archive its archive's (members keep the archive's own order). */
 static const char *row_unit(ia_follow *f)
 {
-    const char *archive = row_archive(f);
-    return archive ? archive : ia_col_str(f->files, F_PATH);
+    const char *path = ia_col_str(f->files, F_PATH);
+    const char *archive = row_archive(f, path);
+    return archive ? archive : path;
 }
 
 /* The reused rows before e in walk order: files removed since. */
