@@ -30,6 +30,8 @@
  * IA_BENCH_KERNEL=LEVEL: the "hashes" figure with that horizontal
  * Lanczos kernel (ia_hasher_kernel: 2 AVX2, 3 AVX512-VNNI, 4 AVX-VNNI)
  * instead of the CPU's best, to compare kernels on one machine.
+ * IA_BENCH_STATS=LEVEL: the "stats" figure with that statistics kernel
+ * (ia_stats_kernel: 0 portable, 2 AVX2, 3 AVX-512).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,6 +278,12 @@ static int setup(bench *b, uint32_t lo, uint32_t hi, char **files)
     const char *level = getenv("IA_BENCH_KERNEL");
     if (level && ia_hasher_kernel(b->hasher, atoi(level)) != 0) {
         fprintf(stderr, "measure_bench: this CPU has no kernel %s\n", level);
+        return -1;
+    }
+    level = getenv("IA_BENCH_STATS");
+    if (level && ia_stats_kernel(b->stats, atoi(level)) != 0) {
+        fprintf(stderr, "measure_bench: this CPU has no statistics kernel %s\n",
+                level);
         return -1;
     }
     for (int i = 0; i < b->pool_n; i++) {

@@ -39,12 +39,14 @@
  * pshufb, sums with psadbw, squares with pmaddwd into 32-bit lanes
  * flushed before they can wrap, and makes luma with pmaddwd, exactly
  * Pillow's integer formula; the row's last partial block is its last 32
- * pixels with the ones already counted masked out. The Laplacian has an
- * AVX2 loop too, the gray and channel loops are built for AVX2 and the
- * baseline (target_clones). Every kernel gives the same integers: the
- * portable one is the reference, and tests/test_measure.c checks each
- * against it (all 2^24 RGB values for luma). docs/performance.md has the
- * measurements.
+ * pixels with the ones already counted masked out. Where the CPU has
+ * AVX-512 with VBMI and VNNI (Zen 5's vector units are 512 bits wide), the
+ * same kernel runs at 64 pixels a step ("AVX-512" below). The Laplacian
+ * has an AVX2 and an AVX-512 loop too, the gray and channel loops are
+ * built for AVX2 and the baseline (target_clones). Every kernel gives
+ * the same integers: the portable one is the reference, and
+ * tests/test_measure.c checks each against it (all 2^24 RGB values for
+ * luma). docs/performance.md has the measurements.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -128,14 +130,16 @@ struct ia_stats {
     uint8_t *scratch;       /* luma the kernel makes for ia_stats_row */
     /* luma and channel statistics of one row (see ia_stats_kernel) */
     void (*kernel)(struct ia_stats *s, const uint8_t *row, uint8_t *luma);
-    int avx2;               /* the Laplacian's AVX2 loop too */
-    /* The AVX2 RGB kernel's vector sums, carried from row to row (as
-     * bytes: the struct is not 32-byte aligned) and folded into chan
+    int level;              /* of kernel: the Laplacian's loop follows it */
+    /* The SIMD RGB kernel's vector sums, carried from row to row (as
+     * bytes: the struct is not 64-byte aligned) and folded into chan
      * every RGB_CHUNK blocks and at the end: folding them at every row
-     * end was two thirds of that kernel's work on 85-pixel rows. */
-    uint8_t rgb_state[12][32];
+     * end was two thirds of that kernel's work on 85-pixel rows. Twelve
+     * vectors of 32 bytes (AVX2) or 64 (AVX-512). */
+    uint8_t rgb_state[12 * 64];
     uint32_t rgb_blocks;    /* blocks in rgb_state's square lanes */
-    int rgb_live;           /* rgb_state holds this image's rows */
+    int rgb_live;           /* rgb_state holds this image's rows: the
+                               level of the kernel that wrote it, or 0 */
 };
 
 int ia_stats_new(ia_stats **out)
@@ -144,7 +148,7 @@ int ia_stats_new(ia_stats **out)
     if (!s)
         return IA_ERR_NOMEM;
     /* the best kernel this CPU runs; level 0 always does */
-    for (int level = 2; ia_stats_kernel(s, level) != 0; level--)
+    for (int level = 3; ia_stats_kernel(s, level) != 0; level--)
         continue;
     s->hist_fold_at = HIST_FOLD;
     *out = s;
@@ -463,14 +467,14 @@ void rgb_store(ia_stats *s, const rgb_acc *a)
         _mm256_storeu_si256(st + 6 + c, a->mn[c]);
         _mm256_storeu_si256(st + 9 + c, a->mx[c]);
     }
-    s->rgb_live = 1;
+    s->rgb_live = 2;
 }
 
 /* The carried state folded into s->chan at the image's end. */
-__attribute__((target("avx2"))) static void rgb_finish(ia_stats *s)
+__attribute__((target("avx2"))) static void rgb_finish_avx2(ia_stats *s)
 {
     rgb_acc a;
-    if (!s->rgb_live)
+    if (s->rgb_live != 2)
         return;
     rgb_load(s, &a);
     rgb_flush(&a, s->chan);
@@ -527,6 +531,209 @@ rgb_row_avx2(ia_stats *s, const uint8_t *p, uint8_t *luma)
     rgb_store(s, &a);
     s->rgb_blocks = blocks;
 }
+
+/* ---- AVX-512: 64 pixels a step ------------------------------------------
+ *
+ * The AVX2 kernels above at twice the width, for CPUs whose vector units
+ * are 512 bits wide (Zen 5, Intel since Ice Lake): a channel of 64 RGB
+ * pixels is gathered from the block's 192 bytes by two byte permutes
+ * (vpermt2b over the first 128, vpermb over the last 64 where the index
+ * passes 127), squares and luma's weights are multiply-adds that
+ * accumulate (vpdpwssd), and a row's last partial block is read, counted
+ * and written under a lane mask, so any width goes through it. Same
+ * integers as the portable kernel (tests/test_measure.c runs both). */
+#define STATS_AVX512 1
+#define IA_AVX512 \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vnni")))
+#define RGB512_BLOCK 64u
+
+typedef struct rgb512_acc {
+    __m512i sum[3], sq[3], mn[3], mx[3];
+} rgb512_acc;
+
+/* Byte i of a channel vector is pixel i: source byte 3 i + c. */
+static const uint8_t rgb512_idx[64] = {
+    0,   3,   6,   9,   12,  15,  18,  21,  24,  27,  30,  33,  36,
+    39,  42,  45,  48,  51,  54,  57,  60,  63,  66,  69,  72,  75,
+    78,  81,  84,  87,  90,  93,  96,  99,  102, 105, 108, 111, 114,
+    117, 120, 123, 126, 129, 132, 135, 138, 141, 144, 147, 150, 153,
+    156, 159, 162, 165, 168, 171, 174, 177, 180, 183, 186, 189};
+
+/* Channel c of the 64 pixels in x0..x2: bytes below 128 through
+ * vpermt2b, the rest (pixels 43 on for R and G, 42 on for B) from x2,
+ * whose vpermb reads the index's low 6 bits, 3 i + c - 128. */
+IA_AVX512 static inline __m512i
+gather_avx512(__m512i x0, __m512i x1, __m512i x2, int c)
+{
+    __m512i idx = _mm512_add_epi8(_mm512_loadu_si512(rgb512_idx),
+                                  _mm512_set1_epi8((char)c));
+    __mmask64 high = ~(__mmask64)0 << (c == 2 ? 42 : 43);
+    __m512i t = _mm512_permutex2var_epi8(x0, idx, x1);
+    return _mm512_mask_permutexvar_epi8(t, high, idx, x2);
+}
+
+/* Pillow's L of 16 pixels from (R, G) and (B, 2) 16-bit pairs, as
+ * luma8_avx2: G's weight enters as 38470 - 65536 and 65536 G is added
+ * back from rg's high halves. */
+IA_AVX512 static inline __m512i luma16_avx512(__m512i rg, __m512i bk)
+{
+    const __m512i w_rg = _mm512_set1_epi32((int)(19595u | (38470u << 16)));
+    const __m512i w_bk = _mm512_set1_epi32((int)(7471u | (16384u << 16)));
+    __m512i v = _mm512_and_si512(rg, _mm512_set1_epi32((int)0xffff0000u));
+    v = _mm512_dpwssd_epi32(v, rg, w_rg);
+    v = _mm512_dpwssd_epi32(v, bk, w_bk);
+    return _mm512_srli_epi32(v, 16);
+}
+
+/* Luma of the 64 pixels whose channels, widened, are lo[c] and hi[c]
+ * (bytes 0-7 and 8-15 of each 128-bit lane), packed back in pixel order. */
+IA_AVX512 static inline __m512i
+luma64_avx512(const __m512i *lo, const __m512i *hi)
+{
+    const __m512i two = _mm512_set1_epi16(2);
+    __m512i l0 = _mm512_packus_epi32(
+        luma16_avx512(_mm512_unpacklo_epi16(lo[0], lo[1]),
+                      _mm512_unpacklo_epi16(lo[2], two)),
+        luma16_avx512(_mm512_unpackhi_epi16(lo[0], lo[1]),
+                      _mm512_unpackhi_epi16(lo[2], two)));
+    __m512i l1 = _mm512_packus_epi32(
+        luma16_avx512(_mm512_unpacklo_epi16(hi[0], hi[1]),
+                      _mm512_unpacklo_epi16(hi[2], two)),
+        luma16_avx512(_mm512_unpackhi_epi16(hi[0], hi[1]),
+                      _mm512_unpackhi_epi16(hi[2], two)));
+    return _mm512_packus_epi16(l0, l1);
+}
+
+/* The 64 pixels in x0..x2: luma to o, statistics into a; only the
+ * pixels in keep (their bytes loaded, the others zero) are written and
+ * counted. */
+IA_AVX512 static inline __attribute__((always_inline)) void
+rgb512_step(__m512i x0, __m512i x1, __m512i x2, uint8_t *o, rgb512_acc *a,
+            __mmask64 keep)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i lo[3], hi[3];
+#pragma GCC unroll 3
+    for (int c = 0; c < 3; c++) {
+        /* pixels not kept are 0: nothing to sums and max; 255 for min */
+        __m512i ch = gather_avx512(x0, x1, x2, c);
+        lo[c] = _mm512_unpacklo_epi8(ch, zero);
+        hi[c] = _mm512_unpackhi_epi8(ch, zero);
+        a->sum[c] = _mm512_add_epi64(a->sum[c], _mm512_sad_epu8(ch, zero));
+        a->mn[c] = _mm512_min_epu8(
+            a->mn[c], _mm512_mask_mov_epi8(_mm512_set1_epi8(-1), keep, ch));
+        a->mx[c] = _mm512_max_epu8(a->mx[c], ch);
+        a->sq[c] = _mm512_dpwssd_epi32(a->sq[c], lo[c], lo[c]);
+        a->sq[c] = _mm512_dpwssd_epi32(a->sq[c], hi[c], hi[c]);
+    }
+    _mm512_mask_storeu_epi8(o, keep, luma64_avx512(lo, hi));
+}
+
+/* The first n < 64 pixels at q through rgb512_step: neither the bytes
+ * past them read nor the luma past them written. */
+IA_AVX512 static void rgb512_tail(const uint8_t *q, uint8_t *o,
+                                  rgb512_acc *a, uint32_t n)
+{
+    __m512i x[3];
+    uint32_t bytes = 3 * n;
+    for (uint32_t i = 0; i < 3; i++) {
+        uint32_t left = bytes > 64 * i ? bytes - 64 * i : 0;
+        __mmask64 m = left >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << left) - 1;
+        x[i] = _mm512_maskz_loadu_epi8(m, q + 64 * i);
+    }
+    rgb512_step(x[0], x[1], x[2], o, a, ((__mmask64)1 << n) - 1);
+}
+
+/* The sums into acc, and the sum lanes zeroed. */
+IA_AVX512 static inline __attribute__((always_inline)) void
+rgb512_flush(rgb512_acc *a, chan_acc *acc)
+{
+    for (int c = 0; c < 3; c++) {
+        __m512i sq = a->sq[c];
+        acc[c].sum += (uint64_t)_mm512_reduce_add_epi64(a->sum[c]);
+        acc[c].sumsq += (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(
+            _mm512_cvtepu32_epi64(_mm512_castsi512_si256(sq)),
+            _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(sq, 1))));
+        a->sum[c] = a->sq[c] = _mm512_setzero_si512();
+    }
+}
+
+/* The carried state in and out of s, as rgb_load and rgb_store. */
+IA_AVX512 static inline __attribute__((always_inline)) void
+rgb512_load(const ia_stats *s, rgb512_acc *a)
+{
+    const uint8_t *st = s->rgb_state;
+    for (int c = 0; c < 3; c++) {
+        if (s->rgb_live != 3) {
+            a->sum[c] = a->sq[c] = a->mx[c] = _mm512_setzero_si512();
+            a->mn[c] = _mm512_set1_epi8(-1);
+            continue;
+        }
+        a->sum[c] = _mm512_loadu_si512(st + 64 * c);
+        a->sq[c] = _mm512_loadu_si512(st + 64 * (3 + c));
+        a->mn[c] = _mm512_loadu_si512(st + 64 * (6 + c));
+        a->mx[c] = _mm512_loadu_si512(st + 64 * (9 + c));
+    }
+}
+
+IA_AVX512 static inline __attribute__((always_inline)) void
+rgb512_store(ia_stats *s, const rgb512_acc *a)
+{
+    uint8_t *st = s->rgb_state;
+    for (int c = 0; c < 3; c++) {
+        _mm512_storeu_si512(st + 64 * c, a->sum[c]);
+        _mm512_storeu_si512(st + 64 * (3 + c), a->sq[c]);
+        _mm512_storeu_si512(st + 64 * (6 + c), a->mn[c]);
+        _mm512_storeu_si512(st + 64 * (9 + c), a->mx[c]);
+    }
+    s->rgb_live = 3;
+}
+
+IA_AVX512 static void rgb_finish_avx512(ia_stats *s)
+{
+    rgb512_acc a;
+    if (s->rgb_live != 3)
+        return;
+    rgb512_load(s, &a);
+    rgb512_flush(&a, s->chan);
+    for (int c = 0; c < 3; c++) {
+        __m256i mn = _mm256_min_epu8(_mm512_castsi512_si256(a.mn[c]),
+                                     _mm512_extracti64x4_epi64(a.mn[c], 1));
+        __m256i mx = _mm256_max_epu8(_mm512_castsi512_si256(a.mx[c]),
+                                     _mm512_extracti64x4_epi64(a.mx[c], 1));
+        uint8_t lo = hmin_epu8_avx2(mn), hi = hmax_epu8_avx2(mx);
+        s->chan[c].min = lo < s->chan[c].min ? lo : s->chan[c].min;
+        s->chan[c].max = hi > s->chan[c].max ? hi : s->chan[c].max;
+    }
+    s->rgb_live = 0;
+    s->rgb_blocks = 0;
+}
+
+/* Luma and channel statistics of an RGB row of any width, 64 pixels a
+ * step, the last partial step masked. */
+IA_AVX512 static void rgb_row_avx512(ia_stats *s, const uint8_t *p,
+                                     uint8_t *luma)
+{
+    rgb512_acc a;
+    uint32_t blocks = s->rgb_blocks, x = 0, w = s->width;
+    rgb512_load(s, &a);
+    for (; x < w; x += RGB512_BLOCK) {
+        const uint8_t *q = p + (size_t)x * 3;
+        if (w - x < RGB512_BLOCK)
+            rgb512_tail(q, luma + x, &a, w - x);
+        else
+            rgb512_step(_mm512_loadu_si512(q), _mm512_loadu_si512(q + 64),
+                        _mm512_loadu_si512(q + 128), luma + x, &a,
+                        ~(__mmask64)0);
+        if (++blocks == RGB_CHUNK) {
+            rgb512_flush(&a, s->chan);
+            blocks = 0;
+        }
+    }
+    rgb512_store(s, &a);
+    s->rgb_blocks = blocks;
+}
+
 #endif
 
 IA_CLONES static void channel_row(ia_stats *s, const uint8_t *row)
@@ -662,6 +869,48 @@ laplacian_row_avx2(ia_stats *s, const uint8_t *a, const uint8_t *b,
     }
     s->lap_n += n;
 }
+
+/* 32-bit square lanes of the Laplacian take two squares an iteration
+ * here too (vpdpwssd adds a pair), so LAP_AVX2_CHUNK iterations are safe;
+ * the sum lanes (|sum| <= 2 * 1020 * 2048 each) fit an int32 even added
+ * across all 16. */
+IA_AVX512 static inline __m512i widen32_avx512(const uint8_t *p, __mmask32 m)
+{
+    return _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, p));
+}
+
+/* laplacian_row_avx2 with 32 responses a step; the last partial step
+ * loads its pixels under a mask, and the lanes past the row read zeros
+ * everywhere, so their response is 0 and adds nothing. */
+IA_AVX512 static void laplacian_row_avx512(ia_stats *s, const uint8_t *a,
+                                           const uint8_t *b, const uint8_t *c)
+{
+    const __m512i ones = _mm512_set1_epi16(1);
+    const uint32_t chunk = 32 * LAP_AVX2_CHUNK;   /* responses */
+    uint32_t n = s->width - 2;
+    for (uint32_t x0 = 0; x0 < n; x0 += chunk) {
+        uint32_t end = n - x0 < chunk ? n : x0 + chunk;
+        __m512i sum = _mm512_setzero_si512(), sq = _mm512_setzero_si512();
+        for (uint32_t o = x0; o < end; o += 32) {
+            __mmask32 m = end - o >= 32 ? ~(__mmask32)0
+                                        : ((__mmask32)1 << (end - o)) - 1;
+            __m512i r = _mm512_add_epi16(
+                _mm512_add_epi16(widen32_avx512(a + 1 + o, m),
+                                 widen32_avx512(c + 1 + o, m)),
+                _mm512_add_epi16(widen32_avx512(b + o, m),
+                                 widen32_avx512(b + 2 + o, m)));
+            r = _mm512_sub_epi16(
+                r, _mm512_slli_epi16(widen32_avx512(b + 1 + o, m), 2));
+            sum = _mm512_dpwssd_epi32(sum, r, ones);
+            sq = _mm512_dpwssd_epi32(sq, r, r);
+        }
+        s->lap_sum += _mm512_reduce_add_epi32(sum);
+        s->lap_sumsq += (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(
+            _mm512_cvtepu32_epi64(_mm512_castsi512_si256(sq)),
+            _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(sq, 1))));
+    }
+    s->lap_n += n;
+}
 #endif
 
 static void ring_push(ia_stats *s, const uint8_t *luma)
@@ -673,8 +922,14 @@ static void ring_push(ia_stats *s, const uint8_t *luma)
     memcpy(oldest, luma, s->width);
     if (s->rows < 2)
         return;
+#ifdef STATS_AVX512
+    if (s->level == 3) {
+        laplacian_row_avx512(s, s->line[0], s->line[1], s->line[2]);
+        return;
+    }
+#endif
 #ifdef STATS_X86
-    if (s->avx2) {
+    if (s->level == 2) {
         laplacian_row_avx2(s, s->line[0], s->line[1], s->line[2]);
         return;
     }
@@ -702,6 +957,29 @@ static void kernel_avx2(ia_stats *s, const uint8_t *row, uint8_t *luma)
 }
 #endif
 
+#ifdef STATS_AVX512
+/* RGB rows of any width through the AVX-512 kernel. */
+static void kernel_avx512(ia_stats *s, const uint8_t *row, uint8_t *luma)
+{
+    if (s->channels == 3)
+        rgb_row_avx512(s, row, luma);
+    else
+        kernel_portable(s, row, luma);
+}
+#endif
+
+/* The carried state of whichever SIMD kernel wrote it, into s->chan. */
+static void rgb_finish(ia_stats *s)
+{
+#ifdef STATS_AVX512
+    rgb_finish_avx512(s);
+#endif
+#ifdef STATS_X86
+    rgb_finish_avx2(s);
+#endif
+    (void)s;
+}
+
 void ia_stats_hist_fold(ia_stats *s, uint64_t n)
 {
     s->hist_fold_at = n ? n : 1;
@@ -712,19 +990,30 @@ int ia_stats_kernel(ia_stats *s, int level)
     switch (level) {
     case 0:
         s->kernel = kernel_portable;
-        s->avx2 = 0;
-        return 0;
+        break;
 #ifdef STATS_X86
     case 2:
         if (!__builtin_cpu_supports("avx2"))
             return -1;
         s->kernel = kernel_avx2;
-        s->avx2 = 1;
-        return 0;
+        break;
+#endif
+#ifdef STATS_AVX512
+    case 3:
+        /* libgcc sets these only when the OS saves the zmm state too */
+        if (!__builtin_cpu_supports("avx512bw") ||
+            !__builtin_cpu_supports("avx512vl") ||
+            !__builtin_cpu_supports("avx512vbmi") ||
+            !__builtin_cpu_supports("avx512vnni"))
+            return -1;
+        s->kernel = kernel_avx512;
+        break;
 #endif
     default:
         return -1;
     }
+    s->level = level;
+    return 0;
 }
 
 /* What follows the kernel: histogram and Laplacian over the luma row. */
@@ -806,9 +1095,7 @@ void ia_stats_end(ia_stats *s, ia_pixel_stats *out)
     if (n == 0)
         goto out;
     o.pixels = n;
-#ifdef STATS_X86
     rgb_finish(s);
-#endif
     int gray = s->channels <= 2;
     for (int c = 0; c < 3; c++) {
         /* convert("RGB") copies gray into all three channels */
