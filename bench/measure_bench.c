@@ -28,7 +28,8 @@
  * the decoder behave).
  *
  * IA_BENCH_KERNEL=LEVEL: the "hashes" figure with that horizontal
- * Lanczos kernel (ia_hasher_kernel: 2 AVX2, 3 AVX512-VNNI, 4 AVX-VNNI)
+ * Lanczos kernel (ia_hasher_kernel: 2 AVX2, 3 AVX512-VNNI, 4 AVX-VNNI,
+ * 5 AVX-512 blocks of rows)
  * instead of the CPU's best, to compare kernels on one machine.
  * IA_BENCH_STATS=LEVEL: the "stats" figure with that statistics kernel
  * (ia_stats_kernel: 0 portable, 2 AVX2, 3 AVX-512).

@@ -359,11 +359,13 @@ static void test_resize_matches_oracle(void **state)
         {17, 5}, {48, 2}, {400, 300}, {31, 711}, {400, 711},
         /* the SIMD kernels' vertical pass by columns ends at 8192 rows */
         {40, 8192}, {40, 8193}, {32, 8192}, {9, 8193},
+        /* past BLOCK_MAX_WIDTH the level-5 kernel takes rows one by one */
+        {8193, 40},
     };
     ia_hasher *h = *state;
     int kernels = 0;
 
-    for (int level = 0; level <= 4; level++) {
+    for (int level = 0; level <= 5; level++) {
         if (ia_hasher_kernel(h, level) != 0) {
             printf("# resize kernel level %d: not on this CPU, skipped\n",
                    level);
@@ -374,8 +376,8 @@ static void test_resize_matches_oracle(void **state)
             check_oracle(h, sizes[i].w, sizes[i].h, 1000 + i);
     }
     assert_true(kernels >= 1);
-    assert_int_equal(ia_hasher_kernel(h, 5), -1);
-    for (int level = 4; ia_hasher_kernel(h, level) != 0; level--)
+    assert_int_equal(ia_hasher_kernel(h, 6), -1);
+    for (int level = 5; ia_hasher_kernel(h, level) != 0; level--)
         continue;
 }
 
@@ -389,7 +391,7 @@ static void test_truncated_rows(void **state)
     const uint32_t w = 70, hh = 90;
     ia_hasher *h = *state;
 
-    for (int level = 0; level <= 4; level++) {
+    for (int level = 0; level <= 5; level++) {
         if (ia_hasher_kernel(h, level) != 0)
             continue;
         for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
@@ -410,7 +412,7 @@ static void test_truncated_rows(void **state)
             free(pix);
         }
     }
-    for (int level = 4; ia_hasher_kernel(h, level) != 0; level--)
+    for (int level = 5; ia_hasher_kernel(h, level) != 0; level--)
         continue;
 }
 

@@ -38,11 +38,14 @@
  * target_clones: its 32-bit multiplies bound it); XXH3 runs through
  * libxxhash's run-time dispatch. Per image, the DCT runs its sums in the
  * same order as the plain loops (so the same doubles) and the median is
- * found by selection, not a sort. An AVX-512 Lanczos kernel was measured
- * and gained nothing (docs/performance.md); a VNNI one (vpdpbusd on
- * coefficients split into three signed bytes, 32 taps a step) is chosen
- * over AVX2 where the CPU has AVX-VNNI or AVX512-VNNI: the same sums in
- * a third of the instructions per tap.
+ * found by selection, not a sort. A row kernel at AVX-512 width and a
+ * VNNI one (vpdpbusd on coefficients split into three signed bytes, 32
+ * taps a step) were measured and gained nothing over AVX2: a row
+ * kernel's time goes to reducing each output's lanes as much as to its
+ * multiplies (docs/performance.md). Where the CPU has AVX-512 with VNNI
+ * and VBMI2, the horizontal pass of both resizes instead takes sixteen
+ * rows at once with a row in each lane (block_run, kernel level 5), which
+ * needs no reduction and writes the kept columns directly.
  *
  * Coefficient tables are built once per (axis, input size, output size)
  * and kept in a per-hasher cache that holds every size a dataset has, up
@@ -124,6 +127,13 @@ enum {
  * add each row into the sums as it arrives. */
 #define COLS_MAX_ROWS 8192u
 #define COL_STAGE 16u
+/* Rows per block of the level-5 kernel (block_run): one per 32-bit lane
+ * of a 512-bit vector. Its buffers take 80 bytes per pixel of width
+ * (blk 16, the pairs 64), so rows wider than BLOCK_MAX_WIDTH (640 KB)
+ * take the row kernel instead: a narrow file of very wide rows must not
+ * cost much memory. */
+#define BLOCK_ROWS 16u
+#define BLOCK_MAX_WIDTH 8192u
 
 /* One output sample of Pillow's precompute_coeffs along one axis. */
 typedef struct rs_window {
@@ -243,6 +253,16 @@ struct ia_hasher {
     int16_t *pend_wide;
     size_t pend_wide_cap;
     int pending;
+    /* blocks (kernel level 5, see block_run): rows go to both resizes
+     * sixteen at a time, kept as bytes in blk (BLOCK_ROWS rows of
+     * blk_stride); tr holds them transposed. */
+    int block_ok;           /* the kernel can */
+    int block;              /* this image does */
+    uint8_t *blk;
+    size_t blk_cap;
+    uint32_t blk_stride;
+    uint8_t *tr;            /* not aligned; block_run aligns it */
+    size_t tr_cap;
     int layout;             /* of the horizontal tables hrow reads */
     resampler ph;           /* 32x32 for phash */
     resampler dh;           /* 9x8 for dhash */
@@ -965,6 +985,141 @@ hrow2_avx2(const rs_table *t, const int16_t *a, const int16_t *b,
     }
 }
 
+/* ---- Blocks of sixteen rows, AVX-512 (kernel level 5) -------------------
+ *
+ * The row kernels above spend much of their time outside the multiplies:
+ * every output of every row is a window summed across vector lanes and
+ * reduced. Here a lane is a row instead. Sixteen rows are transposed so
+ * that one 512-bit vector holds, for each of the sixteen rows, a pair of
+ * neighbouring pixels as 16-bit values; vpdpwssd multiplies the sixteen
+ * pairs by one broadcast pair of coefficient halves (the split tables of
+ * LAYOUT_SPLIT, read two at a time) and adds them into sixteen 32-bit
+ * sums, so an output's window is a run of such instructions with no
+ * reduction, and its sixteen results are the sixteen bytes its column
+ * gets (r->col), with no staging either. A window starting at an odd
+ * pixel reads the odd pairs (x, x + 1 for odd x), made from the even ones
+ * by a funnel shift (vpshrdd). Same integer sums as the other kernels,
+ * in another order, modulo 2^32. */
+#define IA_AVX512 __attribute__((target( \
+    "avx2,avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi2")))
+
+/* 16 x 16 32-bit elements transposed: r[i] element k becomes f[k]
+ * element i (unpacks of 32 then 64 bits within 128-bit lanes, then a
+ * 4 x 4 transpose of the lanes). */
+IA_AVX512 static inline __attribute__((always_inline)) void
+transpose16x32(const __m512i r[16], __m512i *f)
+{
+    __m512i t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    /* u[4g + m], lane L: rows 4g..4g+3 of element 4L + m */
+    for (int g = 0; g < 16; g += 4) {
+        u[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+        u[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+        u[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+        u[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+    }
+    for (int m = 0; m < 4; m++) {
+        __m512i v0 = _mm512_shuffle_i32x4(u[m], u[4 + m], 0x44);
+        __m512i v1 = _mm512_shuffle_i32x4(u[m], u[4 + m], 0xee);
+        __m512i v2 = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0x44);
+        __m512i v3 = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0xee);
+        f[m] = _mm512_shuffle_i32x4(v0, v2, 0x88);
+        f[4 + m] = _mm512_shuffle_i32x4(v0, v2, 0xdd);
+        f[8 + m] = _mm512_shuffle_i32x4(v1, v3, 0x88);
+        f[12 + m] = _mm512_shuffle_i32x4(v1, v3, 0xdd);
+    }
+}
+
+/* The block's rows (stride bytes apart, zero past the width up to
+ * stride, a multiple of 32) as pairs: e[j] lane i = pixels 2j, 2j + 1 of
+ * row i; o[j] = pixels 2j + 1, 2j + 2 (j < stride / 2 - 1). */
+IA_AVX512 static void block_pairs(const uint8_t *blk, uint32_t stride,
+                                  __m512i *e, __m512i *o)
+{
+    for (uint32_t x0 = 0; x0 < stride; x0 += 32) {
+        __m512i r[16];
+        for (uint32_t i = 0; i < BLOCK_ROWS; i++)
+            r[i] = _mm512_cvtepu8_epi16(_mm256_loadu_si256(
+                (const __m256i *)(const void *)(blk + i * stride + x0)));
+        transpose16x32(r, e + x0 / 2);
+    }
+    for (uint32_t j = 0; j + 1 < stride / 2; j++)
+        o[j] = _mm512_shrdi_epi32(e[j], e[j + 1], 16);
+}
+
+/* Every output of table t for the block's rows, the first n of them
+ * (keep) stored to column xx of col at row y0. Four sums each for the
+ * halves keep eight multiply-adds in flight; each coefficient pair is
+ * broadcast from memory by the multiply-add itself ({1to16}). The loop
+ * is written out: gcc 12 compiles the intrinsics with a register copy
+ * of every sum each step and a separate broadcast per pair. */
+IA_AVX512 static void block_outputs(const rs_table *t, const __m512i *e,
+                                    const __m512i *o, uint8_t *col,
+                                    uint32_t in_h, uint32_t y0,
+                                    __mmask16 keep)
+{
+    const uint32_t pairs = t->steps * (SIMD_TAPS / 2);   /* of 4 */
+    const __m512i half = _mm512_set1_epi32((int)HALF);
+    for (uint32_t xx = 0; xx < t->out_size; xx++) {
+        const __m512i *p = (t->sx[xx] & 1 ? o : e) + t->sx[xx] / 2;
+        const __m512i *end = p + pairs;
+        const int16_t *kh = t->kh + xx * t->kstride;
+        const int16_t *kl = t->kl + xx * t->kstride;
+        __m512i h0 = _mm512_setzero_si512(), h1 = h0, h2 = h0, h3 = h0;
+        __m512i l0 = h0, l1 = h0, l2 = h0, l3 = h0;
+        __asm__("1:\n\t"
+                "vmovdqa64 (%[p]), %%zmm16\n\t"
+                "vpdpwssd (%[kh])%{1to16%}, %%zmm16, %[h0]\n\t"
+                "vpdpwssd (%[kl])%{1to16%}, %%zmm16, %[l0]\n\t"
+                "vmovdqa64 64(%[p]), %%zmm17\n\t"
+                "vpdpwssd 4(%[kh])%{1to16%}, %%zmm17, %[h1]\n\t"
+                "vpdpwssd 4(%[kl])%{1to16%}, %%zmm17, %[l1]\n\t"
+                "vmovdqa64 128(%[p]), %%zmm18\n\t"
+                "vpdpwssd 8(%[kh])%{1to16%}, %%zmm18, %[h2]\n\t"
+                "vpdpwssd 8(%[kl])%{1to16%}, %%zmm18, %[l2]\n\t"
+                "vmovdqa64 192(%[p]), %%zmm19\n\t"
+                "vpdpwssd 12(%[kh])%{1to16%}, %%zmm19, %[h3]\n\t"
+                "vpdpwssd 12(%[kl])%{1to16%}, %%zmm19, %[l3]\n\t"
+                "add $256, %[p]\n\t"
+                "add $16, %[kh]\n\t"
+                "add $16, %[kl]\n\t"
+                "cmp %[end], %[p]\n\t"
+                "jb 1b\n\t"
+                : [h0] "+v"(h0), [h1] "+v"(h1), [h2] "+v"(h2), [h3] "+v"(h3),
+                  [l0] "+v"(l0), [l1] "+v"(l1), [l2] "+v"(l2), [l3] "+v"(l3),
+                  [p] "+r"(p), [kh] "+r"(kh), [kl] "+r"(kl)
+                : [end] "r"(end)
+                : "xmm16", "xmm17", "xmm18", "xmm19", "cc", "memory");
+        __m512i h = _mm512_add_epi32(_mm512_add_epi32(h0, h1),
+                                     _mm512_add_epi32(h2, h3));
+        __m512i l = _mm512_add_epi32(_mm512_add_epi32(l0, l1),
+                                     _mm512_add_epi32(l2, l3));
+        __m512i sum = _mm512_add_epi32(_mm512_slli_epi32(h, SPLIT_BITS),
+                                       _mm512_add_epi32(l, half));
+        /* clip8_u32: negative as Pillow's int is 0, past 255 is 255 */
+        sum = _mm512_max_epi32(_mm512_srai_epi32(sum, PRECISION_BITS),
+                               _mm512_setzero_si512());
+        _mm_mask_storeu_epi8(col + (size_t)xx * in_h + y0, keep,
+                             _mm512_cvtusepi32_epi8(sum));
+    }
+}
+
+/* The n rows in the block (the rest zero), from row y0, through both
+ * resizes' horizontal pass into their kept columns. */
+IA_AVX512 static void block_run(ia_hasher *h, uint32_t y0, uint32_t n)
+{
+    uintptr_t a = ((uintptr_t)h->tr + 63) & ~(uintptr_t)63;
+    __m512i *e = (__m512i *)(void *)a, *o = e + h->blk_stride / 2;
+    __mmask16 keep = (__mmask16)((1u << n) - 1);
+    block_pairs(h->blk, h->blk_stride, e, o);
+    block_outputs(h->ph.tx, e, o, h->ph.col, h->ph.in_h, y0, keep);
+    block_outputs(h->dh.tx, e, o, h->dh.col, h->dh.in_h, y0, keep);
+}
+#undef IA_AVX512
+
 /* The VNNI kernels (LAYOUT_BYTES): vpdpbusd multiplies 32 unsigned pixel
  * bytes by 32 signed coefficient digits and adds each group of four
  * products into a 32-bit lane, so the row needs no widening and each step
@@ -1148,7 +1303,7 @@ static void resampler_col_end(const ia_hasher *h, resampler *r,
 {
     uint8_t out[RS_MAX], out2[RS_MAX];
 
-    if (rows % COL_STAGE)
+    if (rows % COL_STAGE && !h->block)   /* blocks write col directly */
         col_flush(r, rows % COL_STAGE);
     for (uint32_t xx = 0; xx < r->out_w && rows < r->in_h; xx++)
         memset(r->col + (size_t)xx * r->in_h + rows, 0, r->in_h - rows);
@@ -1382,13 +1537,15 @@ int ia_hasher_new(ia_hasher **out)
     h->xxh = XXH3_createState();
     if (!h->xxh)
         goto out;
-    /* AVX2 where the CPU has it, else SSE2, else scalar (level 0 always
-     * runs). Not the VNNI kernels (3, 4): on a Zen 5 they were no faster
+    /* AVX2 with blocks of rows on AVX-512 (level 5), else AVX2, else
+     * SSE2, else scalar (level 0 always runs). Not the VNNI row kernels
+     * (3, 4): on a Zen 5 they were no faster
      * on photos (bench/measure_bench hashes 262.8 vs 262.2 us an image)
      * and 18 % slower on 64-96 px tiles (17.0 vs 14.4 us), where their
      * 32-tap steps pad short windows and the AVX2 kernel takes rows in
      * pairs. */
-    for (int level = 2; ia_hasher_kernel(h, level) != 0; level--)
+    for (int level = 5; ia_hasher_kernel(h, level) != 0;
+         level = level > 2 ? 2 : level - 1)
         continue;
     h->ph.out_w = h->ph.out_h = PHASH_SIZE;
     h->dh.out_w = DHASH_W;
@@ -1421,7 +1578,25 @@ void ia_hasher_free(ia_hasher *h)
     free(h->dh.col);
     free(h->wide);
     free(h->pend_wide);
+    free(h->blk);
+    free(h->tr);
     free(h);
+}
+
+/* The block buffers for rows of width bytes: blk zeroed (the padding
+ * past the width stays so), tr for the two pair arrays of blk_stride / 2
+ * vectors each, plus room to align them. */
+static int block_begin(ia_hasher *h, uint32_t width)
+{
+    size_t stride = ((size_t)width + 31) / 32 * 32, blk, tr;
+    if (stride > UINT32_MAX || ia_mul_size(stride, BLOCK_ROWS, &blk) != 0 ||
+        ia_mul_size(stride, 64, &tr) != 0 || add_size(tr, 64, &tr) != 0 ||
+        grow(&h->blk, &h->blk_cap, blk, 1) != 0 ||
+        grow(&h->tr, &h->tr_cap, tr, 1) != 0)
+        return IA_ERR_NOMEM;
+    h->blk_stride = (uint32_t)stride;
+    memset(h->blk, 0, blk);
+    return 0;
 }
 
 int ia_hasher_begin(ia_hasher *h, uint32_t width, uint32_t height,
@@ -1463,6 +1638,14 @@ int ia_hasher_begin(ia_hasher *h, uint32_t width, uint32_t height,
     h->y = 0;
     h->pending = 0;
     h->pairs = h->hrow2 && pairs_ok(&h->ph) && pairs_ok(&h->dh);
+    h->block = 0;
+    if (h->pairs && h->block_ok && width <= BLOCK_MAX_WIDTH) {
+        rc = block_begin(h, width);
+        if (rc != 0)
+            goto out;
+        h->block = 1;
+        h->pairs = 0;
+    }
     h->active = 1;
 out:
     return rc;
@@ -1496,6 +1679,16 @@ void ia_hasher_row(ia_hasher *h, const uint8_t *row, const uint8_t *luma)
     if (!h->active || h->y >= h->height)
         return;
     xxh_row(h, row);
+#ifdef HASH_X86
+    if (h->block) {
+        uint32_t i = h->y % BLOCK_ROWS;
+        memcpy(h->blk + (size_t)i * h->blk_stride, luma, h->width);
+        if (i == BLOCK_ROWS - 1)
+            block_run(h, h->y - i, BLOCK_ROWS);
+        h->y++;
+        return;
+    }
+#endif
     if (h->pending) {
         const int16_t *wide = widen(h, luma, h->width, h->wide);
         resampler_row2(h, &h->ph, h->y - 1, h->pend_wide, wide);
@@ -1525,6 +1718,14 @@ void ia_hasher_end(ia_hasher *h, ia_hashes *out)
     xxh_flush(h);
     XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(h->xxh));
     memcpy(out->pixel_hash, canon.digest, sizeof out->pixel_hash);
+#ifdef HASH_X86
+    uint32_t left = h->y % BLOCK_ROWS;
+    if (h->block && left) {   /* the rows of a last, short block */
+        memset(h->blk + (size_t)left * h->blk_stride, 0,
+               (size_t)(BLOCK_ROWS - left) * h->blk_stride);
+        block_run(h, h->y - left, left);
+    }
+#endif
     if (h->pending) {   /* the stream stopped after an even row; with
                          * pairs the kernel reads only the widened row */
         resampler_row(h, &h->ph, h->y - 1, NULL, h->pend_wide);
@@ -1563,6 +1764,7 @@ static void set_kernel(ia_hasher *h, hrow_fn fn, int layout)
     h->hrow = fn;
     h->wide_in = 0;
     h->hrow2 = NULL;
+    h->block_ok = 0;
     h->layout = layout;
 }
 
@@ -1594,6 +1796,15 @@ int ia_hasher_kernel(ia_hasher *h, int level)
         if (!__builtin_cpu_supports("avx2") || !has_avxvnni())
             return -1;
         set_kernel(h, hrow_avxvnni, LAYOUT_BYTES);
+        return 0;
+    case 5:   /* level 2, with rows in blocks where both resizes allow */
+        if (!__builtin_cpu_supports("avx512bw") ||
+            !__builtin_cpu_supports("avx512vl") ||
+            !__builtin_cpu_supports("avx512vnni") ||
+            !__builtin_cpu_supports("avx512vbmi2") ||
+            ia_hasher_kernel(h, 2) != 0)
+            return -1;
+        h->block_ok = 1;
         return 0;
 #endif
     default:

@@ -25,9 +25,11 @@ void ia_hasher_end(ia_hasher *h, ia_hashes *out);
  * 9 wide x 8 high. Valid until the next ia_hasher_begin. */
 const uint8_t *ia_hasher_resized(const ia_hasher *h, int dhash);
 /* For tests: sets the horizontal resampling kernel (0 scalar, 1 SSE2,
- * 2 AVX2, 3 AVX512-VNNI, 4 AVX-VNNI; 3 and 4 are the same kernel, encoded
- * for either extension; by default the highest of 0..2 the CPU has: the
- * VNNI kernels measured no faster, hash.c ia_hasher_new).
+ * 2 AVX2, 3 AVX512-VNNI, 4 AVX-VNNI, 5 AVX2 with blocks of sixteen rows
+ * on AVX-512 where both resizes keep columns; 3 and 4 are the same
+ * kernel, encoded for either extension; by default 5, else the highest of
+ * 0..2 the CPU has: the VNNI kernels measured no faster, hash.c
+ * ia_hasher_new).
  * Results never depend on it. Returns 0, or -1 when the CPU lacks that
  * level. */
 int ia_hasher_kernel(ia_hasher *h, int level);
