@@ -416,6 +416,39 @@ static void test_truncated_rows(void **state)
         continue;
 }
 
+/* The level-5 kernel takes rows in blocks up to 8,192 pixels wide (its
+ * buffers cost 80 bytes per pixel of width) and only where both resizes
+ * run both passes by kept columns; results are the same either way
+ * (test_resize_matches_oracle), so this checks the choice itself. */
+static void test_block_choice(void **state)
+{
+    static const struct { uint32_t w, h; int blocks; } cases[] = {
+        {400, 300, 1}, {8192, 40, 1}, {8193, 40, 0}, {100000, 2, 0},
+        {32, 100, 0},     /* phash's width: no horizontal pass */
+        {40, 8193, 0},    /* too tall to keep columns */
+    };
+    ia_hasher *h = *state;
+    if (ia_hasher_kernel(h, 5) != 0) {
+        printf("# resize kernel level 5: not on this CPU, skipped\n");
+        return;
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ia_hashes out;
+        assert_int_equal(ia_hasher_begin(h, cases[i].w, cases[i].h, 1, 8), 0);
+        if (ia_hasher_blocks(h) != cases[i].blocks)
+            fail_msg("%ux%u: blocks %d, want %d", cases[i].w, cases[i].h,
+                     ia_hasher_blocks(h), cases[i].blocks);
+        ia_hasher_end(h, &out);
+    }
+    ia_hashes out;
+    assert_int_equal(ia_hasher_kernel(h, 2), 0);
+    assert_int_equal(ia_hasher_begin(h, 400, 300, 1, 8), 0);
+    assert_int_equal(ia_hasher_blocks(h), 0);
+    ia_hasher_end(h, &out);
+    for (int level = 5; ia_hasher_kernel(h, level) != 0; level--)
+        continue;
+}
+
 /* Past VTAB_MAX_TAPS (2^18 vertical coefficients per output size, about
  * 6 * height) the vertical coefficients are recomputed per row. */
 static void test_tall_image(void **state)
@@ -810,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_resize_matches_oracle),
         cmocka_unit_test(test_truncated_rows),
         cmocka_unit_test(test_tall_image),
+        cmocka_unit_test(test_block_choice),
         cmocka_unit_test(test_every_size_cached),
         cmocka_unit_test(test_cache_budget),
         cmocka_unit_test(test_constant_image),

@@ -1745,6 +1745,11 @@ const uint8_t *ia_hasher_resized(const ia_hasher *h, int dhash)
     return dhash ? h->dh.pix : h->ph.pix;
 }
 
+int ia_hasher_blocks(const ia_hasher *h)
+{
+    return h->block;
+}
+
 #ifdef HASH_X86
 /* AVX-VNNI: CPUID leaf 7 subleaf 1, EAX bit 4 (Intel SDM vol. 2A, CPUID).
  * Asked of the CPU directly: clang before 15 has no "avxvnni" for

@@ -24,6 +24,10 @@ void ia_hasher_end(ia_hasher *h, ia_hashes *out);
  * of that image, row-major: 32x32 (phash) or, when dhash is non-zero,
  * 9 wide x 8 high. Valid until the next ia_hasher_begin. */
 const uint8_t *ia_hasher_resized(const ia_hasher *h, int dhash);
+/* For tests: whether the image begun last goes through the kernel's
+ * blocks of sixteen rows (level 5; not for rows over 8,192 pixels, whose
+ * buffers would cost too much). */
+int ia_hasher_blocks(const ia_hasher *h);
 /* For tests: sets the horizontal resampling kernel (0 scalar, 1 SSE2,
  * 2 AVX2, 3 AVX512-VNNI, 4 AVX-VNNI, 5 AVX2 with blocks of sixteen rows
  * on AVX-512 where both resizes keep columns; 3 and 4 are the same
