@@ -514,11 +514,13 @@ static void test_odd_names(void **state)
 static void test_deep_tree(void **state)
 {
     char *root = subdir(state, "deep");
+    /* 300 levels: the deeper paths pass the walk's 512-byte stack buffer
+     * for a name's path (folder.c join_path), so both ways are walked. */
     char rel[2048];
     size_t n = 0;
     ia_walk_options opt = {0};
     entries es;
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 300; i++) {
         memcpy(rel + n, "d/", 2);
         n += 2;
     }

@@ -5,14 +5,27 @@
 
 #include "core/core.h"
 
+/* Whether p is one of the strings packed after e (ia_entry.packed). */
+static int packed_in(const ia_entry *e, const char *p)
+{
+    uintptr_t at = (uintptr_t)(e + 1), x = (uintptr_t)p;
+    return x >= at && x - at < e->packed;
+}
+
+static void free_unpacked(const ia_entry *e, char *p)
+{
+    if (!packed_in(e, p))
+        free(p);
+}
+
 void ia_entry_free(ia_entry *e)
 {
     if (!e)
         return;
-    free(e->relpath);
+    free_unpacked(e, e->relpath);
+    free_unpacked(e, e->split);
+    free_unpacked(e, e->label);
     free(e->fullpath);
-    free(e->split);
-    free(e->label);
     free(e->archive);
     if (e->member)
         free(e->member->data);

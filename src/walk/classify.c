@@ -159,6 +159,18 @@ int ia_walk_excluded(const char *const *globs, size_t n, const char *relpath)
     return 0;
 }
 
+void ia_walk_join_to(char *p, const char *dir, size_t dir_len,
+                     const char *name, size_t name_len)
+{
+    if (dir_len) {
+        memcpy(p, dir, dir_len);
+        p[dir_len] = '/';
+        memcpy(p + dir_len + 1, name, name_len + 1);
+    } else {
+        memcpy(p, name, name_len + 1);
+    }
+}
+
 char *ia_walk_join(const char *dir, size_t dir_len, const char *name)
 {
     size_t nl = strlen(name), n;
@@ -167,15 +179,8 @@ char *ia_walk_join(const char *dir, size_t dir_len, const char *name)
         __builtin_add_overflow(n, 2, &n))
         return NULL;
     p = malloc(n);
-    if (!p)
-        return NULL;
-    if (dir_len) {
-        memcpy(p, dir, dir_len);
-        p[dir_len] = '/';
-        memcpy(p + dir_len + 1, name, nl + 1);
-    } else {
-        memcpy(p, name, nl + 1);
-    }
+    if (p)
+        ia_walk_join_to(p, dir, dir_len, name, nl);
     return p;
 }
 

@@ -454,31 +454,42 @@ static const ia_pre_stat *ahead_get(ia_folder *w, size_t fi, size_t i)
 
 /* ---- entries ------------------------------------------------------------ */
 
-/* An entry for rel (owned: freed on failure) in the folder whose context
- * is split/label. */
-static int make_entry(const ia_folder *w, char *rel, int kind,
-                      const char *split, const char *label,
-                      const char *detail, ia_entry **out)
+/* An entry for rel (borrowed) in the folder whose context is
+ * split/label. The entry and its three strings are one allocation
+ * (ia_entry.packed): the walk costs a file one malloc and one free, the
+ * largest share of an unchanged rescan's allocations. */
+static int make_entry_at(const char *rel, int kind, const char *split,
+                         const char *label, const char *detail,
+                         ia_entry **out)
 {
-    ia_entry *e = calloc(1, sizeof *e);
-    if (!e) {
-        free(rel);
+    size_t nr = strlen(rel) + 1, ns = split ? strlen(split) + 1 : 0;
+    size_t nl = label ? strlen(label) + 1 : 0;
+    ia_entry *e = malloc(sizeof *e + nr + ns + nl);
+    if (!e)
         return IA_ERR_NOMEM;
-    }
+    memset(e, 0, sizeof *e);
+    char *p = (char *)(e + 1);
+    e->relpath = memcpy(p, rel, nr);
+    e->split = split ? memcpy(p + nr, split, ns) : NULL;
+    e->label = label ? memcpy(p + nr + ns, label, nl) : NULL;
+    e->packed = nr + ns + nl;
     e->kind = kind;
-    e->relpath = rel;
     /* no fullpath: a walked file is opened beneath the root by relpath */
-    e->split = ia_strdup(split);
-    e->label = ia_strdup(label);
-    if ((split && !e->split) || (label && !e->label)) {
-        ia_entry_free(e);
-        return IA_ERR_NOMEM;
-    }
     e->split_canonical = ia_split_canonical(split);
     e->outside_class = label == NULL;
     ia_strlcpy(e->detail, detail, sizeof e->detail);
     *out = e;
     return 0;
+}
+
+/* The same for rel owned by the caller, freed here in every case. */
+static int make_entry(char *rel, int kind, const char *split,
+                      const char *label, const char *detail,
+                      ia_entry **out)
+{
+    int rc = make_entry_at(rel, kind, split, label, detail, out);
+    free(rel);
+    return rc;
 }
 
 static int is_junk(const char *name, const char **why)
@@ -513,13 +524,13 @@ static int visit_dir(ia_folder *w, size_t fi, char *rel, const char *name,
                    "%s back to its ancestor folder '%s': not descended",
                    via_link ? "symlink leads" : "folder (bind mount?) leads",
                    anc->rel ? anc->rel : ".");
-        return make_entry(w, rel, IA_ENT_SYMLINK_LOOP, split, label,
+        return make_entry(rel, IA_ENT_SYMLINK_LOOP, split, label,
                           detail, out) ? -IA_ERR_NOMEM : 1;
     }
     if (via_link)
         visited_find(w, st->st_dev, st->st_ino, &found);
     if (found)
-        return make_entry(w, rel, IA_ENT_SYMLINK_LOOP, split, label,
+        return make_entry(rel, IA_ENT_SYMLINK_LOOP, split, label,
                           "symlink to a folder already walked through "
                           "another symlink: not walked twice", out)
                    ? -IA_ERR_NOMEM : 1;
@@ -538,8 +549,26 @@ static int visit_dir(ia_folder *w, size_t fi, char *rel, const char *name,
         free(copy);
         return -IA_ERR_NOMEM;
     }
-    return make_entry(w, copy, IA_ENT_JUNK_DIR, split, label, why, out)
+    return make_entry(copy, IA_ENT_JUNK_DIR, split, label, why, out)
                ? -IA_ERR_NOMEM : 1;
+}
+
+/* dir/name (or name at the root) in buf when it fits, else on the heap;
+ * NULL when out of memory. Freed by drop_path. */
+static char *join_path(char *buf, size_t cap, const char *dir,
+                       size_t dir_len, const char *name)
+{
+    size_t nl = strlen(name);
+    if (dir_len + nl + 2 > cap)
+        return ia_walk_join(dir, dir_len, name);
+    ia_walk_join_to(buf, dir, dir_len, name, nl);
+    return buf;
+}
+
+static void drop_path(char *rel, const char *buf)
+{
+    if (rel != buf)
+        free(rel);
 }
 
 /* The next name of frame fi. Returns 1 with *out, 0 when nothing is to be
@@ -552,13 +581,16 @@ static int visit(ia_folder *w, size_t fi, size_t i, ia_entry **out)
     const ia_pre_stat *pre = NULL;
     ia_entry tmp;
     struct stat st;
-    int is_dir, via_link, err;
-    char *rel = ia_walk_join(f->rel, f->rel_len, name);
+    int is_dir, via_link, err, rc;
+    /* The path on the stack when it fits (nearly always): a file's entry
+     * copies it, only a folder keeps one of its own (its frame's). */
+    char buf[512];
+    char *rel = join_path(buf, sizeof buf, f->rel, f->rel_len, name);
     if (!rel)
         return -IA_ERR_NOMEM;
     /* Before the lstat: an excluded folder costs nothing below it. */
     if (w->nexclude && ia_walk_excluded(w->exclude, w->nexclude, rel)) {
-        free(rel);
+        drop_path(rel, buf);
         return 0;
     }
     /* In its folder when that gives the same answer: a path the root
@@ -577,7 +609,7 @@ static int visit(ia_folder *w, size_t fi, size_t i, ia_entry **out)
                                &is_dir, &via_link);
     }
     if (err == ENOENT) {
-        free(rel);
+        drop_path(rel, buf);
         return 0;
     }
     if (err != 0) {
@@ -585,9 +617,14 @@ static int visit(ia_folder *w, size_t fi, size_t i, ia_entry **out)
         ia_walk_errstr(err, why, sizeof why);
         ia_bprintf(tmp.detail, sizeof tmp.detail, "lstat failed: %s", why);
     }
-    if (err == 0 && is_dir)
-        return visit_dir(w, fi, rel, name, &st, via_link, out);
-    if (make_entry(w, rel, tmp.kind, f->split, f->label, tmp.detail, out))
+    if (err == 0 && is_dir) {
+        char *own = rel == buf ? ia_strdup(buf) : rel;
+        return own ? visit_dir(w, fi, own, name, &st, via_link, out)
+                   : -IA_ERR_NOMEM;
+    }
+    rc = make_entry_at(rel, tmp.kind, f->split, f->label, tmp.detail, out);
+    drop_path(rel, buf);
+    if (rc)
         return -IA_ERR_NOMEM;
     if (err == 0 && tmp.kind == IA_ENT_FILE) {
         (*out)->have_stat = 1;
@@ -613,7 +650,7 @@ static int unreadable_entry(ia_folder *w, int ioerr, ia_entry **out)
     else
         ia_walk_errstr(ioerr, why, sizeof why);
     ia_bprintf(detail, sizeof detail, "cannot list folder: %s", why);
-    rc = make_entry(w, rel, IA_ENT_DIR_UNREADABLE, parent->split,
+    rc = make_entry(rel, IA_ENT_DIR_UNREADABLE, parent->split,
                     parent->label, detail, out);
     pop_frame(w);
     return rc ? -IA_ERR_NOMEM : 1;
@@ -626,7 +663,7 @@ static int empty_class_entry(ia_folder *w, const frame *f, ia_entry **out)
     char *rel = ia_strdup(f->rel);
     if (!rel)
         return -IA_ERR_NOMEM;
-    return make_entry(w, rel, IA_ENT_EMPTY_CLASS, f->split, f->label,
+    return make_entry(rel, IA_ENT_EMPTY_CLASS, f->split, f->label,
                       "a class folder with no file: torchvision's "
                       "ImageFolder raises FileNotFoundError, other folder "
                       "loaders keep a class with no sample", out)

@@ -77,6 +77,10 @@ int ia_walk_grow(void **buf, size_t *cap, size_t need, size_t elem);
 /* dir + "/" + name (name alone when dir_len is 0), malloc'd; NULL when
  * out of memory. */
 char *ia_walk_join(const char *dir, size_t dir_len, const char *name);
+/* The same written to p, which holds dir_len + strlen(name) + 2 bytes
+ * (name_len is strlen(name)). */
+void ia_walk_join_to(char *p, const char *dir, size_t dir_len,
+                     const char *name, size_t name_len);
 
 /* Whether relpath is left out by one of the n --exclude globs: fnmatch(3)
  * without flags against the whole relative path ("*" crosses "/") or
