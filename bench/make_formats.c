@@ -7,10 +7,20 @@
  *   OUT/tiff/NNNNN.tif    RGB TIFF, LZW, 16 rows a strip
  *   OUT/gif/NNNNN.gif     GIF, 256 colours (giflib's median cut)
  *   OUT/bmp/NNNNN.bmp     24-bit BMP, bottom-up
+ *   OUT/pnm/NNNNN.ppm     binary PPM (P6), maxval 255
+ *   OUT/tga/NNNNN.tga     uncompressed 24-bit TGA, bottom-up (type 2)
+ *   OUT/avif/NNNNN.avif   AVIF, 8-bit 4:2:0, libavif's default encoder
+ *                         (aom), speed 8, quantizer 20-30
+ *   OUT/heic/NNNNN.heic   HEIC, libheif with x265, quality 75
+ *   OUT/jxl/NNNNN.jxl     JPEG XL, lossy, distance 1.0, effort 7 (cjxl's
+ *                         defaults)
  *
- * so the scan and the decode ceiling can be compared per format on the
- * same photographs. Usage: make_formats SRC OUT [--count N] (default
- * 1000).
+ * (the last three when the build found libavif, libheif and libjxl), so
+ * the scan and the decode ceiling can be compared per format on the same
+ * photographs. Usage: make_formats SRC OUT [--count N] [--only K,K...]
+ * (default 1000 images, every kind); a kind whose folder exists already
+ * is left as it is, so a corpus made before a kind was added gains just
+ * that one.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +34,15 @@
 #include <jpeglib.h>
 #include <tiffio.h>
 #include <webp/encode.h>
+#ifdef MF_AVIF
+#include <avif/avif.h>
+#endif
+#ifdef MF_HEIF
+#include <libheif/heif.h>
+#endif
+#ifdef MF_JXL
+#include <jxl/encode.h>
+#endif
 
 typedef struct list {
     char **v;
@@ -210,37 +229,262 @@ static int write_bmp(const char *path, const uint8_t *px, int w, int h)
     return rc;
 }
 
+static int write_pnm(const char *path, const uint8_t *px, int w, int h)
+{
+    char head[64];
+    int hn = snprintf(head, sizeof head, "P6\n%d %d\n255\n", w, h);
+    size_t n = (size_t)w * (size_t)h * 3;
+    uint8_t *b = malloc((size_t)hn + n);
+    if (!b)
+        return -1;
+    memcpy(b, head, (size_t)hn);
+    memcpy(b + hn, px, n);
+    int rc = save(path, b, (size_t)hn + n);
+    free(b);
+    return rc;
+}
+
+static int write_tga(const char *path, const uint8_t *px, int w, int h)
+{
+    size_t n = (size_t)w * (size_t)h * 3;
+    uint8_t *b = calloc(1, 18 + n);
+    if (!b)
+        return -1;
+    b[2] = 2;                       /* uncompressed true colour */
+    put(b + 12, (uint32_t)w, 2);
+    put(b + 14, (uint32_t)h, 2);
+    b[16] = 24;
+    b[17] = 0;                      /* bottom-up, no alpha bits */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const uint8_t *p = px + ((size_t)(h - 1 - y) * w + x) * 3;
+            uint8_t *o = b + 18 + ((size_t)y * w + x) * 3;
+            o[0] = p[2], o[1] = p[1], o[2] = p[0];
+        }
+    int rc = save(path, b, 18 + n);
+    free(b);
+    return rc;
+}
+
+#ifdef MF_AVIF
+static int write_avif(const char *path, const uint8_t *px, int w, int h)
+{
+    avifImage *im = avifImageCreate((uint32_t)w, (uint32_t)h, 8,
+                                    AVIF_PIXEL_FORMAT_YUV420);
+    avifEncoder *enc = avifEncoderCreate();
+    avifRWData out = AVIF_DATA_EMPTY;
+    avifRGBImage rgb;
+    int rc = -1;
+    if (!im || !enc)
+        goto done;
+    avifRGBImageSetDefaults(&rgb, im);
+    rgb.format = AVIF_RGB_FORMAT_RGB;
+    rgb.pixels = (uint8_t *)(uintptr_t)px;
+    rgb.rowBytes = (uint32_t)w * 3;
+    enc->speed = 8;
+    enc->minQuantizer = 20;
+    enc->maxQuantizer = 30;
+    if (avifImageRGBToYUV(im, &rgb) == AVIF_RESULT_OK &&
+        avifEncoderWrite(enc, im, &out) == AVIF_RESULT_OK)
+        rc = save(path, out.data, out.size);
+done:
+    avifRWDataFree(&out);
+    if (enc)
+        avifEncoderDestroy(enc);
+    if (im)
+        avifImageDestroy(im);
+    return rc;
+}
+#endif
+
+#ifdef MF_HEIF
+static int write_heif(const char *path, const uint8_t *px, int w, int h)
+{
+    struct heif_context *ctx = heif_context_alloc();
+    struct heif_encoder *enc = NULL;
+    struct heif_image *im = NULL;
+    int rc = -1, stride = 0;
+    if (!ctx ||
+        heif_context_get_encoder_for_format(ctx, heif_compression_HEVC,
+                                            &enc).code != heif_error_Ok ||
+        heif_encoder_set_lossy_quality(enc, 75).code != heif_error_Ok ||
+        heif_image_create(w, h, heif_colorspace_RGB,
+                          heif_chroma_interleaved_RGB, &im).code !=
+            heif_error_Ok ||
+        heif_image_add_plane(im, heif_channel_interleaved, w, h, 8).code !=
+            heif_error_Ok)
+        goto done;
+    uint8_t *plane = heif_image_get_plane(im, heif_channel_interleaved,
+                                          &stride);
+    for (int y = 0; plane && y < h; y++)
+        memcpy(plane + (size_t)y * (size_t)stride, px + (size_t)y * w * 3,
+               (size_t)w * 3);
+    if (plane &&
+        heif_context_encode_image(ctx, im, enc, NULL, NULL).code ==
+            heif_error_Ok &&
+        heif_context_write_to_file(ctx, path).code == heif_error_Ok)
+        rc = 0;
+done:
+    if (im)
+        heif_image_release(im);
+    if (enc)
+        heif_encoder_release(enc);
+    if (ctx)
+        heif_context_free(ctx);
+    return rc;
+}
+#endif
+
+#ifdef MF_JXL
+static int write_jxl(const char *path, const uint8_t *px, int w, int h)
+{
+    JxlEncoder *enc = JxlEncoderCreate(NULL);
+    JxlBasicInfo info;
+    JxlColorEncoding ce;
+    JxlPixelFormat pf = {3, JXL_TYPE_UINT8, JXL_NATIVE_ENDIAN, 0};
+    size_t cap = 1 << 16, used = 0;
+    uint8_t *out = malloc(cap);
+    int rc = -1;
+    if (!enc || !out)
+        goto done;
+    JxlEncoderInitBasicInfo(&info);
+    info.xsize = (uint32_t)w;
+    info.ysize = (uint32_t)h;
+    info.bits_per_sample = 8;
+    info.num_color_channels = 3;
+    info.uses_original_profile = JXL_FALSE;
+    JxlColorEncodingSetToSRGB(&ce, JXL_FALSE);
+    JxlEncoderFrameSettings *fs = JxlEncoderFrameSettingsCreate(enc, NULL);
+    if (JxlEncoderSetBasicInfo(enc, &info) != JXL_ENC_SUCCESS ||
+        JxlEncoderSetColorEncoding(enc, &ce) != JXL_ENC_SUCCESS || !fs ||
+        JxlEncoderSetFrameDistance(fs, 1.0f) != JXL_ENC_SUCCESS ||
+        JxlEncoderFrameSettingsSetOption(fs, JXL_ENC_FRAME_SETTING_EFFORT,
+                                         7) != JXL_ENC_SUCCESS ||
+        JxlEncoderAddImageFrame(fs, &pf, px, (size_t)w * (size_t)h * 3) !=
+            JXL_ENC_SUCCESS)
+        goto done;
+    JxlEncoderCloseInput(enc);
+    for (;;) {
+        uint8_t *next = out + used;
+        size_t avail = cap - used;
+        JxlEncoderStatus st = JxlEncoderProcessOutput(enc, &next, &avail);
+        used = (size_t)(next - out);
+        if (st == JXL_ENC_SUCCESS) {
+            rc = save(path, out, used);
+            break;
+        }
+        if (st != JXL_ENC_NEED_MORE_OUTPUT)
+            break;
+        uint8_t *bigger = realloc(out, cap * 2);
+        if (!bigger)
+            break;
+        out = bigger;
+        cap *= 2;
+    }
+done:
+    free(out);
+    if (enc)
+        JxlEncoderDestroy(enc);
+    return rc;
+}
+#endif
+
+typedef struct kind {
+    const char *dir, *ext;
+    int (*write)(const char *, const uint8_t *, int, int);
+    int on;
+} kind;
+
+/* Marks the kinds of a comma-separated list; 0 when one is unknown. */
+static int choose(kind *k, size_t n, const char *names)
+{
+    for (size_t i = 0; i < n; i++)
+        k[i].on = 0;
+    while (*names) {
+        size_t len = strcspn(names, ","), i;
+        for (i = 0; i < n; i++)
+            if (strlen(k[i].dir) == len && !strncmp(k[i].dir, names, len))
+                break;
+        if (i == n)
+            return 0;
+        k[i].on = 1;
+        names += len + (names[len] == ',');
+    }
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
-    static const struct {
-        const char *dir, *ext;
-        int (*write)(const char *, const uint8_t *, int, int);
-    } kinds[] = {{"webp", "webp", write_webp}, {"tiff", "tif", write_tiff},
-                 {"gif", "gif", write_gif}, {"bmp", "bmp", write_bmp}};
-    size_t count = 1000;
-    if (argc == 5 && strcmp(argv[3], "--count") == 0)
-        count = strtoul(argv[4], NULL, 10);
-    else if (argc != 3) {
-        fprintf(stderr, "usage: make_formats SRC OUT [--count N]\n");
+    kind kinds[] = {
+        {"webp", "webp", write_webp, 1}, {"tiff", "tif", write_tiff, 1},
+        {"gif", "gif", write_gif, 1},    {"bmp", "bmp", write_bmp, 1},
+        {"pnm", "ppm", write_pnm, 1},    {"tga", "tga", write_tga, 1},
+#ifdef MF_AVIF
+        {"avif", "avif", write_avif, 1},
+#endif
+#ifdef MF_HEIF
+        {"heic", "heic", write_heif, 1},
+#endif
+#ifdef MF_JXL
+        {"jxl", "jxl", write_jxl, 1},
+#endif
+    };
+    size_t nk = sizeof kinds / sizeof kinds[0], count = 1000;
+    const char *src_dir = NULL, *out_dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--count") && i + 1 < argc)
+            count = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            if (!choose(kinds, nk, argv[++i])) {
+                fprintf(stderr, "make_formats: unknown or unbuilt kind in "
+                        "'%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (!src_dir)
+            src_dir = argv[i];
+        else if (!out_dir)
+            out_dir = argv[i];
+        else
+            src_dir = NULL, i = argc;
+    }
+    if (!src_dir || !out_dir) {
+        fprintf(stderr, "usage: make_formats SRC OUT [--count N] "
+                "[--only K,K...]\n");
         return 2;
     }
     list src = {0};
-    walk(argv[1], &src);
+    walk(src_dir, &src);
     qsort(src.v, src.n, sizeof *src.v, cmp);
-    char path[4096];
-    mkdir(argv[2], 0755);
-    for (size_t k = 0; k < 4; k++) {
-        snprintf(path, sizeof path, "%s/%s", argv[2], kinds[k].dir);
-        mkdir(path, 0755);
+    char path[4096], done[4096];
+    struct stat st;
+    size_t todo = 0;
+    mkdir(out_dir, 0755);
+    for (size_t k = 0; k < nk; k++) {
+        snprintf(path, sizeof path, "%s/%s", out_dir, kinds[k].dir);
+        if (kinds[k].on && stat(path, &st) == 0) {
+            printf("make_formats: %s exists, left as it is\n", path);
+            kinds[k].on = 0;
+        }
+        /* written under .KIND.part, renamed when whole: a run cut short
+         * leaves no folder that looks finished */
+        snprintf(path, sizeof path, "%s/.%s.part", out_dir, kinds[k].dir);
+        if (kinds[k].on && (mkdir(path, 0755) == 0 || errno == EEXIST))
+            todo++;
+        else
+            kinds[k].on = 0;
     }
+    if (!todo)
+        return 0;
     size_t made = 0;
     for (size_t i = 0; i < src.n && made < count; i++) {
         int w, h;
         uint8_t *px = load(src.v[i], &w, &h);
         if (!px)
             continue;
-        for (size_t k = 0; k < 4; k++) {
-            snprintf(path, sizeof path, "%s/%s/%05zu.%s", argv[2],
+        for (size_t k = 0; k < nk; k++) {
+            if (!kinds[k].on)
+                continue;
+            snprintf(path, sizeof path, "%s/.%s.part/%05zu.%s", out_dir,
                      kinds[k].dir, made, kinds[k].ext);
             if (kinds[k].write(path, px, w, h) != 0)
                 fprintf(stderr, "make_formats: cannot write %s\n", path);
@@ -248,7 +492,16 @@ int main(int argc, char **argv)
         free(px);
         made++;
     }
-    printf("make_formats: %zu images in 4 formats in %s\n", made, argv[2]);
+    for (size_t k = 0; k < nk; k++) {
+        if (!kinds[k].on)
+            continue;
+        snprintf(path, sizeof path, "%s/.%s.part", out_dir, kinds[k].dir);
+        snprintf(done, sizeof done, "%s/%s", out_dir, kinds[k].dir);
+        if (rename(path, done) != 0)
+            fprintf(stderr, "make_formats: cannot rename %s: %s\n", path,
+                    strerror(errno));
+    }
+    printf("make_formats: %zu images into %s\n", made, out_dir);
     for (size_t i = 0; i < src.n; i++)
         free(src.v[i]);
     free(src.v);

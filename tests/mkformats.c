@@ -805,6 +805,9 @@ static int plain_pgm(buf *o) { return encode_pnm(smooth_im(25), 2, 15, o); }
 static int plain_pbm(buf *o) { return encode_pnm(smooth_im(26), 1, 1, o); }
 static int pgm16(buf *o) { return encode_pnm(smooth_im(27), 5, 4095, o); }
 static int ppm16(buf *o) { return encode_pnm(smooth_im(28), 6, 65535, o); }
+/* binary with a maxval under 255: each byte through pnm.c's table */
+static int ppm100(buf *o) { return encode_pnm(smooth_im(60), 6, 100, o); }
+static int pgm31(buf *o) { return encode_pnm(smooth_im(61), 5, 31, o); }
 static int pnm_trunc(buf *o)
 {
     return encode_pnm(smooth_im(29), 6, 255, o) || cut(o, 50);
@@ -914,6 +917,8 @@ static const fixture fixtures[] = {
     {"train/pnm/plain.pbm", plain_pbm},
     {"train/pnm/deep4095.pgm", pgm16},
     {"train/pnm/deep65535.ppm", ppm16},
+    {"train/pnm/binary100.ppm", ppm100},
+    {"train/pnm/binary31.pgm", pgm31},
     {"test/pnm/truncated.ppm", pnm_trunc},
     {"test/pnm/corrupt_plain.pgm", pnm_corrupt},
     {"train/tga/rle.tga", tga_rle},

@@ -307,7 +307,9 @@ typedef struct ia_rowsink {
     int (*begin)(void *ctx, uint32_t width, uint32_t height, int channels,
                  int bit_depth);
     /* Called for each row, top to bottom, exactly height times when the
-     * decode completes. */
+     * decode completes. The row is valid only during the call: it may be
+     * the decoder's buffer, reused for the next row, or the file's own
+     * bytes (PNM), at any alignment. */
     void (*row)(void *ctx, const uint8_t *row);
 } ia_rowsink;
 

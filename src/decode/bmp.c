@@ -19,11 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define BMP_X86 1
-#endif
-
 #include "decode/codec.h"
 #include "imgaudit.h"
 
@@ -206,50 +201,6 @@ static void index_row(const bmp_info *b, const uint8_t *idx, uint8_t *o,
     }
 }
 
-/* A 24-bit row's BGR pixels as RGB from x on. */
-static void bgr_tail(const uint8_t *in, uint8_t *o, uint32_t x, uint32_t w)
-{
-    for (; x < w; x++) {
-        o[3 * (size_t)x] = in[3 * (size_t)x + 2];
-        o[3 * (size_t)x + 1] = in[3 * (size_t)x + 1];
-        o[3 * (size_t)x + 2] = in[3 * (size_t)x];
-    }
-}
-
-#ifdef BMP_X86
-/* Four pixels a step with one pshufb: 16 bytes in and out from pixel x,
- * of which the last 4 are the next step's (written again by it), so the
- * steps stop 6 pixels before the row's end (no byte past either row is
- * read or written) and bgr_tail does the rest.
- * The per-pixel byte loop, which gcc does not vectorize, was 15 % of a
- * scan of 24-bit BMP photos (and of its decode ceiling). */
-__attribute__((target("ssse3"))) static void
-bgr_row_ssse3(const uint8_t *in, uint8_t *o, uint32_t w)
-{
-    const __m128i swap = _mm_setr_epi8(2, 1, 0, 5, 4, 3, 8, 7, 6, 11, 10, 9,
-                                       12, 13, 14, 15);
-    uint32_t x = 0;
-    for (; x + 6 <= w; x += 4) {
-        __m128i v = _mm_loadu_si128(
-            (const __m128i *)(const void *)(in + 3 * (size_t)x));
-        _mm_storeu_si128((__m128i *)(void *)(o + 3 * (size_t)x),
-                         _mm_shuffle_epi8(v, swap));
-    }
-    bgr_tail(in, o, x, w);
-}
-#endif
-
-static void bgr_row(const uint8_t *in, uint8_t *o, uint32_t w)
-{
-#ifdef BMP_X86
-    if (__builtin_cpu_supports("ssse3")) {
-        bgr_row_ssse3(in, o, w);
-        return;
-    }
-#endif
-    bgr_tail(in, o, 0, w);
-}
-
 static void convert_row(const bmp_info *b, const uint8_t *in, uint8_t *o)
 {
     if (b->bpp <= 8) {
@@ -257,7 +208,7 @@ static void convert_row(const bmp_info *b, const uint8_t *in, uint8_t *o)
         return;
     }
     if (b->bpp == 24) {
-        bgr_row(in, o, b->w);
+        ia_bgr_to_rgb(in, o, b->w);
         return;
     }
     int ch = out_channels(b);

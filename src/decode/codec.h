@@ -104,6 +104,10 @@ uint64_t ia_codec_frame_work(const ia_codec *c);
  * alias in (RGB never passes the CMYK it comes from). */
 void ia_cmyk_to_rgb(const uint8_t *in, uint8_t *out, size_t n);
 
+/* w pixels of BGR (BMP's and TGA's 24-bit order) as RGB; in and out do
+ * not overlap. */
+void ia_bgr_to_rgb(const uint8_t *in, uint8_t *out, uint32_t w);
+
 /* EXIF orientation (1-8) of a bare TIFF stream ("II*\0..."), IFD0's tag
  * 0x0112; -1 when absent or malformed. */
 int ia_tiff_exif_orientation(const uint8_t *p, size_t n);

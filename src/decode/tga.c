@@ -113,9 +113,19 @@ static void pixel(const tga_dec *d, const uint8_t *p, uint8_t *o)
     }
 }
 
-/* A row of the file's pixels (bpp bytes each, or bits for 1-bit). */
+/* A row of the file's pixels (bpp bytes each, or bits for 1-bit). The
+ * common photo layouts, 24-bit BGR and 8-bit grey left to right, a row
+ * at once: the pixel loop was a third of a TGA photo scan. */
 static void convert_row(const tga_dec *d, const uint8_t *in, uint8_t *o)
 {
+    if (!d->mirror && (d->type & 7) == 2 && d->depth == 24) {
+        ia_bgr_to_rgb(in, o, d->w);
+        return;
+    }
+    if (!d->mirror && (d->type & 7) == 3 && d->depth == 8) {
+        memcpy(o, in, d->w);
+        return;
+    }
     for (uint32_t x = 0; x < d->w; x++) {
         uint32_t sx = d->mirror ? d->w - 1 - x : x;
         uint8_t *px = o + (size_t)x * (size_t)d->out_ch;
