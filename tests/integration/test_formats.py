@@ -19,7 +19,9 @@
    over --max-pixels, or a whole-image buffer its file's bytes cannot
    justify, before allocating; animations past the frame cap are counted,
    not decoded. Each file costs well under a second and the scan's peak
-   memory stays small.
+   memory stays small. A PPM of exactly 1 MiB, whose rows the
+   measurements read from the file's own buffer, ends that buffer with
+   its last row (under ASan or valgrind, a read past a row fails).
 5. With the Python that has Pillow (found by meson): every decoded file
    Pillow opens has the statistics of Pillow's convert("RGB") and
    convert("L") (channel means and standard deviations, brightness,
@@ -294,6 +296,39 @@ def check_hostile(c, imgaudit, tmp):
             r.get("message"))
 
 
+def edge_ppm():
+    """A binary PPM of exactly 1 MiB (the reader's first buffer): its
+    rows are handed to the measurements straight from the file's bytes
+    (src/decode/pnm.c), so the last one ends where the buffer does, and
+    a kernel reading past a row would read past the allocation (ASan,
+    valgrind). Pixels from a fixed LCG, so not uniform."""
+    w, h = 340, 1028
+    head = b"P6\n%d %d\n255\n" % (w, h)
+    assert len(head) + w * h * 3 == 1 << 20
+    x, px = 12345, bytearray(w * h * 3)
+    for i in range(len(px)):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        px[i] = x >> 23
+    return head + bytes(px)
+
+
+def check_edge_rows(c, imgaudit, tmp):
+    root = os.path.join(tmp, "edge")
+    os.makedirs(root)
+    with open(os.path.join(root, "edge.ppm"), "wb") as f:
+        f.write(edge_ppm())
+    db = os.path.join(tmp, "edge.db")
+    p = run([imgaudit, "scan", root, "--db", db, "-q", "-j", "1"])
+    q = run([imgaudit, "export", "--db", db, "--format", "jsonl"])
+    r = json.loads(q.stdout.decode("utf-8").splitlines()[0]) \
+        if q.returncode == 0 and q.stdout else {}
+    c.check(p.returncode == 0 and r.get("status") == "ok" and
+            r.get("width") == 340 and r.get("height") == 1028 and
+            r.get("pixel_hash"),
+            "a PPM whose last row ends the 1 MiB read buffer: ok, measured",
+            "exit %d, %r" % (p.returncode, r.get("message")))
+
+
 def close(a, b):
     return a is not None and abs(a - b) <= 1e-9 * max(1.0, abs(b))
 
@@ -402,6 +437,7 @@ def main(argv):
             check_pillow(c, python, got)
             check_unloadable(c, imgaudit, tmp, got)
         check_hostile(c, imgaudit, tmp)
+        check_edge_rows(c, imgaudit, tmp)
     print("%d passed, %d failed" % (c.passed, c.failed))
     return 1 if c.failed else 0
 
