@@ -52,7 +52,7 @@ static double timed(const uint64_t *h, size_t n, int r, unsigned threads,
 {
     ia_near_pair *p = NULL;
     double t0 = now();
-    int rc = threads ? ia_near_pairs(h, n, r, threads, &p, np)
+    int rc = threads ? ia_near_pairs_index(h, n, r, threads, &p, np)
                      : ia_near_pairs_brute(h, n, r, &p, np);
     double t = now() - t0;
     free(p);

@@ -241,8 +241,9 @@ static int concat(part *parts, unsigned threads, ia_near_pair **pairs,
     return IA_OK;
 }
 
-int ia_near_pairs(const uint64_t *hashes, size_t n, int radius,
-                  unsigned threads, ia_near_pair **pairs, size_t *npairs)
+int ia_near_pairs_index(const uint64_t *hashes, size_t n, int radius,
+                        unsigned threads, ia_near_pair **pairs,
+                        size_t *npairs)
 {
     if (radius < 0 || radius > 64 || n > UINT32_MAX)
         return IA_ERR_ARG;
@@ -267,24 +268,54 @@ int ia_near_pairs(const uint64_t *hashes, size_t n, int radius,
     return rc;
 }
 
+/* Every pair of the n hashes within radius into pv, in (i, j) order. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__linux__) && !defined(__SANITIZE_THREAD__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+static int brute_pairs(const uint64_t *hashes, size_t n, int radius,
+                       pair_vec *pv)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            int d = __builtin_popcountll(hashes[i] ^ hashes[j]);
+            if (d <= radius &&
+                push(pv, (uint32_t)i, (uint32_t)j, (uint32_t)d) != IA_OK)
+                return IA_ERR_NOMEM;
+        }
+    return IA_OK;
+}
+
 int ia_near_pairs_brute(const uint64_t *hashes, size_t n, int radius,
                         ia_near_pair **pairs, size_t *npairs)
 {
     pair_vec pv = {0};
     if (radius < 0 || radius > 64 || n > UINT32_MAX)
         return IA_ERR_ARG;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) {
-            int d = __builtin_popcountll(hashes[i] ^ hashes[j]);
-            if (d <= radius &&
-                push(&pv, (uint32_t)i, (uint32_t)j, (uint32_t)d) != IA_OK) {
-                free(pv.v);
-                return IA_ERR_NOMEM;
-            }
-        }
-    if (!pv.v && !(pv.v = malloc(sizeof *pv.v)))
+    if (brute_pairs(hashes, n, radius, &pv) != IA_OK ||
+        (!pv.v && !(pv.v = malloc(sizeof *pv.v)))) {
+        free(pv.v);
         return IA_ERR_NOMEM;
+    }
     *pairs = pv.v;
     *npairs = pv.n;
     return IA_OK;
+}
+
+/* Up to this many hashes, comparing every pair (with popcnt, about half
+ * a nanosecond a pair) costs less than the index's fixed work: four
+ * tables of 65,537 bucket offsets (2 MB written, page faults and all),
+ * the probe list, a thread. bench/near_index N 4 on the Zen 5 VM: the
+ * index 5-7 ms on one thread and 2-4 ms on two for any N up to 3,000;
+ * brute force under 0.5 ms at 1,000, 1 ms at 2,000, 2 ms at 3,000
+ * (docs/performance.md, Speed work 18). The same pairs in the same
+ * order either way. */
+#define NEAR_BRUTE_MAX 3000
+
+int ia_near_pairs(const uint64_t *hashes, size_t n, int radius,
+                  unsigned threads, ia_near_pair **pairs, size_t *npairs)
+{
+    if (n <= NEAR_BRUTE_MAX)
+        return ia_near_pairs_brute(hashes, n, radius, pairs, npairs);
+    return ia_near_pairs_index(hashes, n, radius, threads, pairs, npairs);
 }

@@ -19,11 +19,17 @@ typedef struct ia_near_pair {
 /* Finds all pairs within radius (0-64) among n hashes using up to
  * `threads` threads (0 or 1: the calling thread only). On success *pairs
  * (malloc'd, sorted by i then j) and *npairs are set; 0 or IA_ERR_NOMEM /
- * IA_ERR_ARG / IA_ERR_THREAD. */
+ * IA_ERR_ARG / IA_ERR_THREAD. A few hashes (up to 3,000) are
+ * compared pair by pair, more through the index: the same pairs. */
 int ia_near_pairs(const uint64_t *hashes, size_t n, int radius,
                   unsigned threads, ia_near_pair **pairs, size_t *npairs);
 
-/* The same by comparing every pair: O(n^2), for tests and benchmarks. */
+/* The index whatever n (tests and benchmarks). */
+int ia_near_pairs_index(const uint64_t *hashes, size_t n, int radius,
+                        unsigned threads, ia_near_pair **pairs,
+                        size_t *npairs);
+
+/* The same by comparing every pair: O(n^2). */
 int ia_near_pairs_brute(const uint64_t *hashes, size_t n, int radius,
                         ia_near_pair **pairs, size_t *npairs);
 
