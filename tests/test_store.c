@@ -21,6 +21,7 @@
 #include "sql_check.h"
 #include "store/db.h"
 #include "store/range.h"
+#include "store/schema.h"
 #include "store/store.h"
 #include "core/core.h"
 
@@ -311,6 +312,79 @@ static void test_create_schema(void **state)
     db = open_ok(db_path, IA_DB_READONLY);
     assert_int_equal(ia_store_schema_version(db), ia_store_schema_latest());
     ia_db_close(db);
+}
+
+/* The rows the build wrote (schema_gen) are the ones the SQLite linked
+ * writes, at every version: else every open would take the slow path,
+ * and a difference in the generator's quoting would go unseen. */
+static void test_schema_built_rows(void **state)
+{
+    (void)state;
+    assert_null(ia_schema_built[0]);
+    for (int v = 1; v <= IA_SCHEMA_LATEST; v++) {
+        ia_schema_row *now;
+        size_t n;
+        char err[128] = "";
+        assert_int_equal(ia_schema_rows_now(v, &now, &n, err, sizeof err),
+                         SQLITE_OK);
+        assert_int_equal(n, ia_schema_built_n[v]);
+        assert_true(n >= 3);
+        for (size_t i = 0; i < n; i++) {
+            const ia_schema_row *b = &ia_schema_built[v][i];
+            assert_string_equal(b->type, now[i].type);
+            assert_string_equal(b->name, now[i].name);
+            assert_string_equal(b->tbl_name, now[i].tbl_name);
+            if (now[i].sql)
+                assert_string_equal(b->sql, now[i].sql);
+            else
+                assert_null(b->sql);
+        }
+        free(now);
+    }
+    char err[128] = "";
+    ia_schema_row *none = (ia_schema_row *)&err;
+    size_t n = 7;
+    assert_int_not_equal(ia_schema_rows_now(IA_SCHEMA_LATEST + 1, &none, &n,
+                                            err, sizeof err), SQLITE_OK);
+    assert_null(none);
+    assert_int_equal(n, 0);
+    assert_true(err[0] != '\0');
+}
+
+/* The scan table's CREATE text in the DB at path, from into to, through
+ * PRAGMA writable_schema. */
+static void scan_text(const char *path, const char *from, const char *to)
+{
+    char *sql = sqlite3_mprintf("PRAGMA writable_schema = ON;"
+                                "UPDATE sqlite_master SET sql = replace(sql,"
+                                " %Q, %Q) WHERE name = 'scan'", from, to);
+    assert_non_null(sql);
+    sql_exec_rw(path, sql);
+    sqlite3_free(sql);
+}
+
+/* A table whose CREATE text differs by one space from imgaudit's is
+ * refused, naming it, by a reader and a writer (the built rows differ,
+ * and so do the ones SQLite writes now); one whose deferred file index
+ * is missing is not. */
+static void test_schema_text_altered(void **state)
+{
+    char db_path[256];
+    (void)state;
+    tpath(db_path, sizeof db_path, "altered_text.db");
+    ia_db_close(open_ok(db_path, IA_DB_CREATE));
+    sql_exec_rw(db_path, "DROP INDEX file_status");
+    scan_text(db_path, "CREATE TABLE scan (", "CREATE TABLE  scan (");
+    int flags[2] = {IA_DB_READONLY, IA_DB_CREATE};
+    for (int i = 0; i < 2; i++) {
+        ia_db *db = NULL;
+        assert_int_equal(ia_db_open(db_path, flags[i], &db), IA_ERR_DB);
+        assert_non_null(strstr(ia_db_errmsg(db), "table scan differs"));
+        ia_db_close(db);
+    }
+    /* the scan table put back: only the deferred index is missing */
+    scan_text(db_path, "CREATE TABLE  scan (", "CREATE TABLE scan (");
+    ia_db_close(open_ok(db_path, IA_DB_READONLY));
 }
 
 static void test_newer_version_refused(void **state)
@@ -1063,6 +1137,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_schema),
+        cmocka_unit_test(test_schema_built_rows),
+        cmocka_unit_test(test_schema_text_altered),
         cmocka_unit_test(test_severity_files),
         cmocka_unit_test(test_deferred_file_indexes),
         cmocka_unit_test(test_reader_path),
