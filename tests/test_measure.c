@@ -8,8 +8,8 @@
  *   - Statistics: random images of every channel count over widths that
  *     cover whole 32- and 64-pixel blocks, tails of every length and rows
  *     narrower than one block, through ia_luma_row + ia_stats_row at
- *     kernel 0 and ia_stats_row_fused at every kernel: equal
- *     ia_pixel_stats and luma.
+ *     kernel 0 and ia_stats_row_fused, ia_stats_row_kept and
+ *     ia_stats_row_held at every kernel: equal ia_pixel_stats and luma.
  *   - Chunking: rows long enough to flush the AVX2 kernels' 32-bit lanes
  *     (more than 16384 RGB blocks, 2048 Laplacian blocks) with the values
  *     that fill them fastest, against exact sums.
@@ -135,17 +135,40 @@ static void reference(const uint8_t *img, uint32_t w, uint32_t h, int ch,
     ia_stats_free(s);
 }
 
-static void fused(const uint8_t *img, uint32_t w, uint32_t h, int ch,
-                  int level, ia_pixel_stats *out, uint8_t *lumas)
+/* Through ia_stats_row_fused (mode 0), ia_stats_row_kept (1: the luma
+ * it points at copied into lumas) or ia_stats_row_held (2: into lumas,
+ * whose rows stay). */
+static void fused_as(const uint8_t *img, uint32_t w, uint32_t h, int ch,
+                     int level, ia_pixel_stats *out, uint8_t *lumas, int mode)
 {
     ia_stats *s = NULL;
+    uint8_t *scratch = xmalloc(w);
     assert_int_equal(ia_stats_new(&s), 0);
     assert_int_equal(ia_stats_kernel(s, level), 0);
     assert_int_equal(ia_stats_begin(s, w, h, ch), 0);
-    for (uint32_t y = 0; y < h; y++)
-        ia_stats_row_fused(s, img + (size_t)y * w * ch, lumas + (size_t)y * w);
+    for (uint32_t y = 0; y < h; y++) {
+        const uint8_t *row = img + (size_t)y * w * ch;
+        if (mode != 1) {
+            (mode ? ia_stats_row_held : ia_stats_row_fused)(
+                s, row, lumas + (size_t)y * w);
+            continue;
+        }
+        const uint8_t *l = ia_stats_row_kept(s, row, scratch);
+        /* the ring when the Laplacian keeps rows, else the scratch */
+        assert_true((l == scratch) == (w < 3 || h < 3));
+        memcpy(lumas + (size_t)y * w, l, w);
+    }
+    /* past the height: ignored, the scratch returned */
+    assert_ptr_equal(ia_stats_row_kept(s, img, scratch), scratch);
     ia_stats_end(s, out);
     ia_stats_free(s);
+    free(scratch);
+}
+
+static void fused(const uint8_t *img, uint32_t w, uint32_t h, int ch,
+                  int level, ia_pixel_stats *out, uint8_t *lumas)
+{
+    fused_as(img, w, h, ch, level, out, lumas, 0);
 }
 
 static void fill(uint8_t *img, size_t n, int kind)
@@ -176,13 +199,17 @@ static void test_kernels_agree(void **state)
                 ia_pixel_stats want, got;
                 fill(img, n, kind);
                 reference(img, w, h, ch, &want, l0);
-                for (int k = 0; k < nl; k++) {
+                for (int k = 0; k < 3 * nl; k++) {
+                    static const char *const how[3] = {"", " (kept)",
+                                                       " (held)"};
                     memset(&got, 0xAB, sizeof got);
-                    fused(img, w, h, ch, lv[k], &got, l1);
+                    memset(l1, 0xCD, (size_t)w * h);
+                    fused_as(img, w, h, ch, lv[k / 3], &got, l1, k % 3);
                     if (!stats_equal(&want, &got) ||
                         memcmp(l0, l1, (size_t)w * h) != 0)
-                        fail_msg("kernel %d, %ux%u, %d channels, kind %d: "
-                                 "results differ", lv[k], w, h, ch, kind);
+                        fail_msg("kernel %d%s, %ux%u, %d channels, kind %d:"
+                                 " results differ", lv[k / 3], how[k % 3],
+                                 w, h, ch, kind);
                 }
                 free(img);
                 free(l0);
@@ -316,52 +343,62 @@ static void test_images_in_turn(void **state)
     }
 }
 
-/* ia_measure's sink is the stats and the hasher fed the same rows. */
+/* ia_measure's sink is the stats and the hasher fed the same rows, one
+ * sink for images of several sizes in turn: rows too few for the
+ * Laplacian, block boundaries of the hasher's sixteen rows (where the
+ * sink computes luma into the hasher's rows and the Laplacian reads it
+ * there), a last short block. */
 static void test_measure_sink(void **state)
 {
     (void)state;
-    const uint32_t w = 77, h = 45;
-    for (int ch = 1; ch <= 4; ch++) {
-        uint8_t *img = xmalloc((size_t)w * h * ch), *luma = xmalloc(w);
-        fill(img, (size_t)w * h * ch, 0);
-        ia_measure *m = NULL;
-        ia_rowsink sink;
-        ia_file_result res;
-        memset(&res, 0, sizeof res);
-        assert_int_equal(ia_measure_new(&m), 0);
-        ia_measure_sink(m, &sink);
-        assert_int_equal(sink.begin(sink.ctx, w, h, ch, 8), 0);
-        for (uint32_t y = 0; y < h; y++)
-            sink.row(sink.ctx, img + (size_t)y * w * ch);
-        ia_measure_finish(m, &res);
-        assert_true(res.have_measures);
+    static const uint32_t sizes[][2] = {{77, 45}, {2, 2}, {3, 3}, {40, 16},
+                                        {1000, 48}, {5, 33}, {77, 45}};
+    ia_measure *m = NULL;
+    assert_int_equal(ia_measure_new(&m), 0);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        const uint32_t w = sizes[k][0], h = sizes[k][1];
+        for (int ch = 1; ch <= 4; ch++) {
+            uint8_t *img = xmalloc((size_t)w * h * ch), *luma = xmalloc(w);
+            fill(img, (size_t)w * h * ch, (int)(k % 3));
+            ia_rowsink sink;
+            ia_file_result res;
+            memset(&res, 0, sizeof res);
+            ia_measure_sink(m, &sink);
+            assert_int_equal(sink.begin(sink.ctx, w, h, ch, 8), 0);
+            for (uint32_t y = 0; y < h; y++)
+                sink.row(sink.ctx, img + (size_t)y * w * ch);
+            ia_measure_finish(m, &res);
+            assert_true(res.have_measures);
 
-        ia_stats *s = NULL;
-        ia_hasher *hh = NULL;
-        ia_pixel_stats ps;
-        ia_hashes hs;
-        assert_int_equal(ia_stats_new(&s), 0);
-        assert_int_equal(ia_hasher_new(&hh), 0);
-        assert_int_equal(ia_stats_kernel(s, 0), 0);
-        assert_int_equal(ia_hasher_kernel(hh, 0), 0);
-        assert_int_equal(ia_stats_begin(s, w, h, ch), 0);
-        assert_int_equal(ia_hasher_begin(hh, w, h, ch, 8), 0);
-        for (uint32_t y = 0; y < h; y++) {
-            const uint8_t *row = img + (size_t)y * w * ch;
-            ia_luma_row(row, w, ch, luma);
-            ia_stats_row(s, row, luma);
-            ia_hasher_row(hh, row, luma);
+            ia_stats *s = NULL;
+            ia_hasher *hh = NULL;
+            ia_pixel_stats ps;
+            ia_hashes hs;
+            assert_int_equal(ia_stats_new(&s), 0);
+            assert_int_equal(ia_hasher_new(&hh), 0);
+            assert_int_equal(ia_stats_kernel(s, 0), 0);
+            assert_int_equal(ia_hasher_kernel(hh, 0), 0);
+            assert_int_equal(ia_stats_begin(s, w, h, ch), 0);
+            assert_int_equal(ia_hasher_begin(hh, w, h, ch, 8), 0);
+            assert_null(ia_hasher_luma_slot(hh));  /* the row kernel */
+            for (uint32_t y = 0; y < h; y++) {
+                const uint8_t *row = img + (size_t)y * w * ch;
+                ia_luma_row(row, w, ch, luma);
+                ia_stats_row(s, row, luma);
+                ia_hasher_row(hh, row, luma);
+            }
+            ia_stats_end(s, &ps);
+            ia_hasher_end(hh, &hs);
+            if (!stats_equal(&ps, &res.stats) ||
+                memcmp(&hs, &res.hashes, sizeof hs) != 0)
+                fail_msg("%ux%u, %d channels: the sink differs", w, h, ch);
+            ia_stats_free(s);
+            ia_hasher_free(hh);
+            free(img);
+            free(luma);
         }
-        ia_stats_end(s, &ps);
-        ia_hasher_end(hh, &hs);
-        assert_true(stats_equal(&ps, &res.stats));
-        assert_memory_equal(&hs, &res.hashes, sizeof hs);
-        ia_stats_free(s);
-        ia_hasher_free(hh);
-        ia_measure_free(m);
-        free(img);
-        free(luma);
     }
+    ia_measure_free(m);
 }
 
 int main(void)

@@ -1674,6 +1674,16 @@ static void xxh_row(ia_hasher *h, const uint8_t *row)
     h->xstaged += n;
 }
 
+uint8_t *ia_hasher_luma_slot(ia_hasher *h)
+{
+#ifdef HASH_X86
+    if (h->active && h->block && h->y < h->height)
+        return h->blk + (size_t)(h->y % BLOCK_ROWS) * h->blk_stride;
+#endif
+    (void)h;
+    return NULL;
+}
+
 void ia_hasher_row(ia_hasher *h, const uint8_t *row, const uint8_t *luma)
 {
     if (!h->active || h->y >= h->height)
@@ -1682,7 +1692,9 @@ void ia_hasher_row(ia_hasher *h, const uint8_t *row, const uint8_t *luma)
 #ifdef HASH_X86
     if (h->block) {
         uint32_t i = h->y % BLOCK_ROWS;
-        memcpy(h->blk + (size_t)i * h->blk_stride, luma, h->width);
+        uint8_t *slot = h->blk + (size_t)i * h->blk_stride;
+        if (luma != slot)
+            memcpy(slot, luma, h->width);
         if (i == BLOCK_ROWS - 1)
             block_run(h, h->y - i, BLOCK_ROWS);
         h->y++;

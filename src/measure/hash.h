@@ -19,6 +19,11 @@ void ia_hasher_free(ia_hasher *h);
 int ia_hasher_begin(ia_hasher *h, uint32_t width, uint32_t height,
                     int channels, int bit_depth);
 void ia_hasher_row(ia_hasher *h, const uint8_t *row, const uint8_t *luma);
+/* Where the next row's luma (width bytes) may be written so that
+ * ia_hasher_row need not copy it: a row of the blocks of sixteen rows the
+ * level-5 kernel keeps, unchanged until sixteen more rows arrived; NULL
+ * when the hasher keeps no rows. */
+uint8_t *ia_hasher_luma_slot(ia_hasher *h);
 void ia_hasher_end(ia_hasher *h, ia_hashes *out);
 /* For tests and diagnostics: after ia_hasher_end, the Lanczos-resized luma
  * of that image, row-major: 32x32 (phash) or, when dhash is non-zero,

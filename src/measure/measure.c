@@ -1,8 +1,9 @@
 /*
  * The row sink between the decoders and the measurements: each row's luma
  * is computed once, in the same pass as the channel statistics
- * (ia_stats_row_fused), and shared with the hashes, so every decoded pixel
- * is touched by one pass of consumers and never stored.
+ * (into the row the hasher or the Laplacian keeps), and shared with the
+ * hashes, so every decoded pixel is touched by one pass of consumers and
+ * never stored or copied.
  */
 #include <stdlib.h>
 
@@ -75,8 +76,17 @@ static void sink_row(void *ctx, const uint8_t *row)
     ia_measure *m = ctx;
     if (m->rows >= m->height)
         return; /* a decoder bug must not overrun the hashes' windows */
-    ia_stats_row_fused(m->stats, row, m->luma);
-    ia_hasher_row(m->hasher, row, m->luma);
+    /* luma computed where the hasher keeps its rows when it does (the
+     * Laplacian reads it there too), else where the Laplacian does: no
+     * row is copied */
+    uint8_t *slot = ia_hasher_luma_slot(m->hasher);
+    if (slot) {
+        ia_stats_row_held(m->stats, row, slot);
+        ia_hasher_row(m->hasher, row, slot);
+    } else {
+        ia_hasher_row(m->hasher, row,
+                      ia_stats_row_kept(m->stats, row, m->luma));
+    }
     m->rows++;
 }
 

@@ -126,7 +126,9 @@ struct ia_stats {
     uint64_t lap_n;
     uint8_t *ring;          /* three luma rows, then a scratch row */
     size_t ring_cap;
-    uint8_t *line[3];       /* y-2, y-1, y */
+    /* y-2, y-1, y: rows of ring, or rows the caller holds for us
+     * (ia_stats_row_held) */
+    const uint8_t *line[3];
     uint8_t *scratch;       /* luma the kernel makes for ia_stats_row */
     /* luma and channel statistics of one row (see ia_stats_kernel) */
     void (*kernel)(struct ia_stats *s, const uint8_t *row, uint8_t *luma);
@@ -189,7 +191,7 @@ int ia_stats_begin(ia_stats *s, uint32_t width, uint32_t height, int channels)
     if (ia_mul_size(4, width, &need) != 0 || ring_reserve(s, need) != 0)
         goto out;
     for (int i = 0; i < 3; i++)
-        s->line[i] = s->ring + (size_t)i * width;
+        s->line[i] = NULL;
     s->scratch = s->ring + (size_t)3 * width;
     s->width = width;
     s->height = height;
@@ -913,13 +915,37 @@ IA_AVX512 static void laplacian_row_avx512(ia_stats *s, const uint8_t *a,
 }
 #endif
 
-static void ring_push(ia_stats *s, const uint8_t *luma)
+/* Whether the Laplacian keeps luma rows (it has an interior). */
+static int keeps_rows(const ia_stats *s)
 {
-    uint8_t *oldest = s->line[0];
+    return s->width >= 3 && s->height >= 3;
+}
+
+/* A row of the ring that line[1] and line[2] (the rows the next one is
+ * compared with) do not point at: of three, one is always free. */
+static uint8_t *ring_free(const ia_stats *s)
+{
+    uint8_t *r = s->ring;
+    for (int i = 0; i < 2; i++, r += s->width)
+        if (r != s->line[1] && r != s->line[2])
+            break;
+    return r;
+}
+
+/* luma becomes the newest row; held: the caller keeps it unchanged for
+ * two more rows (else it is copied into the ring, unless it is in the
+ * ring's free row already, as ia_stats_row_kept writes it). */
+static void ring_push(ia_stats *s, const uint8_t *luma, int held)
+{
+    if (!held) {
+        uint8_t *r = ring_free(s);
+        if (luma != r)
+            memcpy(r, luma, s->width);
+        luma = r;
+    }
     s->line[0] = s->line[1];
     s->line[1] = s->line[2];
-    s->line[2] = oldest;
-    memcpy(oldest, luma, s->width);
+    s->line[2] = luma;
     if (s->rows < 2)
         return;
 #ifdef STATS_AVX512
@@ -1016,12 +1042,13 @@ int ia_stats_kernel(ia_stats *s, int level)
     return 0;
 }
 
-/* What follows the kernel: histogram and Laplacian over the luma row. */
-static void luma_row(ia_stats *s, const uint8_t *luma)
+/* What follows the kernel: histogram and Laplacian over the luma row
+ * (held: as in ring_push). */
+static void luma_row(ia_stats *s, const uint8_t *luma, int held)
 {
     hist_row(s, luma);
-    if (s->width >= 3 && s->height >= 3)
-        ring_push(s, luma);
+    if (keeps_rows(s))
+        ring_push(s, luma, held);
     s->rows++;
 }
 
@@ -1034,7 +1061,7 @@ void ia_stats_row(ia_stats *s, const uint8_t *row, const uint8_t *luma)
     /* The same kernel as the fused path, so tests of this entry point
      * check it; the luma it makes is not used here. */
     s->kernel(s, row, s->scratch);
-    luma_row(s, luma);
+    luma_row(s, luma, 0);
 }
 
 void ia_stats_row_fused(ia_stats *s, const uint8_t *row, uint8_t *luma)
@@ -1042,7 +1069,26 @@ void ia_stats_row_fused(ia_stats *s, const uint8_t *row, uint8_t *luma)
     if (!s->ready || s->rows >= s->height)
         return;
     s->kernel(s, row, luma);
-    luma_row(s, luma);
+    luma_row(s, luma, 0);
+}
+
+const uint8_t *ia_stats_row_kept(ia_stats *s, const uint8_t *row,
+                                 uint8_t *scratch)
+{
+    if (!s->ready || s->rows >= s->height)
+        return scratch;
+    uint8_t *luma = keeps_rows(s) ? ring_free(s) : scratch;
+    s->kernel(s, row, luma);
+    luma_row(s, luma, 0);
+    return luma;
+}
+
+void ia_stats_row_held(ia_stats *s, const uint8_t *row, uint8_t *luma)
+{
+    if (!s->ready || s->rows >= s->height)
+        return;
+    s->kernel(s, row, luma);
+    luma_row(s, luma, 1);
 }
 
 /* Population variance from exact sums: (n*Q - S^2) / n^2. The numerator

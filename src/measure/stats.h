@@ -26,6 +26,17 @@ void ia_stats_row(ia_stats *s, const uint8_t *row, const uint8_t *luma);
  * histogram and the Laplacian. Equals ia_luma_row then ia_stats_row. Rows
  * past the height, or after a failed begin, are ignored (luma untouched). */
 void ia_stats_row_fused(ia_stats *s, const uint8_t *row, uint8_t *luma);
+/* The same, with the luma written where the Laplacian keeps its rows (a
+ * row of its ring that no longer counts) when it keeps them, else into
+ * scratch (width bytes), saving a copy of every row: returns where the
+ * luma is, valid until the next row of this image. Rows it ignores
+ * return scratch untouched. */
+const uint8_t *ia_stats_row_kept(ia_stats *s, const uint8_t *row,
+                                 uint8_t *scratch);
+/* The same as ia_stats_row_fused, with no copy at all: the caller keeps
+ * the luma written into luma unchanged until two more rows of the image
+ * were fed (the Laplacian reads it until then). */
+void ia_stats_row_held(ia_stats *s, const uint8_t *row, uint8_t *luma);
 /* For tests: caps the row kernel at level (0 portable C, 2 AVX2; by
  * default the best the CPU has). Results never depend on it. Returns 0,
  * or -1 when the CPU lacks that level. */
