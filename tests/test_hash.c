@@ -361,6 +361,10 @@ static void test_resize_matches_oracle(void **state)
         {40, 8192}, {40, 8193}, {32, 8192}, {9, 8193},
         /* past BLOCK_MAX_WIDTH the level-5 kernel takes rows one by one */
         {8193, 40},
+        /* the level-5 kernel runs on 32 rows at once, or on the last 16
+         * or fewer alone: every way a height ends around them */
+        {40, 17}, {40, 31}, {40, 33}, {40, 47}, {40, 48}, {40, 49},
+        {40, 63}, {40, 64}, {40, 65}, {700, 95},
     };
     ia_hasher *h = *state;
     int kernels = 0;
@@ -387,7 +391,8 @@ static void test_resize_matches_oracle(void **state)
  * staged for the column pass or on their boundary. */
 static void test_truncated_rows(void **state)
 {
-    static const uint32_t stops[] = {0, 1, 15, 16, 17, 45, 64};
+    static const uint32_t stops[] = {0, 1, 15, 16, 17, 31, 32, 33, 45,
+                                     48, 64};
     const uint32_t w = 70, hh = 90;
     ia_hasher *h = *state;
 
@@ -417,7 +422,7 @@ static void test_truncated_rows(void **state)
 }
 
 /* The level-5 kernel takes rows in blocks up to 8,192 pixels wide (its
- * buffers cost 80 bytes per pixel of width) and only where both resizes
+ * buffers cost 160 bytes per pixel of width) and only where both resizes
  * run both passes by kept columns; results are the same either way
  * (test_resize_matches_oracle), so this checks the choice itself. */
 static void test_block_choice(void **state)

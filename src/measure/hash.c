@@ -44,8 +44,9 @@
  * kernel's time goes to reducing each output's lanes as much as to its
  * multiplies (docs/performance.md). Where the CPU has AVX-512 with VNNI
  * and VBMI2, the horizontal pass of both resizes instead takes sixteen
- * rows at once with a row in each lane (block_run, kernel level 5), which
- * needs no reduction and writes the kept columns directly.
+ * rows at once with a row in each lane, two such blocks a run (block_run,
+ * kernel level 5), which needs no reduction and writes the kept columns
+ * directly.
  *
  * Coefficient tables are built once per (axis, input size, output size)
  * and kept in a per-hasher cache that holds every size a dataset has, up
@@ -128,11 +129,13 @@ enum {
 #define COLS_MAX_ROWS 8192u
 #define COL_STAGE 16u
 /* Rows per block of the level-5 kernel (block_run): one per 32-bit lane
- * of a 512-bit vector. Its buffers take 80 bytes per pixel of width
- * (blk 16, the pairs 64), so rows wider than BLOCK_MAX_WIDTH (640 KB)
- * take the row kernel instead: a narrow file of very wide rows must not
- * cost much memory. */
+ * of a 512-bit vector. The kernel runs on two blocks at once
+ * (BLOCK_GATHER rows), so that each coefficient it loads serves both.
+ * Its buffers take 160 bytes per pixel of width (blk 32, the pairs 128),
+ * so rows wider than BLOCK_MAX_WIDTH (1.3 MB) take the row kernel
+ * instead: a narrow file of very wide rows must not cost much memory. */
 #define BLOCK_ROWS 16u
+#define BLOCK_GATHER (2 * BLOCK_ROWS)
 #define BLOCK_MAX_WIDTH 8192u
 
 /* One output sample of Pillow's precompute_coeffs along one axis. */
@@ -254,8 +257,9 @@ struct ia_hasher {
     size_t pend_wide_cap;
     int pending;
     /* blocks (kernel level 5, see block_run): rows go to both resizes
-     * sixteen at a time, kept as bytes in blk (BLOCK_ROWS rows of
-     * blk_stride); tr holds them transposed. */
+     * thirty-two at a time, kept as bytes in blk (BLOCK_GATHER rows of
+     * blk_stride); tr holds them transposed, a block's pairs after the
+     * other's. */
     int block_ok;           /* the kernel can */
     int block;              /* this image does */
     uint8_t *blk;
@@ -999,7 +1003,10 @@ hrow2_avx2(const rs_table *t, const int16_t *a, const int16_t *b,
  * gets (r->col), with no staging either. A window starting at an odd
  * pixel reads the odd pairs (x, x + 1 for odd x), made from the even ones
  * by a funnel shift (vpshrdd). Same integer sums as the other kernels,
- * in another order, modulo 2^32. */
+ * in another order, modulo 2^32. Two blocks (32 rows) are gathered
+ * before the kernel runs, so that each coefficient pair, broadcast into
+ * a register once, serves both (block_outputs2); a last block of sixteen
+ * rows or fewer runs alone (block_outputs). */
 #define IA_AVX512 __attribute__((target( \
     "avx2,avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi2")))
 
@@ -1050,6 +1057,41 @@ IA_AVX512 static void block_pairs(const uint8_t *blk, uint32_t stride,
         o[j] = _mm512_shrdi_epi32(e[j], e[j + 1], 16);
 }
 
+/* Output xx's window over a block's pairs (e, or o where it starts at
+ * an odd pixel): its first and past-the-last pair, in steps of four, and
+ * its coefficient halves. */
+typedef struct block_win {
+    const __m512i *p, *end;
+    const int16_t *kh, *kl;
+} block_win;
+
+IA_AVX512 static inline block_win block_window(const rs_table *t,
+                                               uint32_t xx,
+                                               const __m512i *e,
+                                               const __m512i *o)
+{
+    block_win w;
+    w.p = (t->sx[xx] & 1 ? o : e) + t->sx[xx] / 2;
+    w.end = w.p + t->steps * (SIMD_TAPS / 2);
+    w.kh = t->kh + xx * t->kstride;
+    w.kl = t->kl + xx * t->kstride;
+    return w;
+}
+
+/* One output's sixteen sums, made of its halves' (h, l), stored as
+ * bytes to col: the rows keep says. */
+IA_AVX512 static inline __attribute__((always_inline)) void
+block_store(__m512i h, __m512i l, uint8_t *col, __mmask16 keep)
+{
+    __m512i sum = _mm512_add_epi32(_mm512_slli_epi32(h, SPLIT_BITS),
+                                   _mm512_add_epi32(l, _mm512_set1_epi32(
+                                                           (int)HALF)));
+    /* clip8_u32: negative as Pillow's int is 0, past 255 is 255 */
+    sum = _mm512_max_epi32(_mm512_srai_epi32(sum, PRECISION_BITS),
+                           _mm512_setzero_si512());
+    _mm_mask_storeu_epi8(col, keep, _mm512_cvtusepi32_epi8(sum));
+}
+
 /* Every output of table t for the block's rows, the first n of them
  * (keep) stored to column xx of col at row y0. Four sums each for the
  * halves keep eight multiply-adds in flight; each coefficient pair is
@@ -1061,13 +1103,10 @@ IA_AVX512 static void block_outputs(const rs_table *t, const __m512i *e,
                                     uint32_t in_h, uint32_t y0,
                                     __mmask16 keep)
 {
-    const uint32_t pairs = t->steps * (SIMD_TAPS / 2);   /* of 4 */
-    const __m512i half = _mm512_set1_epi32((int)HALF);
     for (uint32_t xx = 0; xx < t->out_size; xx++) {
-        const __m512i *p = (t->sx[xx] & 1 ? o : e) + t->sx[xx] / 2;
-        const __m512i *end = p + pairs;
-        const int16_t *kh = t->kh + xx * t->kstride;
-        const int16_t *kl = t->kl + xx * t->kstride;
+        block_win w = block_window(t, xx, e, o);
+        const __m512i *p = w.p;
+        const int16_t *kh = w.kh, *kl = w.kl;
         __m512i h0 = _mm512_setzero_si512(), h1 = h0, h2 = h0, h3 = h0;
         __m512i l0 = h0, l1 = h0, l2 = h0, l3 = h0;
         __asm__("1:\n\t"
@@ -1091,32 +1130,93 @@ IA_AVX512 static void block_outputs(const rs_table *t, const __m512i *e,
                 : [h0] "+v"(h0), [h1] "+v"(h1), [h2] "+v"(h2), [h3] "+v"(h3),
                   [l0] "+v"(l0), [l1] "+v"(l1), [l2] "+v"(l2), [l3] "+v"(l3),
                   [p] "+r"(p), [kh] "+r"(kh), [kl] "+r"(kl)
-                : [end] "r"(end)
+                : [end] "r"(w.end)
                 : "xmm16", "xmm17", "xmm18", "xmm19", "cc", "memory");
-        __m512i h = _mm512_add_epi32(_mm512_add_epi32(h0, h1),
-                                     _mm512_add_epi32(h2, h3));
-        __m512i l = _mm512_add_epi32(_mm512_add_epi32(l0, l1),
-                                     _mm512_add_epi32(l2, l3));
-        __m512i sum = _mm512_add_epi32(_mm512_slli_epi32(h, SPLIT_BITS),
-                                       _mm512_add_epi32(l, half));
-        /* clip8_u32: negative as Pillow's int is 0, past 255 is 255 */
-        sum = _mm512_max_epi32(_mm512_srai_epi32(sum, PRECISION_BITS),
-                               _mm512_setzero_si512());
-        _mm_mask_storeu_epi8(col + (size_t)xx * in_h + y0, keep,
-                             _mm512_cvtusepi32_epi8(sum));
+        block_store(_mm512_add_epi32(_mm512_add_epi32(h0, h1),
+                                     _mm512_add_epi32(h2, h3)),
+                    _mm512_add_epi32(_mm512_add_epi32(l0, l1),
+                                     _mm512_add_epi32(l2, l3)),
+                    col + (size_t)xx * in_h + y0, keep);
     }
 }
 
-/* The n rows in the block (the rest zero), from row y0, through both
- * resizes' horizontal pass into their kept columns. */
+/* block_outputs for two blocks at once: the pairs of the second are
+ * apart bytes after the first's (its e and o both), its rows are y0 + 16
+ * on, and keep2 says which of them to store. Each coefficient pair is
+ * broadcast once into a register for both blocks: the single-block loop
+ * reloads it for every multiply, and those loads, not the multiplies,
+ * bound its speed on Zen 5 (a microbenchmark: 1.35 multiply-adds a cycle
+ * with the broadcasts from memory, 2 from registers). */
+IA_AVX512 static void block_outputs2(const rs_table *t, const __m512i *e,
+                                     const __m512i *o, ptrdiff_t apart,
+                                     uint8_t *col, uint32_t in_h,
+                                     uint32_t y0, __mmask16 keep2)
+{
+    for (uint32_t xx = 0; xx < t->out_size; xx++) {
+        block_win w = block_window(t, xx, e, o);
+        const __m512i *p = w.p;
+        const int16_t *kh = w.kh, *kl = w.kl;
+        /* two sums of each kind (pairs 0, 2 and 1, 3), so that each
+         * multiply-add waits for the one two before it */
+        __m512i h0 = _mm512_setzero_si512(), h1 = h0, l0 = h0, l1 = h0;
+        __m512i g0 = h0, g1 = h0, m0 = h0, m1 = h0;
+#define PAIR2(j, h, l, g, m, a, b, c, d)                                    \
+        "vpbroadcastd " #j "*4(%[kh]), %%zmm" #c "\n\t"                     \
+        "vpbroadcastd " #j "*4(%[kl]), %%zmm" #d "\n\t"                     \
+        "vmovdqa64 " #j "*64(%[p]), %%zmm" #a "\n\t"                        \
+        "vmovdqa64 " #j "*64(%[p],%[apart]), %%zmm" #b "\n\t"               \
+        "vpdpwssd %%zmm" #c ", %%zmm" #a ", %[" #h "]\n\t"                  \
+        "vpdpwssd %%zmm" #d ", %%zmm" #a ", %[" #l "]\n\t"                  \
+        "vpdpwssd %%zmm" #c ", %%zmm" #b ", %[" #g "]\n\t"                  \
+        "vpdpwssd %%zmm" #d ", %%zmm" #b ", %[" #m "]\n\t"
+        __asm__("1:\n\t"
+                PAIR2(0, h0, l0, g0, m0, 16, 17, 18, 19)
+                PAIR2(1, h1, l1, g1, m1, 20, 21, 22, 23)
+                PAIR2(2, h0, l0, g0, m0, 24, 25, 26, 27)
+                PAIR2(3, h1, l1, g1, m1, 28, 29, 30, 31)
+                "add $256, %[p]\n\t"
+                "add $16, %[kh]\n\t"
+                "add $16, %[kl]\n\t"
+                "cmp %[end], %[p]\n\t"
+                "jb 1b\n\t"
+                : [h0] "+v"(h0), [h1] "+v"(h1), [l0] "+v"(l0), [l1] "+v"(l1),
+                  [g0] "+v"(g0), [g1] "+v"(g1), [m0] "+v"(m0), [m1] "+v"(m1),
+                  [p] "+r"(p), [kh] "+r"(kh), [kl] "+r"(kl)
+                : [end] "r"(w.end), [apart] "r"(apart)
+                : "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
+                  "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27",
+                  "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory");
+#undef PAIR2
+        uint8_t *c = col + (size_t)xx * in_h + y0;
+        block_store(_mm512_add_epi32(h0, h1), _mm512_add_epi32(l0, l1), c,
+                    (__mmask16)0xffff);
+        block_store(_mm512_add_epi32(g0, g1), _mm512_add_epi32(m0, m1),
+                    c + BLOCK_ROWS, keep2);
+    }
+}
+
+/* The n rows gathered (the rest zero), from row y0, through both
+ * resizes' horizontal pass into their kept columns: one block when they
+ * fit in one, else both at once. */
 IA_AVX512 static void block_run(ia_hasher *h, uint32_t y0, uint32_t n)
 {
     uintptr_t a = ((uintptr_t)h->tr + 63) & ~(uintptr_t)63;
-    __m512i *e = (__m512i *)(void *)a, *o = e + h->blk_stride / 2;
-    __mmask16 keep = (__mmask16)((1u << n) - 1);
+    uint32_t half = h->blk_stride / 2;
+    __m512i *e = (__m512i *)(void *)a, *o = e + half;
+    __m512i *e2 = o + half, *o2 = e2 + half;
     block_pairs(h->blk, h->blk_stride, e, o);
-    block_outputs(h->ph.tx, e, o, h->ph.col, h->ph.in_h, y0, keep);
-    block_outputs(h->dh.tx, e, o, h->dh.col, h->dh.in_h, y0, keep);
+    if (n <= BLOCK_ROWS) {
+        __mmask16 keep = (__mmask16)((1u << n) - 1);
+        block_outputs(h->ph.tx, e, o, h->ph.col, h->ph.in_h, y0, keep);
+        block_outputs(h->dh.tx, e, o, h->dh.col, h->dh.in_h, y0, keep);
+        return;
+    }
+    __mmask16 keep2 = (__mmask16)((1u << (n - BLOCK_ROWS)) - 1);
+    ptrdiff_t apart = (e2 - e) * (ptrdiff_t)sizeof *e;
+    block_pairs(h->blk + (size_t)BLOCK_ROWS * h->blk_stride, h->blk_stride,
+                e2, o2);
+    block_outputs2(h->ph.tx, e, o, apart, h->ph.col, h->ph.in_h, y0, keep2);
+    block_outputs2(h->dh.tx, e, o, apart, h->dh.col, h->dh.in_h, y0, keep2);
 }
 #undef IA_AVX512
 
@@ -1584,13 +1684,13 @@ void ia_hasher_free(ia_hasher *h)
 }
 
 /* The block buffers for rows of width bytes: blk zeroed (the padding
- * past the width stays so), tr for the two pair arrays of blk_stride / 2
- * vectors each, plus room to align them. */
+ * past the width stays so), tr for each block's two pair arrays of
+ * blk_stride / 2 vectors each, plus room to align them. */
 static int block_begin(ia_hasher *h, uint32_t width)
 {
     size_t stride = ((size_t)width + 31) / 32 * 32, blk, tr;
-    if (stride > UINT32_MAX || ia_mul_size(stride, BLOCK_ROWS, &blk) != 0 ||
-        ia_mul_size(stride, 64, &tr) != 0 || add_size(tr, 64, &tr) != 0 ||
+    if (stride > UINT32_MAX || ia_mul_size(stride, BLOCK_GATHER, &blk) != 0 ||
+        ia_mul_size(stride, 128, &tr) != 0 || add_size(tr, 64, &tr) != 0 ||
         grow(&h->blk, &h->blk_cap, blk, 1) != 0 ||
         grow(&h->tr, &h->tr_cap, tr, 1) != 0)
         return IA_ERR_NOMEM;
@@ -1678,7 +1778,7 @@ uint8_t *ia_hasher_luma_slot(ia_hasher *h)
 {
 #ifdef HASH_X86
     if (h->active && h->block && h->y < h->height)
-        return h->blk + (size_t)(h->y % BLOCK_ROWS) * h->blk_stride;
+        return h->blk + (size_t)(h->y % BLOCK_GATHER) * h->blk_stride;
 #endif
     (void)h;
     return NULL;
@@ -1691,12 +1791,12 @@ void ia_hasher_row(ia_hasher *h, const uint8_t *row, const uint8_t *luma)
     xxh_row(h, row);
 #ifdef HASH_X86
     if (h->block) {
-        uint32_t i = h->y % BLOCK_ROWS;
+        uint32_t i = h->y % BLOCK_GATHER;
         uint8_t *slot = h->blk + (size_t)i * h->blk_stride;
         if (luma != slot)
             memcpy(slot, luma, h->width);
-        if (i == BLOCK_ROWS - 1)
-            block_run(h, h->y - i, BLOCK_ROWS);
+        if (i == BLOCK_GATHER - 1)
+            block_run(h, h->y - i, BLOCK_GATHER);
         h->y++;
         return;
     }
@@ -1731,10 +1831,10 @@ void ia_hasher_end(ia_hasher *h, ia_hashes *out)
     XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(h->xxh));
     memcpy(out->pixel_hash, canon.digest, sizeof out->pixel_hash);
 #ifdef HASH_X86
-    uint32_t left = h->y % BLOCK_ROWS;
-    if (h->block && left) {   /* the rows of a last, short block */
+    uint32_t left = h->y % BLOCK_GATHER;
+    if (h->block && left) {   /* the rows of a last, short gathering */
         memset(h->blk + (size_t)left * h->blk_stride, 0,
-               (size_t)(BLOCK_ROWS - left) * h->blk_stride);
+               (size_t)(BLOCK_GATHER - left) * h->blk_stride);
         block_run(h, h->y - left, left);
     }
 #endif

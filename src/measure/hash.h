@@ -21,7 +21,7 @@ int ia_hasher_begin(ia_hasher *h, uint32_t width, uint32_t height,
 void ia_hasher_row(ia_hasher *h, const uint8_t *row, const uint8_t *luma);
 /* Where the next row's luma (width bytes) may be written so that
  * ia_hasher_row need not copy it: a row of the blocks of sixteen rows the
- * level-5 kernel keeps, unchanged until sixteen more rows arrived; NULL
+ * level-5 kernel keeps, unchanged until 32 more rows arrived; NULL
  * when the hasher keeps no rows. */
 uint8_t *ia_hasher_luma_slot(ia_hasher *h);
 void ia_hasher_end(ia_hasher *h, ia_hashes *out);
