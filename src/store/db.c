@@ -15,10 +15,10 @@
  *     can open even in a folder it cannot write to (no -wal/-shm needed).
  *   - Read-only handles are opened with SQLITE_OPEN_READONLY and never run
  *     a statement that writes: a baseline stays byte-identical.
- *   - Migrations are an append-only array indexed by PRAGMA user_version,
- *     applied in one BEGIN IMMEDIATE transaction; application_id marks the
- *     file as ours, so another program's SQLite file is refused, not
- *     "migrated".
+ *   - Migrations are an append-only array (schema.c) indexed by PRAGMA
+ *     user_version, applied in one BEGIN IMMEDIATE transaction;
+ *     application_id marks the file as ours, so another program's SQLite
+ *     file is refused, not "migrated".
  *   - Statements are prepared lazily once per connection and finalized at
  *     close; every step is checked.
  */
