@@ -153,8 +153,11 @@ unset TSAN_OPTIONS
 
 # ---- 2. valgrind --------------------------------------------------------
 echo "== valgrind: integration tests and fixture commands"
-VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect"
-VG="$VG --error-exitcode=99"
+# --vgdb=no: no gdbserver, so no FIFO or shared-memory file in /tmp named
+# by pid; one a run left behind (owned by root) made a later valgrind
+# of the same pid, run as nobody (test_db_failures.py), fail to start.
+VG="valgrind -q --vgdb=no --leak-check=full"
+VG="$VG --errors-for-leak-kinds=definite,indirect --error-exitcode=99"
 # Without JPEG XL: valgrind (3.19) stops every program that loads
 # libjxl (imgaudit opens it at the first JPEG XL file), on an instruction
 # of libhwy's static initialiser (hwy::platform::TimerResolution, SIGILL). The JXL decoder
@@ -212,7 +215,7 @@ if setup build-vg -Dbench=false -Djxl=disabled &&
     PYTHONMALLOC=malloc PYTHONPATH=$ROOT/build-vg/python \
       IMGAUDIT_CLI=$bin IMGAUDIT_SOURCE=$ROOT IMGAUDIT_TEST_VALGRIND=1 \
       PYTHONDONTWRITEBYTECODE=1 \
-      valgrind -q --leak-check=full --show-leak-kinds=definite \
+      valgrind -q --vgdb=no --leak-check=full --show-leak-kinds=definite \
         --num-callers=50 --log-file="$tmp/vgpy.%p.log" \
         /usr/bin/python3 -m pytest -q -p no:cacheprovider \
         python/tests/test_tables.py python/tests/test_scan.py \
