@@ -94,7 +94,8 @@ TSAN_RUN=(setarch "$(uname -m)" -R)
 "${TSAN_RUN[@]}" true 2>/dev/null || TSAN_RUN=()
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
 if setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false &&
-   ninja -C build-tsan imgaudit tests/test_pool tests/test_walk >/dev/null; then
+   ninja -C build-tsan imgaudit tests/test_pool tests/test_walk \
+     tests/test_hash >/dev/null; then
   tsan_roots=(fixtures/sample fixtures/cases tests/fuzz/corpus/archive)
   if [ -d "$DATASETS/clothing-small/test" ]; then
     tsan_roots+=("$DATASETS/clothing-small/test")
@@ -133,6 +134,12 @@ if setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false &&
   "${TSAN_RUN[@]}" build-tsan/tests/test_walk > "$tmp/walk.out" 2>&1
   rc=$?; [ $rc -eq 0 ] || tail -40 "$tmp/walk.out"
   result $rc "TSan: the walk's unit test has no race"
+  # the Lanczos tables the workers share (src/measure/hash.c): hashers on
+  # three threads building, finding and evicting them under each other
+  IA_TEST_FILTER='test_shared_tables*' "${TSAN_RUN[@]}" \
+    build-tsan/tests/test_hash > "$tmp/hash.out" 2>&1
+  rc=$?; [ $rc -eq 0 ] || tail -40 "$tmp/hash.out"
+  result $rc "TSan: the shared hash tables' unit tests have no race"
   mkdir -p "$tmp/tsan-big/c"
   cp fixtures/sample/test/bird/bird_027.jpg "$tmp/tsan-big/c/0.jpg"
   for i in $(seq 1 1499); do

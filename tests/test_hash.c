@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,11 +65,11 @@ static void hash_gray(ia_hasher *h, const uint8_t *pix, uint32_t w,
 #ifdef IA_WRAP_SIN
 double __real_sin(double x);
 double __wrap_sin(double x);
-static unsigned long sin_calls;
+static unsigned long sin_calls;   /* atomic: hashers on threads call it */
 
 double __wrap_sin(double x)
 {
-    sin_calls++;
+    __atomic_fetch_add(&sin_calls, 1, __ATOMIC_RELAXED);
     return __real_sin(x);
 }
 #endif
@@ -329,16 +330,25 @@ static void o_resize(const uint8_t *src, int w, int h, int ow, int oh,
 
 /* The streamed resize of a random (lightly smoothed) plane equals the
  * oracle's, for both output sizes. */
-static void check_oracle(ia_hasher *h, uint32_t w, uint32_t hh, uint64_t seed)
+/* A smoothed random plane (so the resizes see neighbours alike, as in
+ * photos) and what the oracle resizes it to. */
+static uint8_t *oracle_case(uint32_t w, uint32_t hh, uint64_t seed,
+                            uint8_t want_p[32 * 32], uint8_t want_d[9 * 8])
 {
     uint8_t *pix = random_plane(w, hh, seed);
-    uint8_t want_p[32 * 32], want_d[9 * 8];
-    ia_hashes out;
-
     for (size_t j = 1; j < (size_t)w * hh; j++)
         pix[j] = (uint8_t)((pix[j] + 3 * pix[j - 1]) / 4);
     o_resize(pix, (int)w, (int)hh, 32, 32, want_p);
     o_resize(pix, (int)w, (int)hh, 9, 8, want_d);
+    return pix;
+}
+
+static void check_oracle(ia_hasher *h, uint32_t w, uint32_t hh, uint64_t seed)
+{
+    uint8_t want_p[32 * 32], want_d[9 * 8];
+    uint8_t *pix = oracle_case(w, hh, seed, want_p, want_d);
+    ia_hashes out;
+
     hash_gray(h, pix, w, hh, &out);
     assert_memory_equal(ia_hasher_resized(h, 0), want_p, sizeof want_p);
     assert_memory_equal(ia_hasher_resized(h, 1), want_d, sizeof want_d);
@@ -519,6 +529,153 @@ static void test_cache_budget(void **state)
      * byte layout): over the budget alone */
     check_oracle(h, 600000, 2, 8);
     check_oracle(h, 3007, 40, 9);
+}
+
+/* ---- tables shared by hashers (ia_hash_tables) ------------------------ */
+
+/* Hashers sharing tables build each one once between them: what one
+ * hashed costs the other no sin(), with the same results. */
+static void test_shared_tables(void **state)
+{
+    (void)state;
+    ia_hash_tables *t = NULL;
+    ia_hasher *a = NULL, *b = NULL;
+    assert_int_equal(ia_hash_tables_new(&t), 0);
+    assert_int_equal(ia_hasher_new(&a), 0);
+    assert_int_equal(ia_hasher_new(&b), 0);
+    ia_hasher_share(a, t);
+    ia_hasher_share(b, t);
+    /* widths 50..167 and heights 261..300: every image new to both */
+    for (uint32_t i = 0; i < 40; i++)
+        assert_true(sins_to_hash(a, 50 + 3 * i, 300 - i, i) > 0);
+    for (uint32_t i = 0; i < 40; i++)
+        assert_int_equal(sins_to_hash(b, 50 + 3 * i, 300 - i, i), 0);
+    check_oracle(b, 53, 299, 3);
+    check_oracle(a, 167, 261, 4);
+    ia_hasher_free(a);
+    ia_hasher_free(b);
+    ia_hash_tables_free(t);
+}
+
+/* A table a hasher is hashing an image with stays in the shared cache
+ * while another pushes it far past its budget (else the first would read
+ * freed coefficients, and the table would be built again after); it may
+ * go once that image is done. */
+static void test_shared_tables_pinned(void **state)
+{
+    (void)state;
+    const uint32_t w = 2000, hh = 40;
+    uint8_t want_p[32 * 32], want_d[9 * 8];
+    uint8_t *pix = oracle_case(w, hh, 11, want_p, want_d);
+    ia_hash_tables *t = NULL;
+    ia_hasher *a = NULL, *b = NULL;
+    ia_hashes out;
+    assert_int_equal(ia_hash_tables_new(&t), 0);
+    assert_int_equal(ia_hasher_new(&a), 0);
+    assert_int_equal(ia_hasher_new(&b), 0);
+    ia_hasher_share(a, t);
+    ia_hasher_share(b, t);
+    assert_int_equal(ia_hasher_begin(a, w, hh, 1, 8), 0);
+    for (uint32_t y = 0; y < hh / 2; y++)
+        ia_hasher_row(a, pix + (size_t)y * w, pix + (size_t)y * w);
+    /* 40 MB of tables or more (test_cache_budget), oldest first out */
+    for (uint32_t i = 0; i < 200; i++)
+        check_oracle(b, 3000 + 7 * i, 40, 100 + i);
+    for (uint32_t y = hh / 2; y < hh; y++)
+        ia_hasher_row(a, pix + (size_t)y * w, pix + (size_t)y * w);
+    ia_hasher_end(a, &out);
+    assert_memory_equal(ia_hasher_resized(a, 0), want_p, sizeof want_p);
+    assert_memory_equal(ia_hasher_resized(a, 1), want_d, sizeof want_d);
+    /* still cached (newer than 16 MB of b's); now unpinned */
+    assert_int_equal(sins_to_hash(b, w, hh, 12), 0);
+    free(pix);
+    ia_hasher_free(a);
+    ia_hasher_free(b);
+    ia_hash_tables_free(t);
+}
+
+/* Hashers on threads of their own, one shared cache: sizes small and
+ * large (past the budget together, so tables are built, found and
+ * evicted under each other), in opposite orders; each result equal to a
+ * lone hasher's. Run under ThreadSanitizer by scripts/ci-extra.sh. */
+#define SHARE_SIZES 48
+#define SHARE_THREADS 3
+
+typedef struct share_job {
+    ia_hasher *h;
+    int reverse;
+    ia_hashes got[SHARE_SIZES];
+    int rc;
+} share_job;
+
+static void share_size(size_t i, uint32_t *w, uint32_t *hh)
+{
+    *w = i % 3 == 0 ? 3000 + 7 * (uint32_t)i : 40 + 11 * (uint32_t)i;
+    *hh = 30 + (uint32_t)(i * 13 % 200);
+}
+
+/* No cmocka asserts off the main thread: failures go to rc. */
+static int hash_plane(ia_hasher *h, size_t i, ia_hashes *out)
+{
+    uint32_t w, hh;
+    share_size(i, &w, &hh);
+    uint64_t seed = 1000 + i;
+    uint8_t *p = malloc((size_t)w * hh);
+    if (!p)
+        return -1;
+    for (size_t j = 0; j < (size_t)w * hh; j++)
+        p[j] = (uint8_t)(rng_next(&seed) >> 32);
+    int rc = ia_hasher_begin(h, w, hh, 1, 8);
+    for (uint32_t y = 0; rc == 0 && y < hh; y++)
+        ia_hasher_row(h, p + (size_t)y * w, p + (size_t)y * w);
+    if (rc == 0)
+        ia_hasher_end(h, out);
+    free(p);
+    return rc;
+}
+
+static void *share_run(void *arg)
+{
+    share_job *j = arg;
+    for (size_t k = 0; k < SHARE_SIZES && j->rc == 0; k++) {
+        size_t i = j->reverse ? SHARE_SIZES - 1 - k : k;
+        j->rc = hash_plane(j->h, i, &j->got[i]);
+    }
+    return NULL;
+}
+
+static void test_shared_tables_threads(void **state)
+{
+    ia_hasher *lone = *state;
+    static ia_hashes want[SHARE_SIZES];
+    static share_job jobs[SHARE_THREADS];
+    pthread_t tid[SHARE_THREADS];
+    ia_hash_tables *t = NULL;
+
+    for (size_t i = 0; i < SHARE_SIZES; i++)
+        assert_int_equal(hash_plane(lone, i, &want[i]), 0);
+    assert_int_equal(ia_hash_tables_new(&t), 0);
+    for (int k = 0; k < SHARE_THREADS; k++) {
+        memset(&jobs[k], 0, sizeof jobs[k]);
+        assert_int_equal(ia_hasher_new(&jobs[k].h), 0);
+        ia_hasher_share(jobs[k].h, t);
+        jobs[k].reverse = k % 2;
+        assert_int_equal(pthread_create(&tid[k], NULL, share_run, &jobs[k]),
+                         0);
+    }
+    for (int k = 0; k < SHARE_THREADS; k++) {
+        assert_int_equal(pthread_join(tid[k], NULL), 0);
+        assert_int_equal(jobs[k].rc, 0);
+        for (size_t i = 0; i < SHARE_SIZES; i++) {
+            assert_memory_equal(jobs[k].got[i].pixel_hash,
+                                want[i].pixel_hash, 16);
+            assert_true(jobs[k].got[i].phash == want[i].phash);
+            assert_true(jobs[k].got[i].dhash == want[i].dhash);
+            assert_int_equal(jobs[k].got[i].uniform, want[i].uniform);
+        }
+        ia_hasher_free(jobs[k].h);
+    }
+    ia_hash_tables_free(t);
 }
 
 /* ---- hand-checkable resizes ------------------------------------------- */
@@ -851,6 +1008,9 @@ int main(void)
         cmocka_unit_test(test_block_choice),
         cmocka_unit_test(test_every_size_cached),
         cmocka_unit_test(test_cache_budget),
+        cmocka_unit_test(test_shared_tables),
+        cmocka_unit_test(test_shared_tables_pinned),
+        cmocka_unit_test(test_shared_tables_threads),
         cmocka_unit_test(test_constant_image),
         cmocka_unit_test(test_32x32_is_untouched),
         cmocka_unit_test(test_gradient_64x1),
@@ -860,5 +1020,9 @@ int main(void)
         cmocka_unit_test(test_uniform_floor),
         cmocka_unit_test(test_dataset),
     };
+    /* IA_TEST_FILTER: a cmocka name pattern (ci-extra's TSan run) */
+    const char *filter = getenv("IA_TEST_FILTER");
+    if (filter)
+        cmocka_set_test_filter(filter);
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -49,9 +49,11 @@
  * directly.
  *
  * Coefficient tables are built once per (axis, input size, output size)
- * and kept in a per-hasher cache that holds every size a dataset has, up
- * to TABLE_BUDGET bytes (least recently used tables go first past it):
- * building one costs two sin() per tap, about 12 per input pixel of the
+ * and kept in a cache that holds every size a dataset has, up to
+ * TABLE_BUDGET bytes (least recently used tables go first past it): a
+ * hasher's own, or one the workers of a scan share (ia_hash_tables), so
+ * a table is built once per scan and the cache's memory does not grow
+ * with the number of threads. Building one costs two sin() per tap, about 12 per input pixel of the
  * side, which for a small image is several times its decode, so a
  * dataset of many distinct sizes must not rebuild them per image. A
  * table is built in scratch buffers, then frozen into one allocation of
@@ -65,6 +67,7 @@
  */
 #include <assert.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,9 +116,9 @@ enum {
 #define DHASH_H 8
 #define PIXEL_HASH_VERSION 1u
 #define HEADER_BYTES 24
-/* The bytes of coefficient tables a hasher keeps (each worker has one):
- * every width and height from 1 to about 540 pixels fit together, for
- * both hashes and both axes. */
+/* The bytes of coefficient tables a cache keeps (one for all the workers
+ * of a scan): every width and height from 1 to about 540 pixels fit
+ * together, for both hashes and both axes. */
 #define TABLE_BUDGET ((size_t)16 << 20)
 #define CACHE_BUCKETS 1024     /* power of two */
 /* Vertical coefficients are tabulated up to this many (1 MB); taller
@@ -156,10 +159,11 @@ typedef struct rs_table rs_table;
 struct rs_table {
     rs_table *chain;        /* next in its cache bucket */
     rs_table *newer, *older;  /* the cache's recency list */
-    uint64_t used;          /* the last image (cache stamp) that used it */
+    unsigned pins;          /* hashers hashing an image with it: kept */
     size_t bytes;           /* of the allocation */
     uint32_t in_size, out_size;
     int horizontal;
+    int for_layout;         /* the layout of the hashers that asked for it */
     double scale, support;
     double ss;              /* 1 / filterscale */
     size_t ksize;           /* Pillow's ksize: ceil(support) * 2 + 1 */
@@ -176,14 +180,25 @@ struct rs_table {
     uint32_t steps;         /* kernel steps per window, when simd_ok */
 };
 
-/* The tables of a hasher, by (input size, output size, axis), with the
- * most recently used first in a list. */
+/* Tables by (input size, output size, axis, layout), with the most
+ * recently used first in a list. */
 typedef struct rs_cache {
     rs_table *bucket[CACHE_BUCKETS];
     rs_table *newest, *oldest;
     size_t bytes;
-    uint64_t image;         /* stamp of the current image: its tables stay */
 } rs_cache;
+
+/* A cache and the lock its hashers take around every look-up (a few per
+ * image; tables are built outside it). */
+struct ia_hash_tables {
+    pthread_mutex_t lock;
+    rs_cache cache;
+};
+
+/* Tables one image's two resizes hold at most: per resize, the
+ * horizontal one and the vertical one, which may be asked for in the
+ * column layout first and then, when that does not fit, as rows. */
+#define PINS_MAX 6
 
 /* Where tables are built before they are frozen into the cache: grown
  * to the largest table built, reused. */
@@ -270,7 +285,10 @@ struct ia_hasher {
     int layout;             /* of the horizontal tables hrow reads */
     resampler ph;           /* 32x32 for phash */
     resampler dh;           /* 9x8 for dhash */
-    rs_cache cache;
+    ia_hash_tables *tables;    /* its own, or shared (ia_hasher_share) */
+    int own_tables;
+    rs_table *pinned[PINS_MAX];  /* the current image's tables */
+    unsigned npinned;
     rs_scratch scratch;
     double dct_cos[HASH_SIDE][PHASH_SIZE]; /* cos(pi k (2n+1) / 2N) */
     double dct_cos_t[PHASH_SIZE][HASH_SIDE];  /* the same, transposed */
@@ -657,6 +675,16 @@ static rs_table **cache_bucket(rs_cache *c, uint32_t in_size,
     return &c->bucket[(x >> 16) & (CACHE_BUCKETS - 1)];
 }
 
+static rs_table *cache_find(rs_cache *c, uint32_t in_size, uint32_t out_size,
+                            int horizontal, int layout)
+{
+    rs_table *t = *cache_bucket(c, in_size, out_size, horizontal);
+    while (t && !(t->in_size == in_size && t->out_size == out_size &&
+                  t->horizontal == horizontal && t->for_layout == layout))
+        t = t->chain;
+    return t;
+}
+
 static void cache_unlink(rs_cache *c, rs_table *t)
 {
     if (t->newer)
@@ -680,10 +708,8 @@ static void cache_push(rs_cache *c, rs_table *t)
     c->newest = t;
 }
 
-/* Drops the least recently used table. */
-static void cache_evict_oldest(rs_cache *c)
+static void cache_evict(rs_cache *c, rs_table *t)
 {
-    rs_table *t = c->oldest;
     rs_table **p = cache_bucket(c, t->in_size, t->out_size, t->horizontal);
 
     while (*p != t)
@@ -694,48 +720,105 @@ static void cache_evict_oldest(rs_cache *c)
     free(t);
 }
 
-/* Makes room for bytes more within TABLE_BUDGET, sparing the current
- * image's tables (the newest ones): with those alone over the budget,
- * the cache holds just them. */
+/* Makes room for bytes more within TABLE_BUDGET, least recently used
+ * first, sparing the tables some hasher is hashing an image with: with
+ * those alone over the budget, the cache holds just them. */
 static void cache_make_room(rs_cache *c, size_t bytes)
 {
-    while (c->oldest && c->oldest->used != c->image &&
-           c->bytes + bytes > TABLE_BUDGET)
-        cache_evict_oldest(c);
+    rs_table *t = c->oldest;
+    while (t && c->bytes + bytes > TABLE_BUDGET) {
+        rs_table *next = t->newer;
+        if (t->pins == 0)
+            cache_evict(c, t);
+        t = next;
+    }
 }
 
 static void cache_clear(rs_cache *c)
 {
     while (c->oldest)
-        cache_evict_oldest(c);
+        cache_evict(c, c->oldest);
+}
+
+int ia_hash_tables_new(ia_hash_tables **out)
+{
+    ia_hash_tables *t = calloc(1, sizeof *t);
+    if (!t)
+        return IA_ERR_NOMEM;
+    if (pthread_mutex_init(&t->lock, NULL) != 0) {
+        free(t);
+        return IA_ERR_NOMEM;
+    }
+    *out = t;
+    return 0;
+}
+
+void ia_hash_tables_free(ia_hash_tables *t)
+{
+    if (!t)
+        return;
+    cache_clear(&t->cache);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+/* The current image's tables may go now. */
+static void tables_unpin(ia_hasher *h)
+{
+    if (!h->npinned)
+        return;
+    pthread_mutex_lock(&h->tables->lock);
+    for (unsigned i = 0; i < h->npinned; i++)
+        h->pinned[i]->pins--;
+    pthread_mutex_unlock(&h->tables->lock);
+    h->npinned = 0;
+}
+
+/* t in the cache as the most recently used, kept for h's current image. */
+static void table_pin(ia_hasher *h, rs_table *t)
+{
+    cache_unlink(&h->tables->cache, t);
+    cache_push(&h->tables->cache, t);
+    t->pins++;
+    h->pinned[h->npinned++] = t;
 }
 
 /* The table for in_size -> out_size on that axis, built on first use;
- * kept for the rest of the current image. */
+ * kept for the rest of the current image. It is built outside the lock,
+ * so the other workers go on meanwhile; of two that build the same table
+ * at once, the second finds the first's in the cache and drops its own. */
 static int table_get(ia_hasher *h, uint32_t in_size, uint32_t out_size,
                      int horizontal, const rs_table **out)
 {
-    rs_cache *c = &h->cache;
-    rs_table **head = cache_bucket(c, in_size, out_size, horizontal), *t;
-    int rc;
+    ia_hash_tables *s = h->tables;
+    rs_table *t, *built = NULL;
 
-    for (t = *head; t; t = t->chain)
-        if (t->in_size == in_size && t->out_size == out_size &&
-            t->horizontal == horizontal)
-            break;
-    if (t) {
-        cache_unlink(c, t);
-    } else {
-        rc = table_build(h, in_size, out_size, horizontal, &t);
+    assert(h->npinned < PINS_MAX);
+    pthread_mutex_lock(&s->lock);
+    t = cache_find(&s->cache, in_size, out_size, horizontal, h->layout);
+    if (!t) {
+        pthread_mutex_unlock(&s->lock);
+        int rc = table_build(h, in_size, out_size, horizontal, &built);
         if (rc != 0)
             return rc;
-        cache_make_room(c, t->bytes);
-        t->chain = *head;
-        *head = t;
-        c->bytes += t->bytes;
+        built->for_layout = h->layout;
+        pthread_mutex_lock(&s->lock);
+        t = cache_find(&s->cache, in_size, out_size, horizontal, h->layout);
+        if (!t) {
+            cache_make_room(&s->cache, built->bytes);
+            rs_table **head = cache_bucket(&s->cache, in_size, out_size,
+                                           horizontal);
+            built->chain = *head;
+            *head = built;
+            cache_push(&s->cache, built);   /* table_pin moves it again */
+            s->cache.bytes += built->bytes;
+            t = built;
+            built = NULL;
+        }
     }
-    cache_push(c, t);
-    t->used = c->image;
+    table_pin(h, t);
+    pthread_mutex_unlock(&s->lock);
+    free(built);
     *out = t;
     return 0;
 }
@@ -1635,8 +1718,9 @@ int ia_hasher_new(ia_hasher **out)
     if (!h)
         goto out;
     h->xxh = XXH3_createState();
-    if (!h->xxh)
+    if (!h->xxh || ia_hash_tables_new(&h->tables) != 0)
         goto out;
+    h->own_tables = 1;
     /* AVX2 with blocks of rows on AVX-512 (level 5), else AVX2, else
      * SSE2, else scalar (level 0 always runs). Not the VNNI row kernels
      * (3, 4): on a Zen 5 they were no faster
@@ -1668,7 +1752,9 @@ void ia_hasher_free(ia_hasher *h)
         return;
     if (h->xxh)
         XXH3_freeState(h->xxh);
-    cache_clear(&h->cache);
+    tables_unpin(h);
+    if (h->own_tables)
+        ia_hash_tables_free(h->tables);
     free(h->scratch.taps);
     free(h->scratch.k);
     free(h->scratch.kh);
@@ -1681,6 +1767,15 @@ void ia_hasher_free(ia_hasher *h)
     free(h->blk);
     free(h->tr);
     free(h);
+}
+
+void ia_hasher_share(ia_hasher *h, ia_hash_tables *t)
+{
+    tables_unpin(h);
+    if (h->own_tables)
+        ia_hash_tables_free(h->tables);
+    h->tables = t;
+    h->own_tables = 0;
 }
 
 /* The block buffers for rows of width bytes: blk zeroed (the padding
@@ -1711,7 +1806,7 @@ int ia_hasher_begin(ia_hasher *h, uint32_t width, uint32_t height,
         goto out;
     if (ia_mul_size(width, (size_t)channels, &h->row_bytes) != 0)
         goto out;
-    h->cache.image++;   /* the last image's tables may go now */
+    tables_unpin(h);   /* the last image's tables may go now */
     rc = resampler_begin(h, &h->ph, width, height);
     if (rc == 0)
         rc = resampler_begin(h, &h->dh, width, height);
@@ -1874,10 +1969,13 @@ static int has_avxvnni(void)
 }
 #endif
 
-/* The kernel's tables have their own layout: the cache starts over. */
+/* The kernel's tables have their own layout (a key of the cache): a
+ * hasher's own cache starts over. */
 static void set_kernel(ia_hasher *h, hrow_fn fn, int layout)
 {
-    cache_clear(&h->cache);
+    tables_unpin(h);
+    if (h->own_tables)
+        cache_clear(&h->tables->cache);
     h->hrow = fn;
     h->wide_in = 0;
     h->hrow2 = NULL;

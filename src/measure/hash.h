@@ -12,9 +12,19 @@
 #include "core/core.h"
 
 typedef struct ia_hasher ia_hasher;
+/* Lanczos coefficient tables that hashers on several threads share: each
+ * (side, output size) is built once for all of them, and the cache's
+ * budget (16 MiB, least recently used first) bounds them together. */
+typedef struct ia_hash_tables ia_hash_tables;
 
 int ia_hasher_new(ia_hasher **out);     /* 0 or IA_ERR_NOMEM */
 void ia_hasher_free(ia_hasher *h);
+int ia_hash_tables_new(ia_hash_tables **out);   /* 0 or IA_ERR_NOMEM */
+/* After every hasher that shares t was freed. */
+void ia_hash_tables_free(ia_hash_tables *t);
+/* h takes its tables from t (which must outlive it) instead of a cache
+ * of its own; any thread may use its hashers at once. */
+void ia_hasher_share(ia_hasher *h, ia_hash_tables *t);
 /* bit_depth: of the file (recorded in the pixel_hash header). */
 int ia_hasher_begin(ia_hasher *h, uint32_t width, uint32_t height,
                     int channels, int bit_depth);

@@ -35,6 +35,11 @@ int ia_measure_new(ia_measure **out)
     return IA_OK;
 }
 
+void ia_measure_share(ia_measure *m, ia_hash_tables *t)
+{
+    ia_hasher_share(m->hasher, t);
+}
+
 void ia_measure_free(ia_measure *m)
 {
     if (!m)

@@ -8,11 +8,14 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "measure/hash.h"
 
 typedef struct ia_measure ia_measure;
 
 int ia_measure_new(ia_measure **out);
 void ia_measure_free(ia_measure *m);
+/* Its hasher takes its tables from t (see ia_hasher_share). */
+void ia_measure_share(ia_measure *m, ia_hash_tables *t);
 /* The sink to pass to a decoder for the next image. */
 void ia_measure_sink(ia_measure *m, ia_rowsink *sink);
 /* After a complete decode: writes stats and hashes into res and sets

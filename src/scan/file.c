@@ -28,7 +28,7 @@ int ia_file_keep(const uint8_t *head, size_t len)
     return ia_decoder_find(ia_sniff(head, len)) != NULL;
 }
 
-int ia_worker_new(ia_worker **out)
+int ia_worker_new(ia_worker **out, ia_hash_tables *tables)
 {
     ia_worker *w = calloc(1, sizeof *w);
     if (!w)
@@ -40,6 +40,8 @@ int ia_worker_new(ia_worker **out)
         return IA_ERR_NOMEM;
     }
     ia_reader_set_keep(w->reader, ia_file_keep);
+    if (tables)
+        ia_measure_share(w->measure, tables);
     *out = w;
     return IA_OK;
 }

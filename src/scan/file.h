@@ -7,6 +7,7 @@
 
 #include "decode/decode.h"
 #include "core/core.h"
+#include "measure/measure.h"
 
 struct ia_reuse;
 
@@ -32,7 +33,9 @@ typedef struct ia_worker ia_worker;
  * (read/read.h); the walk holds archive members by the same rule. */
 int ia_file_keep(const uint8_t *head, size_t len);
 
-int ia_worker_new(ia_worker **out);     /* 0 or IA_ERR_NOMEM */
+/* tables: the hash tables the scan's workers share (NULL: its own). 0 or
+ * IA_ERR_NOMEM. */
+int ia_worker_new(ia_worker **out, ia_hash_tables *tables);
 void ia_worker_free(ia_worker *w);
 
 /* Fills res for entry e. Returns 0, or IA_ERR_NOMEM when the tool (not

@@ -82,6 +82,7 @@ typedef struct scan_ctx {
     ia_reuse *reuse;        /* --reuse: the other scan's index */
     ia_resume *resume;      /* --resume: the files already stored */
     ia_budget *budget;      /* decoder memory shared by the workers */
+    ia_hash_tables *tables; /* Lanczos tables shared by the workers */
     ia_follow *follow;      /* an unchanged rescan so far (store/store.h) */
     ia_follow *followed;    /* the follower once it stopped: freed last */
     ia_annot_plan *annot;   /* --coco, --yolo: NULL without */
@@ -100,9 +101,9 @@ typedef struct scan_ctx {
 
 static int worker_new(void *shared, void **state)
 {
-    (void)shared;
+    scan_ctx *ctx = shared;
     ia_worker *w = NULL;
-    int rc = ia_worker_new(&w);
+    int rc = ia_worker_new(&w, ctx->tables);
     *state = w;
     return rc;
 }
@@ -694,18 +695,22 @@ static int run_scan(scan_ctx *ctx, ia_walker *walker, const char *root_abs)
                                                       : HELD_MIN;
     rc = ia_budget_new(ctx->opt->max_memory, ctx->cfg.limits.max_pixels,
                        &ctx->budget);
+    if (rc == IA_OK)
+        rc = ia_hash_tables_new(&ctx->tables);
     if (rc == IA_OK) {
         ctx->cfg.limits.gate = ia_budget_gate(ctx->budget);
         rc = ia_pool_create(ctx->threads, job_bytes(ctx->threads),
                             (size_t)jobs * 8, &ops, ctx, &pool);
     }
     if (rc != IA_OK) {
+        ia_hash_tables_free(ctx->tables);
         ia_budget_free(ctx->budget);
         return ia_store_fail(ctx->db, rc, "cannot start workers: %s",
                              ia_strerror(rc));
     }
     rc = run_walk(ctx, walker, pool);
-    ia_pool_free(pool);
+    ia_pool_free(pool);   /* the workers and their hashers first */
+    ia_hash_tables_free(ctx->tables);
     ia_budget_free(ctx->budget);
     char finished[32];
     ia_utc_now(finished);
