@@ -53,12 +53,13 @@
  * TABLE_BUDGET bytes (least recently used tables go first past it): a
  * hasher's own, or one the workers of a scan share (ia_hash_tables), so
  * a table is built once per scan and the cache's memory does not grow
- * with the number of threads. Building one costs two sin() per tap, about 12 per input pixel of the
- * side, which for a small image is several times its decode, so a
- * dataset of many distinct sizes must not rebuild them per image. A
- * table is built in scratch buffers, then frozen into one allocation of
- * exactly what its kernel reads (the SIMD layout or Pillow's plain
- * coefficients), so the cache holds every side up to about 540 pixels.
+ * with the number of threads. Building one costs two sin() per tap,
+ * about 12 per input pixel of the side, which for a small image is
+ * several times its decode, so a dataset of many distinct sizes must not
+ * rebuild them per image. A table is built in scratch buffers, then
+ * frozen into one allocation of exactly what its kernel reads (the SIMD
+ * layout or Pillow's plain coefficients), so the cache holds every side
+ * up to about 540 pixels.
  * Horizontal tables are about 6 * width coefficients per output size;
  * vertical ones (about 6 * height) are tabulated up to VTAB_MAX_TAPS and,
  * for taller images, recomputed per row from each window's center and
