@@ -189,8 +189,8 @@ typedef struct rs_cache {
     size_t bytes;
 } rs_cache;
 
-/* A cache and the lock its hashers take around every look-up (a few per
- * image; tables are built outside it). */
+/* A cache and the lock its hashers hold while they look up an image's
+ * tables (once per image; tables are built outside it). */
 struct ia_hash_tables {
     pthread_mutex_t lock;
     rs_cache cache;
@@ -763,16 +763,21 @@ void ia_hash_tables_free(ia_hash_tables *t)
     free(t);
 }
 
-/* The current image's tables may go now. */
+/* The current image's tables may go now (h's cache lock held). */
+static void tables_unpin_locked(ia_hasher *h)
+{
+    for (unsigned i = 0; i < h->npinned; i++)
+        h->pinned[i]->pins--;
+    h->npinned = 0;
+}
+
 static void tables_unpin(ia_hasher *h)
 {
     if (!h->npinned)
         return;
     pthread_mutex_lock(&h->tables->lock);
-    for (unsigned i = 0; i < h->npinned; i++)
-        h->pinned[i]->pins--;
+    tables_unpin_locked(h);
     pthread_mutex_unlock(&h->tables->lock);
-    h->npinned = 0;
 }
 
 /* t in the cache as the most recently used, kept for h's current image. */
@@ -785,9 +790,11 @@ static void table_pin(ia_hasher *h, rs_table *t)
 }
 
 /* The table for in_size -> out_size on that axis, built on first use;
- * kept for the rest of the current image. It is built outside the lock,
- * so the other workers go on meanwhile; of two that build the same table
- * at once, the second finds the first's in the cache and drops its own. */
+ * kept for the rest of the current image. Called with the cache's lock
+ * held (ia_hasher_begin takes it once for all of an image's tables) and
+ * returns with it held; a table is built with the lock released, so the
+ * other workers go on meanwhile; of two that build the same table at
+ * once, the second finds the first's in the cache and drops its own. */
 static int table_get(ia_hasher *h, uint32_t in_size, uint32_t out_size,
                      int horizontal, const rs_table **out)
 {
@@ -795,15 +802,14 @@ static int table_get(ia_hasher *h, uint32_t in_size, uint32_t out_size,
     rs_table *t, *built = NULL;
 
     assert(h->npinned < PINS_MAX);
-    pthread_mutex_lock(&s->lock);
     t = cache_find(&s->cache, in_size, out_size, horizontal, h->layout);
     if (!t) {
         pthread_mutex_unlock(&s->lock);
         int rc = table_build(h, in_size, out_size, horizontal, &built);
+        pthread_mutex_lock(&s->lock);
         if (rc != 0)
             return rc;
         built->for_layout = h->layout;
-        pthread_mutex_lock(&s->lock);
         t = cache_find(&s->cache, in_size, out_size, horizontal, h->layout);
         if (!t) {
             cache_make_room(&s->cache, built->bytes);
@@ -818,12 +824,13 @@ static int table_get(ia_hasher *h, uint32_t in_size, uint32_t out_size,
         }
     }
     table_pin(h, t);
-    pthread_mutex_unlock(&s->lock);
     free(built);
     *out = t;
     return 0;
 }
 
+/* r's tables for a width x height image (the cache's lock held, see
+ * table_get) and its accumulators cleared. */
 static int resampler_begin(ia_hasher *h, resampler *r, uint32_t width,
                            uint32_t height)
 {
@@ -1807,10 +1814,14 @@ int ia_hasher_begin(ia_hasher *h, uint32_t width, uint32_t height,
         goto out;
     if (ia_mul_size(width, (size_t)channels, &h->row_bytes) != 0)
         goto out;
-    tables_unpin(h);   /* the last image's tables may go now */
+    /* One lock for the image's tables (a few look-ups): the last
+     * image's may go now. */
+    pthread_mutex_lock(&h->tables->lock);
+    tables_unpin_locked(h);
     rc = resampler_begin(h, &h->ph, width, height);
     if (rc == 0)
         rc = resampler_begin(h, &h->dh, width, height);
+    pthread_mutex_unlock(&h->tables->lock);
     if (rc == 0 && h->wide_in) {   /* rows, and columns when kept */
         size_t n = height > width && height <= COLS_MAX_ROWS ? height : width;
         rc = grow(&h->wide, &h->wide_cap, n, sizeof *h->wide);
