@@ -328,8 +328,6 @@ static void o_resize(const uint8_t *src, int w, int h, int ow, int oh,
     free(khz);
 }
 
-/* The streamed resize of a random (lightly smoothed) plane equals the
- * oracle's, for both output sizes. */
 /* A smoothed random plane (so the resizes see neighbours alike, as in
  * photos) and what the oracle resizes it to. */
 static uint8_t *oracle_case(uint32_t w, uint32_t hh, uint64_t seed,
@@ -343,6 +341,8 @@ static uint8_t *oracle_case(uint32_t w, uint32_t hh, uint64_t seed,
     return pix;
 }
 
+/* The streamed resize of a random (lightly smoothed) plane equals the
+ * oracle's, for both output sizes. */
 static void check_oracle(ia_hasher *h, uint32_t w, uint32_t hh, uint64_t seed)
 {
     uint8_t want_p[32 * 32], want_d[9 * 8];
